@@ -1,0 +1,1 @@
+"""Pure domain types and rules: identifiers, names, dates, catalogues. No I/O."""

@@ -1,0 +1,1 @@
+"""Reading, validating and writing the interchange files; quarantine of bad rows."""

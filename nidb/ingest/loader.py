@@ -1,0 +1,386 @@
+"""Import one interchange file into the register as one all-or-nothing batch.
+
+How a batch runs (the same on SQLite and PostgreSQL):
+1. The file's SHA-256 names the batch; a file already imported is not imported again.
+2. In one transaction: rows stream through validation in chunks into a temporary staging table
+   (PostgreSQL: COPY; SQLite: executemany), bad rows stream to a quarantine file.
+3. Rows whose record key repeats within the file are quarantined (the first one wins).
+4. One ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE data differs`` moves staging into the
+   register, so rows already there and identical are left untouched.
+5. The batch row, its audit entry and its outbox event are written; then COMMIT.
+A crash or Ctrl-C before the commit leaves the register exactly as it was; after it, the whole
+batch is there. Memory stays flat: only one chunk is held at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, insert, select, text
+from sqlalchemy.types import BigInteger
+
+from nidb.ingest.fields import sql_value
+from nidb.ingest.layouts import LAYOUTS, Layout, RowInvalid
+from nidb.ingest.readers import FileError, RowProblem, TableReader, file_sha256, shown
+from nidb.settings import get_settings
+from nidb.store import models
+
+Progress = Callable[[int, int, int], None]
+"""Called with (rows read, bytes read, total bytes) after each chunk."""
+
+REJECT_COLUMNS = ("row", "column", "value", "rule", "reason")
+
+
+@dataclass
+class ImportReport:
+    """What one import did."""
+
+    kind: str
+    path: Path
+    batch_id: int | None = None
+    skipped: bool = False
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejected_path: Path | None = None
+    rejected_by_rule: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+def rejected_path_for(path: Path) -> Path:
+    """Where the quarantine file of ``path`` goes: ``FILE.rejected.csv`` beside it."""
+    return path.with_name(path.name + ".rejected.csv")
+
+
+class _Quarantine:
+    """Rejected rows, written to a temporary file and moved into place only on commit."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        self._handle = self.temp.open("w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(REJECT_COLUMNS)
+        self.rows: set[int] = set()
+        self.by_rule: dict[str, int] = {}
+
+    def add(self, row: int, column: str, value: object, rule: str, reason: str) -> None:
+        self.rows.add(row)
+        self.by_rule[rule] = self.by_rule.get(rule, 0) + 1
+        shown_value = (
+            shown(value) if isinstance(value, str) else "" if value is None else str(value)
+        )
+        self._writer.writerow((row, column, shown_value, rule, reason))
+
+    def add_problem(self, problem: RowProblem) -> None:
+        self.add(problem.row, problem.column, problem.value, problem.rule, problem.reason)
+
+    def commit(self) -> Path | None:
+        self._handle.close()
+        if self.rows:
+            os.replace(self.temp, self.target)
+            return self.target
+        self.temp.unlink(missing_ok=True)
+        self.target.unlink(missing_ok=True)  # a fixed file leaves no stale quarantine
+        return None
+
+    def discard(self) -> None:
+        self._handle.close()
+        self.temp.unlink(missing_ok=True)
+
+
+def import_file(
+    engine: Engine,
+    kind: str,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+    today: date | None = None,
+    actor: str | None = None,
+    rejected_path: Path | None = None,
+) -> ImportReport:
+    """Import ``path`` as ``kind``; raises ``FileError`` if the file as a whole is unusable."""
+    started = datetime.now(UTC)
+    layout = LAYOUTS.get(kind)
+    if layout is None:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(LAYOUTS)}")
+    if not path.is_file():
+        raise FileError(path, "không tìm thấy tệp", "file not found")
+    report = ImportReport(kind=kind, path=path)
+    sha = file_sha256(path)
+    if not force:
+        with engine.connect() as conn:
+            batch = conn.execute(
+                select(models.ImportBatch.id).where(
+                    models.ImportBatch.kind == kind, models.ImportBatch.sha256 == sha
+                )
+            ).scalar()
+        if batch is not None:
+            report.batch_id, report.skipped = batch, True
+            return report
+
+    today = today or date.today()
+    chunk_rows = get_settings().import_chunk_rows
+    with TableReader(path, chunk_rows) as reader:
+        columns = _check_header(layout, reader)
+        quarantine = _Quarantine(rejected_path or rejected_path_for(path))
+        try:
+            with engine.begin() as conn:
+                stage = _Stage(conn, layout)
+                for rows, problems in reader.chunks():
+                    for problem in problems:
+                        quarantine.add_problem(problem)
+                    stage.write(_convert(layout, columns, rows, today, quarantine))
+                    if progress:
+                        progress(reader.rows_read, reader.bytes_done, reader.total_bytes)
+                report.rows_read = reader.rows_read
+                for row, key, first in stage.duplicate_keys():
+                    quarantine.add(
+                        row,
+                        ",".join(layout.key),
+                        key,
+                        "DUPLICATE_KEY",
+                        f"trùng khóa với dòng {first} (same record key as row {first})",
+                    )
+                batch_id = _new_batch(conn, layout, path, sha, started)
+                report.inserted, report.updated = stage.merge(batch_id)
+                report.rejected = len(quarantine.rows)
+                report.unchanged = (
+                    report.rows_read - report.rejected - report.inserted - report.updated
+                )
+                _after_load(conn, layout, batch_id)
+                _close_batch(conn, batch_id, report, actor or _actor())
+                report.batch_id = batch_id
+                stage.drop()
+        except BaseException:
+            quarantine.discard()
+            raise
+        report.rejected_path = quarantine.commit()
+        report.rejected_by_rule = dict(sorted(quarantine.by_rule.items()))
+    report.seconds = (datetime.now(UTC) - started).total_seconds()
+    return report
+
+
+def _check_header(layout: Layout, reader: TableReader) -> list[str]:
+    present = set(reader.header)
+    missing = [name for name in layout.required if name not in present]
+    if missing:
+        raise FileError(
+            reader.path,
+            f"thiếu cột bắt buộc: {', '.join(missing)}",
+            f"missing required column(s): {', '.join(missing)}",
+        )
+    return reader.header
+
+
+def _convert(
+    layout: Layout,
+    header: list[str],
+    rows: list[tuple[int, list[str | None]]],
+    today: date,
+    quarantine: _Quarantine,
+) -> Iterator[tuple[Any, ...]]:
+    convert = layout.convert
+    for number, cells in rows:
+        try:
+            values = convert(dict(zip(header, cells, strict=True)), today)
+        except RowInvalid as invalid:
+            for error in invalid.errors:
+                quarantine.add(number, error.field, error.value, error.rule, error.reason)
+            continue
+        yield (number, *values)
+
+
+class _Stage:
+    """A temporary table holding one batch's valid rows, tagged with their row numbers."""
+
+    def __init__(self, conn: Connection, layout: Layout) -> None:
+        self.conn = conn
+        self.layout = layout
+        self.dialect = conn.dialect.name
+        self.name = f"nidb_stage_{layout.kind}"
+        self.table = Table(
+            self.name,
+            MetaData(),
+            Column("_row", BigInteger),
+            *(Column(name, layout.table.c[name].type) for name in layout.targets),
+            prefixes=["TEMPORARY"],
+        )
+        self.table.drop(conn, checkfirst=True)  # a leftover from a killed run on this connection
+        self.table.create(conn)
+        self.columns = ("_row", *layout.targets)
+        self._raw = conn.connection.driver_connection
+
+    def write(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        if self.dialect == "postgresql":
+            cursor = self._raw.cursor()
+            with cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.close()
+        else:
+            placeholders = ", ".join("?" for _ in self.columns)
+            self._raw.executemany(
+                f"INSERT INTO {self.name} VALUES ({placeholders})",
+                [tuple(sql_value(v) for v in row) for row in rows],
+            )
+
+    def duplicate_keys(self) -> Iterator[tuple[int, str, int]]:
+        """(row, key, first row) for every row repeating an earlier row's key; removes them."""
+        key = ", ".join(self.layout.key)
+        key_text = " || ',' || ".join(f"COALESCE(CAST({k} AS TEXT), '')" for k in self.layout.key)
+        rows = self.conn.execute(
+            text(
+                f"SELECT s._row, {key_text}, f.first_row FROM {self.name} s JOIN "
+                f"(SELECT {key}, MIN(_row) AS first_row FROM {self.name} GROUP BY {key} "
+                f"HAVING COUNT(*) > 1) f USING ({key}) WHERE s._row <> f.first_row ORDER BY s._row"
+            )
+        ).all()
+        if rows:
+            self.conn.execute(
+                text(
+                    f"DELETE FROM {self.name} WHERE _row IN ("
+                    f"SELECT s._row FROM {self.name} s JOIN (SELECT {key}, MIN(_row) AS first_row "
+                    f"FROM {self.name} GROUP BY {key} HAVING COUNT(*) > 1) f USING ({key}) "
+                    f"WHERE s._row <> f.first_row)"
+                )
+            )
+        yield from ((row, key_value, first) for row, key_value, first in rows)
+
+    def merge(self, batch_id: int) -> tuple[int, int]:
+        """Upsert staging into the register; returns (inserted, updated)."""
+        layout = self.layout
+        target = layout.table.name
+        cols = ", ".join(layout.targets)
+        data_cols = [c for c in layout.targets if c not in layout.key]
+        distinct = "IS DISTINCT FROM" if self.dialect == "postgresql" else "IS NOT"
+        changed = " OR ".join(f"{target}.{c} {distinct} excluded.{c}" for c in data_cols)
+        assignments = [f"{c} = excluded.{c}" for c in data_cols] + ["batch_id = excluded.batch_id"]
+        params: dict[str, Any] = {"batch_id": batch_id}
+        for i, (column, value) in enumerate(layout.reset_on_change.items()):
+            assignments.append(f"{column} = :reset{i}")
+            params[f"reset{i}"] = value
+        upsert = (
+            f"INSERT INTO {target} ({cols}, batch_id) "
+            f"SELECT {cols}, :batch_id FROM {self.name} WHERE true "
+            f"ON CONFLICT ({', '.join(layout.key)}) DO UPDATE SET {', '.join(assignments)}"
+            + (f" WHERE {changed}" if changed else "")
+        )
+        if self.dialect == "postgresql":
+            inserted, updated = self.conn.execute(
+                text(
+                    f"WITH u AS ({upsert} RETURNING (xmax = 0) AS fresh) "
+                    "SELECT COUNT(*) FILTER (WHERE fresh), COUNT(*) FILTER (WHERE NOT fresh) FROM u"
+                ),
+                params,
+            ).one()
+            return int(inserted), int(updated)
+        before = self.conn.execute(text(f"SELECT COUNT(*) FROM {target}")).scalar_one()
+        touched = self.conn.execute(text(upsert), params).rowcount
+        after = self.conn.execute(text(f"SELECT COUNT(*) FROM {target}")).scalar_one()
+        return after - before, touched - (after - before)
+
+    def drop(self) -> None:
+        self.table.drop(self.conn)
+
+
+def _new_batch(conn: Connection, layout: Layout, path: Path, sha: str, started: datetime) -> int:
+    result = conn.execute(
+        insert(models.ImportBatch)
+        .values(
+            kind=layout.kind,
+            source_name=str(path)[-500:],
+            sha256=sha,
+            rows_read=0,
+            rows_inserted=0,
+            rows_updated=0,
+            rows_unchanged=0,
+            rows_rejected=0,
+            started_at=started,
+            finished_at=started,
+        )
+        .returning(models.ImportBatch.id)
+    )
+    return int(result.scalar_one())
+
+
+def _after_load(conn: Connection, layout: Layout, batch_id: int) -> None:
+    """Kind-specific follow-up inside the batch transaction."""
+    if layout.kind == "records":
+        # every declared, well-formed personal ID opens a 'declared' BHXH ↔ ID link once
+        conn.execute(
+            text(
+                "INSERT INTO identity_links (bhxh_code, personal_id, source, valid_from, batch_id) "
+                "SELECT DISTINCT p.bhxh_code, p.declared_id, 'declared', :now, :batch_id "
+                "FROM persons p WHERE p.batch_id = :batch_id AND p.declared_id_kind = 'cccd' "
+                "AND NOT EXISTS (SELECT 1 FROM identity_links l WHERE l.bhxh_code = p.bhxh_code "
+                "AND l.personal_id = p.declared_id AND l.valid_to IS NULL)"
+            ),
+            {"now": datetime.now(UTC), "batch_id": batch_id},
+        )
+
+
+def _close_batch(conn: Connection, batch_id: int, report: ImportReport, actor: str) -> None:
+    batches = models.ImportBatch.__table__
+    conn.execute(
+        batches.update()
+        .where(batches.c.id == batch_id)
+        .values(
+            rows_read=report.rows_read,
+            rows_inserted=report.inserted,
+            rows_updated=report.updated,
+            rows_unchanged=report.unchanged,
+            rows_rejected=report.rejected,
+            finished_at=datetime.now(UTC),
+        )
+    )
+    detail = {
+        "kind": report.kind,
+        "file": report.path.name,
+        "rows_read": report.rows_read,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+    }
+    conn.execute(
+        insert(models.AuditEntry).values(
+            actor=actor,
+            action="import",
+            subject_type="import_batch",
+            subject_id=str(batch_id),
+            purpose="NHAP_DU_LIEU",
+            detail=detail,
+        )
+    )
+    conn.execute(
+        insert(models.OutboxEvent).values(
+            topic="register.batch_imported",
+            subject_key=f"batch:{batch_id}",
+            payload={"batch_id": batch_id, **detail},
+        )
+    )
+
+
+def _actor() -> str:
+    explicit = os.environ.get("NIDB_ACTOR")
+    if explicit:
+        return explicit
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

@@ -1,0 +1,39 @@
+"""The single settings object: every knob is an environment variable with the NIDB_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """nidb configuration, read from the environment (``NIDB_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="NIDB_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    """Where the embedded database and generated files live by default."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; defaults to a SQLite file in ``data_dir``. PostgreSQL:
+    ``postgresql+psycopg://user@host:port/db``."""
+
+    import_chunk_rows: int = 20_000
+    """Rows validated and written per chunk during an import (memory stays flat)."""
+
+    timezone: str = "Asia/Ho_Chi_Minh"
+    """Business-rule time zone; timestamps are stored in UTC."""
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nidb.sqlite3').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

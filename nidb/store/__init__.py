@@ -1,0 +1,1 @@
+"""The register: SQLAlchemy models, sessions, migrations and bulk loading."""

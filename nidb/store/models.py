@@ -1,0 +1,284 @@
+"""SQLAlchemy models of the register: the information groups of Decree 43/2021 Art. 6.
+
+One set of models serves SQLite (embedded default) and PostgreSQL. Natural keys from the
+interchange layouts are unique constraints, so every import can upsert by record key.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (migrations depend on them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class ImportBatch(Base):
+    """One imported file (lô nhập): what, from where, how many rows, when."""
+
+    __tablename__ = "import_batches"
+    # not unique: `nidb import --force` re-applies a file as a new batch
+    __table_args__ = (Index("ix_import_batches_kind_sha256", "kind", "sha256"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows_read: Mapped[int] = mapped_column(BigInteger)
+    rows_inserted: Mapped[int] = mapped_column(BigInteger)
+    rows_updated: Mapped[int] = mapped_column(BigInteger)
+    rows_unchanged: Mapped[int] = mapped_column(BigInteger)
+    rows_rejected: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Citizen(Base):
+    """A person as the national population database knows them (group a, Art. 7: its source)."""
+
+    __tablename__ = "citizens"
+
+    personal_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    name_base: Mapped[str] = mapped_column(String(200), index=True)
+    date_of_birth: Mapped[str] = mapped_column(String(10))
+    dob_precision: Mapped[str] = mapped_column(String(5))
+    birth_year: Mapped[int] = mapped_column(SmallInteger, index=True)
+    gender: Mapped[str] = mapped_column(String(1))
+    birth_province: Mapped[str] = mapped_column(String(3))
+    permanent_address: Mapped[str | None] = mapped_column(Text)
+    household_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(5))
+    death_date: Mapped[date | None] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class Person(Base):
+    """A participant record held by the insurance system (hồ sơ người tham gia).
+
+    Carries what was declared over the years and the result of verification against the
+    population database (Đề án 06).
+    """
+
+    __tablename__ = "persons"
+
+    record_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    name_base: Mapped[str] = mapped_column(String(200), index=True)
+    date_of_birth: Mapped[str] = mapped_column(String(10))
+    dob_precision: Mapped[str] = mapped_column(String(5))
+    birth_year: Mapped[int] = mapped_column(SmallInteger, index=True)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    declared_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    declared_id_kind: Mapped[str | None] = mapped_column(String(12))
+    birth_province: Mapped[str | None] = mapped_column(String(3))
+    address: Mapped[str | None] = mapped_column(Text)
+    employer_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    verification_status: Mapped[str] = mapped_column(
+        String(16), default="unverified", server_default="unverified"
+    )
+    verified_personal_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    verification_reasons: Mapped[str | None] = mapped_column(String(400))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class IdentityLink(Base):
+    """A BHXH code ↔ personal ID link, with history: links are closed, never deleted."""
+
+    __tablename__ = "identity_links"
+    __table_args__ = (Index("ix_identity_links_pair", "bhxh_code", "personal_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    personal_id: Mapped[str] = mapped_column(String(12), index=True)
+    source: Mapped[str] = mapped_column(String(12))  # declared | verified | merge | staff
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    note: Mapped[str | None] = mapped_column(String(400))
+
+
+class Employer(Base):
+    """An employer (đơn vị sử dụng lao động), group g; Art. 7: from the business registry."""
+
+    __tablename__ = "employers"
+
+    employer_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    enterprise_code: Mapped[str | None] = mapped_column(String(14), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    province: Mapped[str] = mapped_column(String(2), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    business_line: Mapped[str | None] = mapped_column(String(200))
+    employer_type: Mapped[str] = mapped_column(String(20))
+    registered_workers: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class ParticipationPeriod(Base):
+    """A period of BHXH, BHYT or BHTN participation (quá trình tham gia)."""
+
+    __tablename__ = "participation_periods"
+    __table_args__ = (UniqueConstraint("bhxh_code", "scheme", "start_month"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    scheme: Mapped[str] = mapped_column(String(4))
+    employer_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    participant_type: Mapped[str] = mapped_column(String(2))
+    start_month: Mapped[date] = mapped_column(Date)
+    end_month: Mapped[date | None] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class Contribution(Base):
+    """One month's contributions for one person through one employer, in đồng."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (UniqueConstraint("bhxh_code", "employer_code", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    employer_code: Mapped[str] = mapped_column(String(20), index=True)
+    period: Mapped[date] = mapped_column(Date)
+    wage: Mapped[int] = mapped_column(BigInteger)
+    bhxh_amount: Mapped[int] = mapped_column(BigInteger)
+    bhyt_amount: Mapped[int] = mapped_column(BigInteger)
+    bhtn_amount: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class HealthCard(Base):
+    """A health-insurance card (thẻ BHYT) with its validity and status."""
+
+    __tablename__ = "health_cards"
+    __table_args__ = (UniqueConstraint("card_code", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    card_code: Mapped[str] = mapped_column(String(15), index=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    group_code: Mapped[str] = mapped_column(String(2))
+    benefit_level: Mapped[int] = mapped_column(SmallInteger)
+    province_code: Mapped[str] = mapped_column(String(2))
+    facility_code: Mapped[str] = mapped_column(String(5))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    five_years_from: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class Benefit(Base):
+    """A benefit: pension, sickness, maternity, one-time, unemployment, funeral, survivors."""
+
+    __tablename__ = "benefits"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    monthly_amount: Mapped[int | None] = mapped_column(BigInteger)
+    lump_sum: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HealthVisit(Base):
+    """One insured hospital visit, summarised (Decision 130/QĐ-BYT table XML1)."""
+
+    __tablename__ = "health_visits"
+
+    visit_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    card_code: Mapped[str] = mapped_column(String(15), index=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    facility_code: Mapped[str] = mapped_column(String(5), index=True)
+    admitted_at: Mapped[datetime] = mapped_column(DateTime)
+    discharged_at: Mapped[datetime] = mapped_column(DateTime)
+    inpatient: Mapped[bool] = mapped_column(Boolean)
+    icd10: Mapped[str] = mapped_column(String(8), index=True)
+    total_cost: Mapped[int] = mapped_column(BigInteger)
+    insurer_paid: Mapped[int] = mapped_column(BigInteger)
+    patient_paid: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class WelfareBeneficiary(Base):
+    """A social-welfare beneficiary known from MOLISA (group i)."""
+
+    __tablename__ = "welfare_beneficiaries"
+    __table_args__ = (UniqueConstraint("personal_id", "program", "start_date"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    personal_id: Mapped[str] = mapped_column(String(12), index=True)
+    program: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    monthly_amount: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """Append-only audit log: who did what to which subject, when, and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = _now()
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(100), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = _now()
+    topic: Mapped[str] = mapped_column(String(60), index=True)
+    subject_key: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
