@@ -39,6 +39,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Quản trị cơ sở dữ liệu (database administration).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sim_app = typer.Typer(
+    help="Hệ thống giả lập của cơ quan khác (stand-ins for other agencies' systems).",
+    no_args_is_help=True,
+)
+app.add_typer(sim_app, name="sim")
+
 
 def _console(stderr: bool = False) -> Console:
     # logs and pipes get wide, unwrapped lines: a path or a rule code cut in two is useless there
@@ -111,16 +117,17 @@ class _RowProgress:
         return self
 
     def update(self, rows: int, done: int, total: int) -> None:
+        """Show progress; ``total`` 0 means the size of the work is not known."""
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         if self._progress is not None:
             self._progress.update(
-                self._task, completed=done, total=total, rows=rows, rate=rows / elapsed
+                self._task, completed=done, total=total or None, rows=rows, rate=rows / elapsed
             )
-        elif time.perf_counter() - self.last_line >= 1.0 or done >= total:
+        elif time.perf_counter() - self.last_line >= 1.0 or (total and done >= total):
             self.last_line = time.perf_counter()
+            share = f", {100 * done / total:.0f}%" if total else ""
             print(
-                f"{self.label}: {rows} rows, {100 * done / max(total, 1):.0f}%, "
-                f"{rows / elapsed:,.0f} rows/s",
+                f"{self.label}: {rows} rows{share}, {rows / elapsed:,.0f} rows/s",
                 file=sys.stderr,
                 flush=True,
             )
@@ -285,6 +292,31 @@ def demo_command(
         for report in result.imports:
             _print_import(report)
         out.print(register_summary(engine))
+
+
+@sim_app.command("population")
+def sim_population(
+    data: Annotated[Path, typer.Option("--data", help="Tệp trích xuất CSDL dân cư (registry).")],
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8001,
+    host: str = "127.0.0.1",
+    admin: Annotated[bool, typer.Option(help="Bật /v1/admin (changes, faults).")] = False,
+    error_rate: Annotated[float, typer.Option(help="Tỉ lệ trả 503.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Tỉ lệ yêu cầu bị treo.")] = 0.0,
+    timeout_seconds: float = 30.0,
+    latency_ms: Annotated[float, typer.Option(help="Độ trễ thêm cho mỗi yêu cầu.")] = 0.0,
+    seed: int = 0,
+) -> None:
+    """CSDL quốc gia về dân cư giả lập (the population-database stand-in, over HTTP)."""
+    from nidb.sim.population import FaultConfig, RegistryFileError, load_registry, serve
+
+    try:
+        faults = FaultConfig(error_rate, timeout_rate, timeout_seconds, latency_ms, seed)
+        with _RowProgress(f"nạp {data.name}") as bar:
+            registry = load_registry(data, progress=lambda rows: bar.update(rows, 0, 0))
+    except (RegistryFileError, ValueError, OSError) as error:
+        raise _fail(str(error), 2) from None
+    out.print(f"{len(registry):,} người — http://{host}:{port} (OpenAPI: /docs)")
+    serve(data, host, port, faults, admin=admin, registry=registry)
 
 
 @db_app.command("upgrade")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,9 @@ class Settings(BaseSettings):
 
     import_chunk_rows: int = 20_000
     """Rows validated and written per chunk during an import (memory stays flat)."""
+
+    import_workers: int = max(1, min(4, os.cpu_count() or 1))
+    """Processes validating rows during an import (1 = in the importing process)."""
 
     timezone: str = "Asia/Ho_Chi_Minh"
     """Business-rule time zone; timestamps are stored in UTC."""

@@ -40,31 +40,35 @@ class RowFields:
         self.cells = cells
         self.errors: list[DomainError] = []
 
-    def required(self, column: str, parse: Callable[[str, str], T]) -> T | None:
-        """The parsed value of a required cell (None, with an error noted, if bad or empty)."""
+    def required(self, column: str, parse: Callable[..., T], *extra: Any) -> T | None:
+        """The parsed value of a required cell (None, with an error noted, if bad or empty).
+
+        ``parse`` is called as ``parse(raw, column, *extra)``.
+        """
         raw = self.cells.get(column)
         if raw is None:
             self.errors.append(missing(column))
             return None
-        return self._parse(column, raw, parse)
+        try:
+            return parse(raw, column, *extra)
+        except DomainError as error:
+            self.errors.append(error)
+            return None
 
-    def optional(self, column: str, parse: Callable[[str, str], T]) -> T | None:
+    def optional(self, column: str, parse: Callable[..., T], *extra: Any) -> T | None:
         """The parsed value of an optional cell, None when empty."""
         raw = self.cells.get(column)
         if raw is None:
             return None
-        return self._parse(column, raw, parse)
+        try:
+            return parse(raw, column, *extra)
+        except DomainError as error:
+            self.errors.append(error)
+            return None
 
     def fail(self, column: str, value: object, rule: str, vi: str, en: str) -> None:
         """Note a cross-field error against ``column``."""
         self.errors.append(DomainError(column, value, rule, vi, en))
-
-    def _parse(self, column: str, raw: str, parse: Callable[[str, str], T]) -> T | None:
-        try:
-            return parse(raw, column)
-        except DomainError as error:
-            self.errors.append(error)
-            return None
 
 
 def text(max_length: int) -> Callable[[str, str], str]:

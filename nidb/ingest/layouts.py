@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from nidb.domain.catalogues import BENEFICIARY_GROUPS
 from nidb.domain.dates import parse_birth_date, parse_date, parse_month
 from nidb.domain.errors import DomainError
 from nidb.domain.gender import parse_gender
@@ -69,7 +70,23 @@ class Layout:
         return self.required + self.optional
 
 
-# -- shared cell parsers -----------------------------------------------------------------------
+# -- shared cell parsers (built once: they run on every row) ------------------------------------
+
+SHORT_TEXT = text(40)
+VISIT_ID = text(100)
+LONG_TEXT = text(200)
+NAME_TEXT = text(300)
+ADDRESS = text(500)
+COUNT = integer(0)
+POSITIVE = integer(1)
+LIFE_STATUS = choice({"alive", "dead"})
+EMPLOYER_STATUS = choice({"active", "closed"})
+SCHEME = choice({"BHXH", "BHYT", "BHTN"}, fold_case=False)
+
+
+def _enterprise(raw: str, column: str) -> str:
+    return EnterpriseCode.parse(raw, column).value
+
 
 
 def _personal_id(raw: str, column: str) -> PersonalId:
@@ -113,7 +130,7 @@ def _finish(fields: RowFields, values: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _dob(fields: RowFields, today: date) -> tuple[str, str, int] | tuple[None, None, None]:
-    dob = fields.required("date_of_birth", lambda raw, col: parse_birth_date(raw, col, today))
+    dob = fields.required("date_of_birth", parse_birth_date, today)
     if dob is None:
         return None, None, None
     return dob.iso(), dob.precision.value, dob.year
@@ -130,10 +147,10 @@ def convert_registry(cells: dict[str, str | None], today: date) -> tuple[Any, ..
     dob_iso, precision, year = _dob(f, today)
     gender = f.required("gender", parse_gender)
     province = f.required("birth_province", _province3)
-    address = f.optional("permanent_address", text(500))
-    household = f.optional("household_id", text(40))
-    status = f.required("status", choice({"alive", "dead"}))
-    death = f.optional("death_date", lambda raw, col: parse_date(raw, col, today, False))
+    address = f.optional("permanent_address", ADDRESS)
+    household = f.optional("household_id", SHORT_TEXT)
+    status = f.required("status", LIFE_STATUS)
+    death = f.optional("death_date", parse_date, today, False)
     if pid is not None:
         problems = pid.inconsistencies(gender, year)
         if problems:
@@ -225,14 +242,14 @@ def _declared_id(raw: str, column: str) -> tuple[str, str]:
 def convert_records(cells: dict[str, str | None], today: date) -> tuple[Any, ...]:
     """An insurance person record → ``persons`` values."""
     f = RowFields(cells)
-    record_id = f.required("record_id", text(40))
+    record_id = f.required("record_id", SHORT_TEXT)
     bhxh = f.required("bhxh_code", _bhxh)
     forms = f.required("full_name", name_forms)
     dob_iso, precision, year = _dob(f, today)
     gender = f.optional("gender", parse_gender)
     declared = f.optional("personal_id", _declared_id)
     province = f.optional("birth_province", _province3)
-    address = f.optional("address", text(500))
+    address = f.optional("address", ADDRESS)
     employer = f.optional("employer_code", unit_code)
     return _finish(
         f,
@@ -257,6 +274,7 @@ def convert_records(cells: dict[str, str | None], today: date) -> tuple[Any, ...
 # -- employers ---------------------------------------------------------------------------------
 
 EMPLOYER_TYPES = {"enterprise", "state", "household_business", "cooperative", "other"}
+EMPLOYER_TYPE = choice(EMPLOYER_TYPES)
 
 
 def convert_employers(cells: dict[str, str | None], today: date) -> tuple[Any, ...]:
@@ -266,16 +284,16 @@ def convert_employers(cells: dict[str, str | None], today: date) -> tuple[Any, .
         f,
         (
             f.required("employer_code", unit_code),
-            f.optional("enterprise_code", lambda raw, col: EnterpriseCode.parse(raw, col).value),
-            f.required("name", text(300)),
+            f.optional("enterprise_code", _enterprise),
+            f.required("name", NAME_TEXT),
             f.required("province", _province2),
-            f.optional("address", text(500)),
-            f.optional("business_line", text(200)),
-            f.required("employer_type", choice(EMPLOYER_TYPES)),
-            f.optional("registered_workers", integer(0)),
-            f.required("status", choice({"active", "closed"})),
-            f.optional("phone", text(40)),
-            f.optional("email", text(200)),
+            f.optional("address", ADDRESS),
+            f.optional("business_line", LONG_TEXT),
+            f.required("employer_type", EMPLOYER_TYPE),
+            f.optional("registered_workers", COUNT),
+            f.required("status", EMPLOYER_STATUS),
+            f.optional("phone", SHORT_TEXT),
+            f.optional("email", LONG_TEXT),
         ),
     )
 
@@ -284,8 +302,6 @@ def convert_employers(cells: dict[str, str | None], today: date) -> tuple[Any, .
 
 
 def _group(raw: str, column: str) -> str:
-    from nidb.domain.catalogues import BENEFICIARY_GROUPS
-
     value = raw.strip().upper()
     if value not in BENEFICIARY_GROUPS:
         raise DomainError(
@@ -306,7 +322,7 @@ def convert_participation(cells: dict[str, str | None], today: date) -> tuple[An
     """A participation period → ``participation_periods`` values."""
     f = RowFields(cells)
     bhxh = f.required("bhxh_code", _bhxh)
-    scheme = f.required("scheme", choice({"BHXH", "BHYT", "BHTN"}, fold_case=False))
+    scheme = f.required("scheme", SCHEME)
     employer = f.optional("employer_code", unit_code)
     group = f.required("participant_type", _group)
     start = f.required("start_month", _month)
@@ -345,10 +361,10 @@ def convert_contributions(cells: dict[str, str | None], today: date) -> tuple[An
             bhxh,
             employer,
             period,
-            f.required("wage", integer(1)),
-            f.required("bhxh_amount", integer(0)),
-            f.required("bhyt_amount", integer(0)),
-            f.required("bhtn_amount", integer(0)),
+            f.required("wage", POSITIVE),
+            f.required("bhxh_amount", COUNT),
+            f.required("bhyt_amount", COUNT),
+            f.required("bhtn_amount", COUNT),
         ),
     )
 
@@ -356,6 +372,7 @@ def convert_contributions(cells: dict[str, str | None], today: date) -> tuple[An
 # -- cards -------------------------------------------------------------------------------------
 
 CARD_STATUSES = {"active", "suspended", "revoked", "expired"}
+CARD_STATUS = choice(CARD_STATUSES)
 
 
 def convert_cards(cells: dict[str, str | None], today: date) -> tuple[Any, ...]:
@@ -366,7 +383,7 @@ def convert_cards(cells: dict[str, str | None], today: date) -> tuple[Any, ...]:
     valid_from = f.required("valid_from", parse_date)
     valid_to = f.required("valid_to", parse_date)
     five_years = f.optional("five_years_from", parse_date)
-    status = f.required("status", choice(CARD_STATUSES))
+    status = f.required("status", CARD_STATUS)
     if valid_from and valid_to and valid_to < valid_from:
         f.fail(
             "valid_to",
@@ -398,16 +415,16 @@ def convert_cards(cells: dict[str, str | None], today: date) -> tuple[Any, ...]:
 def convert_visits(cells: dict[str, str | None], today: date) -> tuple[Any, ...]:
     """A hospital visit summary → ``health_visits`` values."""
     f = RowFields(cells)
-    visit_id = f.required("visit_id", text(100))
+    visit_id = f.required("visit_id", VISIT_ID)
     card = f.required("card_code", HealthCardCode.parse)
     facility = f.required("facility_code", facility_code)
     admitted = f.required("admitted_at", timestamp)
     discharged = f.required("discharged_at", timestamp)
     inpatient = f.required("inpatient", flag)
     diagnosis = f.required("icd10", icd10)
-    total = f.required("total_cost", integer(0))
-    insurer = f.required("insurer_paid", integer(0))
-    patient = f.required("patient_paid", integer(0))
+    total = f.required("total_cost", COUNT)
+    insurer = f.required("insurer_paid", COUNT)
+    patient = f.required("patient_paid", COUNT)
     if admitted and discharged and discharged < admitted:
         f.fail(
             "discharged_at",

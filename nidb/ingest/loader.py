@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import csv
 import getpass
+import multiprocessing
 import os
+import sys
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, insert, select, text
-from sqlalchemy.types import BigInteger
+from sqlalchemy.types import BigInteger, Date, DateTime
 
 from nidb.ingest.fields import sql_value
 from nidb.ingest.layouts import LAYOUTS, Layout, RowInvalid
@@ -54,6 +59,8 @@ class ImportReport:
     rejected_path: Path | None = None
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase: stage (read, validate, write staging), dedupe, merge."""
 
     @property
     def loaded(self) -> int:
@@ -134,20 +141,28 @@ def import_file(
             return report
 
     today = today or date.today()
-    chunk_rows = get_settings().import_chunk_rows
+    settings = get_settings()
+    chunk_rows = settings.import_chunk_rows
+    # a file of one chunk is not worth starting processes for
+    workers = settings.import_workers if path.stat().st_size > 4 << 20 else 1
     with TableReader(path, chunk_rows) as reader:
         columns = _check_header(layout, reader)
         quarantine = _Quarantine(rejected_path or rejected_path_for(path))
         try:
             with engine.begin() as conn:
+                clock = time.perf_counter()
                 stage = _Stage(conn, layout)
-                for rows, problems in reader.chunks():
+                for problems, good, errors in _validated(layout, columns, reader, today, workers):
                     for problem in problems:
                         quarantine.add_problem(problem)
-                    stage.write(_convert(layout, columns, rows, today, quarantine))
+                    for error in errors:
+                        quarantine.add(*error)
+                    stage.write(good)
                     if progress:
                         progress(reader.rows_read, reader.bytes_done, reader.total_bytes)
                 report.rows_read = reader.rows_read
+                report.phases["stage"] = time.perf_counter() - clock
+                clock = time.perf_counter()
                 for row, key, first in stage.duplicate_keys():
                     quarantine.add(
                         row,
@@ -157,7 +172,10 @@ def import_file(
                         f"trùng khóa với dòng {first} (same record key as row {first})",
                     )
                 batch_id = _new_batch(conn, layout, path, sha, started)
+                report.phases["dedupe"] = time.perf_counter() - clock
+                clock = time.perf_counter()
                 report.inserted, report.updated = stage.merge(batch_id)
+                report.phases["merge"] = time.perf_counter() - clock
                 report.rejected = len(quarantine.rows)
                 report.unchanged = (
                     report.rows_read - report.rejected - report.inserted - report.updated
@@ -187,22 +205,78 @@ def _check_header(layout: Layout, reader: TableReader) -> list[str]:
     return reader.header
 
 
-def _convert(
-    layout: Layout,
-    header: list[str],
-    rows: list[tuple[int, list[str | None]]],
-    today: date,
-    quarantine: _Quarantine,
-) -> Iterator[tuple[Any, ...]]:
-    convert = layout.convert
+RowError = tuple[int, str, object, str, str]
+"""(row, column, value, rule, reason) of one broken rule."""
+
+
+def convert_chunk(
+    kind: str, header: list[str], rows: list[tuple[int, list[str | None]]], today: date
+) -> tuple[list[tuple[Any, ...]], list[RowError]]:
+    """Convert one chunk of rows: (staging rows tagged with their row number, row errors).
+
+    A top-level function so that a worker process can run it.
+    """
+    convert = LAYOUTS[kind].convert
+    good: list[tuple[Any, ...]] = []
+    errors: list[RowError] = []
     for number, cells in rows:
         try:
             values = convert(dict(zip(header, cells, strict=True)), today)
         except RowInvalid as invalid:
-            for error in invalid.errors:
-                quarantine.add(number, error.field, error.value, error.rule, error.reason)
+            errors.extend(
+                (number, e.field, e.value, e.rule, e.reason) for e in invalid.errors
+            )
             continue
-        yield (number, *values)
+        good.append((number, *values))
+    return good, errors
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this worker when the importing process dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _validated(
+    layout: Layout, header: list[str], reader: TableReader, today: date, workers: int
+) -> Iterator[tuple[list[RowProblem], list[tuple[Any, ...]], list[RowError]]]:
+    """(row problems, good rows, row errors) per chunk, in file order.
+
+    With ``workers`` > 1, chunks are converted in a process pool while this process reads the
+    next ones and writes the previous ones; at most ``2 × workers`` chunks are in flight, so
+    memory does not grow with the file. Ctrl-C or a kill ends the workers with the batch.
+    """
+    chunks = reader.chunks()
+    if workers <= 1:
+        for rows, problems in chunks:
+            yield problems, *convert_chunk(layout.kind, header, rows, today)
+        return
+    # spawn, not fork: a forked worker would inherit the open database connection and, if this
+    # process were killed, keep its transaction (and locks) alive
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_die_with_parent
+    ) as pool:
+        pending: deque[tuple[list[RowProblem], Future[Any]]] = deque()
+        try:
+            for rows, problems in chunks:
+                pending.append(
+                    (problems, pool.submit(convert_chunk, layout.kind, header, rows, today))
+                )
+                while len(pending) >= 2 * workers:
+                    problems_done, future = pending.popleft()
+                    yield problems_done, *future.result()
+            while pending:
+                problems_done, future = pending.popleft()
+                yield problems_done, *future.result()
+        except BaseException:
+            for _, future in pending:
+                future.cancel()
+            raise
 
 
 class _Stage:
@@ -224,6 +298,10 @@ class _Stage:
         self.table.create(conn)
         self.columns = ("_row", *layout.targets)
         self._raw = conn.connection.driver_connection
+        self._temporal = frozenset(
+            i for i, column in enumerate(self.table.columns)
+            if isinstance(column.type, Date | DateTime)
+        )
 
     def write(self, rows: Iterator[tuple[Any, ...]]) -> None:
         if self.dialect == "postgresql":
@@ -234,10 +312,13 @@ class _Stage:
             cursor.close()
         else:
             placeholders = ", ".join("?" for _ in self.columns)
-            self._raw.executemany(
-                f"INSERT INTO {self.name} VALUES ({placeholders})",
-                [tuple(sql_value(v) for v in row) for row in rows],
-            )
+            temporal = self._temporal
+            if temporal:
+                rows = (  # SQLite keeps dates as ISO text, the way SQLAlchemy reads them back
+                    tuple(sql_value(v) if i in temporal else v for i, v in enumerate(row))
+                    for row in rows
+                )
+            self._raw.executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", rows)
 
     def duplicate_keys(self) -> Iterator[tuple[int, str, int]]:
         """(row, key, first row) for every row repeating an earlier row's key; removes them."""
@@ -280,15 +361,13 @@ class _Stage:
             f"ON CONFLICT ({', '.join(layout.key)}) DO UPDATE SET {', '.join(assignments)}"
             + (f" WHERE {changed}" if changed else "")
         )
-        if self.dialect == "postgresql":
-            inserted, updated = self.conn.execute(
-                text(
-                    f"WITH u AS ({upsert} RETURNING (xmax = 0) AS fresh) "
-                    "SELECT COUNT(*) FILTER (WHERE fresh), COUNT(*) FILTER (WHERE NOT fresh) FROM u"
-                ),
-                params,
-            ).one()
-            return int(inserted), int(updated)
+        empty = self.conn.execute(text(f"SELECT 1 FROM {target} LIMIT 1")).first() is None
+        if empty:
+            # first load: keys are already unique in staging, so nothing can conflict
+            plain = f"INSERT INTO {target} ({cols}, batch_id) SELECT {cols}, :batch_id FROM {self.name}"
+            inserted = self.conn.execute(text(plain), {"batch_id": batch_id}).rowcount
+            return inserted, 0
+        # rowcount of an upsert counts inserted and actually-updated rows alike
         before = self.conn.execute(text(f"SELECT COUNT(*) FROM {target}")).scalar_one()
         touched = self.conn.execute(text(upsert), params).rowcount
         after = self.conn.execute(text(f"SELECT COUNT(*) FROM {target}")).scalar_one()

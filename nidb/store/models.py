@@ -75,17 +75,17 @@ class Citizen(Base):
 
     personal_id: Mapped[str] = mapped_column(String(12), primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    name_base: Mapped[str] = mapped_column(String(200), index=True)
+    name_base: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[str] = mapped_column(String(10))
     dob_precision: Mapped[str] = mapped_column(String(5))
-    birth_year: Mapped[int] = mapped_column(SmallInteger, index=True)
+    birth_year: Mapped[int] = mapped_column(SmallInteger)
     gender: Mapped[str] = mapped_column(String(1))
     birth_province: Mapped[str] = mapped_column(String(3))
     permanent_address: Mapped[str | None] = mapped_column(Text)
     household_id: Mapped[str | None] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(5))
     death_date: Mapped[date | None] = mapped_column(Date)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class Person(Base):
@@ -100,10 +100,10 @@ class Person(Base):
     record_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    name_base: Mapped[str] = mapped_column(String(200), index=True)
+    name_base: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[str] = mapped_column(String(10))
     dob_precision: Mapped[str] = mapped_column(String(5))
-    birth_year: Mapped[int] = mapped_column(SmallInteger, index=True)
+    birth_year: Mapped[int] = mapped_column(SmallInteger)
     gender: Mapped[str | None] = mapped_column(String(1))
     declared_id: Mapped[str | None] = mapped_column(String(12), index=True)
     declared_id_kind: Mapped[str | None] = mapped_column(String(12))
@@ -131,7 +131,7 @@ class IdentityLink(Base):
     source: Mapped[str] = mapped_column(String(12))  # declared | verified | merge | staff
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     note: Mapped[str | None] = mapped_column(String(400))
 
 
@@ -151,7 +151,7 @@ class Employer(Base):
     status: Mapped[str] = mapped_column(String(8))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class ParticipationPeriod(Base):
@@ -167,7 +167,7 @@ class ParticipationPeriod(Base):
     participant_type: Mapped[str] = mapped_column(String(2))
     start_month: Mapped[date] = mapped_column(Date)
     end_month: Mapped[date | None] = mapped_column(Date)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class Contribution(Base):
@@ -184,7 +184,7 @@ class Contribution(Base):
     bhxh_amount: Mapped[int] = mapped_column(BigInteger)
     bhyt_amount: Mapped[int] = mapped_column(BigInteger)
     bhtn_amount: Mapped[int] = mapped_column(BigInteger)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class HealthCard(Base):
@@ -204,7 +204,7 @@ class HealthCard(Base):
     valid_to: Mapped[date] = mapped_column(Date)
     five_years_from: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class Benefit(Base):
@@ -239,7 +239,7 @@ class HealthVisit(Base):
     total_cost: Mapped[int] = mapped_column(BigInteger)
     insurer_paid: Mapped[int] = mapped_column(BigInteger)
     patient_paid: Mapped[int] = mapped_column(BigInteger)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class WelfareBeneficiary(Base):

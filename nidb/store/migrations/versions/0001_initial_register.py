@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:41:23.572904
+Create Date: 2026-11-23 18:59:12.710655
 """
 
 from __future__ import annotations
@@ -151,12 +151,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("personal_id", name=op.f("pk_citizens")),
     )
     with op.batch_alter_table("citizens", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizens_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_citizens_birth_year"), ["birth_year"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_citizens_household_id"), ["household_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_citizens_name_base"), ["name_base"], unique=False)
 
     op.create_table(
         "contributions",
@@ -188,7 +185,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("contributions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contributions_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_contributions_bhxh_code"), ["bhxh_code"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_contributions_employer_code"), ["employer_code"], unique=False
@@ -214,7 +210,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("employer_code", name=op.f("pk_employers")),
     )
     with op.batch_alter_table("employers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_employers_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_employers_enterprise_code"), ["enterprise_code"], unique=False
         )
@@ -250,7 +245,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("health_cards", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_health_cards_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_health_cards_bhxh_code"), ["bhxh_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_health_cards_card_code"), ["card_code"], unique=False)
 
@@ -276,7 +270,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("visit_id", name=op.f("pk_health_visits")),
     )
     with op.batch_alter_table("health_visits", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_health_visits_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_health_visits_bhxh_code"), ["bhxh_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_health_visits_card_code"), ["card_code"], unique=False)
         batch_op.create_index(
@@ -307,7 +300,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_links")),
     )
     with op.batch_alter_table("identity_links", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_identity_links_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_identity_links_bhxh_code"), ["bhxh_code"], unique=False
         )
@@ -346,9 +338,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("participation_periods", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_participation_periods_batch_id"), ["batch_id"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_participation_periods_bhxh_code"), ["bhxh_code"], unique=False
         )
         batch_op.create_index(
@@ -385,12 +374,10 @@ def upgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_persons_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_persons_bhxh_code"), ["bhxh_code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_persons_birth_year"), ["birth_year"], unique=False)
         batch_op.create_index(batch_op.f("ix_persons_declared_id"), ["declared_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_persons_employer_code"), ["employer_code"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_persons_name_base"), ["name_base"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_persons_verified_personal_id"), ["verified_personal_id"], unique=False
         )
@@ -399,10 +386,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_persons_verified_personal_id"))
-        batch_op.drop_index(batch_op.f("ix_persons_name_base"))
         batch_op.drop_index(batch_op.f("ix_persons_employer_code"))
         batch_op.drop_index(batch_op.f("ix_persons_declared_id"))
-        batch_op.drop_index(batch_op.f("ix_persons_birth_year"))
         batch_op.drop_index(batch_op.f("ix_persons_bhxh_code"))
         batch_op.drop_index(batch_op.f("ix_persons_batch_id"))
 
@@ -410,14 +395,12 @@ def downgrade() -> None:
     with op.batch_alter_table("participation_periods", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_participation_periods_employer_code"))
         batch_op.drop_index(batch_op.f("ix_participation_periods_bhxh_code"))
-        batch_op.drop_index(batch_op.f("ix_participation_periods_batch_id"))
 
     op.drop_table("participation_periods")
     with op.batch_alter_table("identity_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_identity_links_personal_id"))
         batch_op.drop_index("ix_identity_links_pair")
         batch_op.drop_index(batch_op.f("ix_identity_links_bhxh_code"))
-        batch_op.drop_index(batch_op.f("ix_identity_links_batch_id"))
 
     op.drop_table("identity_links")
     with op.batch_alter_table("health_visits", schema=None) as batch_op:
@@ -425,32 +408,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_health_visits_facility_code"))
         batch_op.drop_index(batch_op.f("ix_health_visits_card_code"))
         batch_op.drop_index(batch_op.f("ix_health_visits_bhxh_code"))
-        batch_op.drop_index(batch_op.f("ix_health_visits_batch_id"))
 
     op.drop_table("health_visits")
     with op.batch_alter_table("health_cards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_health_cards_card_code"))
         batch_op.drop_index(batch_op.f("ix_health_cards_bhxh_code"))
-        batch_op.drop_index(batch_op.f("ix_health_cards_batch_id"))
 
     op.drop_table("health_cards")
     with op.batch_alter_table("employers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_employers_province"))
         batch_op.drop_index(batch_op.f("ix_employers_enterprise_code"))
-        batch_op.drop_index(batch_op.f("ix_employers_batch_id"))
 
     op.drop_table("employers")
     with op.batch_alter_table("contributions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contributions_employer_code"))
         batch_op.drop_index(batch_op.f("ix_contributions_bhxh_code"))
-        batch_op.drop_index(batch_op.f("ix_contributions_batch_id"))
 
     op.drop_table("contributions")
     with op.batch_alter_table("citizens", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_citizens_name_base"))
         batch_op.drop_index(batch_op.f("ix_citizens_household_id"))
-        batch_op.drop_index(batch_op.f("ix_citizens_birth_year"))
-        batch_op.drop_index(batch_op.f("ix_citizens_batch_id"))
 
     op.drop_table("citizens")
     with op.batch_alter_table("welfare_beneficiaries", schema=None) as batch_op:

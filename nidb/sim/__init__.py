@@ -1,0 +1,1 @@
+"""Stand-ins for other organisations' systems and the synthetic data generator."""
