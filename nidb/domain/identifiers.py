@@ -2,7 +2,9 @@
 
 Each is a frozen value type whose constructor enforces the format and whose `parse` accepts
 what people type: surrounding whitespace and the spaces or dots used to group digits
-("001 090 012345", "001.090.012345"). Errors name the field, the raw value and the rule.
+("001 090 012345", "001.090.012345"). Errors name the field, the raw value and the rule:
+constructors validate under the default field name, and `parse` relabels their errors with
+the caller's field and the value as typed.
 """
 
 from __future__ import annotations
@@ -49,8 +51,6 @@ _CARD_SPECIAL_PROVINCES = frozenset({"97", "98"})  # BHXH of Defence (97), of Pu
 
 
 def _clean(raw: str) -> str:
-    # The constructors validate under a default field name; parse() relabels errors with the
-    # caller's field and the raw value as typed (error.with_field).
     return raw.translate(_SEPARATORS)
 
 

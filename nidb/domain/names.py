@@ -6,7 +6,7 @@ diacritics, in capitals or with stray spaces. `normalize_name` gives one canonic
 information (Hà, Hạ and Hả all become Ha).
 
 Speed matters: importers call `name_forms` on millions of names drawn from a small vocabulary,
-so per-token work is cached and character work goes through `str.translate` tables.
+so per-word work is cached and per-name work is whole-string operations that run in C.
 """
 
 from __future__ import annotations
@@ -169,6 +169,10 @@ def _title_case(lower: str) -> str:
     return "".join(part.capitalize() for part in _SEGMENT_SEPARATORS.split(lower))
 
 
+def _is_name_word(word: str) -> bool:
+    return all(map(_is_name_char, word)) and any(c.isalpha() for c in word)
+
+
 # Bounded: typos make the vocabulary of incoming data open-ended.
 @lru_cache(maxsize=1 << 16)
 def _exact_word(word: str) -> str:
@@ -177,7 +181,15 @@ def _exact_word(word: str) -> str:
     Raises InvalidName (under the default field) for a word that cannot be in a name.
     Exceptions are not cached, which is fine: invalid words are rare.
     """
-    if not all(map(_is_name_char, word)) or not any(c.isalpha() for c in word):
+    exact = ""
+    if _is_name_word(word):
+        lower = to_tone_style(word.lower(), ToneStyle.TRADITIONAL)
+        # Cleaning again after the case change: lower() and capitalize() can produce
+        # characters (such as ʼ from ŉ) that the cleanup maps.
+        exact = _nfc(_clean(_title_case(lower)))
+    # Checking the result too keeps every output a valid input: a few letters capitalise to
+    # something that is not a Latin letter (ẚ becomes Aʾ).
+    if not _is_name_word(exact):
         raise InvalidName(
             "full_name",
             word,
@@ -185,16 +197,19 @@ def _exact_word(word: str) -> str:
             "họ và tên chỉ được gồm chữ cái, dấu cách, dấu gạch nối và dấu nháy",
             "name may contain only letters, spaces, hyphens and apostrophes",
         )
-    lower = to_tone_style(word.lower(), ToneStyle.TRADITIONAL)
-    # Cleaning again after the case change: lower() and capitalize() can produce characters
-    # (such as ʼ from ŉ) that the cleanup maps, and the output must be a fixed point.
-    return _nfc(_clean(_title_case(lower)))
+    return exact
+
+
+@lru_cache(maxsize=1 << 16)
+def _lower_word(word: str) -> str:
+    """The lower-case form of one word (as _exact_word takes it), tones kept."""
+    return _exact_word(word).lower()
 
 
 @lru_cache(maxsize=1 << 16)
 def _base_word(word: str) -> str:
     """The a-z form of one word (as _exact_word takes it): hyphens separate, the rest vanish."""
-    stripped = strip_diacritics(_exact_word(word).lower()).replace("'", "")
+    stripped = strip_diacritics(_lower_word(word)).replace("'", "")
     return " ".join(_NOT_BASE_LETTER.sub(" ", stripped).split())
 
 
@@ -256,13 +271,14 @@ def name_forms(raw: str, field: str = "full_name") -> NameForms:
     base = " ".join(map(_base_word, words))
     if "  " in base or base[:1] == " " or base[-1:] == " ":
         base = " ".join(base.split())  # some word had no a-z letter at all (ø)
-    family, _, rest = lower.partition(" ")
-    middle, _, given = rest.rpartition(" ")
-    return _new_name_forms(exact, lower, base, family, middle, given or family)
+    # The cached per-word strings are reused as they are, so no new strings are made here.
+    family, given = _lower_word(words[0]), _lower_word(words[-1])
+    middle = " ".join(map(_lower_word, words[1:-1]))
+    return _new_name_forms(exact, lower, base, family, middle, given)
 
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__, which costs about
-# a third of name_forms' time; writing the slots through their descriptors does the same job
+# a fifth of name_forms' time; writing the slots through their descriptors does the same job
 # without the frozen check. Only name_forms uses this; NameForms(...) stays the public way.
 _SET_EXACT, _SET_LOWER, _SET_BASE, _SET_FAMILY, _SET_MIDDLE, _SET_GIVEN = (
     NameForms.__dict__[name].__set__ for name in NameForms.__slots__

@@ -214,3 +214,25 @@ def sql_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_line(values: tuple[Any, ...]) -> str:
+    """One row in PostgreSQL COPY text format (tab-separated, ``\\N`` for null)."""
+    cells = []
+    for value in values:
+        if value is None:
+            cells.append("\\N")
+        elif isinstance(value, str):
+            # translate() is slow; almost no value holds a character COPY must escape
+            cells.append(value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value)
+        elif isinstance(value, bool):
+            cells.append("t" if value else "f")
+        elif isinstance(value, datetime):
+            cells.append(value.isoformat(" "))
+        else:  # int, date
+            cells.append(str(value))
+    return "\t".join(cells)

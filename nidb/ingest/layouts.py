@@ -88,7 +88,6 @@ def _enterprise(raw: str, column: str) -> str:
     return EnterpriseCode.parse(raw, column).value
 
 
-
 def _personal_id(raw: str, column: str) -> PersonalId:
     return PersonalId.parse(raw, column)
 

@@ -105,7 +105,7 @@ class Person(Base):
     dob_precision: Mapped[str] = mapped_column(String(5))
     birth_year: Mapped[int] = mapped_column(SmallInteger)
     gender: Mapped[str | None] = mapped_column(String(1))
-    declared_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    declared_id: Mapped[str | None] = mapped_column(String(12))
     declared_id_kind: Mapped[str | None] = mapped_column(String(12))
     birth_province: Mapped[str | None] = mapped_column(String(3))
     address: Mapped[str | None] = mapped_column(Text)
@@ -126,7 +126,7 @@ class IdentityLink(Base):
     __table_args__ = (Index("ix_identity_links_pair", "bhxh_code", "personal_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
+    bhxh_code: Mapped[str] = mapped_column(String(10))  # led by ix_identity_links_pair
     personal_id: Mapped[str] = mapped_column(String(12), index=True)
     source: Mapped[str] = mapped_column(String(12))  # declared | verified | merge | staff
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,11 +5,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from datetime import date
+from pathlib import Path
 
 from nidb.domain.names import ToneStyle, strip_diacritics, to_tone_style
 from nidb.domain.provinces import PROVINCES_63
-from nidb.sim.generate import InjectedError
-from tests.sim.helpers import RATES, DataSet, Row, assert_rate, errors_of, joined
+from nidb.sim.generate import ErrorRates, InjectedError, generate
+from tests.sim.helpers import (
+    RATES,
+    DataSet,
+    Row,
+    assert_rate,
+    errors_of,
+    first_day,
+    joined,
+    read_csv,
+)
 
 
 def test_every_records_row_has_exactly_one_truth_row(large: DataSet) -> None:
@@ -221,3 +232,16 @@ def test_date_sex_and_id_errors_change_the_field_the_way_their_code_says(
             assert household_of[pid] == person["household_id"] != ""
         else:
             assert pid == true
+
+
+def test_swapped_birth_dates_never_land_after_today(tmp_path: Path) -> None:
+    # babies born this year before today: many of their day/month swaps fall after today
+    today = date(2026, 6, 2)
+    generate(tmp_path, 20_000, seed=11, today=today,
+             rates=ErrorRates().with_overrides({"dob_day_month_swapped": 1.0, "dob_format_dmy": 0.0}))
+    records = read_csv(tmp_path / "records.csv")
+    truth = {row["record_id"]: row for row in read_csv(tmp_path / "truth.csv")}
+    swapped = [r for r in records if "DOB_DAY_MONTH_SWAPPED" in errors_of(truth[r["record_id"]])]
+    assert len(swapped) > 1_000
+    iso = [r["date_of_birth"] for r in records if "/" not in r["date_of_birth"]]
+    assert all(first_day(d) <= today.isoformat() for d in iso)

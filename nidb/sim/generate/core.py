@@ -129,7 +129,7 @@ def generate(
 
     rng = stage("records")
     records, truth = records_and_truth(rng, population, coverage, employers, provinces, forms,
-                                       rates)
+                                       rates, today)
     rows["records"] = _write(records, out_dir, "records", fmt)
     del records
 

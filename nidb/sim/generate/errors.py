@@ -7,6 +7,7 @@ damaged column with a boolean mask per error code, for `truth.errors`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -138,14 +139,19 @@ def inject_name_errors(rng: np.random.Generator, rates: ErrorRates, forms: Token
 
 
 def inject_dob_errors(rng: np.random.Generator, rates: ErrorRates,
-                      dob: npt.NDArray[np.int32], precision: npt.NDArray[np.int8]
-                      ) -> tuple[pa.Array, dict[InjectedError, Mask]]:
-    """Dates of birth as typed into records: the registry's precision, then the errors."""
+                      dob: npt.NDArray[np.int32], precision: npt.NDArray[np.int8],
+                      today: date) -> tuple[pa.Array, dict[InjectedError, Mask]]:
+    """Dates of birth as typed into records: the registry's precision, then the errors.
+
+    A day/month swap is only injected where the swapped date is not after ``today``: a birth
+    date in the future is refused at import, which is not the error being simulated.
+    """
     size = len(dob)
     year, month, day = split_date(dob)
     u = rng.random((4, size))
     year_only = (precision < 2) & (u[0] < rates.dob_year_only)
-    swappable = (precision == 0) & (day <= 12) & (day != month) & ~year_only
+    not_future = year * 10_000 + day * 100 + month <= today.year * 10_000 + today.month * 100 + today.day
+    swappable = (precision == 0) & (day <= 12) & (day != month) & ~year_only & not_future
     swapped = swappable & (u[1] < rates.dob_day_month_swapped)
     dmy = (precision == 0) & ~year_only & (u[2] < rates.dob_format_dmy)
     month, day = np.where(swapped, day, month), np.where(swapped, month, day)

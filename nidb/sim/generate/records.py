@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -68,7 +70,7 @@ def _household_neighbour(population: Population) -> I64:
 
 def records_and_truth(rng: np.random.Generator, population: Population, coverage: Coverage,
                       employers: Employers, provinces: ProvinceTable, forms: TokenForms,
-                      rates: ErrorRates) -> tuple[pa.Table, pa.Table]:
+                      rates: ErrorRates, today: date) -> tuple[pa.Table, pa.Table]:
     """The `records` file and its `truth`, rows shuffled and sorted by record_id."""
     person, code, employer, second = _record_rows(rng, coverage, rates)
     order = rng.permutation(len(person))
@@ -79,7 +81,7 @@ def records_and_truth(rng: np.random.Generator, population: Population, coverage
         rng, rates, forms, population.family[person], population.middle1[person],
         population.middle2[person], population.given[person])
     dob, dob_errors = inject_dob_errors(
-        rng, rates, population.dob[person], population.dob_precision[person])
+        rng, rates, population.dob[person], population.dob_precision[person], today)
     gender, gender_errors = inject_gender_errors(rng, rates, population.male[person])
     cmnd = population.cmnd[person]
     neighbour = _household_neighbour(population)[person]

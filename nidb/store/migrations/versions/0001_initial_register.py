@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:59:12.710655
+Create Date: 2026-11-23 19:14:19.661368
 """
 
 from __future__ import annotations
@@ -300,9 +300,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_links")),
     )
     with op.batch_alter_table("identity_links", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_identity_links_bhxh_code"), ["bhxh_code"], unique=False
-        )
         batch_op.create_index("ix_identity_links_pair", ["bhxh_code", "personal_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_identity_links_personal_id"), ["personal_id"], unique=False
@@ -374,7 +371,6 @@ def upgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_persons_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_persons_bhxh_code"), ["bhxh_code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_persons_declared_id"), ["declared_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_persons_employer_code"), ["employer_code"], unique=False
         )
@@ -387,7 +383,6 @@ def downgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_persons_verified_personal_id"))
         batch_op.drop_index(batch_op.f("ix_persons_employer_code"))
-        batch_op.drop_index(batch_op.f("ix_persons_declared_id"))
         batch_op.drop_index(batch_op.f("ix_persons_bhxh_code"))
         batch_op.drop_index(batch_op.f("ix_persons_batch_id"))
 
@@ -400,7 +395,6 @@ def downgrade() -> None:
     with op.batch_alter_table("identity_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_identity_links_personal_id"))
         batch_op.drop_index("ix_identity_links_pair")
-        batch_op.drop_index(batch_op.f("ix_identity_links_bhxh_code"))
 
     op.drop_table("identity_links")
     with op.batch_alter_table("health_visits", schema=None) as batch_op:
