@@ -294,6 +294,49 @@ def demo_command(
         out.print(register_summary(engine))
 
 
+@app.command("match")
+def match_command(
+    registry: Annotated[Path, typer.Option(help="Tệp trích xuất CSDL dân cư (registry).")],
+    records: Annotated[Path, typer.Option(help="Tệp hồ sơ người tham gia (records).")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Tệp kết quả (matches), .csv hoặc .parquet.")
+    ],
+    engine: Annotated[str, typer.Option(help="duckdb | spark")] = "duckdb",
+) -> None:
+    """Đối sánh hồ sơ với CSDL dân cư (link insurance records to the population registry)."""
+    from nidb.identity.features import MatchInputError
+    from nidb.identity.match import match_files
+
+    if engine != "duckdb":
+        raise _fail(
+            f"--engine {engine!r}: chỉ có duckdb trong phiên bản này; Spark chưa được hỗ trợ "
+            "(only the duckdb engine is available in this version)"
+        )
+    started = time.perf_counter()
+    try:
+        summary = match_files(registry, records, out_file, stage=lambda m: err.print(f"• {m}"))
+    except MatchInputError as error:
+        raise _fail(str(error), 2) from None
+    table = Table(title=f"Kết quả đối sánh (matches) → {out_file}")
+    table.add_column("quyết định (decision)")
+    table.add_column("hồ sơ (records)", justify="right")
+    table.add_column("tỉ lệ (share)", justify="right")
+    for decision in ("auto", "review", "none"):
+        count = summary.decisions.get(decision, 0)
+        table.add_row(decision, f"{count:,}", f"{100 * count / max(summary.records, 1):.2f}%")
+    out.print(table)
+    reasons = Table(title="Lý do khác biệt (reasons)")
+    reasons.add_column("mã (code)")
+    reasons.add_column("hồ sơ (records)", justify="right")
+    for code, count in summary.reasons.items():
+        reasons.add_row(code, f"{count:,}")
+    out.print(reasons)
+    out.print(
+        f"{summary.records:,} hồ sơ × {summary.registry:,} công dân · "
+        f"{summary.candidate_pairs:,} cặp ứng viên · {time.perf_counter() - started:.1f} s"
+    )
+
+
 @sim_app.command("population")
 def sim_population(
     data: Annotated[Path, typer.Option("--data", help="Tệp trích xuất CSDL dân cư (registry).")],

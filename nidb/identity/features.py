@@ -1,0 +1,328 @@
+"""Matching features: interchange files loaded into DuckDB, validated, and normalised.
+
+Both sides (``records`` and the population ``registry``) become one row per input row with the
+same feature columns. Names and birth dates are normalised by the domain module itself — once
+per *distinct* value, since a country has far fewer distinct names and dates than people — so
+matching uses exactly the rules the rest of nidb uses. Bad input is refused with the file, the
+row and the column, before any matching starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from nidb.domain.dates import parse_birth_date
+from nidb.domain.errors import DomainError
+from nidb.domain.names import name_forms
+
+RECORDS_REQUIRED = ("record_id", "bhxh_code", "full_name", "date_of_birth")
+RECORDS_OPTIONAL = ("gender", "personal_id", "birth_province", "address", "employer_code")
+REGISTRY_REQUIRED = ("personal_id", "full_name", "date_of_birth", "gender")
+REGISTRY_OPTIONAL = ("birth_province", "permanent_address", "household_id", "status", "death_date")
+MAX_LISTED_ERRORS = 20
+FEATURES = (
+    "unique_id",
+    "pid12",
+    "name_lower",
+    "name_base",
+    "family",
+    "middle",
+    "given",
+    "dob_year",
+    "dob_month",
+    "dob_day",
+    "dob_precision",
+    "gender",
+    "birth_province",
+    "address_key",
+    "id_confirmed",
+)
+"""The columns both sides share in ``records_f`` and ``registry_f`` (Splink's input)."""
+
+
+class MatchInputError(Exception):
+    """An input file cannot be matched; names the file and, per problem, the row and column."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        shown = problems[:MAX_LISTED_ERRORS]
+        more = len(problems) - len(shown)
+        tail = f"\n  … và {more} lỗi khác (and {more} more)" if more > 0 else ""
+        super().__init__(f"{path}:\n  " + "\n  ".join(shown) + tail)
+        self.path = path
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedInputs:
+    """Row counts of the two feature tables ``records_f`` and ``registry_f``."""
+
+    records: int
+    registry: int
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> int:
+    """Load a CSV/Parquet file as text columns with a row number; check its columns."""
+    if not path.is_file():
+        raise MatchInputError(path, ["không tìm thấy tệp (file not found)"])
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        source = (
+            "read_csv(?, header = true, all_varchar = true, auto_detect = false, "
+            "columns = ?, strict_mode = true)"
+        )
+    elif suffix == ".parquet":
+        source = "read_parquet(?)"
+    else:
+        raise MatchInputError(
+            path,
+            [
+                f"định dạng '{suffix}' không hỗ trợ; dùng .csv hoặc .parquet "
+                f"(unsupported extension '{suffix}')"
+            ],
+        )
+    try:
+        if suffix == ".csv":
+            header = _csv_header(path)
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise MatchInputError(
+                    path, [f"thiếu cột bắt buộc (missing required column): {c}" for c in missing]
+                )
+            params: list[object] = [str(path), {name: "VARCHAR" for name in header}]
+        else:
+            params = [str(path)]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table}_src AS "
+            f"SELECT row_number() OVER () AS _row, * FROM {source}",
+            params,
+        )
+    except duckdb.Error as error:
+        raise MatchInputError(path, [f"không đọc được tệp (unreadable file): {error}"]) from None
+    present = {row[0] for row in con.execute(f"DESCRIBE {table}_src").fetchall()}
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise MatchInputError(
+            path, [f"thiếu cột bắt buộc (missing required column): {c}" for c in missing]
+        )
+    columns = [
+        f"NULLIF(trim(CAST({c} AS VARCHAR)), '') AS {c}"
+        if c in present
+        else f"NULL::VARCHAR AS {c}"
+        for c in (*required, *optional)
+    ]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT _row, {', '.join(columns)} "
+        f"FROM {table}_src"
+    )
+    con.execute(f"DROP TABLE {table}_src")
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # type: ignore[index]
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise MatchInputError(path, ["tệp rỗng, không có dòng tiêu đề (empty file: no header)"])
+    return [name.strip().strip('"') for name in first.decode("utf-8-sig").strip().split(",")]
+
+
+def _problems(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    return [row[0] for row in con.execute(sql).fetchall()]
+
+
+def _distinct_names(con: duckdb.DuckDBPyConnection) -> None:
+    """``name_map``: every distinct full name of both files at each matching level."""
+    raw = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT full_name FROM records_in WHERE full_name IS NOT NULL UNION "
+            "SELECT DISTINCT full_name FROM registry_in WHERE full_name IS NOT NULL"
+        ).fetchall()
+    ]
+    lower, base, family, middle, given, error = [], [], [], [], [], []
+    for name in raw:
+        try:
+            forms = name_forms(name)
+        except DomainError as problem:
+            lower.append(None), base.append(None), family.append(None)  # type: ignore[func-returns-value]
+            middle.append(None), given.append(None)  # type: ignore[func-returns-value]
+            error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
+            continue
+        lower.append(forms.lower)
+        base.append(forms.base)
+        family.append(forms.base.split()[0])
+        parts = forms.base.split()
+        middle.append(" ".join(parts[1:-1]))
+        given.append(parts[-1])
+        error.append(None)
+    name_map = pa.table(
+        {
+            "full_name": raw,
+            "name_lower": lower,
+            "name_base": base,
+            "family": family,
+            "middle": middle,
+            "given": given,
+            "error": error,
+        }
+    )
+    con.register("name_map_arrow", name_map)
+    con.execute("CREATE OR REPLACE TEMP TABLE name_map AS SELECT * FROM name_map_arrow")
+    con.unregister("name_map_arrow")
+
+
+def _distinct_dates(con: duckdb.DuckDBPyConnection) -> None:
+    """``dob_map``: every distinct birth date text as year, month, day and precision."""
+    raw = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT date_of_birth FROM records_in WHERE date_of_birth IS NOT NULL UNION "
+            "SELECT DISTINCT date_of_birth FROM registry_in WHERE date_of_birth IS NOT NULL"
+        ).fetchall()
+    ]
+    year, month, day, precision, error = [], [], [], [], []
+    for text in raw:
+        try:
+            parsed = parse_birth_date(text)
+        except DomainError as problem:
+            year.append(None), month.append(None), day.append(None)  # type: ignore[func-returns-value]
+            precision.append(None)
+            error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
+            continue
+        year.append(parsed.year)
+        month.append(parsed.month)
+        day.append(parsed.day)
+        precision.append(parsed.precision.value)
+        error.append(None)
+    dob_map = pa.table(
+        {
+            "date_of_birth": raw,
+            "dob_year": pa.array(year, pa.int16()),
+            "dob_month": pa.array(month, pa.int8()),
+            "dob_day": pa.array(day, pa.int8()),
+            "dob_precision": precision,
+            "error": error,
+        }
+    )
+    con.register("dob_map_arrow", dob_map)
+    con.execute("CREATE OR REPLACE TEMP TABLE dob_map AS SELECT * FROM dob_map_arrow")
+    con.unregister("dob_map_arrow")
+
+
+def _gender_sql(column: str) -> str:
+    # the spellings nidb.domain.gender.parse_gender accepts
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN upper({column}) IN ('M', 'NAM', 'MALE', '1') THEN 'M' "
+        f"WHEN upper({column}) IN ('F', 'NỮ', 'NU', 'FEMALE', '2') THEN 'F' END"
+    )
+
+
+def _address_key(column: str) -> str:
+    # house, street and commune: the province at the end was renamed by the 2025 merger
+    return f"NULLIF(lower(trim(regexp_replace({column}, ',[^,]*$', ''))), '')"
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -> LoadedInputs:
+    """Read, validate and normalise both files into ``records_f`` and ``registry_f``.
+
+    ``records_x`` and ``registry_x`` hold the same rows with the extra columns (row number,
+    declared ID, status) that decisions and reasons need.
+    """
+    _read(con, "records_in", records, RECORDS_REQUIRED, RECORDS_OPTIONAL)
+    _read(con, "registry_in", registry, REGISTRY_REQUIRED, REGISTRY_OPTIONAL)
+    _distinct_names(con)
+    _distinct_dates(con)
+    _check(con, records, "records_in", id_rule="records")
+    _check(con, registry, "registry_in", id_rule="registry")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE records_x AS
+        SELECT r.record_id AS unique_id, r._row, r.bhxh_code, r.personal_id AS declared_id,
+               CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END AS pid12,
+               n.name_lower, n.name_base, n.family, n.middle, n.given,
+               d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
+               {_gender_sql("r.gender")} AS gender,
+               r.birth_province, {_address_key("r.address")} AS address_key
+        FROM records_in r
+        JOIN name_map n USING (full_name)
+        JOIN dob_map d USING (date_of_birth)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE registry_x AS
+        SELECT r.personal_id AS unique_id, r.personal_id AS pid12,
+               n.name_lower, n.name_base, n.family, n.middle, n.given,
+               d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
+               {_gender_sql("r.gender")} AS gender,
+               r.birth_province, {_address_key("r.permanent_address")} AS address_key,
+               coalesce(r.status, 'alive') AS status
+        FROM registry_in r
+        JOIN name_map n USING (full_name)
+        JOIN dob_map d USING (date_of_birth)
+    """)
+    # a declared ID naming a registry person of the same name (letters) and birth year
+    con.execute("ALTER TABLE records_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
+    con.execute("ALTER TABLE registry_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
+    con.execute("""
+        UPDATE records_x SET id_confirmed = true FROM registry_x r
+        WHERE records_x.pid12 = r.pid12 AND records_x.name_base = r.name_base
+          AND records_x.dob_year = r.dob_year
+    """)
+    # Splink wants both sides with the same columns; the extras stay in the *_x tables
+    for side in ("records", "registry"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {side}_f AS SELECT {', '.join(FEATURES)} FROM {side}_x"
+        )
+    counts = con.execute(
+        "SELECT (SELECT count(*) FROM records_f), (SELECT count(*) FROM registry_f)"
+    ).fetchall()[0]
+    return LoadedInputs(records=int(counts[0]), registry=int(counts[1]))
+
+
+def _check(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_rule: str) -> None:
+    """Refuse the file if any row breaks a rule, listing row, column, value and rule."""
+    key = "record_id" if id_rule == "records" else "personal_id"
+    checks = [
+        f"SELECT 'dòng (row) ' || t._row || ', cột (column) full_name = ' || t.full_name || ': ' "
+        f"|| n.error, t._row FROM {table} t JOIN name_map n USING (full_name) WHERE n.error IS NOT NULL",
+        f"SELECT 'dòng (row) ' || t._row || ', cột (column) date_of_birth = ' || t.date_of_birth "
+        f"|| ': ' || d.error, t._row FROM {table} t JOIN dob_map d USING (date_of_birth) "
+        f"WHERE d.error IS NOT NULL",
+        f"SELECT 'dòng (row) ' || _row || ', cột (column) gender = ' || gender || ': GENDER_INVALID', "
+        f"_row FROM {table} WHERE gender IS NOT NULL AND ({_gender_sql('gender')}) IS NULL",
+        f"SELECT 'dòng (row) ' || _row || ', cột (column) ' || c || ': REQUIRED_MISSING', _row FROM "
+        f"(SELECT _row, unnest(['{key}', 'full_name', 'date_of_birth']) AS c, "
+        f"unnest([{key}, full_name, date_of_birth]) AS v FROM {table}) WHERE v IS NULL",
+        f"SELECT 'dòng (row) ' || _row || ', cột (column) {key} = ' || {key} || ': DUPLICATE_KEY', "
+        f"_row FROM (SELECT _row, {key}, count(*) OVER (PARTITION BY {key}) AS n FROM {table}) "
+        f"WHERE n > 1 AND {key} IS NOT NULL",
+    ]
+    if id_rule == "registry":
+        checks.append(
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) personal_id = ' || personal_id || "
+            f"': PERSONAL_ID_FORMAT', _row FROM {table} WHERE NOT regexp_full_match(personal_id, '[0-9]{{12}}')"
+        )
+        checks.append(
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) gender: REQUIRED_MISSING', _row "
+            f"FROM {table} WHERE gender IS NULL"
+        )
+    else:
+        checks.append(
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) personal_id = ' || personal_id || "
+            f"': ID_NUMBER_FORMAT', _row FROM {table} WHERE personal_id IS NOT NULL AND NOT "
+            f"regexp_full_match(personal_id, '[0-9]{{12}}|[0-9]{{9}}')"
+        )
+    problems = _problems(
+        con, " UNION ALL ".join(f"({c})" for c in checks) + " ORDER BY 2 LIMIT 1000"
+    )
+    if problems:
+        raise MatchInputError(path, problems)

@@ -1,0 +1,145 @@
+"""The probabilistic linkage model: Splink settings with Vietnamese-aware comparisons.
+
+Each comparison's levels follow the reason codes of ``nidb.identity.reasons``, so a pair's
+comparison vector says both how strong the evidence is and why the fields disagree:
+
+- name: exact (tones kept) · same letters, other diacritics · middle name missing · a typo
+  (Damerau-Levenshtein ≤ 2 on base letters) · family and given names agree · else;
+- date of birth: exact · year-only agrees · month-only agrees · day and month swapped · same
+  year · one year apart · else;
+- personal ID: equal · one digit changed or two swapped · else (absent: no evidence);
+- gender, birth province, address (house, street, commune).
+
+Term frequencies weigh name agreement: two ``Nguyễn Văn Hùng`` agree far less tellingly than
+two ``Khổng Tử Uyên``.
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator
+
+NAME = cl.CustomComparison(
+    output_column_name="name",
+    comparison_levels=[
+        cll.NullLevel("name_base"),
+        cll.CustomLevel("name_lower_l = name_lower_r", "exact").configure(
+            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
+        ),
+        cll.CustomLevel("name_base_l = name_base_r", "diacritics").configure(
+            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
+        ),
+        cll.CustomLevel(
+            "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
+            "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
+            "OR contains(middle_l, middle_r))",
+            "middle missing",
+        ),
+        cll.CustomLevel("damerau_levenshtein(name_base_l, name_base_r) <= 2", "typo"),
+        cll.CustomLevel("family_l = family_r AND given_l = given_r", "family and given"),
+        cll.ElseLevel(),
+    ],
+)
+
+BIRTH_DATE = cl.CustomComparison(
+    output_column_name="dob",
+    comparison_levels=[
+        cll.NullLevel("dob_year"),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND dob_precision_l = dob_precision_r "
+            "AND dob_month_l IS NOT DISTINCT FROM dob_month_r "
+            "AND dob_day_l IS NOT DISTINCT FROM dob_day_r",
+            "exact",
+        ),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND (dob_precision_l = 'year' OR dob_precision_r = 'year' "
+            "OR (dob_month_l = 1 AND dob_day_l = 1) OR (dob_month_r = 1 AND dob_day_r = 1))",
+            "year only",
+        ),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND dob_month_l = dob_month_r "
+            "AND (dob_precision_l = 'month' OR dob_precision_r = 'month')",
+            "month only",
+        ),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
+            "day and month swapped",
+        ),
+        cll.CustomLevel("dob_year_l = dob_year_r", "same year"),
+        cll.CustomLevel("abs(dob_year_l - dob_year_r) = 1", "one year apart"),
+        cll.ElseLevel(),
+    ],
+)
+
+WRONG_ID_SHARE = 0.02
+"""Share of true record ↔ person links whose declared 12-digit ID is another number."""
+
+PERSONAL_ID = cl.CustomComparison(
+    output_column_name="pid",
+    comparison_levels=[
+        cll.NullLevel("pid12"),
+        cll.CustomLevel("pid12_l = pid12_r", "equal"),
+        cll.CustomLevel("damerau_levenshtein(pid12_l, pid12_r) <= 1", "one digit off"),
+        # Declared IDs are wrong for a few percent of true matches (typed over the years, a
+        # relative's ID). Fixed, so that a small or clean batch cannot teach the model that a
+        # wrong ID rules a person out; the decision rule sends such links to a person anyway.
+        cll.ElseLevel().configure(m_probability=WRONG_ID_SHARE, fix_m_probability=True),
+    ],
+)
+
+GENDER = cl.ExactMatch("gender")
+BIRTH_PROVINCE = cl.ExactMatch("birth_province")
+ADDRESS = cl.CustomComparison(
+    output_column_name="address",
+    comparison_levels=[
+        cll.NullLevel("address_key"),
+        cll.CustomLevel("address_key_l = address_key_r", "exact"),
+        cll.CustomLevel("jaro_winkler_similarity(address_key_l, address_key_r) >= 0.92", "close"),
+        cll.ElseLevel(),
+    ],
+)
+
+OPEN = "NOT l.id_confirmed AND NOT r.id_confirmed"
+"""Only records whose declared ID the registry does not already confirm are searched widely:
+an ID that points to a person of the same name and birth year is that person (a namesake
+would need the very same 12 digits)."""
+
+BLOCKING_RULES = [
+    "l.pid12 = r.pid12",
+    f"l.name_base = r.name_base AND l.dob_year = r.dob_year AND {OPEN}",
+    f"l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
+    f"AND l.birth_province = r.birth_province AND {OPEN}",
+    f"l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
+    f"AND l.dob_day = r.dob_day AND {OPEN}",
+    f"l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
+    f"AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1) AND {OPEN}",
+]
+"""Candidate pairs: the declared ID; else the name with the birth year, or enough of the name
+with the birth province or the full birth date that one typo or one missing middle name cannot
+hide a person."""
+
+DETERMINISTIC_RULES = [
+    "l.pid12 = r.pid12 AND l.name_base = r.name_base AND l.dob_year = r.dob_year",
+    "l.name_base = r.name_base AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
+    "AND l.dob_day = r.dob_day AND l.birth_province = r.birth_province",
+]
+"""Near-certain links, used to estimate how likely two random records are the same person."""
+
+TRAINING_RULES = [
+    "l.pid12 = r.pid12",
+    "l.name_base = r.name_base AND l.dob_year = r.dob_year",
+]
+"""EM passes: each trains every comparison but the ones in its own blocking rule."""
+
+
+def settings() -> SettingsCreator:
+    """The model before training."""
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        comparisons=[NAME, BIRTH_DATE, PERSONAL_ID, GENDER, BIRTH_PROVINCE, ADDRESS],
+        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
