@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +30,9 @@ from nidb.ingest.layouts import LAYOUTS
 from nidb.ingest.loader import ImportReport, import_file
 from nidb.ingest.readers import FileError
 from nidb.store.db import ensure_schema, make_engine
+
+if TYPE_CHECKING:  # matching pulls in DuckDB and Splink: loaded only by the commands using it
+    from nidb.identity.match import MatchSummary
 
 app = typer.Typer(
     help="nidb — Cơ sở dữ liệu quốc gia về Bảo hiểm (National Insurance Database of Vietnam).",
@@ -232,7 +235,7 @@ def generate_command(
         raise _fail(f"--format {file_format!r} không hợp lệ; chọn csv hoặc parquet")
     rates = _parse_rates(ErrorRates, rate or [])
     started = time.perf_counter()
-    with _RowProgress("sinh dữ liệu") as bar:
+    with _RowProgress("sinh dữ liệu (bước/steps)") as bar:
         summary = generate(
             out_dir,
             people,
@@ -277,7 +280,7 @@ def demo_command(
     people: Annotated[int, typer.Option(min=100, help="Số người của tỉnh mẫu.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên.")] = 2026,
 ) -> None:
-    """Chạy thử: sinh một tỉnh mẫu, nạp vào sổ đăng ký và tóm tắt (generate, import, summarise)."""
+    """Chạy thử: sinh một tỉnh mẫu, nạp, đối sánh và tóm tắt (generate, import, match, summarise)."""
     from nidb.demo import run_demo
     from nidb.settings import get_settings
     from nidb.store.summary import register_summary
@@ -292,6 +295,29 @@ def demo_command(
         for report in result.imports:
             _print_import(report)
         out.print(register_summary(engine))
+        if result.matching is not None:
+            _print_match(result.matching, data_dir / "matches.csv")
+
+
+def _print_match(summary: MatchSummary, path: Path) -> None:
+    table = Table(title=f"Kết quả đối sánh với CSDL dân cư (matches) → {path}")
+    table.add_column("quyết định (decision)")
+    table.add_column("hồ sơ (records)", justify="right")
+    table.add_column("tỉ lệ (share)", justify="right")
+    for decision in ("auto", "review", "none"):
+        count = summary.decisions.get(decision, 0)
+        table.add_row(decision, f"{count:,}", f"{100 * count / max(summary.records, 1):.2f}%")
+    out.print(table)
+    reasons = Table(title="Lý do khác biệt (reasons)")
+    reasons.add_column("mã (code)")
+    reasons.add_column("hồ sơ (records)", justify="right")
+    for code, count in summary.reasons.items():
+        reasons.add_row(code, f"{count:,}")
+    out.print(reasons)
+    out.print(
+        f"{summary.records:,} hồ sơ × {summary.registry:,} công dân · "
+        f"{summary.candidate_pairs:,} cặp ứng viên · {summary.total_seconds:.1f} s"
+    )
 
 
 @app.command("match")
@@ -312,29 +338,11 @@ def match_command(
             f"--engine {engine!r}: chỉ có duckdb trong phiên bản này; Spark chưa được hỗ trợ "
             "(only the duckdb engine is available in this version)"
         )
-    started = time.perf_counter()
     try:
         summary = match_files(registry, records, out_file, stage=lambda m: err.print(f"• {m}"))
     except MatchInputError as error:
         raise _fail(str(error), 2) from None
-    table = Table(title=f"Kết quả đối sánh (matches) → {out_file}")
-    table.add_column("quyết định (decision)")
-    table.add_column("hồ sơ (records)", justify="right")
-    table.add_column("tỉ lệ (share)", justify="right")
-    for decision in ("auto", "review", "none"):
-        count = summary.decisions.get(decision, 0)
-        table.add_row(decision, f"{count:,}", f"{100 * count / max(summary.records, 1):.2f}%")
-    out.print(table)
-    reasons = Table(title="Lý do khác biệt (reasons)")
-    reasons.add_column("mã (code)")
-    reasons.add_column("hồ sơ (records)", justify="right")
-    for code, count in summary.reasons.items():
-        reasons.add_row(code, f"{count:,}")
-    out.print(reasons)
-    out.print(
-        f"{summary.records:,} hồ sơ × {summary.registry:,} công dân · "
-        f"{summary.candidate_pairs:,} cặp ứng viên · {time.perf_counter() - started:.1f} s"
-    )
+    _print_match(summary, out_file)
 
 
 @sim_app.command("population")

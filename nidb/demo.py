@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from nidb.identity.match import MatchSummary, match_files
 from nidb.ingest.loader import ImportReport, import_file
 
 IMPORT_ORDER = (
@@ -29,6 +30,7 @@ class DemoResult:
     generated: dict[str, int] = field(default_factory=dict)
     imports: list[ImportReport] = field(default_factory=list)
     generate_seconds: float = 0.0
+    matching: MatchSummary | None = None
 
 
 def run_demo(
@@ -55,4 +57,9 @@ def run_demo(
         if on_stage:
             on_stage(f"Nạp {path.name}")
         result.imports.append(import_file(engine, kind, path))
+    if on_stage:
+        on_stage("Đối sánh hồ sơ với CSDL dân cư (matching records to the population registry)")
+    result.matching = match_files(
+        data_dir / "registry.csv", data_dir / "records.csv", data_dir / "matches.csv"
+    )
     return result
