@@ -345,6 +345,33 @@ def match_command(
     _print_match(summary, out_file)
 
 
+@app.command("dedupe")
+def dedupe_command(
+    records: Annotated[Path, typer.Option(help="Tệp hồ sơ người tham gia (records).")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Tệp kết quả (duplicates), .csv hoặc .parquet.")
+    ],
+) -> None:
+    """Tìm người có nhiều mã BHXH (find persons holding more than one BHXH code)."""
+    from nidb.identity.dedupe import dedupe_file
+    from nidb.identity.features import MatchInputError
+
+    try:
+        summary = dedupe_file(records, out_file, stage=lambda m: err.print(f"• {m}"))
+    except MatchInputError as error:
+        raise _fail(str(error), 2) from None
+    table = Table(title=f"Cụm hồ sơ cùng một người (duplicates) → {out_file}")
+    table.add_column("chỉ số (measure)")
+    table.add_column("giá trị (value)", justify="right")
+    table.add_row("hồ sơ (records)", f"{summary.records:,}")
+    table.add_row("người (clusters)", f"{summary.clusters:,}")
+    table.add_row("người có ≥ 2 hồ sơ (clusters of 2+)", f"{summary.multi_record_clusters:,}")
+    for decision in ("auto", "review"):
+        table.add_row(f"hồ sơ {decision}", f"{summary.decisions.get(decision, 0):,}")
+    table.add_row("thời gian (seconds)", f"{summary.total_seconds:.1f}")
+    out.print(table)
+
+
 @sim_app.command("population")
 def sim_population(
     data: Annotated[Path, typer.Option("--data", help="Tệp trích xuất CSDL dân cư (registry).")],

@@ -140,15 +140,16 @@ def _problems(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
     return [row[0] for row in con.execute(sql).fetchall()]
 
 
-def _distinct_names(con: duckdb.DuckDBPyConnection) -> None:
+def _distinct(con: duckdb.DuckDBPyConnection, column: str, tables: tuple[str, ...]) -> list[str]:
+    union = " UNION ".join(
+        f"SELECT DISTINCT {column} FROM {t} WHERE {column} IS NOT NULL" for t in tables
+    )
+    return [row[0] for row in con.execute(union).fetchall()]
+
+
+def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
     """``name_map``: every distinct full name of both files at each matching level."""
-    raw = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT full_name FROM records_in WHERE full_name IS NOT NULL UNION "
-            "SELECT DISTINCT full_name FROM registry_in WHERE full_name IS NOT NULL"
-        ).fetchall()
-    ]
+    raw = _distinct(con, "full_name", tables)
     lower, base, family, middle, given, error = [], [], [], [], [], []
     for name in raw:
         try:
@@ -181,15 +182,9 @@ def _distinct_names(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("name_map_arrow")
 
 
-def _distinct_dates(con: duckdb.DuckDBPyConnection) -> None:
+def _distinct_dates(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
     """``dob_map``: every distinct birth date text as year, month, day and precision."""
-    raw = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT date_of_birth FROM records_in WHERE date_of_birth IS NOT NULL UNION "
-            "SELECT DISTINCT date_of_birth FROM registry_in WHERE date_of_birth IS NOT NULL"
-        ).fetchall()
-    ]
+    raw = _distinct(con, "date_of_birth", tables)
     year, month, day, precision, error = [], [], [], [], []
     for text in raw:
         try:
@@ -241,22 +236,11 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     """
     _read(con, "records_in", records, RECORDS_REQUIRED, RECORDS_OPTIONAL)
     _read(con, "registry_in", registry, REGISTRY_REQUIRED, REGISTRY_OPTIONAL)
-    _distinct_names(con)
-    _distinct_dates(con)
+    _distinct_names(con, ("records_in", "registry_in"))
+    _distinct_dates(con, ("records_in", "registry_in"))
     _check(con, records, "records_in", id_rule="records")
     _check(con, registry, "registry_in", id_rule="registry")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE records_x AS
-        SELECT r.record_id AS unique_id, r._row, r.bhxh_code, r.personal_id AS declared_id,
-               CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END AS pid12,
-               n.name_lower, n.name_base, n.family, n.middle, n.given,
-               d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
-               {_gender_sql("r.gender")} AS gender,
-               r.birth_province, {_address_key("r.address")} AS address_key
-        FROM records_in r
-        JOIN name_map n USING (full_name)
-        JOIN dob_map d USING (date_of_birth)
-    """)
+    _records_x(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE registry_x AS
         SELECT r.personal_id AS unique_id, r.personal_id AS pid12,
@@ -270,7 +254,6 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
         JOIN dob_map d USING (date_of_birth)
     """)
     # a declared ID naming a registry person of the same name (letters) and birth year
-    con.execute("ALTER TABLE records_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
     con.execute("ALTER TABLE registry_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
     con.execute("""
         UPDATE records_x SET id_confirmed = true FROM registry_x r
@@ -286,6 +269,37 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
         "SELECT (SELECT count(*) FROM records_f), (SELECT count(*) FROM registry_f)"
     ).fetchall()[0]
     return LoadedInputs(records=int(counts[0]), registry=int(counts[1]))
+
+
+def _records_x(con: duckdb.DuckDBPyConnection) -> None:
+    """``records_x`` from ``records_in`` and the name and date maps."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE records_x AS
+        SELECT r.record_id AS unique_id, r._row, r.bhxh_code, r.personal_id AS declared_id,
+               CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END AS pid12,
+               n.name_lower, n.name_base, n.family, n.middle, n.given,
+               d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
+               {_gender_sql("r.gender")} AS gender,
+               r.birth_province, {_address_key("r.address")} AS address_key
+        FROM records_in r
+        JOIN name_map n USING (full_name)
+        JOIN dob_map d USING (date_of_birth)
+    """)
+    con.execute("ALTER TABLE records_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
+
+
+def load_records(con: duckdb.DuckDBPyConnection, records: Path) -> int:
+    """Read, validate and normalise a records file alone into ``records_f`` / ``records_x``."""
+    _read(con, "records_in", records, RECORDS_REQUIRED, RECORDS_OPTIONAL)
+    _distinct_names(con, ("records_in",))
+    _distinct_dates(con, ("records_in",))
+    _check(con, records, "records_in", id_rule="records")
+    _records_x(con)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE records_f AS SELECT {', '.join(FEATURES)}, "
+        "bhxh_code FROM records_x"
+    )
+    return int(con.execute("SELECT count(*) FROM records_f").fetchall()[0][0])
 
 
 def _check(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_rule: str) -> None:

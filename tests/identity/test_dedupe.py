@@ -1,0 +1,104 @@
+"""`nidb dedupe`: one cluster per person; certain merges only, twins never merged blindly."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from nidb.identity.dedupe import dedupe_file
+from nidb.sim.generate import generate
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("dedupe")
+    generate(folder, 8_000, seed=9)
+    dedupe_file(folder / "records.csv", folder / "duplicates.csv", threads=2)
+    return folder
+
+
+def pairs(
+    rows: list[dict[str, str]], key: str, decision: str | None = None
+) -> set[tuple[str, str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if decision is None or row.get("decision") == decision:
+            groups[row[key]].append(row["record_id"])
+    return {(a, b) for ids in groups.values() for a in ids for b in ids if a < b}
+
+
+def test_every_record_once_in_the_contract_layout(province: Path) -> None:
+    with (province / "duplicates.csv").open(encoding="utf-8") as handle:
+        assert handle.readline().strip() == "record_id,cluster_id,decision"
+    out = read(province / "duplicates.csv")
+    assert sorted(r["record_id"] for r in out) == sorted(
+        r["record_id"] for r in read(province / "records.csv")
+    )
+    assert {r["decision"] for r in out} <= {"auto", "review"}
+
+
+def test_automatic_merges_are_right_and_find_most_duplicates(province: Path) -> None:
+    out = read(province / "duplicates.csv")
+    truth = {r["record_id"]: r for r in read(province / "truth.csv")}
+    true_pairs = pairs(list(truth.values()), "person_id")
+    auto = pairs(out, "cluster_id", "auto")
+    proposed = pairs(out, "cluster_id")
+    assert len(true_pairs) > 50
+    assert len(auto - true_pairs) <= len(auto) / 1000
+    assert len(auto & true_pairs) >= 0.85 * len(true_pairs)
+    assert len(proposed & true_pairs) >= 0.95 * len(true_pairs)
+
+
+def test_records_sharing_a_bhxh_code_are_one_person(province: Path) -> None:
+    out = {r["record_id"]: r["cluster_id"] for r in read(province / "duplicates.csv")}
+    by_code: dict[str, set[str]] = defaultdict(set)
+    for record in read(province / "records.csv"):
+        by_code[record["bhxh_code"]].add(out[record["record_id"]])
+    assert all(len(clusters) == 1 for clusters in by_code.values())
+
+
+def test_twins_with_their_own_ids_are_never_merged_automatically(tmp_path: Path) -> None:
+    generate(tmp_path, 3_000, seed=4)
+    with (tmp_path / "records.csv").open("a", encoding="utf-8") as handle:
+        handle.write("T1,0100000001,Nguyễn Văn Minh,1990-03-04,M,001090000101,001,Số 5 Kim Mã,\n")
+        handle.write("T2,0100000002,Nguyễn Văn Mịnh,1990-03-04,M,001090000202,001,Số 5 Kim Mã,\n")
+    dedupe_file(tmp_path / "records.csv", tmp_path / "out.csv", threads=2)
+    rows = {r["record_id"]: r for r in read(tmp_path / "out.csv")}
+    assert (
+        rows["T1"]["cluster_id"] != rows["T2"]["cluster_id"] or rows["T1"]["decision"] == "review"
+    )
+
+
+def test_the_command_names_a_bad_row_and_exits_2(tmp_path: Path) -> None:
+    records = tmp_path / "records.csv"
+    records.write_text(
+        "record_id,bhxh_code,full_name,date_of_birth\nR1,0100000001,An,1990-13-01\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nidb",
+            "dedupe",
+            "--records",
+            str(records),
+            "--out",
+            str(tmp_path / "d.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "row) 1" in run.stderr and "date_of_birth" in run.stderr
