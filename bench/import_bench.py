@@ -19,6 +19,7 @@ import argparse
 import csv
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def main() -> None:
         for engine in args.engines.split(","):
             if engine == "postgresql":
                 pg_dir = work / "pg"
+                shutil.rmtree(pg_dir, ignore_errors=True)  # a cluster left by an earlier run
                 url = (
                     subprocess.run(
                         [str(ROOT / "scripts" / "pg-cluster.sh"), "start", str(pg_dir)],
@@ -161,6 +163,7 @@ def main() -> None:
             subprocess.run(
                 [str(ROOT / "scripts" / "pg-cluster.sh"), "stop", str(pg_dir)], check=False
             )
+            shutil.rmtree(pg_dir, ignore_errors=True)
 
     machine = (
         f"{platform.machine()}, {os.cpu_count()} cores, "

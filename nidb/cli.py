@@ -49,6 +49,13 @@ sim_app = typer.Typer(
 app.add_typer(sim_app, name="sim")
 
 
+def _mount_identity_commands() -> None:
+    from nidb.identity import commands as identity_commands
+
+    app.command("verify")(identity_commands.verify_command)
+    app.add_typer(identity_commands.review_app, name="review")
+
+
 def _console(stderr: bool = False) -> Console:
     # logs and pipes get wide, unwrapped lines: a path or a rule code cut in two is useless there
     console = Console(stderr=stderr)
@@ -372,6 +379,46 @@ def dedupe_command(
     out.print(table)
 
 
+@app.command("merge")
+def merge_command(
+    keep: Annotated[str, typer.Option(help="Mã BHXH giữ lại (the BHXH code to keep).")],
+    retire: Annotated[str, typer.Option(help="Mã BHXH gộp vào (the code to retire).")],
+    reason: Annotated[str, typer.Option(help="Lý do gộp, bắt buộc (why; required).")],
+) -> None:
+    """Gộp sổ: chuyển toàn bộ dữ liệu của một mã BHXH sang mã giữ lại (merge duplicate codes)."""
+    from nidb.identity.merge import merge_codes
+    from nidb.settings import actor_name
+
+    with _handled():
+        try:
+            result = merge_codes(_engine(), keep, retire, actor=actor_name(), reason=reason)
+        except ValueError as error:
+            raise _fail(str(error)) from None
+    moved = ", ".join(f"{table} {count}" for table, count in result.moved.items() if count)
+    out.print(
+        f"Đã gộp {retire} → {keep} (lần gộp số {result.merge_id}); đã chuyển: {moved}. "
+        f"Hoàn tác (undo): nidb unmerge {result.merge_id} --reason …"
+    )
+
+
+@app.command("unmerge")
+def unmerge_command(
+    merge_id: Annotated[int, typer.Argument(help="Số lần gộp (merge id).")],
+    reason: Annotated[str, typer.Option(help="Lý do hoàn tác, bắt buộc (why; required).")],
+) -> None:
+    """Hoàn tác một lần gộp sổ, trả đúng các dòng đã chuyển (undo a merge exactly)."""
+    from nidb.identity.merge import unmerge
+    from nidb.settings import actor_name
+
+    with _handled():
+        try:
+            result = unmerge(_engine(), merge_id, actor=actor_name(), reason=reason)
+        except ValueError as error:
+            raise _fail(str(error)) from None
+    moved = ", ".join(f"{table} {count}" for table, count in result.moved.items() if count)
+    out.print(f"Đã hoàn tác lần gộp {merge_id}; đã trả lại: {moved or 'không có dòng nào'}.")
+
+
 @sim_app.command("population")
 def sim_population(
     data: Annotated[Path, typer.Option("--data", help="Tệp trích xuất CSDL dân cư (registry).")],
@@ -409,3 +456,6 @@ def db_upgrade() -> None:
 def main() -> None:
     """Entry point for ``python -m nidb``."""
     app()
+
+
+_mount_identity_commands()

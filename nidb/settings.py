@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -41,3 +42,14 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def actor_name() -> str:
+    """Who is acting: ``NIDB_ACTOR``, else the operating-system user as ``cli:<login>``."""
+    explicit = os.environ.get("NIDB_ACTOR")
+    if explicit:
+        return explicit
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

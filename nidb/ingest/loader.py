@@ -15,7 +15,6 @@ batch is there. Memory stays flat: only one chunk is held at a time.
 from __future__ import annotations
 
 import csv
-import getpass
 import multiprocessing
 import os
 import sys
@@ -35,7 +34,7 @@ from sqlalchemy.types import BigInteger, Date, DateTime
 from nidb.ingest.fields import copy_line, sql_value
 from nidb.ingest.layouts import LAYOUTS, Layout, RowInvalid
 from nidb.ingest.readers import FileError, RowProblem, TableReader, file_sha256, shown
-from nidb.settings import get_settings
+from nidb.settings import actor_name, get_settings
 from nidb.store import models
 
 Progress = Callable[[int, int, int], None]
@@ -185,7 +184,7 @@ def import_file(
                 clock = time.perf_counter()
                 _after_load(conn, layout, batch_id)
                 report.phases["follow_up"] = time.perf_counter() - clock
-                _close_batch(conn, batch_id, report, actor or _actor())
+                _close_batch(conn, batch_id, report, actor or actor_name())
                 report.batch_id = batch_id
                 stage.drop()
         except BaseException:
@@ -505,13 +504,3 @@ def _close_batch(conn: Connection, batch_id: int, report: ImportReport, actor: s
             payload={"batch_id": batch_id, **detail},
         )
     )
-
-
-def _actor() -> str:
-    explicit = os.environ.get("NIDB_ACTOR")
-    if explicit:
-        return explicit
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"

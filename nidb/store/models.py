@@ -12,8 +12,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -133,6 +135,34 @@ class IdentityLink(Base):
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     note: Mapped[str | None] = mapped_column(String(400))
+
+
+class ReviewItem(Base):
+    """A case queued for a staff member to decide (hàng chờ xử lý): accept or reject a candidate.
+
+    `kind` says who queued it: verification against the population database, probabilistic
+    matching, or duplicate detection. `record_id` names the person record (no foreign key: the
+    queue outlives re-imports); `candidate_personal_id` is the registry person proposed.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        CheckConstraint("kind IN ('verification', 'match', 'dedupe')", name="kind"),
+        CheckConstraint("status IN ('open', 'accepted', 'rejected')", name="status"),
+        Index("ix_review_items_status_kind", "status", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    candidate_personal_id: Mapped[str | None] = mapped_column(String(12))
+    score: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    created_at: Mapped[datetime] = _now()
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Employer(Base):
@@ -282,3 +312,31 @@ class OutboxEvent(Base):
     subject_key: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CodeMerge(Base):
+    """A merge of one person's duplicate BHXH codes (gộp sổ): who, why, when, and its undo."""
+
+    __tablename__ = "code_merges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kept_code: Mapped[str] = mapped_column(String(10), index=True)
+    retired_code: Mapped[str] = mapped_column(String(10), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(400))
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(100))
+    undo_reason: Mapped[str | None] = mapped_column(String(400))
+
+
+class CodeMergeMove(Base):
+    """One row a merge moved to the kept code, so that an undo moves exactly it back."""
+
+    __tablename__ = "code_merge_moves"
+    __table_args__ = (Index("ix_code_merge_moves_merge_table", "merge_id", "table_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    merge_id: Mapped[int] = mapped_column(ForeignKey("code_merges.id"))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str] = mapped_column(String(100))
