@@ -115,29 +115,23 @@ def dedupe_file(
     thresholds = thresholds or DedupeThresholds()
     say = stage or (lambda _message: None)
     summary = DedupeSummary()
-    con = duckdb.connect()
+    con = model.connect(threads, memory_limit)
     try:
-        con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
-        con.execute(f"SET memory_limit = '{memory_limit}'")
         clock = time.perf_counter()
         say("đọc và chuẩn hoá hồ sơ (reading and normalising records)")
         summary.records = load_records(con, records)
         summary.seconds["load"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
         say("huấn luyện mô hình (training the linkage model)")
         logging.getLogger("splink").setLevel(logging.ERROR)
         db_api = DuckDBAPI(connection=con)
         linker = Linker(db_api.register("records_f"), _settings(), log_level=None)  # type: ignore[arg-type]
-        linker.training.estimate_probability_two_random_records_match(
-            ["l.bhxh_code = r.bhxh_code", model.DETERMINISTIC_RULES[0]], recall=0.8
+        model.train(
+            linker,
+            ["l.bhxh_code = r.bhxh_code", model.DETERMINISTIC_RULES[0]],
+            0.8,
+            summary.seconds,
         )
-        linker.training.estimate_u_using_random_sampling(max_pairs=5e5, seed=1)
-        for rule in model.TRAINING_RULES:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=3e5
-            )
-        summary.seconds["train"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         say("chấm điểm các cặp hồ sơ (scoring record pairs)")

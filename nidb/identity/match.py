@@ -149,22 +149,8 @@ def _train_and_predict(
     registry = db_api.register("registry_f", dataset_display_name="registry")
     linker = Linker([records, registry], model.settings(), log_level=None)
 
-    clock = time.perf_counter()
     stage("huấn luyện mô hình (training the linkage model)")
-    linker.training.estimate_probability_two_random_records_match(
-        model.DETERMINISTIC_RULES, recall=0.9
-    )
-    summary.seconds["train_lambda"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    linker.training.estimate_u_using_random_sampling(max_pairs=5e5, seed=1)
-    summary.seconds["train_u"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    for rule in model.TRAINING_RULES:
-        # a few hundred thousand pairs pin the m-probabilities down; more only costs time
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True, max_pairs=3e5
-        )
-    summary.seconds["train_em"] = time.perf_counter() - clock
+    model.train(linker, model.DETERMINISTIC_RULES, 0.9, summary.seconds)
 
     clock = time.perf_counter()
     stage("chấm điểm các cặp ứng viên (scoring candidate pairs)")
@@ -255,11 +241,8 @@ def match_files(
     thresholds = thresholds or Thresholds()
     say = stage or (lambda _message: None)
     summary = MatchSummary()
-    con = duckdb.connect()
+    con = model.connect(threads, memory_limit)
     try:
-        con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute("SET preserve_insertion_order = false")
         clock = time.perf_counter()
         say("đọc và chuẩn hoá dữ liệu (reading and normalising)")
         loaded = load_inputs(con, registry, records)

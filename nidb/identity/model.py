@@ -16,6 +16,11 @@ two ``Khổng Tử Uyên``.
 
 from __future__ import annotations
 
+import os
+import time
+from typing import Any
+
+import duckdb
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
@@ -143,3 +148,36 @@ def settings() -> SettingsCreator:
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )
+
+
+def connect(threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """An in-process DuckDB for one linkage run, bounded in threads and memory."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads or os.cpu_count() or 1}")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    # insertion order stays on: row numbers in error messages must be the file's
+    return con
+
+
+def train(
+    linker: Any, deterministic_rules: list[str], recall: float, seconds: dict[str, float]
+) -> None:
+    """Train on the run's own data: λ from near-certain rules, u from random pairs, m by EM.
+
+    ``seconds`` receives the time of each step (``train_lambda``, ``train_u``, ``train_em``).
+    """
+    clock = time.perf_counter()
+    linker.training.estimate_probability_two_random_records_match(
+        deterministic_rules, recall=recall
+    )
+    seconds["train_lambda"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    linker.training.estimate_u_using_random_sampling(max_pairs=5e5, seed=1)
+    seconds["train_u"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    for rule in TRAINING_RULES:
+        # a few hundred thousand pairs pin the m-probabilities down; more only costs time
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True, max_pairs=3e5
+        )
+    seconds["train_em"] = time.perf_counter() - clock

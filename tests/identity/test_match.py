@@ -247,3 +247,13 @@ def test_the_command_exits_2_naming_a_missing_column(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "bhxh_code" in run.stderr and "records.csv" in run.stderr
+
+
+def test_a_bad_row_deep_in_a_large_file_is_named_by_its_place_in_the_file(tmp_path: Path) -> None:
+    registry = small_registry(tmp_path / "registry.csv")
+    lines = [f"R{i:06d},{1000000000 + i},Nguyễn Văn An,1990-01-01,M,,,," for i in range(1, 30_001)]
+    lines[24_999] = "R025000,1000025000,Nguyễn Văn An,1990-02-31,M,,,,"
+    records = write(tmp_path / "records.csv", RECORDS, lines)
+    with pytest.raises(MatchInputError) as caught:
+        match_files(registry, records, tmp_path / "out.csv", threads=2)
+    assert "row) 25000," in str(caught.value) and "1990-02-31" in str(caught.value)
