@@ -302,6 +302,10 @@ def demo_command(
         for report in result.imports:
             _print_import(report)
         out.print(register_summary(engine))
+        if result.verification is not None:
+            from nidb.identity.commands import _print_report
+
+            _print_report(result.verification)
         if result.matching is not None:
             _print_match(result.matching, data_dir / "matches.csv")
 

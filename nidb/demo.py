@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from nidb.identity.match import MatchSummary, match_files
+from nidb.identity.verify import VerifyReport
 from nidb.ingest.loader import ImportReport, import_file
 
 IMPORT_ORDER = (
@@ -31,6 +32,7 @@ class DemoResult:
     imports: list[ImportReport] = field(default_factory=list)
     generate_seconds: float = 0.0
     matching: MatchSummary | None = None
+    verification: VerifyReport | None = None
 
 
 def run_demo(
@@ -57,9 +59,24 @@ def run_demo(
         if on_stage:
             on_stage(f"Nạp {path.name}")
         result.imports.append(import_file(engine, kind, path))
+    result.verification = _verify(engine, data_dir / "registry.csv", on_stage)
     if on_stage:
         on_stage("Đối sánh hồ sơ với CSDL dân cư (matching records to the population registry)")
     result.matching = match_files(
         data_dir / "registry.csv", data_dir / "records.csv", data_dir / "matches.csv"
     )
     return result
+
+
+def _verify(engine: Engine, registry: Path, on_stage: Callable[[str], None] | None) -> VerifyReport:
+    """Start the population-database stand-in over HTTP and verify the register against it."""
+    from nidb.identity.connector import PopulationClient
+    from nidb.identity.verify import verify_records
+    from nidb.sim.population import BackgroundServer, create_app
+
+    with BackgroundServer(create_app(registry)) as server:
+        if on_stage:
+            on_stage(f"Xác thực với CSDL dân cư giả lập tại {server.url} "
+                     "(verifying against the population-database stand-in)")
+        with PopulationClient(server.url) as client:
+            return verify_records(engine, client, actor="demo")
