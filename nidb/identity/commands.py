@@ -20,9 +20,9 @@ from nidb.identity.verify import (
     CHUNK_RECORDS,
     VerificationStopped,
     VerifyReport,
-    default_actor,
     verify_records,
 )
+from nidb.settings import actor_name
 
 if TYPE_CHECKING:
     from nidb.identity.review import ItemDetail
@@ -104,7 +104,7 @@ def verify_command(
                     concurrency=concurrency,
                     limit=limit,
                     progress=lambda done, total: bar.update(done, done, total),
-                    actor=default_actor(),
+                    actor=actor_name(),
                     chunk_size=chunk_size,
                 )
             except VerificationStopped as error:
@@ -230,7 +230,7 @@ def review_show(item_id: Annotated[int, typer.Argument(help="Mã mục (item id)
 
     with _handled():
         try:
-            detail = review.get_item(_engine(), item_id, actor=default_actor())
+            detail = review.get_item(_engine(), item_id, actor=actor_name())
         except review.ReviewError as error:
             raise _fail(str(error)) from None
     _print_detail(detail)
@@ -289,7 +289,7 @@ def review_accept(
 
     with _handled():
         try:
-            item = review.accept(_engine(), item_id, default_actor(), note)
+            item = review.accept(_engine(), item_id, actor_name(), note)
         except review.ReviewError as error:
             raise _fail(str(error)) from None
     out.print(
@@ -309,7 +309,7 @@ def review_reject(
 
     with _handled():
         try:
-            item = review.reject(_engine(), item_id, default_actor(), note)
+            item = review.reject(_engine(), item_id, actor_name(), note)
         except review.ReviewError as error:
             raise _fail(str(error)) from None
     out.print(

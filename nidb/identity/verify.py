@@ -68,7 +68,6 @@ __all__ = [
     "VerificationStopped",
     "VerifyReport",
     "classify",
-    "default_actor",
     "verify_records",
 ]
 
@@ -359,11 +358,6 @@ class VerifyReport:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-def default_actor() -> str:
-    """Who runs the command (see ``nidb.settings.actor_name``)."""
-    return actor_name()
-
-
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -388,7 +382,7 @@ def verify_records(
         raise ValueError(f"batch_size must be within 1..{MAX_BATCH}, not {batch_size}")
     if concurrency < 1 or chunk_size < 1 or (limit is not None and limit < 0):
         raise ValueError("concurrency and chunk_size must be positive, limit not negative")
-    actor = actor or default_actor()
+    actor = actor or actor_name()
     started = time.perf_counter()
     report = VerifyReport()
     total = _unverified(engine)
