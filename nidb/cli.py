@@ -56,6 +56,16 @@ def _mount_identity_commands() -> None:
     app.add_typer(identity_commands.review_app, name="review")
 
 
+def _mount_exchange_commands() -> None:
+    from nidb.exchange import commands as exchange_commands
+
+    app.add_typer(exchange_commands.partner_app, name="partner")
+    app.add_typer(exchange_commands.token_app, name="token")
+    app.add_typer(exchange_commands.audit_app, name="audit")
+    app.command("keys")(exchange_commands.keys_show)
+    app.command("serve")(exchange_commands.serve_command)
+
+
 def _console(stderr: bool = False) -> Console:
     # logs and pipes get wide, unwrapped lines: a path or a rule code cut in two is useless there
     console = Console(stderr=stderr)
@@ -463,3 +473,4 @@ def main() -> None:
 
 
 _mount_identity_commands()
+_mount_exchange_commands()

@@ -340,3 +340,81 @@ class CodeMergeMove(Base):
     merge_id: Mapped[int] = mapped_column(ForeignKey("code_merges.id"))
     table_name: Mapped[str] = mapped_column(String(40))
     row_key: Mapped[str] = mapped_column(String(100))
+
+
+class Partner(Base):
+    """A member system allowed to exchange messages (X-Road style: country/class/member/subsystem)."""
+
+    __tablename__ = "partners"
+
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    rate_limit: Mapped[int] = mapped_column(Integer)  # requests per second
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = _now()
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerKey(Base):
+    """An Ed25519 public key of a partner, named by its thumbprint (the JWS ``kid``)."""
+
+    __tablename__ = "partner_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_code: Mapped[str] = mapped_column(ForeignKey("partners.code"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64url of the raw 32 bytes
+    created_at: Mapped[datetime] = _now()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Grant(Base):
+    """The right of a partner to call a service for a purpose, over some information groups."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_code: Mapped[str] = mapped_column(ForeignKey("partners.code"), index=True)
+    service: Mapped[str] = mapped_column(String(60))
+    purpose: Mapped[str] = mapped_column(String(20))
+    info_groups: Mapped[str] = mapped_column(String(40))  # comma-separated codes: a,d,dd,e,g,h,i
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    granted_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = _now()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AccessLogEntry(Base):
+    """One request or read of personal data, in an append-only hash chain (``seq`` order)."""
+
+    __tablename__ = "access_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[str] = mapped_column(String(32))  # ISO UTC text, hashed as stored
+    actor: Mapped[str] = mapped_column(String(100))
+    service: Mapped[str] = mapped_column(String(60))
+    purpose: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(20), index=True)  # BHXH code read
+    fields: Mapped[str | None] = mapped_column(String(300))
+    result: Mapped[str] = mapped_column(String(40))
+    message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A bearer token of a staff member or tool for the HTTP API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""The HTTP API (`nidb serve`): thin FastAPI routers over the capabilities."""

@@ -1,0 +1,106 @@
+"""The FastAPI application of `nidb serve`: partner services, staff API, health."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from nidb.api import exchange, staff
+from nidb.exchange.keys import SigningKey
+from nidb.exchange.runtime import ExchangeRuntime
+from nidb.settings import get_settings
+from nidb.store.db import ensure_schema, make_engine
+
+
+def signing_key_path() -> Path:
+    """nidb's own signing key: ``NIDB_SIGNING_KEY_FILE``, else ``NIDB_DATA_DIR/keys/nidb-signing.pem``."""
+    explicit = os.environ.get("NIDB_SIGNING_KEY_FILE")
+    return Path(explicit) if explicit else get_settings().data_dir / "keys" / "nidb-signing.pem"
+
+
+def app_from_settings() -> FastAPI:
+    """The app over the configured database (uvicorn's factory for `nidb serve`)."""
+    return create_app()
+
+
+def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> FastAPI:
+    """The API over ``engine`` (default: the configured database), signing with ``key``."""
+    engine = engine or make_engine()
+    key = key or SigningKey.load_or_create(signing_key_path())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_schema(engine)
+        runtime = ExchangeRuntime(engine, key)
+        app.state.exchange = runtime
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="nidb — CSDL quốc gia về Bảo hiểm",
+        version="1",
+        summary="Dịch vụ chia sẻ dữ liệu có ký số, phân quyền và ghi nhật ký truy cập",
+        description=(
+            "Partner services take and return signed envelopes (INTERCHANGE.md). "
+            f"nidb signs as `VN/GOV/BHXH/CSDLBH` with Ed25519 key `{key.kid}`; "
+            "its public key is at `/keys`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.key = key
+    app.include_router(exchange.mount(ExchangeRuntime.route_table()))
+    app.include_router(staff.router)
+
+    @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")
+    def health() -> dict[str, str]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/keys", tags=["system"], summary="Khóa công khai của CSDL bảo hiểm")
+    def keys() -> dict[str, Any]:
+        return {"member": "VN/GOV/BHXH/CSDLBH", "kid": key.kid, "public_key": key.public_b64}
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        detail = (
+            error.detail
+            if isinstance(error.detail, dict)
+            else {
+                "code": "E_HTTP",
+                "message_vi": str(error.detail),
+                "message_en": str(error.detail),
+            }
+        )
+        return JSONResponse({"error": detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "E_INVALID",
+                    "message_vi": "Dữ liệu gửi lên không hợp lệ",
+                    "message_en": "invalid request",
+                    "problems": problems,
+                }
+            },
+            status_code=422,
+        )
+
+    return app

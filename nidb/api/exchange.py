@@ -1,0 +1,87 @@
+"""Partner services: one POST endpoint per service, taking and returning signed envelopes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from nidb.api.schemas import EnvelopeDoc
+from nidb.exchange.runtime import ExchangeRuntime, Route
+
+_REFUSALS = {
+    400: "E_MALFORMED, E_WRONG_RECEIVER, E_WRONG_SERVICE",
+    401: "E_UNSIGNED, E_BAD_SIGNATURE, E_UNKNOWN_SENDER, E_STALE, E_FUTURE",
+    403: "E_NOT_GRANTED, E_SENDER_SUSPENDED",
+    404: "E_SUBJECT_NOT_FOUND",
+    409: "E_REPLAY",
+    422: "E_BODY_INVALID",
+    429: "E_RATE_LIMITED",
+}
+
+
+def _openapi(route: Route) -> dict[str, Any]:
+    body_schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
+    envelope = EnvelopeDoc.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = {**envelope.pop("$defs", {}), **body_schema.pop("$defs", {})}
+    envelope["properties"]["body"] = body_schema
+    envelope["$defs"] = defs
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": envelope}},
+            "description": "A signed envelope (INTERCHANGE.md) whose body is "
+            + route.body.__name__,
+        }
+    }
+
+
+async def _answer(request: Request, service: str) -> JSONResponse:
+    runtime: ExchangeRuntime = request.app.state.exchange
+    raw = await request.body()
+    outcome = await run_in_threadpool(runtime.handle, service, raw)
+    if not await asyncio.wrap_future(runtime.log.submit(outcome.record)):
+        # another worker logged this message_id first: a replay, whatever we computed
+        outcome = runtime.replayed(outcome)
+        await asyncio.wrap_future(runtime.log.submit(outcome.record))
+    return JSONResponse(outcome.reply, status_code=outcome.status)
+
+
+def _endpoint(route: Route) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await _answer(request, route.service.name)
+
+    endpoint.__name__ = route.service.name.replace(".", "_").replace("/", "_")
+    return endpoint
+
+
+def mount(runtime_routes: dict[str, Route]) -> APIRouter:
+    """A router with one endpoint per service."""
+    router = APIRouter(prefix="/x", tags=["exchange"])
+    for name, route in runtime_routes.items():
+        router.add_api_route(
+            f"/{name}",
+            _endpoint(route),
+            methods=["POST"],
+            summary=route.service.title_vi,
+            description=(
+                f"Service `{name}`. Needs a grant of group `{route.service.required_group}`"
+                + (
+                    f"; the answer includes groups {', '.join(route.service.optional_groups)} "
+                    "only where granted."
+                    if route.service.optional_groups
+                    else "."
+                )
+                + " Replies are signed envelopes; refusals carry `body.error.code`."
+            ),
+            response_model=EnvelopeDoc,
+            responses={
+                status: {"model": EnvelopeDoc, "description": codes}
+                for status, codes in _REFUSALS.items()
+            },
+            openapi_extra=_openapi(route),
+        )
+    return router

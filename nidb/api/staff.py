@@ -1,0 +1,210 @@
+"""Staff API: the identity review queue and a person's access history (bearer tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
+from nidb.domain.errors import DomainError
+from nidb.domain.identifiers import BhxhCode
+from nidb.exchange.accesslog import AccessRecord, access_history
+from nidb.exchange.tokens import Principal, authenticate
+from nidb.identity import review
+
+router = APIRouter(prefix="/staff/v1", tags=["staff"])
+_bearer = HTTPBearer(auto_error=False)
+
+_UNAUTHORISED = {
+    "code": "E_UNAUTHENTICATED",
+    "message_vi": "Cần đăng nhập bằng mã truy cập hợp lệ",
+    "message_en": "a valid bearer token is required",
+}
+
+
+def _error(status: int, code: str, message_vi: str, message_en: str) -> HTTPException:
+    return HTTPException(
+        status, detail={"code": code, "message_vi": message_vi, "message_en": message_en}
+    )
+
+
+async def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The staff member behind the bearer token, or 401."""
+    if credentials is None:
+        raise HTTPException(401, detail=_UNAUTHORISED, headers={"WWW-Authenticate": "Bearer"})
+    found = await run_in_threadpool(authenticate, request.app.state.engine, credentials.credentials)
+    if found is None:
+        raise HTTPException(401, detail=_UNAUTHORISED, headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def role(*allowed: str) -> Any:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role not in allowed and who.role != "admin":
+            raise _error(
+                403,
+                "E_FORBIDDEN",
+                "Vai trò của bạn không được làm việc này",
+                f"role {who.role} may not do this (needs {' or '.join(allowed)})",
+            )
+        return who
+
+    return check
+
+
+Reviewer = Annotated[Principal, Depends(role("reviewer", "approver"))]
+Auditor = Annotated[Principal, Depends(role("auditor"))]
+
+
+def _item(row: review.ReviewRow) -> ReviewItemOut:
+    return ReviewItemOut(
+        id=row.id,
+        record_id=row.record_id,
+        kind=row.kind,
+        candidate_personal_id=row.candidate_personal_id,
+        score=row.score,
+        reasons=list(row.reasons),
+        status=row.status,
+        created_at=row.created_at.isoformat() if row.created_at else None,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at.isoformat() if row.decided_at else None,
+        note=row.note,
+        full_name=row.full_name,
+    )
+
+
+def _review_error(error: review.ReviewError) -> HTTPException:
+    status = {
+        review.ItemNotFound: 404,
+        review.ItemAlreadyDecided: 409,
+        review.NoteRequired: 422,
+        review.NoCandidate: 409,
+        review.RecordNotFound: 409,
+    }.get(type(error), 400)
+    return _error(status, f"E_{type(error).__name__.upper()}", error.message_vi, error.message_en)
+
+
+@router.get("/review/items", response_model=list[ReviewItemOut], summary="Hàng đợi đối soát")
+async def list_review_items(
+    request: Request,
+    who: Reviewer,
+    status: Annotated[str | None, Query(pattern="^(open|accepted|rejected)$")] = "open",
+    kind: Annotated[str | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[ReviewItemOut]:
+    try:
+        rows = await run_in_threadpool(
+            review.list_items, request.app.state.engine, status, kind, limit, offset
+        )
+    except ValueError as error:
+        raise _error(422, "E_BAD_FILTER", "Bộ lọc không hợp lệ", str(error)) from None
+    return [_item(row) for row in rows]
+
+
+@router.get("/review/items/{item_id}", response_model=ReviewDetailOut, summary="Xem so sánh")
+async def get_review_item(item_id: int, request: Request, who: Reviewer) -> ReviewDetailOut:
+    engine = request.app.state.engine
+    try:
+        detail = await run_in_threadpool(review.get_item, engine, item_id, actor=who.actor)
+    except review.ReviewError as error:
+        raise _review_error(error) from None
+    subject = (detail.record or {}).get("bhxh_code")
+    await _log_read(request, who, "review.view/v1", subject, "identity", {"item": item_id})
+    return ReviewDetailOut(
+        item=_item(detail.item),
+        fields=[
+            FieldOut(
+                field=f.field,
+                label=f.label,
+                record=f.record,
+                registry=f.registry,
+                reasons=list(f.reasons),
+                agrees=f.agrees,
+            )
+            for f in detail.fields
+        ],
+    )
+
+
+@router.post("/review/items/{item_id}/accept", response_model=ReviewItemOut, summary="Chấp nhận")
+async def accept_review_item(
+    item_id: int, decision: DecisionIn, request: Request, who: Reviewer
+) -> ReviewItemOut:
+    try:
+        row = await run_in_threadpool(
+            review.accept, request.app.state.engine, item_id, who.actor, decision.note
+        )
+    except review.ReviewError as error:
+        raise _review_error(error) from None
+    return _item(row)
+
+
+@router.post("/review/items/{item_id}/reject", response_model=ReviewItemOut, summary="Từ chối")
+async def reject_review_item(
+    item_id: int, decision: DecisionIn, request: Request, who: Reviewer
+) -> ReviewItemOut:
+    try:
+        row = await run_in_threadpool(
+            review.reject, request.app.state.engine, item_id, who.actor, decision.note or ""
+        )
+    except review.ReviewError as error:
+        raise _review_error(error) from None
+    return _item(row)
+
+
+@router.get(
+    "/people/{bhxh_code}/access-log",
+    response_model=list[AccessOut],
+    summary="Ai đã truy cập dữ liệu của người này",
+)
+async def person_access_log(
+    bhxh_code: str,
+    request: Request,
+    who: Auditor,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AccessOut]:
+    try:
+        code = BhxhCode.parse(bhxh_code).value
+    except DomainError as error:
+        raise _error(422, "E_BAD_BHXH_CODE", error.message_vi, error.message_en) from None
+    views = await run_in_threadpool(access_history, request.app.state.engine, code, limit)
+    await _log_read(request, who, "access.history/v1", code, "access_log", {})
+    return [
+        AccessOut(
+            occurred_at=view.occurred_at,
+            actor=view.actor,
+            service=view.service,
+            purpose=view.purpose,
+            fields=view.fields,
+        )
+        for view in views
+    ]
+
+
+async def _log_read(
+    request: Request,
+    who: Principal,
+    service: str,
+    subject: str | None,
+    fields: str,
+    detail: dict[str, Any],
+) -> None:
+    """A staff read of personal data goes to the access log before the answer leaves."""
+    record = AccessRecord(
+        actor=who.actor,
+        service=service,
+        result="ok",
+        purpose="GQCD",
+        subject=subject,
+        fields=fields,
+        detail={"role": who.role, **detail},
+    )
+    await asyncio.wrap_future(request.app.state.exchange.log.submit(record))

@@ -1,0 +1,95 @@
+"""What can be exchanged: information groups, purposes, services and kinds of partner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+INFO_GROUPS: dict[str, str] = {
+    "a": "Thông tin cơ bản về cá nhân (basic personal data)",
+    "b": "Thông tin liên hệ (contact)",
+    "c": "Thông tin hộ gia đình (household)",
+    "d": "Bảo hiểm xã hội: quá trình đóng, hưởng (social insurance: contributions, benefits)",
+    "dd": "Bảo hiểm y tế: thẻ, mức hưởng, nơi KCB ban đầu (health insurance: cards)",
+    "e": "Bảo hiểm thất nghiệp (unemployment insurance)",
+    "g": "Đơn vị sử dụng lao động (employer)",
+    "h": "Thông tin y tế cơ bản (basic health information)",
+    "i": "An sinh xã hội (social welfare)",
+}
+"""Decree 43/2021 Art. 6.1 groups; ``dd`` stands for (đ)."""
+
+PURPOSES: dict[str, str] = {
+    "KCB": "Khám bệnh, chữa bệnh BHYT (insured health care)",
+    "GQCD": "Giải quyết chế độ, chính sách (benefit decisions)",
+    "XTDC": "Xác thực thông tin công dân (identity verification)",
+    "QLLD": "Quản lý lao động, việc làm (labour and employment)",
+    "THUE": "Quản lý thuế (tax administration)",
+    "CHITRA": "Chi trả lương hưu, trợ cấp qua ngân hàng (benefit payment by banks)",
+    "ANSINH": "Chính sách an sinh xã hội (social welfare)",
+    "THONGKE": "Thống kê, báo cáo (statistics and reporting)",
+    "THANHTRA": "Thanh tra, kiểm tra (inspection)",
+}
+
+PARTNER_KINDS: dict[str, str] = {
+    "population": "Bộ Công an — CSDL quốc gia về dân cư",
+    "business": "Bộ Kế hoạch và Đầu tư / Tài chính — CSDL đăng ký doanh nghiệp",
+    "health": "Bộ Y tế",
+    "hospital": "Cơ sở khám bệnh, chữa bệnh",
+    "molisa": "Bộ Lao động - Thương binh và Xã hội — CSDL an sinh xã hội",
+    "tax": "Cơ quan thuế",
+    "bank": "Ngân hàng",
+    "province": "Ủy ban nhân dân cấp tỉnh",
+    "other": "Cơ quan khác",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A request/response service: what it needs granted and what it may return."""
+
+    name: str
+    title_vi: str
+    required_group: str
+    """The caller must hold this group for the service to answer at all."""
+    optional_groups: tuple[str, ...] = ()
+    """Further groups the answer includes only when the caller holds them too."""
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return (self.required_group, *self.optional_groups)
+
+
+SERVICES: dict[str, Service] = {
+    service.name: service
+    for service in (
+        Service("card.check/v1", "Tra cứu thẻ BHYT khi khám chữa bệnh", "dd"),
+        Service(
+            "person.summary/v1",
+            "Thông tin tóm tắt của người tham gia",
+            "a",
+            ("b", "c", "d", "dd", "e"),
+        ),
+        Service(
+            "participation.history/v1",
+            "Quá trình tham gia BHXH, BHYT, BHTN",
+            "d",
+            ("dd", "e"),
+        ),
+        Service("employer.headcount/v1", "Số lao động tham gia của đơn vị", "g"),
+    )
+}
+
+
+def parse_groups(text: str) -> tuple[str, ...]:
+    """Read ``"a,dd"`` into known group codes (``đ`` accepted for ``dd``); raises ValueError."""
+    groups: list[str] = []
+    for part in text.replace(" ", "").split(","):
+        code = "dd" if part in ("đ", "Đ") else part.lower()
+        if code not in INFO_GROUPS:
+            raise ValueError(
+                f"unknown information group {part!r} (known: {', '.join(INFO_GROUPS)})"
+            )
+        if code not in groups:
+            groups.append(code)
+    if not groups:
+        raise ValueError("at least one information group is required")
+    return tuple(groups)

@@ -1,0 +1,212 @@
+"""Signed envelopes (INTERCHANGE.md, "Partner messages").
+
+``signature`` is a JWS in compact serialisation with a detached payload (RFC 7515 App. F):
+``BASE64URL(protected) + ".." + BASE64URL(Ed25519 signature)``, where the signing input is
+``BASE64URL(protected) + "." + BASE64URL(canonical JSON of {"header": ..., "body": ...})`` and
+the protected header is ``{"alg": "EdDSA", "kid": <thumbprint of the sender's key>}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from nidb.exchange.canonical import NotCanonical, canonical_json
+from nidb.exchange.errors import RefusalCode, Refused
+from nidb.exchange.keys import SigningKey, VerifyKey, b64url, b64url_decode
+
+NIDB_MEMBER = "VN/GOV/BHXH/CSDLBH"
+"""The insurance database's own identifier as receiver and as signer of responses."""
+
+MEMBER_ID = re.compile(r"^[A-Z]{2}/[A-Z]{2,10}/[A-Za-z0-9-]{1,40}/[A-Za-z0-9._-]{1,40}$")
+SERVICE_ID = re.compile(r"^[a-z][a-z0-9_.-]{1,40}/v[0-9]{1,3}$")
+PURPOSE_ID = re.compile(r"^[A-Z0-9_]{2,20}$")
+HEADER_KEYS = ("message_id", "sender", "receiver", "service", "purpose", "issued_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The envelope header, validated."""
+
+    message_id: str
+    sender: str
+    receiver: str
+    service: str
+    purpose: str
+    issued_at: datetime
+    in_reply_to: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        data = {
+            "message_id": self.message_id,
+            "sender": self.sender,
+            "receiver": self.receiver,
+            "service": self.service,
+            "purpose": self.purpose,
+            "issued_at": self.issued_at.isoformat(),
+        }
+        if self.in_reply_to:
+            data["in_reply_to"] = self.in_reply_to
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A parsed envelope: the header, the body and the signature as received."""
+
+    header: Header
+    body: dict[str, Any]
+    signature: str
+    raw_header: dict[str, Any]
+
+    def signing_payload(self) -> bytes:
+        return canonical_json({"header": self.raw_header, "body": self.body})
+
+
+def _malformed(detail: str) -> Refused:
+    return Refused(RefusalCode.MALFORMED, detail)
+
+
+def _text(header: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = header.get(key)
+    if not isinstance(value, str) or not value:
+        raise _malformed(f"header.{key} is missing or not a string")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise _malformed(f"header.{key} has the wrong form")
+    return value
+
+
+def parse_header(raw: Any) -> Header:
+    """Validate a header object; raises Refused(E_MALFORMED) naming the field."""
+    if not isinstance(raw, dict):
+        raise _malformed("header must be an object")
+    unknown = set(raw) - set(HEADER_KEYS) - {"in_reply_to"}
+    if unknown:
+        raise _malformed(f"unknown header fields: {', '.join(sorted(unknown))}")
+    message_id = _text(raw, "message_id")
+    try:
+        uuid.UUID(message_id)
+    except ValueError:
+        raise _malformed("header.message_id must be a UUID") from None
+    issued_text = _text(raw, "issued_at")
+    try:
+        issued_at = datetime.fromisoformat(issued_text)
+    except ValueError:
+        raise _malformed("header.issued_at must be an ISO 8601 date-time") from None
+    if issued_at.tzinfo is None:
+        raise _malformed("header.issued_at must carry a UTC offset")
+    in_reply_to = raw.get("in_reply_to")
+    if in_reply_to is not None and not isinstance(in_reply_to, str):
+        raise _malformed("header.in_reply_to must be a string")
+    return Header(
+        message_id=message_id,
+        sender=_text(raw, "sender", MEMBER_ID),
+        receiver=_text(raw, "receiver", MEMBER_ID),
+        service=_text(raw, "service", SERVICE_ID),
+        purpose=_text(raw, "purpose", PURPOSE_ID),
+        issued_at=issued_at,
+        in_reply_to=in_reply_to,
+    )
+
+
+def parse_envelope(raw: Any) -> Envelope:
+    """Check the shape of a received envelope (not its signature); raises Refused."""
+    if not isinstance(raw, dict):
+        raise _malformed("the message must be a JSON object")
+    unknown = set(raw) - {"header", "body", "signature"}
+    if unknown:
+        raise _malformed(f"unknown envelope fields: {', '.join(sorted(unknown))}")
+    header = parse_header(raw.get("header"))
+    body = raw.get("body")
+    if not isinstance(body, dict):
+        raise _malformed("body must be an object")
+    signature = raw.get("signature")
+    if signature is None or signature == "":
+        raise Refused(RefusalCode.UNSIGNED)
+    if not isinstance(signature, str):
+        raise _malformed("signature must be a string")
+    return Envelope(header, body, signature, raw["header"])
+
+
+def signature_kid(signature: str) -> str:
+    """The ``kid`` of a detached compact JWS; raises Refused(E_BAD_SIGNATURE) if unreadable."""
+    protected, _ = _split(signature)
+    return protected["kid"]
+
+
+def _split(signature: str) -> tuple[dict[str, Any], bytes]:
+    parts = signature.split(".")
+    if len(parts) != 3 or parts[1] != "":
+        raise Refused(RefusalCode.BAD_SIGNATURE, "not a detached compact JWS")
+    try:
+        protected = json.loads(b64url_decode(parts[0]))
+        raw_signature = b64url_decode(parts[2])
+    except ValueError:
+        raise Refused(RefusalCode.BAD_SIGNATURE, "JWS parts are not base64url JSON") from None
+    if (
+        not isinstance(protected, dict)
+        or protected.get("alg") != "EdDSA"
+        or not isinstance(protected.get("kid"), str)
+        or set(protected) - {"alg", "kid"}
+    ):
+        raise Refused(RefusalCode.BAD_SIGNATURE, 'protected header must be {"alg":"EdDSA","kid"}')
+    return protected, raw_signature
+
+
+def _signing_input(protected_b64: str, payload: bytes) -> bytes:
+    return f"{protected_b64}.{b64url(payload)}".encode("ascii")
+
+
+def verify_signature(envelope: Envelope, key: VerifyKey) -> None:
+    """Raise Refused(E_BAD_SIGNATURE) unless ``key`` signed exactly this header and body."""
+    protected, raw_signature = _split(envelope.signature)
+    if protected["kid"] != key.kid:
+        raise Refused(RefusalCode.BAD_SIGNATURE, "kid is not the sender's key")
+    try:
+        payload = envelope.signing_payload()
+    except NotCanonical as error:
+        raise _malformed(str(error)) from None
+    protected_b64 = envelope.signature.split(".", 1)[0]
+    if not key.verify(raw_signature, _signing_input(protected_b64, payload)):
+        raise Refused(RefusalCode.BAD_SIGNATURE)
+
+
+def sign(header: dict[str, Any], body: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+    """A complete signed envelope for ``header`` and ``body``."""
+    protected_b64 = b64url(canonical_json({"alg": "EdDSA", "kid": key.kid}))
+    payload = canonical_json({"header": header, "body": body})
+    signature = key.sign(_signing_input(protected_b64, payload))
+    return {"header": header, "body": body, "signature": f"{protected_b64}..{b64url(signature)}"}
+
+
+def new_header(
+    sender: str,
+    receiver: str,
+    service: str,
+    purpose: str,
+    now: datetime,
+    in_reply_to: str | None = None,
+) -> dict[str, Any]:
+    """A fresh header as JSON (new message_id, issued now)."""
+    header = Header(str(uuid.uuid4()), sender, receiver, service, purpose, now, in_reply_to)
+    return header.as_json()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockWindow:
+    """How old or how far ahead ``issued_at`` may be."""
+
+    max_age: timedelta = timedelta(minutes=5)
+    max_ahead: timedelta = timedelta(seconds=30)
+
+    def check(self, issued_at: datetime, now: datetime) -> None:
+        if issued_at < now - self.max_age:
+            raise Refused(RefusalCode.STALE, f"older than {int(self.max_age.total_seconds())} s")
+        if issued_at > now + self.max_ahead:
+            raise Refused(
+                RefusalCode.FUTURE, f"more than {int(self.max_ahead.total_seconds())} s ahead"
+            )

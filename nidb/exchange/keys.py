@@ -1,0 +1,118 @@
+"""Ed25519 signing keys: generation, files, and the base64url forms partners exchange."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Inverse of b64url; raises ValueError on anything that is not strict base64url."""
+    if not isinstance(text, str) or any(c not in _B64URL for c in text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def thumbprint(public_raw: bytes) -> str:
+    """The key id (``kid``): base64url of the SHA-256 of the raw public key, 43 characters."""
+    return b64url(hashlib.sha256(public_raw).digest())
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private key with its key id, able to sign."""
+
+    private: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def public_raw(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    @property
+    def public_b64(self) -> str:
+        """The public key as partners register it (base64url of 32 bytes)."""
+        return b64url(self.public_raw)
+
+    @property
+    def kid(self) -> str:
+        return thumbprint(self.public_raw)
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private.sign(data)
+
+    def to_pem(self) -> bytes:
+        return self.private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("not an Ed25519 private key")
+        return cls(key)
+
+    def save(self, path: Path) -> None:
+        """Write the key readable by its owner only (created atomically with mode 0600)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(self.to_pem())
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> SigningKey:
+        """The key in ``path``, generated there on first use."""
+        if path.exists():
+            return cls.from_pem(path.read_bytes())
+        key = cls.generate()
+        try:
+            key.save(path)
+        except FileExistsError:  # another process created it first
+            return cls.from_pem(path.read_bytes())
+        return key
+
+
+@dataclass(frozen=True)
+class VerifyKey:
+    """A partner's public key."""
+
+    public: Ed25519PublicKey
+    kid: str
+
+    @classmethod
+    def from_b64(cls, text: str) -> VerifyKey:
+        """Read a registered public key; raises ValueError if it is not 32 base64url bytes."""
+        raw = b64url_decode(text)
+        if len(raw) != 32:
+            raise ValueError("an Ed25519 public key has 32 bytes")
+        return cls(Ed25519PublicKey.from_public_bytes(raw), thumbprint(raw))
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        try:
+            self.public.verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True

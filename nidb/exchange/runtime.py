@@ -1,0 +1,209 @@
+"""One partner request from bytes to signed reply: gate, service, answer, access record.
+
+The HTTP layer only moves bytes: it hands the body to `ExchangeRuntime.handle` (in a worker
+thread, as it touches the database), waits for the access record to be durable, and sends the
+reply. A reply is never sent before the request is in the access log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection, Engine
+
+from nidb.exchange import services
+from nidb.exchange.accesslog import AccessLog, AccessRecord
+from nidb.exchange.bodies import CardCheckBody, EmployerQueryBody, PersonQueryBody
+from nidb.exchange.catalogue import SERVICES, Service
+from nidb.exchange.envelope import NIDB_MEMBER, Header, new_header, sign
+from nidb.exchange.errors import RefusalCode, Refused
+from nidb.exchange.gate import Admission, Gate, GateRefusal
+from nidb.exchange.keys import SigningKey
+from nidb.exchange.partners import Directory
+
+MAX_BODY_BYTES = 256 * 1024
+UNKNOWN_MEMBER = "XX/UNKNOWN/UNKNOWN/UNKNOWN"
+
+Handler = Callable[[Connection, Any, Admission], services.Answer]
+
+
+def _card_check(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    return services.card_check(
+        conn,
+        body.card_code,
+        body.full_name,
+        body.date_of_birth,
+        body.gender,
+        body.visit_date or admission.today,
+    )
+
+
+def _person_summary(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    code = services.resolve_person(conn, body.personal_id, body.bhxh_code)
+    return services.person_summary(conn, code, admission.groups, admission.today)
+
+
+def _participation(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    code = services.resolve_person(conn, body.personal_id, body.bhxh_code)
+    return services.participation_history(conn, code, admission.groups)
+
+
+def _headcount(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    return services.employer_headcount(conn, body.employer_code, body.enterprise_code)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    service: Service
+    body: type[BaseModel]
+    handler: Handler
+
+
+def route_table() -> dict[str, Route]:
+    """The services partners can call, with their body schemas and handlers."""
+    return {
+        "card.check/v1": Route(SERVICES["card.check/v1"], CardCheckBody, _card_check),
+        "person.summary/v1": Route(SERVICES["person.summary/v1"], PersonQueryBody, _person_summary),
+        "participation.history/v1": Route(
+            SERVICES["participation.history/v1"], PersonQueryBody, _participation
+        ),
+        "employer.headcount/v1": Route(
+            SERVICES["employer.headcount/v1"], EmployerQueryBody, _headcount
+        ),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The reply to send, its HTTP status, and the access record that must be written first."""
+
+    status: int
+    reply: dict[str, Any]
+    record: AccessRecord
+
+
+class ExchangeRuntime:
+    """Everything a worker process needs to answer partners."""
+
+    def __init__(self, engine: Engine, key: SigningKey, log: AccessLog | None = None) -> None:
+        self.engine = engine
+        self.key = key
+        self.directory = Directory(engine)
+        self.gate = Gate(self.directory)
+        self.log = log or AccessLog(engine)
+        self.routes = route_table()
+
+    route_table = staticmethod(route_table)
+
+    def close(self) -> None:
+        self.log.close()
+
+    def handle(self, service_name: str, raw: bytes) -> Outcome:
+        """Answer one request (never raises for anything the caller sent)."""
+        route = self.routes[service_name]
+        if len(raw) > MAX_BODY_BYTES:
+            return self._refusal(
+                route.service, Refused(RefusalCode.MALFORMED, "message too large"), None, False
+            )
+        try:
+            decoded = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return self._refusal(
+                route.service, Refused(RefusalCode.MALFORMED, "not JSON"), None, False
+            )
+        try:
+            admission = self.gate.admit(decoded, route.service)
+        except GateRefusal as refusal:
+            return self._refusal(route.service, refusal, refusal.header, refusal.authenticated)
+        try:
+            body = route.body.model_validate(admission.envelope.body)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            return self._refusal(
+                route.service,
+                Refused(RefusalCode.BODY_INVALID, problems),
+                admission.header,
+                True,
+                admission,
+            )
+        try:
+            with self.engine.connect() as conn:
+                answer = route.handler(conn, body, admission)
+        except Refused as refused:
+            return self._refusal(route.service, refused, admission.header, True, admission)
+        header = admission.header
+        reply = self._reply(
+            header.service, header.purpose, header.sender, header.message_id, answer.body
+        )
+        record = AccessRecord(
+            actor=header.sender,
+            service=header.service,
+            result="ok",
+            purpose=header.purpose,
+            subject=answer.subject,
+            fields=",".join(answer.fields) or None,
+            message_id=header.message_id,
+            detail={
+                "grant": admission.grant_id,
+                "answer": answer.result,
+                "reply": reply["header"]["message_id"],
+            },
+        )
+        return Outcome(200, reply, record)
+
+    def replayed(self, outcome: Outcome) -> Outcome:
+        """The refusal to send instead of ``outcome`` when its message_id was already logged."""
+        record = outcome.record
+        header = Header(
+            record.message_id or "",
+            record.actor,
+            NIDB_MEMBER,
+            record.service,
+            record.purpose or "NONE",
+            datetime.now(UTC),
+        )
+        return self._refusal(SERVICES[record.service], Refused(RefusalCode.REPLAY), header, True)
+
+    def _reply(
+        self,
+        service: str,
+        purpose: str,
+        receiver: str,
+        in_reply_to: str | None,
+        body: dict[str, Any],
+    ) -> dict[str, Any]:
+        header = new_header(NIDB_MEMBER, receiver, service, purpose, datetime.now(UTC), in_reply_to)
+        return sign(header, body, self.key)
+
+    def _refusal(
+        self,
+        service: Service,
+        refused: Refused,
+        header: Header | None,
+        authenticated: bool,
+        admission: Admission | None = None,
+    ) -> Outcome:
+        sender = header.sender if header else UNKNOWN_MEMBER
+        purpose = header.purpose if header else "NONE"
+        message_id = header.message_id if header else None
+        reply = self._reply(service.name, purpose, sender, message_id, refused.as_body())
+        detail: dict[str, Any] = {"authenticated": authenticated, "message_id": message_id}
+        if refused.detail:
+            detail["detail"] = refused.detail[:500]
+        if admission is not None:
+            detail["grant"] = admission.grant_id
+        record = AccessRecord(
+            actor=sender if authenticated else f"unverified:{sender}",
+            service=service.name,
+            result=str(refused.code),
+            purpose=header.purpose if header else None,
+            detail=detail,
+        )
+        return Outcome(refused.status, reply, record)
