@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -59,6 +59,7 @@ def role(*allowed: str) -> Any:
     return check
 
 
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="số của mục đối soát")]
 Reviewer = Annotated[Principal, Depends(role("reviewer", "approver"))]
 Auditor = Annotated[Principal, Depends(role("auditor"))]
 
@@ -110,7 +111,7 @@ async def list_review_items(
 
 
 @router.get("/review/items/{item_id}", response_model=ReviewDetailOut, summary="Xem so sánh")
-async def get_review_item(item_id: int, request: Request, who: Reviewer) -> ReviewDetailOut:
+async def get_review_item(item_id: ItemId, request: Request, who: Reviewer) -> ReviewDetailOut:
     engine = request.app.state.engine
     try:
         detail = await run_in_threadpool(review.get_item, engine, item_id, actor=who.actor)
@@ -136,7 +137,7 @@ async def get_review_item(item_id: int, request: Request, who: Reviewer) -> Revi
 
 @router.post("/review/items/{item_id}/accept", response_model=ReviewItemOut, summary="Chấp nhận")
 async def accept_review_item(
-    item_id: int, decision: DecisionIn, request: Request, who: Reviewer
+    item_id: ItemId, decision: DecisionIn, request: Request, who: Reviewer
 ) -> ReviewItemOut:
     try:
         row = await run_in_threadpool(
@@ -149,7 +150,7 @@ async def accept_review_item(
 
 @router.post("/review/items/{item_id}/reject", response_model=ReviewItemOut, summary="Từ chối")
 async def reject_review_item(
-    item_id: int, decision: DecisionIn, request: Request, who: Reviewer
+    item_id: ItemId, decision: DecisionIn, request: Request, who: Reviewer
 ) -> ReviewItemOut:
     try:
         row = await run_in_threadpool(

@@ -71,13 +71,9 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     with engine.connect() as conn:
-        row = (
-            conn.execute(
-                select(models.ApiToken).where(models.ApiToken.token_hash == _digest(token))
-            )
-            .scalars()
-            .first()
-        )
+        row = conn.execute(
+            select(models.ApiToken.__table__).where(models.ApiToken.token_hash == _digest(token))
+        ).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None:

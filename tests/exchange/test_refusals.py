@@ -30,7 +30,7 @@ def last_log(exchange: Exchange) -> tuple[str, str]:
 
 
 def post(exchange: Exchange, message: object, service: str = "card.check/v1") -> tuple[int, str]:
-    reply = exchange.client().send(service, message if isinstance(message, bytes) else message)  # type: ignore[arg-type]
+    reply = exchange.client().send(service, message)  # type: ignore[arg-type]
     return reply.status, reply.error_code or "ok"
 
 

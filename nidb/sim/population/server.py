@@ -39,8 +39,11 @@ class BackgroundServer:
     server can be started again on the same port (to simulate an outage and a recovery).
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off"
+    ) -> None:
         self.app = app
+        self.lifespan = lifespan
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None
@@ -61,7 +64,7 @@ class BackgroundServer:
             self.app,
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan=self.lifespan,  # type: ignore[arg-type]
             timeout_graceful_shutdown=1,
         )
         server = uvicorn.Server(config)
