@@ -64,6 +64,9 @@ def _mount_exchange_commands() -> None:
     app.add_typer(exchange_commands.audit_app, name="audit")
     app.command("keys")(exchange_commands.keys_show)
     app.command("serve")(exchange_commands.serve_command)
+    from nidb.exchange import outbox_commands
+
+    outbox_commands.mount(app, sim_app)
 
 
 def _console(stderr: bool = False) -> Console:

@@ -27,6 +27,7 @@ PURPOSES: dict[str, str] = {
     "ANSINH": "Chính sách an sinh xã hội (social welfare)",
     "THONGKE": "Thống kê, báo cáo (statistics and reporting)",
     "THANHTRA": "Thanh tra, kiểm tra (inspection)",
+    "THONGBAO": "Thông báo biến động dữ liệu cho bên đăng ký (change notifications to subscribers)",
 }
 
 PARTNER_KINDS: dict[str, str] = {

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -418,3 +419,76 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = _now()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    """A partner's subscription to outbox events by topic, delivered by webhook (issue 4).
+
+    ``topic`` is an exact topic (``identity.person_dead``), a prefix pattern (``identity.*``) or
+    ``*``. A paused subscription keeps receiving deliveries into its queue but nothing is sent;
+    an ended one gets no new deliveries.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_code: Mapped[str] = mapped_column(ForeignKey("partners.code"), index=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    url: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = _now()
+    created_by: Mapped[str] = mapped_column(String(100))
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """One outbox event owed to one subscription: pending, delivered, dead or skipped.
+
+    ``subject_key`` is copied from the event so that the per-subject order check (no event is
+    sent while an earlier one of the same subject is pending or dead) reads one index.
+    ``last_error`` holds a status code or an exception class, never personal data.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        CheckConstraint("status IN ('pending', 'delivered', 'dead', 'skipped')", name="status"),
+        # the next deliverable rows of a subscription, in event order
+        Index(
+            "ix_deliveries_pending",
+            "subscription_id",
+            "event_id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        # "is an earlier event of this subject still owed?"
+        Index(
+            "ix_deliveries_open_subject",
+            "subscription_id",
+            "subject_key",
+            "event_id",
+            postgresql_where=text("status IN ('pending', 'dead')"),
+            sqlite_where=text("status IN ('pending', 'dead')"),
+        ),
+        Index("ix_deliveries_status", "subscription_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"))
+    subject_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _now()
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# events not yet fanned out to the subscriptions (nidb.exchange.outbox.fan_out), in id order
+Index(
+    "ix_outbox_events_undispatched",
+    OutboxEvent.id,
+    postgresql_where=OutboxEvent.dispatched_at.is_(None),
+    sqlite_where=OutboxEvent.dispatched_at.is_(None),
+)
