@@ -2,6 +2,8 @@
 # A private, throw-away PostgreSQL cluster for tests and benchmarks.
 #   scripts/pg-cluster.sh start DIR   -> initdb + start on a free loopback port; prints the URL
 #   scripts/pg-cluster.sh stop DIR    -> stop it (the caller removes DIR)
+# A DIR that already holds a cluster is started again as it is (benchmarks keep their data).
+# NIDB_PG_DURABLE=1 keeps fsync and synchronous commit on (benchmarks of durable writes).
 # Runs the server as an unprivileged user when invoked as root (initdb refuses root).
 set -euo pipefail
 action=${1:?start|stop}
@@ -29,12 +31,18 @@ case "$action" in
       chmod o+x "$(dirname "$(readlink -f "$dir")")"
     fi
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-    as_owner "$bindir/initdb" -D "$dir/data" -U nidb --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB -c shared_buffers=512MB -c work_mem=64MB -c maintenance_work_mem=512MB" \
+    fresh=0
+    if [ ! -d "$dir/data" ]; then
+      as_owner "$bindir/initdb" -D "$dir/data" -U nidb --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
+      fresh=1
+    fi
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${NIDB_PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on"
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_wal_size=4GB -c shared_buffers=512MB -c work_mem=64MB -c maintenance_work_mem=512MB -c max_connections=200" \
       start >/dev/null
     echo "$port" >"$dir/port"
-    "$bindir/createdb" -h 127.0.0.1 -p "$port" -U nidb nidb
+    [ "$fresh" = 1 ] && "$bindir/createdb" -h 127.0.0.1 -p "$port" -U nidb nidb
     echo "postgresql+psycopg://nidb@127.0.0.1:$port/nidb"
     ;;
   stop)

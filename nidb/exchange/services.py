@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from nidb.domain.dates import parse_birth_date
 from nidb.domain.errors import DomainError
@@ -79,20 +79,37 @@ def _card_result(code: str, card: Any | None, visit_date: date) -> dict[str, Any
     return body
 
 
-def _holder(conn: Connection, bhxh_code: str) -> Any | None:
-    """The card holder's identity: as verified in the population database where it is."""
-    return conn.execute(
-        select(
-            func.coalesce(_CITIZEN.full_name, _PERSON.full_name).label("full_name"),
-            func.coalesce(_CITIZEN.date_of_birth, _PERSON.date_of_birth).label("date_of_birth"),
-            func.coalesce(_CITIZEN.gender, _PERSON.gender).label("gender"),
-        )
-        .select_from(_PERSON)
-        .outerjoin(_CITIZEN, _CITIZEN.personal_id == _PERSON.verified_personal_id)
-        .where(_PERSON.bhxh_code == bhxh_code)
-        .order_by(_PERSON.verified_personal_id.is_(None), _PERSON.record_id)
-        .limit(1)
-    ).first()
+# One round trip per card check: the cards of the code, each joined to its holder's identity as
+# verified in the population database where it is (a verified record first). Built once, so
+# SQLAlchemy compiles it once.
+_CARDS_WITH_HOLDER = (
+    select(
+        _CARD.card_code,
+        _CARD.group_code,
+        _CARD.benefit_level,
+        _CARD.province_code,
+        _CARD.facility_code,
+        _CARD.valid_from,
+        _CARD.valid_to,
+        _CARD.five_years_from,
+        _CARD.status,
+        func.coalesce(_CITIZEN.full_name, _PERSON.full_name).label("holder_name"),
+        func.coalesce(_CITIZEN.date_of_birth, _PERSON.date_of_birth).label("holder_birth"),
+        func.coalesce(_CITIZEN.gender, _PERSON.gender).label("holder_gender"),
+    )
+    .select_from(_CARD)
+    .outerjoin(_PERSON, _PERSON.bhxh_code == _CARD.bhxh_code)
+    .outerjoin(_CITIZEN, _CITIZEN.personal_id == _PERSON.verified_personal_id)
+    .where(_CARD.bhxh_code == bindparam("bhxh_code"))
+    .order_by(_CARD.valid_from.desc(), _PERSON.verified_personal_id.is_(None), _PERSON.record_id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Holder:
+    full_name: str
+    date_of_birth: str
+    gender: str | None
 
 
 def _identity_result(holder: Any, full_name: str, birth: str, gender: str | None) -> str | None:
@@ -135,15 +152,18 @@ def card_check(
             bhxh_code = BhxhCode.parse(raw).value
     except DomainError:
         return Answer(_card_result("051", None, visit_date), None, (), "051")
-    cards = conn.execute(
-        select(_CARD).where(_CARD.bhxh_code == bhxh_code).order_by(_CARD.valid_from.desc())
-    ).all()
+    cards = conn.execute(_CARDS_WITH_HOLDER, {"bhxh_code": bhxh_code}).all()
     if not cards:
         return Answer(_card_result("050", None, visit_date), None, (), "050")
     current = next((c for c in cards if c.valid_from <= visit_date <= c.valid_to), cards[0])
     code = _card_code_result(current, presented, visit_date)
     if code is None:
-        holder = _holder(conn, bhxh_code)
+        first = cards[0]
+        holder = (
+            None
+            if first.holder_name is None
+            else _Holder(first.holder_name, first.holder_birth, first.holder_gender)
+        )
         code = (
             "000"
             if holder is None

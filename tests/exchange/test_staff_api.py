@@ -1,0 +1,142 @@
+"""The staff API: bearer tokens with roles; the review queue side by side; decisions audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, insert, select
+
+from nidb.exchange.accesslog import access_history
+from nidb.exchange.tokens import create_token, revoke_tokens
+from nidb.store import models
+from tests.exchange.conftest import BHXH, PID, Exchange
+
+
+def queue_item(engine: Engine) -> int:
+    """A second record of the same person with a typo in the name, waiting for a reviewer."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(models.Person).values(
+                record_id="R2",
+                bhxh_code="0123456788",
+                full_name="Nguyễn Văn Ann",
+                name_base="nguyen van ann",
+                date_of_birth="1985-03-17",
+                dob_precision="day",
+                birth_year=1985,
+                gender="M",
+                declared_id=PID,
+                verification_status="review",
+            )
+        )
+        return int(
+            conn.execute(
+                insert(models.ReviewItem)
+                .values(
+                    record_id="R2",
+                    kind="verification",
+                    candidate_personal_id=PID,
+                    score=0.9,
+                    reasons="NAME_TYPO",
+                )
+                .returning(models.ReviewItem.id)
+            ).scalar_one()
+        )
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_no_token_bad_token_or_revoked_token_is_401(exchange: Exchange) -> None:
+    http = exchange.http
+    assert http.get("/staff/v1/review/items").status_code == 401
+    assert http.get("/staff/v1/review/items", headers=auth("nidb_guess")).status_code == 401
+    token = create_token(exchange.engine, "lan", "reviewer")
+    assert http.get("/staff/v1/review/items", headers=auth(token)).status_code == 200
+    revoke_tokens(exchange.engine, "lan")
+    response = http.get("/staff/v1/review/items", headers=auth(token))
+    assert response.status_code == 401
+    assert response.json()["error"]["message_vi"].startswith("Cần đăng nhập")
+
+
+def test_an_expired_token_is_401(exchange: Exchange) -> None:
+    token = create_token(exchange.engine, "cu", "reviewer", days=None)
+    with exchange.engine.begin() as conn:
+        from datetime import UTC, datetime, timedelta
+
+        conn.execute(
+            models.ApiToken.__table__.update().values(
+                expires_at=datetime.now(UTC) - timedelta(minutes=1)
+            )
+        )
+    assert exchange.http.get("/staff/v1/review/items", headers=auth(token)).status_code == 401
+
+
+def test_a_reviewer_lists_inspects_and_accepts_and_it_is_audited(exchange: Exchange) -> None:
+    item_id = queue_item(exchange.engine)
+    headers = auth(create_token(exchange.engine, "lan", "reviewer"))
+    listed = exchange.http.get("/staff/v1/review/items", headers=headers).json()
+    assert [(i["id"], i["reasons"], i["full_name"]) for i in listed] == [
+        (item_id, ["NAME_TYPO"], "Nguyễn Văn Ann")
+    ]
+    detail = exchange.http.get(f"/staff/v1/review/items/{item_id}", headers=headers).json()
+    name = next(f for f in detail["fields"] if f["field"] == "full_name")
+    assert (name["record"], name["registry"], name["agrees"]) == (
+        "Nguyễn Văn Ann",
+        "Nguyễn Văn An",
+        False,
+    )
+    accepted = exchange.http.post(
+        f"/staff/v1/review/items/{item_id}/accept", json={"note": "đúng người"}, headers=headers
+    )
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    assert accepted.json()["decided_by"] == "staff:lan"
+    again = exchange.http.post(
+        f"/staff/v1/review/items/{item_id}/reject", json={"note": "x"}, headers=headers
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "E_ITEMALREADYDECIDED"
+    with exchange.engine.connect() as conn:
+        actions = (
+            conn.execute(
+                select(models.AuditEntry.action)
+                .where(models.AuditEntry.actor == "staff:lan")
+                .order_by(models.AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert actions == ["review.view", "review.accept"]
+    # the look at the record is in that person's access history
+    assert [h.actor for h in access_history(exchange.engine, "0123456788")] == ["staff:lan"]
+
+
+def test_rejecting_needs_a_note(exchange: Exchange) -> None:
+    item_id = queue_item(exchange.engine)
+    headers = auth(create_token(exchange.engine, "lan", "reviewer"))
+    response = exchange.http.post(
+        f"/staff/v1/review/items/{item_id}/reject", json={}, headers=headers
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "E_NOTEREQUIRED"
+
+
+def test_roles_are_enforced(exchange: Exchange) -> None:
+    auditor = auth(create_token(exchange.engine, "kiem", "auditor"))
+    reviewer = auth(create_token(exchange.engine, "lan", "reviewer"))
+    assert exchange.http.get("/staff/v1/review/items", headers=auditor).status_code == 403
+    assert (
+        exchange.http.get(f"/staff/v1/people/{BHXH}/access-log", headers=reviewer).status_code
+        == 403
+    )
+    assert (
+        exchange.http.get(f"/staff/v1/people/{BHXH}/access-log", headers=auditor).status_code == 200
+    )
+
+
+def test_bad_input_is_a_clear_422_and_unknown_item_404(exchange: Exchange) -> None:
+    headers = auth(create_token(exchange.engine, "lan", "reviewer"))
+    assert (
+        exchange.http.get("/staff/v1/review/items?status=maybe", headers=headers).status_code == 422
+    )
+    assert exchange.http.get("/staff/v1/review/items/999", headers=headers).status_code == 404
+    auditor = auth(create_token(exchange.engine, "kiem", "auditor"))
+    bad = exchange.http.get("/staff/v1/people/12ab/access-log", headers=auditor)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "E_BAD_BHXH_CODE"
