@@ -492,3 +492,37 @@ Index(
     postgresql_where=OutboxEvent.dispatched_at.is_(None),
     sqlite_where=OutboxEvent.dispatched_at.is_(None),
 )
+
+
+class FeedCursor(Base):
+    """How far nidb has read another system's change feed; advanced with the changes applied."""
+
+    __tablename__ = "feed_cursors"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(200))
+    changes_applied: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[datetime] = _now()
+
+
+class Alert(Base):
+    """Something staff must look at, routed to a province: a death with live cards or pension,
+    the closure of an employer with insured workers, a fraud rule's hit (detect)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'confirmed', 'dismissed')", name="status"),
+        Index("ix_alerts_status_province", "status", "province"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    province: Mapped[str | None] = mapped_column(String(2))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    created_at: Mapped[datetime] = _now()
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)

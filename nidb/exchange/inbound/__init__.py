@@ -1,0 +1,1 @@
+"""Inbound change feeds: what other registries tell nidb (deaths, enterprises, welfare, visits)."""
