@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine, insert, select
-from tests.exchange.conftest import BHXH, PID, seed_register
 
 from nidb.exchange.inbound.population import follow_population
 from nidb.identity.connector import PopulationClient
 from nidb.sim.population.app import create_app
 from nidb.sim.population.server import BackgroundServer
 from nidb.store import models
+from tests.exchange.conftest import BHXH, PID, seed_register
 
 REGISTRY = (
     "personal_id,full_name,date_of_birth,gender,birth_province,permanent_address,household_id,status,death_date\n"
@@ -152,7 +152,6 @@ def test_an_unreliable_feed_and_a_stop_mid_way_lose_nothing_and_apply_nothing_tw
 ) -> None:
     """40 deaths through a stand-in failing 30% of requests, read 5 at a time, stopped twice."""
     from nidb.identity.connector_resilience import RetryPolicy
-    from nidb.sim.population.faults import FaultConfig
 
     people = [f"001080{n:06d}" for n in range(40)]
     path = tmp_path / "registry.csv"
