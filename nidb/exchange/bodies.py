@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,3 +37,24 @@ class EmployerQueryBody(Strict):
 
     employer_code: str | None = Field(default=None, min_length=1, max_length=20)
     enterprise_code: str | None = Field(default=None, min_length=10, max_length=14)
+
+
+class VisitIn(Strict):
+    """One visit summary (Decision 130/QĐ-BYT, table 1), as a hospital sends it."""
+
+    visit_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._/-]+$")
+    card_code: str = Field(min_length=10, max_length=15)
+    facility_code: str = Field(min_length=5, max_length=5, pattern=r"^[0-9]{5}$")
+    admitted_at: datetime
+    discharged_at: datetime
+    inpatient: bool
+    icd10: str = Field(min_length=3, max_length=8, pattern=r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?$")
+    total_cost: int = Field(ge=0, le=10**12)
+    insurer_paid: int = Field(ge=0, le=10**12)
+    patient_paid: int = Field(ge=0, le=10**12)
+
+
+class VisitsBody(Strict):
+    """A batch of visit summaries from one facility (at most 500)."""
+
+    visits: list[VisitIn] = Field(min_length=1, max_length=500)

@@ -76,6 +76,11 @@ SERVICES: dict[str, Service] = {
             ("dd", "e"),
         ),
         Service("employer.headcount/v1", "Số lao động tham gia của đơn vị", "g"),
+        Service(
+            "visits.submit/v1",
+            "Gửi dữ liệu khám chữa bệnh BHYT (bảng tổng hợp, QĐ 130/QĐ-BYT)",
+            "h",
+        ),
     )
 }
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine
 
 from nidb.exchange import services
 from nidb.exchange.accesslog import AccessLog, AccessRecord
-from nidb.exchange.bodies import CardCheckBody, EmployerQueryBody, PersonQueryBody
+from nidb.exchange.bodies import CardCheckBody, EmployerQueryBody, PersonQueryBody, VisitsBody
 from nidb.exchange.catalogue import SERVICES, Service
 from nidb.exchange.envelope import NIDB_MEMBER, Header, new_header, sign
 from nidb.exchange.errors import RefusalCode, Refused
@@ -53,6 +53,10 @@ def _participation(conn: Connection, body: Any, admission: Admission) -> service
     return services.participation_history(conn, code, admission.groups)
 
 
+def _visits(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    return services.submit_visits(conn, admission.header.sender, body.visits)
+
+
 def _headcount(conn: Connection, body: Any, admission: Admission) -> services.Answer:
     return services.employer_headcount(conn, body.employer_code, body.enterprise_code)
 
@@ -73,6 +77,7 @@ class Route:
     service: Service
     body: type[BaseModel]
     handler: Handler
+    writes: bool = False
 
 
 def route_table() -> dict[str, Route]:
@@ -86,6 +91,7 @@ def route_table() -> dict[str, Route]:
         "employer.headcount/v1": Route(
             SERVICES["employer.headcount/v1"], EmployerQueryBody, _headcount
         ),
+        "visits.submit/v1": Route(SERVICES["visits.submit/v1"], VisitsBody, _visits, writes=True),
     }
 
 
@@ -148,8 +154,12 @@ class ExchangeRuntime:
                 admission,
             )
         try:
-            with self.reader.connect() as conn:
-                answer = route.handler(conn, body, admission)
+            if route.writes:
+                with self.engine.begin() as conn:
+                    answer = route.handler(conn, body, admission)
+            else:
+                with self.reader.connect() as conn:
+                    answer = route.handler(conn, body, admission)
         except Refused as refused:
             return self._refusal(route.service, refused, admission.header, True, admission)
         header = admission.header

@@ -83,3 +83,69 @@ def test_every_read_is_in_the_persons_access_history_and_the_chain_holds(
     ]
     report = verify_chain(exchange.engine)
     assert report.intact and report.entries == 2
+
+
+def visit(visit_id: str, **change: object) -> dict[str, object]:
+    return {
+        "visit_id": visit_id,
+        "card_code": f"DN401{BHXH}",
+        "facility_code": "01001",
+        "admitted_at": "2026-03-02T08:00:00+07:00",
+        "discharged_at": "2026-03-02T10:30:00+07:00",
+        "inpatient": False,
+        "icd10": "J06.9",
+        "total_cost": 350_000,
+        "insurer_paid": 280_000,
+        "patient_paid": 70_000,
+        **change,
+    }
+
+
+def test_a_hospital_sends_its_visits_once_and_not_another_hospitals(exchange: Exchange) -> None:
+    from nidb.exchange.partners import add_grant
+
+    add_grant(exchange.engine, HOSPITAL, "visits.submit/v1", "KCB", "h", "QĐ 130/QĐ-BYT", "test")
+    exchange.http.app.state.exchange.directory.refresh()
+    client = exchange.client()
+    batch = [
+        visit("V1"),
+        visit("V2", facility_code="79002"),
+        visit("V3", discharged_at="2026-03-01T10:00:00+07:00"),
+        visit("V4", insurer_paid=400_000),
+        visit("V5", card_code="XX12345678901"),
+    ]
+    reply = client.call("visits.submit/v1", "KCB", {"visits": batch})
+    assert reply.status == 200
+    assert [(r["visit_id"], r["result"], r.get("reason")) for r in reply.body["results"]] == [
+        ("V2", "rejected", "FACILITY_NOT_SENDER"),
+        ("V3", "rejected", "DISCHARGE_BEFORE_ADMISSION"),
+        ("V4", "rejected", "PAID_MORE_THAN_COST"),
+        ("V5", "rejected", "CARD_CODE_INVALID"),
+        ("V1", "accepted", None),
+    ]
+    again = client.call("visits.submit/v1", "KCB", {"visits": [visit("V1")]})
+    assert (again.body["accepted"], again.body["duplicate"]) == (0, 1)
+    from sqlalchemy import select
+
+    from nidb.store import models
+
+    with exchange.engine.connect() as conn:
+        stored = conn.execute(
+            select(
+                models.HealthVisit.bhxh_code,
+                models.HealthVisit.icd10,
+                models.HealthVisit.admitted_at,
+            )
+        ).all()
+    assert [(s[0], s[1], s[2].hour) for s in stored] == [(BHXH, "J069", 1)]  # stored in UTC
+
+
+def test_a_bad_visit_field_refuses_the_batch_with_the_field_named(exchange: Exchange) -> None:
+    from nidb.exchange.partners import add_grant
+
+    add_grant(exchange.engine, HOSPITAL, "visits.submit/v1", "KCB", "h", "QĐ 130/QĐ-BYT", "test")
+    exchange.http.app.state.exchange.directory.refresh()
+    reply = exchange.client().call(
+        "visits.submit/v1", "KCB", {"visits": [visit("V1", icd10="flu")]}
+    )
+    assert reply.status == 422 and "visits.0.icd10" in reply.body["error"]["detail"]
