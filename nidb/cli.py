@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -67,6 +67,9 @@ def _mount_exchange_commands() -> None:
     from nidb.exchange import outbox_commands
 
     outbox_commands.mount(app, sim_app)
+    from nidb.exchange import feeds_commands  # `nidb feed …`, `nidb sim business|molisa`
+
+    feeds_commands.mount(app, sim_app)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -321,6 +324,10 @@ def demo_command(
             _print_report(result.verification)
         if result.matching is not None:
             _print_match(result.matching, data_dir / "matches.csv")
+        if result.exchange is not None:
+            from nidb.demo_exchange import print_exchange_demo
+
+            print_exchange_demo(out, result.exchange)
 
 
 def _print_match(summary: MatchSummary, path: Path) -> None:
@@ -351,21 +358,29 @@ def match_command(
     out_file: Annotated[
         Path, typer.Option("--out", help="Tệp kết quả (matches), .csv hoặc .parquet.")
     ],
-    engine: Annotated[str, typer.Option(help="duckdb | spark")] = "duckdb",
+    engine: Annotated[
+        Literal["duckdb", "spark"],
+        typer.Option(
+            help="Nơi huấn luyện và chấm điểm mô hình: duckdb, hoặc spark ở chế độ local "
+            "(where the model trains and scores).",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Đối sánh hồ sơ với CSDL dân cư (link insurance records to the population registry)."""
     from nidb.identity.features import MatchInputError
     from nidb.identity.match import match_files
+    from nidb.identity.spark import SparkUnavailable, ensure_available
 
-    if engine != "duckdb":
-        raise _fail(
-            f"--engine {engine!r}: chỉ có duckdb trong phiên bản này; Spark chưa được hỗ trợ "
-            "(only the duckdb engine is available in this version)"
-        )
     try:
-        summary = match_files(registry, records, out_file, stage=lambda m: err.print(f"• {m}"))
+        if engine == "spark":
+            ensure_available()  # before reading the files: a missing Java is said at once
+        summary = match_files(
+            registry, records, out_file, stage=lambda m: err.print(f"• {m}"), engine=engine
+        )
     except MatchInputError as error:
         raise _fail(str(error), 2) from None
+    except SparkUnavailable as error:
+        raise _fail(str(error), 1) from None
     _print_match(summary, out_file)
 
 

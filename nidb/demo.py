@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from nidb.demo_exchange import ExchangeDemo, run_exchange_demo
 from nidb.identity.match import MatchSummary, match_files
 from nidb.identity.verify import VerifyReport
 from nidb.ingest.loader import ImportReport, import_file
@@ -33,6 +34,7 @@ class DemoResult:
     generate_seconds: float = 0.0
     matching: MatchSummary | None = None
     verification: VerifyReport | None = None
+    exchange: ExchangeDemo | None = None
 
 
 def run_demo(
@@ -65,6 +67,7 @@ def run_demo(
     result.matching = match_files(
         data_dir / "registry.csv", data_dir / "records.csv", data_dir / "matches.csv"
     )
+    result.exchange = run_exchange_demo(engine, data_dir / "registry.csv", on_stage)
     return result
 
 
@@ -76,7 +79,9 @@ def _verify(engine: Engine, registry: Path, on_stage: Callable[[str], None] | No
 
     with BackgroundServer(create_app(registry)) as server:
         if on_stage:
-            on_stage(f"Xác thực với CSDL dân cư giả lập tại {server.url} "
-                     "(verifying against the population-database stand-in)")
+            on_stage(
+                f"Xác thực với CSDL dân cư giả lập tại {server.url} "
+                "(verifying against the population-database stand-in)"
+            )
         with PopulationClient(server.url) as client:
             return verify_records(engine, client, actor="demo")

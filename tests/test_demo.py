@@ -27,6 +27,11 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
         "Xác thực (verification)",
         "Kết quả đối sánh",
         "auto",
+        "Thông tin thẻ chính xác",  # a hospital's signed card check answered 000
+        "Thẻ sai họ tên",
+        "Thẻ đã báo giảm",  # the card of the person reported dead is suspended
+        "1 cảnh báo gửi tỉnh",
+        "chuỗi băm nguyên vẹn",
     ):
         assert expected in run.stdout, expected
     assert (tmp_path / "var" / "nidb.sqlite3").exists()
@@ -44,3 +49,4 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert "already imported" in again.stdout
+    assert "chuỗi băm nguyên vẹn" in again.stdout  # the demo hospital is registered again

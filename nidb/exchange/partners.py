@@ -140,6 +140,30 @@ def add_partner(
     return PartnerInfo(code, name, kind, rate_limit, webhook_url, False, {key.kid: key})
 
 
+def add_key(engine: Engine, code: str, public_key: str, actor: str) -> str:
+    """Register another public key of a partner (key rotation); returns its kid."""
+    try:
+        key = VerifyKey.from_b64(public_key)
+    except ValueError:
+        raise PartnerError(
+            "public_key",
+            "Khóa công khai phải là 32 byte Ed25519 mã hóa base64url",
+            "public key must be 32 Ed25519 bytes in base64url",
+        ) from None
+    with engine.begin() as conn:
+        if not conn.execute(select(models.Partner.code).where(models.Partner.code == code)).first():
+            raise PartnerError("partner", f"Không có đối tác {code}", f"no partner {code}")
+        if conn.execute(
+            select(models.PartnerKey.kid).where(models.PartnerKey.kid == key.kid)
+        ).first():
+            return key.kid
+        conn.execute(
+            insert(models.PartnerKey).values(kid=key.kid, partner_code=code, public_key=public_key)
+        )
+        _audit(conn, actor, "partner.add_key", code, {"kid": key.kid})
+    return key.kid
+
+
 def add_grant(
     engine: Engine,
     partner_code: str,
