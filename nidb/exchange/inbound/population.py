@@ -26,7 +26,7 @@ from nidb.domain.errors import DomainError
 from nidb.domain.names import name_forms
 from nidb.domain.provinces import province
 from nidb.exchange.inbound.cursors import advance_cursor, read_cursor
-from nidb.identity.connector_messages import Change, ChangeKind, ChangePage
+from nidb.identity.connector import Change, ChangeKind, ChangePage
 from nidb.store import models
 
 SOURCE = "population"
