@@ -221,6 +221,19 @@ def _update(
         report.unchanged += 1
 
 
+def _superseded(conn: Connection, code: str, seq: object) -> bool:
+    """Whether this feed already applied this event, or a later one, to the employer: a page
+    read again (lost commit acknowledgement, cursor reset) must not put older values back."""
+    if not isinstance(seq, int):
+        return False
+    entry = models.AuditEntry
+    details = conn.execute(
+        select(entry.detail).where(entry.subject_id == code, entry.actor == f"feed:{SOURCE}")
+    ).scalars()
+    seen = [d.get("feed_seq") for d in details]
+    return any(isinstance(last, int) and seq <= last for last in seen)
+
+
 def _close(
     conn: Connection, code: str, closed_date: str | None, seq: object, report: BusinessFeedReport
 ) -> None:
@@ -289,11 +302,13 @@ def apply_business_event(
             .mappings()
             .all()
         )
+        current = [r for r in rows if not _superseded(conn, r["employer_code"], seq)]
+        report.unchanged += len(rows) - len(current)
         if kind == "closed":
-            for row in rows:
+            for row in current:
                 _close(conn, row["employer_code"], data["closed_date"], seq, report)
         elif kind == "changed" or rows:
-            for row in rows:
+            for row in current:
                 _update(conn, row, data, seq, None, report)
         else:
             code = _employer_code(conn, ecode)
