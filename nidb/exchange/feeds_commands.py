@@ -141,6 +141,48 @@ def feed_business(
         )
 
 
+POPULATION_LABELS = (
+    ("deaths", "báo tử (deaths)"),
+    ("cards_suspended", "thẻ tạm dừng (cards suspended)"),
+    ("benefits_stopped", "chế độ dừng chi trả (benefits stopped)"),
+    ("alerts", "cảnh báo (alerts)"),
+    ("name_changes", "đổi tên (name changes)"),
+    ("id_corrections", "sửa số định danh (ID corrections)"),
+    ("not_held", "người không có trong sổ (not held here)"),
+    ("skipped", "bị từ chối (rejected)"),
+)
+
+
+@feed_app.command("population")
+def feed_population(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="CSDL dân cư (mặc định NIDB_POPULATION_URL)"),
+    ] = None,
+    follow: FollowOption = False,
+    interval: IntervalOption = 10.0,
+    page_size: PageOption = 500,
+    retries: RetriesOption = 3,
+) -> None:
+    """CSDL quốc gia về dân cư → báo tử, đổi tên, sửa số định danh (population database)."""
+    from nidb.exchange.inbound.population import follow_population
+    from nidb.identity.connector import PopulationClient, PopulationError, RetryPolicy
+    from nidb.settings import get_settings
+
+    base = url or get_settings().population_url
+    if not base:
+        raise _cli()._fail("cần --url hoặc NIDB_POPULATION_URL (the population service's URL)")
+    with PopulationClient(base, retry=RetryPolicy(retries=retries)) as client:
+        run_feed(
+            "CSDL quốc gia về dân cư (population database)",
+            lambda engine: follow_population(engine, client, page_size),
+            POPULATION_LABELS,
+            follow=follow,
+            interval=interval,
+            unavailable=(PopulationError,),
+        )
+
+
 @feed_app.command("molisa")
 def feed_molisa(
     url: UrlOption,

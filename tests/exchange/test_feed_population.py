@@ -215,3 +215,33 @@ def test_an_unreliable_feed_and_a_stop_mid_way_lose_nothing_and_apply_nothing_tw
         statuses = conn.execute(select(models.HealthCard.status)).scalars().all()
         alerts = conn.execute(select(models.Alert.subject_id)).scalars().all()
     assert set(statuses) == {"suspended"} and len(alerts) == 40 == len(set(alerts))
+
+
+def test_feed_population_command_applies_and_reports_in_vietnamese(
+    engine: Engine,
+    database_url: str,
+    population: tuple[str, PopulationClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from nidb.cli import app
+    from nidb.settings import get_settings
+
+    url, _ = population
+    with_pension(engine)
+    add_change(url, {"kind": "death", "personal_id": PID, "data": {"death_date": "2026-01-15"}})
+    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["feed", "population", "--url", url])
+        down = CliRunner().invoke(
+            app, ["feed", "population", "--url", "http://127.0.0.1:9", "--retries", "0"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert (
+        "báo tử (deaths) 1" in result.output and "thẻ tạm dừng (cards suspended) 1" in result.output
+    )
+    assert down.exit_code == 1 and "chạy lại sẽ tiếp tục" in down.output

@@ -55,6 +55,10 @@ class PopulationFeedReport:
     skipped: int = 0
     """Changes that could not be applied (malformed), each recorded as a feed_rejected alert."""
 
+    @property
+    def events(self) -> int:
+        return self.changes
+
 
 class CursorMoved(Exception):
     """Another follower applied this page first; this one's work was rolled back."""
