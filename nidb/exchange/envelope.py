@@ -177,7 +177,7 @@ def verify_signature(envelope: Envelope, key: VerifyKey) -> None:
 
 def sign(header: dict[str, Any], body: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     """A complete signed envelope for ``header`` and ``body``."""
-    protected_b64 = b64url(canonical_json({"alg": "EdDSA", "kid": key.kid}))
+    protected_b64 = key.protected_header
     payload = canonical_json({"header": header, "body": body})
     signature = key.sign(_signing_input(protected_b64, payload))
     return {"header": header, "body": body, "signature": f"{protected_b64}..{b64url(signature)}"}

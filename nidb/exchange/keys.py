@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -43,7 +44,7 @@ class SigningKey:
     def generate(cls) -> SigningKey:
         return cls(Ed25519PrivateKey.generate())
 
-    @property
+    @cached_property
     def public_raw(self) -> bytes:
         return self.private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -54,9 +55,14 @@ class SigningKey:
         """The public key as partners register it (base64url of 32 bytes)."""
         return b64url(self.public_raw)
 
-    @property
+    @cached_property
     def kid(self) -> str:
         return thumbprint(self.public_raw)
+
+    @cached_property
+    def protected_header(self) -> str:
+        """The JWS protected header this key signs with, base64url (the same every time)."""
+        return b64url(b'{"alg":"EdDSA","kid":"' + self.kid.encode("ascii") + b'"}')
 
     def sign(self, data: bytes) -> bytes:
         return self.private.sign(data)

