@@ -6,6 +6,14 @@ BIN := $(VENV)/bin
 .PHONY: install demo test lint bench clean
 
 install: $(VENV)/.installed
+	@# nidb match --engine spark (and its tests) need a Java runtime; Debian's is enough
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "java not found: installing default-jre-headless"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y --no-install-recommends default-jre-headless \
+	  || { $$SUDO apt-get update && \
+	       $$SUDO apt-get install -y --no-install-recommends default-jre-headless; }; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,6 +1,6 @@
 """``nidb match``: link insurance records to the population registry (Đề án 06).
 
-The pipeline, all inside one DuckDB process:
+The pipeline, inside one DuckDB process (with ``engine="spark"``, steps 2 and 3 run on Spark):
 1. load and validate both files, normalise names and dates (``features``);
 2. train the Splink model on the data itself: the chance two random pairs match from
    near-certain links, u-probabilities from random pairs, m-probabilities by EM;
@@ -31,6 +31,8 @@ from nidb.identity import model
 from nidb.identity.features import load_inputs
 
 Stage = Callable[[str], None]
+ENGINES = ("duckdb", "spark")
+"""Where the Splink model trains and scores (``--engine``)."""
 
 
 @dataclass(frozen=True)
@@ -155,13 +157,10 @@ def _train_and_predict(
     clock = time.perf_counter()
     stage("chấm điểm các cặp ứng viên (scoring candidate pairs)")
     pairs = linker.inference.predict(threshold_match_probability=thresholds.candidate_floor)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE candidates AS
-        SELECT CASE WHEN source_dataset_l = 'records' THEN unique_id_l ELSE unique_id_r END AS record_id,
-               CASE WHEN source_dataset_l = 'records' THEN unique_id_r ELSE unique_id_l END AS personal_id,
-               match_probability AS p
-        FROM {pairs.physical_name}
-    """)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE candidates AS "
+        f"SELECT {model.CANDIDATE_COLUMNS} FROM {pairs.physical_name}"
+    )
     summary.candidate_pairs = int(con.execute("SELECT count(*) FROM candidates").fetchall()[0][0])  # type: ignore[index]
     summary.seconds["predict"] = time.perf_counter() - clock
     return "candidates"
@@ -236,8 +235,15 @@ def match_files(
     stage: Stage | None = None,
     threads: int | None = None,
     memory_limit: str = "2500MB",
+    engine: str = "duckdb",
 ) -> MatchSummary:
-    """Link ``records`` to ``registry`` and write ``out``; raises ``MatchInputError`` on bad input."""
+    """Link ``records`` to ``registry`` and write ``out``; raises ``MatchInputError`` on bad input.
+
+    ``engine`` runs training and scoring in DuckDB (``duckdb``) or on Spark in local mode
+    (``spark``, see ``nidb.identity.spark``); reading, deciding and writing are the same code.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     thresholds = thresholds or Thresholds()
     say = stage or (lambda _message: None)
     summary = MatchSummary()
@@ -249,7 +255,14 @@ def match_files(
         summary.records, summary.registry = loaded.records, loaded.registry
         summary.seconds["load"] = time.perf_counter() - clock
 
-        _train_and_predict(con, thresholds, say, summary)
+        if engine == "spark":
+            from nidb.identity import spark
+
+            summary.candidate_pairs = spark.train_and_predict(
+                con, thresholds.candidate_floor, say, summary.seconds
+            )
+        else:
+            _train_and_predict(con, thresholds, say, summary)
 
         clock = time.perf_counter()
         say("quyết định và ghi kết quả (deciding and writing)")

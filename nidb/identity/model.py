@@ -95,15 +95,26 @@ PERSONAL_ID = cl.CustomComparison(
 
 GENDER = cl.ExactMatch("gender")
 BIRTH_PROVINCE = cl.ExactMatch("birth_province")
-ADDRESS = cl.CustomComparison(
-    output_column_name="address",
-    comparison_levels=[
-        cll.NullLevel("address_key"),
-        cll.CustomLevel("address_key_l = address_key_r", "exact"),
-        cll.CustomLevel("jaro_winkler_similarity(address_key_l, address_key_r) >= 0.92", "close"),
-        cll.ElseLevel(),
-    ],
-)
+JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
+"""The Jaro-Winkler similarity in each engine's SQL: DuckDB's built-in, and on Spark the UDF of
+the jar shipped inside the Splink wheel (which also gives Spark ``damerau_levenshtein``, under
+DuckDB's name). Both count characters, not bytes, and give the same values."""
+
+
+def _address(engine: str) -> cl.CustomComparison:
+    similarity = JARO_WINKLER[engine]
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.NullLevel("address_key"),
+            cll.CustomLevel("address_key_l = address_key_r", "exact"),
+            cll.CustomLevel(f"{similarity}(address_key_l, address_key_r) >= 0.92", "close"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+ADDRESS = _address("duckdb")
 
 OPEN = "NOT l.id_confirmed AND NOT r.id_confirmed"
 """Only records whose declared ID the registry does not already confirm are searched widely:
@@ -138,12 +149,21 @@ TRAINING_RULES = [
 """EM passes: each trains every comparison but the ones in its own blocking rule."""
 
 
-def settings() -> SettingsCreator:
-    """The model before training."""
+CANDIDATE_COLUMNS = (
+    "CASE WHEN source_dataset_l = 'records' THEN unique_id_l ELSE unique_id_r END AS record_id, "
+    "CASE WHEN source_dataset_l = 'records' THEN unique_id_r ELSE unique_id_l END AS personal_id, "
+    "match_probability AS p"
+)
+"""Splink's scored pairs as (record, registry person, probability), in SQL both engines read."""
+
+
+def settings(engine: str = "duckdb") -> SettingsCreator:
+    """The model before training; ``engine`` (``duckdb`` or ``spark``) picks the SQL spelling."""
+    address = ADDRESS if engine == "duckdb" else _address(engine)
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
-        comparisons=[NAME, BIRTH_DATE, PERSONAL_ID, GENDER, BIRTH_PROVINCE, ADDRESS],
+        comparisons=[NAME, BIRTH_DATE, PERSONAL_ID, GENDER, BIRTH_PROVINCE, address],
         blocking_rules_to_generate_predictions=BLOCKING_RULES,
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
