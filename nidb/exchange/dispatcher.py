@@ -4,7 +4,10 @@ One asyncio loop: a fan-out task queues new outbox events, and one worker per se
 subscription repeats *claim a batch → POST each delivery → record the outcomes*. A batch holds
 at most one event per subject (see nidb.exchange.outbox), so its POSTs run concurrently without
 breaking the order per subject. Database calls run on one dedicated thread, one at a time, so
-the loop never blocks on them and SQLite never sees two writers of ours.
+the loop never blocks on them and SQLite never sees two writers of ours. The POSTs run on a
+pool of ``concurrency`` threads sharing one synchronous httpx client: on this code base's
+machine that sent 7× more requests per second than httpx's asyncio client (whose httpcore
+re-tries a failed ``import sniffio`` for every lock it makes).
 
 Each POST is an envelope signed by nidb (service ``event.notify/v1``, purpose ``THONGBAO``)
 whose body is ``{event_id, topic, subject_key, occurred_at, payload}``, with an
@@ -70,7 +73,7 @@ class DispatchSettings:
     refresh_interval: float = 2.0
     circuit_threshold: int = 5
     circuit_base: float = 1.0
-    circuit_cap: float = 60.0
+    circuit_cap: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -208,13 +211,15 @@ class Dispatcher:
         )
         timeout = httpx.Timeout(s.timeout, connect=min(s.connect_timeout, s.timeout))
         reporter = asyncio.create_task(self._report()) if self.progress else None
+        self._http_threads = ThreadPoolExecutor(
+            s.concurrency, thread_name_prefix="nidb-outbox-http"
+        )
+        self._http = httpx.Client(timeout=timeout, limits=limits)
         try:
-            async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
-                self._http = http
-                if once:
-                    await self._run_once()
-                else:
-                    await self._run_forever()
+            if once:
+                await self._run_once()
+            else:
+                await self._run_forever()
         finally:
             if reporter is not None:
                 reporter.cancel()
@@ -222,6 +227,8 @@ class Dispatcher:
                     await reporter
             if self.progress:
                 self.progress(self.stats)
+            self._http_threads.shutdown(wait=True)
+            self._http.close()
             self._db_thread.shutdown(wait=True)
             self._loop = None
 
@@ -317,6 +324,16 @@ class Dispatcher:
             counts = await self._db(outbox.record, self.engine, outcomes, s.retry, self.rng)
             self.stats.add(sub_id, counts)
 
+    def _post(self, url: str, partner_code: str, claimed: Claimed) -> httpx.Response:
+        """Sign and POST one notification (on an HTTP thread)."""
+        content = json.dumps(envelope_for(self.key, partner_code, claimed), ensure_ascii=False)
+        headers = {
+            "content-type": "application/json",
+            "idempotency-key": claimed.idempotency_key,
+            "user-agent": "nidb-outbox/1",
+        }
+        return self._http.post(url, content=content.encode("utf-8"), headers=headers)
+
     def _held_back(self, circuit: Circuit) -> bool:
         return self._stopping.is_set() or circuit.state(time.monotonic()) == "open"
 
@@ -328,17 +345,12 @@ class Dispatcher:
         async with own, self._global:
             if self._held_back(circuit):
                 return Outcome(claimed, "released")
-            content = json.dumps(
-                envelope_for(self.key, sub.partner_code, claimed), ensure_ascii=False
-            ).encode("utf-8")
-            headers = {
-                "content-type": "application/json",
-                "idempotency-key": claimed.idempotency_key,
-                "user-agent": "nidb-outbox/1",
-            }
             self.stats.sent += 1
+            loop = asyncio.get_running_loop()
             try:
-                response = await self._http.post(sub.url, content=content, headers=headers)
+                response = await loop.run_in_executor(
+                    self._http_threads, self._post, sub.url, sub.partner_code, claimed
+                )
             except httpx.HTTPError as error:
                 circuit.failure(time.monotonic())
                 return Outcome(claimed, "retry", type(error).__name__)

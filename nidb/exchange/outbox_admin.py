@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from nidb.exchange.outbox import (
+    PENDING,
     TOPIC_PATTERN,
     D,
     E,
@@ -234,7 +235,7 @@ def dead_letters(
             later.subscription_id == D.subscription_id,
             later.subject_key == D.subject_key,
             later.event_id > D.event_id,
-            later.status == "pending",
+            later.status == PENDING,
         )
         .scalar_subquery()
     )

@@ -38,10 +38,16 @@ __all__ = ["SERVICE", "FaultSettings", "Receiver", "create_app"]
 class FaultSettings(BaseModel):
     """How unreliable the receiver is (all off by default)."""
 
-    down_seconds: float = Field(0.0, ge=0, description="Answer 503 for this many seconds from now")
-    slow_ms: float = Field(0.0, ge=0, description="Added before answering each event")
-    fail_rate: float = Field(0.0, ge=0, le=1, description="Share answered 500 before accepting")
-    ack_loss_rate: float = Field(0.0, ge=0, le=1, description="Share accepted, then answered 500")
+    down_seconds: float = Field(
+        default=0.0, ge=0, description="Answer 503 for this many seconds from now"
+    )
+    slow_ms: float = Field(default=0.0, ge=0, description="Added before answering each event")
+    fail_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share answered 500 before accepting"
+    )
+    ack_loss_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share accepted, then answered 500"
+    )
     reject_subjects: list[str] = Field(default_factory=list, description="Refused with 422")
     seed: int = 0
 
@@ -52,7 +58,7 @@ class Receiver:
 
     nidb_key: VerifyKey
     member: str | None = None
-    faults: FaultSettings = field(default_factory=FaultSettings)
+    faults: FaultSettings = field(default_factory=lambda: FaultSettings())
     accepted: list[dict[str, Any]] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
     last_by_subject: dict[str, int] = field(default_factory=dict)
