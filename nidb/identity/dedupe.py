@@ -1,15 +1,19 @@
 """``nidb dedupe``: find the persons who hold more than one BHXH code (the "gộp sổ" cases).
 
 Records that share a BHXH code are one person's by definition. Beyond that, records are linked
-to each other by the same Splink comparisons as ``nidb match`` (``dedupe_only``), and clustered:
+to each other by a Splink model (``dedupe_only``, ``nidb.identity.dedupe_model``: the matching
+model's comparisons plus the evidence records carry about each other), and clustered:
 
-- ``auto`` clusters are the connected components of certain links (p ≥ ``auto`` with no
-  conflicting personal IDs) and of shared BHXH codes;
+- ``auto`` clusters are the connected components of certain links (p ≥ ``auto`` and no
+  ``CONFLICT`` between the two records) and of shared BHXH codes, provided no two records of
+  the component conflict either — a chain A~B~C whose ends conflict is not certain;
 - a likely link (p ≥ ``review``) that is not certain joins two clusters into one proposed
   cluster whose records all get ``review``: a staff member decides the merge.
 
-Twins and namesakes are the danger: two personal IDs that differ by more than one typed digit
-mean two people unless a person says otherwise, so such links are never certain.
+Twins and namesakes are the danger — a wrong merge gives a person a stranger's contribution
+history. Twins share the birth date, the address, the family and often the middle name; what
+tells them apart is the personal ID and the name, so a link between records whose IDs or names
+differ by more than one typed character is never certain.
 """
 
 from __future__ import annotations
@@ -23,25 +27,29 @@ from pathlib import Path
 
 import duckdb
 
-from nidb.identity import model
+from nidb.identity import dedupe_model, model
 from nidb.identity.features import load_records
 
-DEDUPE_BLOCKING_RULES = [
-    "l.bhxh_code = r.bhxh_code",
-    "l.pid12 = r.pid12",
-    "l.name_base = r.name_base AND l.dob_year = r.dob_year",
-    "l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
-    "AND l.birth_province = r.birth_province",
-    "l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    "AND l.dob_day = r.dob_day",
-]
+CONFLICT = """
+    (a.pid12 IS NOT NULL AND b.pid12 IS NOT NULL AND damerau_levenshtein(a.pid12, b.pid12) > 1)
+    OR NOT (damerau_levenshtein(a.name_base, b.name_base) <= 1
+            OR (a.family = b.family AND a.given = b.given
+                AND (a.middle = '' OR b.middle = ''
+                     OR contains(a.middle, b.middle) OR contains(b.middle, a.middle))))
+    OR abs(a.dob_year - b.dob_year) > 1
+"""
+"""Two records that cannot be one person without a staff member saying so: personal IDs more
+than one typed digit apart (twins, a relative's ID); names more than one typed letter apart,
+unless only a middle name is missing (twins and siblings share everything else, and Vietnamese
+given names one letter apart — Hùng, Dũng; Linh, Ninh — are different names, so the name as a
+whole must agree); or birth years more than a year apart."""
 
 
 @dataclass(frozen=True)
 class DedupeThresholds:
     """Link thresholds on the match probability of a pair of records."""
 
-    auto: float = 0.999
+    auto: float = 0.99
     review: float = 0.5
 
 
@@ -52,6 +60,8 @@ class DedupeSummary:
     records: int = 0
     clusters: int = 0
     multi_record_clusters: int = 0
+    split_clusters: int = 0
+    """Chains of certain links that put conflicting records together: sent to review."""
     decisions: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -80,26 +90,6 @@ class _Clusters:
             self.parent[high] = low
 
 
-def _settings() -> object:
-    from splink import SettingsCreator
-
-    return SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="unique_id",
-        comparisons=[
-            model.NAME,
-            model.BIRTH_DATE,
-            model.PERSONAL_ID,
-            model.GENDER,
-            model.BIRTH_PROVINCE,
-            model.ADDRESS,
-        ],
-        blocking_rules_to_generate_predictions=DEDUPE_BLOCKING_RULES,
-        retain_intermediate_calculation_columns=False,
-        retain_matching_columns=False,
-    )
-
-
 def dedupe_file(
     records: Path,
     out: Path,
@@ -122,10 +112,13 @@ def dedupe_file(
         summary.records = load_records(con, records)
         summary.seconds["load"] = time.perf_counter() - clock
 
+        dedupe_model.add_features(con)
+
         say("huấn luyện mô hình (training the linkage model)")
         logging.getLogger("splink").setLevel(logging.ERROR)
         db_api = DuckDBAPI(connection=con)
-        linker = Linker(db_api.register("records_f"), _settings(), log_level=None)  # type: ignore[arg-type]
+        settings = dedupe_model.settings(dedupe_model.shared_id_share(con))
+        linker = Linker(db_api.register("records_f"), settings, log_level=None)
         model.train(
             linker,
             ["l.bhxh_code = r.bhxh_code", model.DETERMINISTIC_RULES[0]],
@@ -138,9 +131,7 @@ def dedupe_file(
         pairs = linker.inference.predict(threshold_match_probability=thresholds.review)
         edges = con.execute(f"""
             SELECT p.unique_id_l, p.unique_id_r, p.match_probability,
-                   (a.bhxh_code = b.bhxh_code) AS same_code,
-                   (a.pid12 IS NOT NULL AND b.pid12 IS NOT NULL
-                    AND damerau_levenshtein(a.pid12, b.pid12) > 1) AS ids_conflict
+                   (a.bhxh_code = b.bhxh_code) AS same_code, ({CONFLICT}) AS conflict
             FROM {pairs.physical_name} p
             JOIN records_x a ON a.unique_id = p.unique_id_l
             JOIN records_x b ON b.unique_id = p.unique_id_r
@@ -154,19 +145,21 @@ def dedupe_file(
 
         clock = time.perf_counter()
         say("gom cụm và ghi kết quả (clustering and writing)")
-        certain, proposed = _Clusters(), _Clusters()
+        by_code, certain, proposed = _Clusters(), _Clusters(), _Clusters()
         for left, right in shared:
-            certain.join(left, right)
-            proposed.join(left, right)
-        for left, right, probability, same_code, ids_conflict in edges:
-            if same_code or (probability >= thresholds.auto and not ids_conflict):
+            for clusters in (by_code, certain, proposed):
+                clusters.join(left, right)
+        for left, right, probability, same_code, conflict in edges:
+            if same_code or (probability >= thresholds.auto and not conflict):
                 certain.join(left, right)
             proposed.join(left, right)
         ids = [
             row[0]
             for row in con.execute("SELECT unique_id FROM records_x ORDER BY _row").fetchall()
         ]
-        rows = _decide(ids, certain, proposed)
+        person = _consistent(con, ids, certain, by_code)
+        summary.split_clusters = len({certain.find(r) for r in ids if person[r] != certain.find(r)})
+        rows = _decide(ids, person, proposed)
         _write(con, rows, out)
         summary.clusters = len({cluster for _, cluster, _ in rows})
         sizes: dict[str, int] = {}
@@ -181,11 +174,51 @@ def dedupe_file(
     return summary
 
 
-def _decide(ids: list[str], certain: _Clusters, proposed: _Clusters) -> list[tuple[str, str, str]]:
+def _consistent(
+    con: duckdb.DuckDBPyConnection, ids: list[str], certain: _Clusters, by_code: _Clusters
+) -> dict[str, str]:
+    """Each record's certain person, after the cluster-level check.
+
+    Certain links chain: A~B and B~C put A and C together although nothing compared them. A
+    cluster holding two records of different BHXH codes that ``CONFLICT`` (twins' IDs, other
+    names, other birth years) is not certain as a whole: it falls back to its shared-code
+    groups, so the staff see the whole proposal (``review``).
+    """
+    import pyarrow as pa
+
+    person = {record: certain.find(record) for record in ids}
+    codes: dict[str, set[str]] = {}
+    for record in ids:
+        codes.setdefault(person[record], set()).add(by_code.find(record))
+    linked = [record for record in ids if len(codes[person[record]]) > 1]
+    if not linked:
+        return person
+    con.register("linked_arrow", pa.table({"uid": linked, "person": [person[r] for r in linked]}))
+    broken = {
+        row[0]
+        for row in con.execute(f"""
+            SELECT DISTINCT l1.person
+            FROM linked_arrow l1
+            JOIN linked_arrow l2 ON l1.person = l2.person AND l1.uid < l2.uid
+            JOIN records_x a ON a.unique_id = l1.uid
+            JOIN records_x b ON b.unique_id = l2.uid
+            WHERE a.bhxh_code <> b.bhxh_code AND ({CONFLICT})
+        """).fetchall()
+    }
+    con.unregister("linked_arrow")
+    for record in linked:
+        if person[record] in broken:
+            person[record] = by_code.find(record)
+    return person
+
+
+def _decide(
+    ids: list[str], person: dict[str, str], proposed: _Clusters
+) -> list[tuple[str, str, str]]:
     """(record_id, cluster_id, decision) per record: proposed clusters, auto when certain."""
     members: dict[str, set[str]] = {}
     for record in ids:
-        members.setdefault(proposed.find(record), set()).add(certain.find(record))
+        members.setdefault(proposed.find(record), set()).add(person[record])
     rows = []
     for record in ids:
         root = proposed.find(record)

@@ -55,7 +55,8 @@ def test_automatic_merges_are_right_and_find_most_duplicates(province: Path) -> 
     proposed = pairs(out, "cluster_id")
     assert len(true_pairs) > 50
     assert len(auto - true_pairs) <= len(auto) / 1000
-    assert len(auto & true_pairs) >= 0.85 * len(true_pairs)
+    # the issue's targets (precision ≥ 0.999, recall ≥ 0.95), measured at scale by bench/dedupe.py
+    assert len(auto & true_pairs) >= 0.95 * len(true_pairs)
     assert len(proposed & true_pairs) >= 0.95 * len(true_pairs)
 
 
@@ -102,3 +103,91 @@ def test_the_command_names_a_bad_row_and_exits_2(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "row) 1" in run.stderr and "date_of_birth" in run.stderr
+
+
+def _with_rows(folder: Path, rows: list[str]) -> dict[str, dict[str, str]]:
+    """Dedupe a small generated province plus ``rows``; the output rows by record id."""
+    generate(folder, 3_000, seed=4)
+    with (folder / "records.csv").open("a", encoding="utf-8") as handle:
+        handle.writelines(row + "\n" for row in rows)
+    dedupe_file(folder / "records.csv", folder / "out.csv", threads=2)
+    return {r["record_id"]: r for r in read(folder / "out.csv")}
+
+
+def test_a_chain_through_a_record_without_id_is_not_merged_when_its_ends_conflict(
+    tmp_path: Path,
+) -> None:
+    # X1 ~ X2 and X2 ~ X3 are each near-certain (X2 has no ID); X1 and X3 hold two different
+    # personal IDs: three records, maybe two people, for a staff member to decide
+    rows = _with_rows(
+        tmp_path,
+        [
+            "X1,0100000011,Khổng Thị Uyên,1984-02-17,F,001184000311,001,Số 9 Hàng Bạc,",
+            "X2,0100000012,Khổng Thị Uyên,1984-02-17,F,,001,Số 9 Hàng Bạc,",
+            "X3,0100000013,Khổng Thị Uyên,1984-02-17,F,001184957602,001,Số 9 Hàng Bạc,",
+        ],
+    )
+    assert rows["X1"]["cluster_id"] == rows["X2"]["cluster_id"] == rows["X3"]["cluster_id"]
+    assert {rows[r]["decision"] for r in ("X1", "X2", "X3")} == {"review"}
+
+
+def test_the_chain_check_keeps_records_of_one_bhxh_code_together(tmp_path: Path) -> None:
+    # Y1 and Y2 share a code (one person by definition); the chain to Y3 conflicts on the ID
+    rows = _with_rows(
+        tmp_path,
+        [
+            "Y1,0100000021,Khổng Thị Uyên,1984-02-17,F,001184000311,001,Số 9 Hàng Bạc,",
+            "Y2,0100000021,Khổng Thị Uyên,1984-02-17,F,,001,Số 9 Hàng Bạc,",
+            "Y3,0100000023,Khổng Thị Uyên,1984-02-17,F,001184957602,001,Số 9 Hàng Bạc,",
+        ],
+    )
+    assert rows["Y1"]["cluster_id"] == rows["Y2"]["cluster_id"] == rows["Y3"]["cluster_id"]
+    assert rows["Y3"]["decision"] == "review"
+
+
+def test_twins_are_not_merged_when_one_record_has_no_id(tmp_path: Path) -> None:
+    # same family, middle name, birth date and house; one given name two letters away
+    rows = _with_rows(
+        tmp_path,
+        [
+            "W1,0100000031,Trần Hồng Nga,2016-04-22,F,077316422182,077,Số 158 Phan Đình Phùng,",
+            "W2,0100000032,Trần Hồng Ngọc,2016-04-22,F,,077,Số 158 Phan Đình Phùng,",
+        ],
+    )
+    assert (
+        rows["W1"]["cluster_id"] != rows["W2"]["cluster_id"] or rows["W1"]["decision"] == "review"
+    )
+
+
+def test_a_second_code_typed_without_diacritics_is_merged(tmp_path: Path) -> None:
+    rows = _with_rows(
+        tmp_path,
+        [
+            "D1,0100000041,Khổng Tử Uyên,1971-10-05,M,001071224466,001,"
+            '"Số 12 ngõ 5 Hàng Bạc, phường Hoàn Kiếm, Hà Nội",',
+            "D2,0100000042,KHONG TU UYEN,05/10/1971,M,,,"
+            '"Số 12 ngõ 5 Hàng Bạc, phường Hoàn Kiếm, Hà Nội",',
+        ],
+    )
+    assert rows["D1"]["cluster_id"] == rows["D2"]["cluster_id"]
+    assert rows["D1"]["decision"] == rows["D2"]["decision"] == "auto"
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("TP. Hồ Chí Minh", "79"),
+        ("Bình Dương", "79"),  # merged into Hồ Chí Minh City on 1 July 2025
+        ("Bà Rịa - Vũng Tàu", "79"),
+        ("Tỉnh Hà Nam", "37"),
+        ("thành phố Huế", "46"),
+        ("Thừa Thiên Huế", "46"),
+        ("DAK LAK", "66"),
+    ],
+)
+def test_the_province_of_an_address_is_read_in_the_34_province_list(
+    written: str, code: str
+) -> None:
+    from nidb.identity.dedupe_model import province_codes
+
+    assert province_codes([written]) == [code]

@@ -1,0 +1,258 @@
+"""The dedupe model: the records' own extra evidence, for ``nidb dedupe`` only.
+
+``nidb match`` compares a record with the population registry; ``nidb dedupe`` compares records
+with each other, and two records of one person carry evidence that a registry row does not:
+
+- **birth province**, from the ``birth_province`` column or else from the first three digits
+  of a 12-digit personal ID (the code of the province of birth), so a record without the
+  column still says where its person was born;
+- **province of residence**, the last part of the address, mapped to the 34-province list of
+  1 July 2025 (old and new names alike), so two addresses in different communes of one
+  province — a person who moved, or an older address on the second code — agree on something,
+  and two namesakes in different provinces disagree.
+
+The name, birth date, personal ID and gender comparisons are the matching model's
+(``nidb.identity.model``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator
+
+from nidb.domain.names import strip_diacritics
+from nidb.domain.provinces import PROVINCES_34, PROVINCES_63, successor
+from nidb.identity import model
+
+BLOCKING_RULES = [
+    "l.bhxh_code = r.bhxh_code",
+    "l.pid12 = r.pid12",
+    "l.name_base = r.name_base AND l.dob_year = r.dob_year",
+    "l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
+    "AND l.birth_place = r.birth_place",
+    "l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
+    "AND l.dob_day = r.dob_day",
+    "l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
+    "AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1)",
+]
+"""Candidate pairs: the matching model's rules, searched over all records (a record has no
+registry ID to be confirmed against), plus a shared BHXH code."""
+
+TWO_EDITS_SHARE = 0.003
+"""Share of one person's record pairs whose names are two edits apart (two typos)."""
+OTHER_BIRTH_PLACE_SHARE = 0.01
+"""Share of one person's record pairs whose birth provinces differ (a code typed wrong)."""
+OTHER_DAY_SHARE = 0.01
+"""Share of one person's record pairs with the same birth year but another day (a typed digit).
+
+The generator never does this, so EM would learn "never" and veto such pairs outright."""
+MOVED_SHARE = 0.05
+"""Share of one person's record pairs, birth province unknown, living in two provinces.
+
+The generator's people move only within their province, so EM would learn "never" and veto
+such pairs outright; people do move between provinces, and these floors keep a disagreement
+strong evidence without making it proof."""
+
+NAME = cl.CustomComparison(
+    output_column_name="name",
+    comparison_levels=[
+        cll.NullLevel("name_base"),
+        cll.CustomLevel("name_lower_l = name_lower_r", "exact").configure(
+            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
+        ),
+        cll.CustomLevel(
+            "name_base_l = name_base_r "
+            "AND (name_lower_l = name_base_l OR name_lower_r = name_base_r)",
+            "typed without diacritics",
+        ).configure(tf_adjustment_column="name_base", tf_adjustment_weight=1.0),
+        cll.CustomLevel("name_base_l = name_base_r", "other diacritics").configure(
+            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
+        ),
+        cll.CustomLevel(
+            "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
+            "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
+            "OR contains(middle_l, middle_r))",
+            "middle missing",
+        ),
+        cll.CustomLevel("damerau_levenshtein(name_base_l, name_base_r) <= 1", "one typo"),
+        # hardly ever seen between one person's records, so EM cannot learn it: fixed
+        cll.CustomLevel(
+            "damerau_levenshtein(name_base_l, name_base_r) <= 2", "two edits"
+        ).configure(m_probability=TWO_EDITS_SHARE, fix_m_probability=True),
+        cll.CustomLevel("family_l = family_r AND given_l = given_r", "family and given").configure(
+            m_probability=TWO_EDITS_SHARE, fix_m_probability=True
+        ),
+        cll.ElseLevel(),
+    ],
+)
+"""The matching model's name levels, with two splits that matter between records of one
+insurer: a name typed without any diacritics (an old ASCII system) is the same name, while two
+names both written with diacritics that differ in them (Hùng, Hưng) may be two people — twins
+are often named so; and one typo is a typo, while two edits are as often another name (Nga,
+Ngọc)."""
+
+_FULL_DATE = "dob_precision_{0} = 'day' AND NOT (dob_month_{0} = 1 AND dob_day_{0} = 1)"
+
+BIRTH_DATE = cl.CustomComparison(
+    output_column_name="dob",
+    comparison_levels=[
+        cll.NullLevel("dob_year"),
+        cll.CustomLevel(
+            f"dob_year_l = dob_year_r AND dob_month_l = dob_month_r AND dob_day_l = dob_day_r "
+            f"AND {_FULL_DATE.format('l')} AND {_FULL_DATE.format('r')}",
+            "exact",
+        ),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND (dob_precision_l = 'year' OR dob_precision_r = 'year' "
+            "OR (dob_month_l = 1 AND dob_day_l = 1) OR (dob_month_r = 1 AND dob_day_r = 1))",
+            "year only",
+        ),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND dob_month_l = dob_month_r "
+            "AND (dob_precision_l = 'month' OR dob_precision_r = 'month')",
+            "month only",
+        ),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
+            "day and month swapped",
+        ),
+        cll.CustomLevel("dob_year_l = dob_year_r", "same year").configure(
+            m_probability=OTHER_DAY_SHARE, fix_m_probability=True
+        ),
+        cll.CustomLevel("abs(dob_year_l - dob_year_r) = 1", "one year apart"),
+        cll.ElseLevel(),
+    ],
+)
+"""The matching model's birth-date levels, but "exact" means a full date: two records that know
+only the year (or the 1 January placeholder) of one birth agree on far less than a day — as an
+"exact" agreement, two namesakes born in 1957 looked like one person."""
+
+
+def personal_id(shared_share: float) -> cl.CustomComparison:
+    """The matching model's ID levels, knowing how rare a shared 12-digit ID is.
+
+    ``shared_share`` is the share of all record pairs that hold one 12-digit ID (an upper
+    bound on how often two different people's records do: most such pairs are one person's).
+    Random sampling almost never draws such a pair, which left the level's weight a guess.
+    """
+    return cl.CustomComparison(
+        output_column_name="pid",
+        comparison_levels=[
+            cll.NullLevel("pid12"),
+            cll.CustomLevel("pid12_l = pid12_r", "equal").configure(
+                u_probability=shared_share, fix_u_probability=True
+            ),
+            cll.CustomLevel("damerau_levenshtein(pid12_l, pid12_r) <= 1", "one digit off"),
+            cll.ElseLevel().configure(m_probability=model.WRONG_ID_SHARE, fix_m_probability=True),
+        ],
+    )
+
+
+def shared_id_share(con: duckdb.DuckDBPyConnection) -> float:
+    """The share of record pairs of ``records_f`` holding one 12-digit ID (at least 1e-12)."""
+    row = con.execute("""
+        SELECT (SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM records_f
+                WHERE pid12 IS NOT NULL GROUP BY pid12)),
+               (SELECT count(*) FROM records_f)
+    """).fetchall()[0]
+    shared, records = float(row[0] or 0), float(row[1] or 0)
+    return max(shared / max(records * (records - 1) / 2, 1.0), 1e-12)
+
+
+PLACE = cl.CustomComparison(
+    output_column_name="place",
+    comparison_levels=[
+        cll.CustomLevel(
+            "(birth_place_l IS NULL OR birth_place_r IS NULL) "
+            "AND (home_province_l IS NULL OR home_province_r IS NULL)"
+        ).configure(is_null_level=True),
+        cll.CustomLevel(
+            "birth_place_l = birth_place_r AND home_province_l = home_province_r",
+            "born and living in one province",
+        ),
+        cll.CustomLevel("birth_place_l = birth_place_r", "born in one province"),
+        cll.CustomLevel(
+            "birth_place_l IS NOT NULL AND birth_place_r IS NOT NULL", "born in two provinces"
+        ).configure(m_probability=OTHER_BIRTH_PLACE_SHARE, fix_m_probability=True),
+        cll.CustomLevel("home_province_l = home_province_r", "living in one province"),
+        cll.ElseLevel().configure(m_probability=MOVED_SHARE, fix_m_probability=True),
+    ],
+)
+"""Province of birth and province of residence, in one comparison: most people live where they
+were born, so the two agreeing are hardly more telling than one (as separate comparisons they
+would be counted twice and make namesakes of one province look like one person)."""
+
+_PREFIXES = re.compile(r"^(tinh|thanh pho|tp\.?)\s+")
+
+
+def province_key(text: str) -> str:
+    """A province name as written in an address, reduced for look-up."""
+    key = strip_diacritics(text).lower().replace("đ", "d").strip(" .")
+    key = re.sub(r"\s+", " ", key.replace("–", "-"))
+    return _PREFIXES.sub("", key).replace(" - ", "-")
+
+
+def _province_names() -> dict[str, str]:
+    """Every province name of either list → its code in the 34-province list."""
+    names: dict[str, str] = {}
+    for catalogue in (PROVINCES_63, PROVINCES_34):
+        for code, unit in catalogue.items():
+            names[province_key(unit.name)] = successor(code)
+    names["thua thien hue"] = successor("46")
+    return names
+
+
+def province_codes(written: list[str]) -> list[str | None]:
+    """The 34-province code of each province name as written in an address (None: unknown)."""
+    names = _province_names()
+    return [names.get(province_key(text)) for text in written]
+
+
+def add_features(con: duckdb.DuckDBPyConnection) -> None:
+    """Give ``records_f`` (from ``features.load_records``) the dedupe-only columns."""
+    tails = [
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT trim(regexp_extract(address, ',([^,]*)$', 1)) FROM records_in "
+            "WHERE address IS NOT NULL"
+        ).fetchall()
+    ]
+    codes = province_codes(tails)
+    con.register("home_map_arrow", pa.table({"tail": tails, "home_province": codes}))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE records_f AS
+        SELECT f.*,
+               coalesce(x.birth_province, left(x.pid12, 3)) AS birth_place,
+               h.home_province
+        FROM records_f f
+        JOIN records_x x USING (unique_id)
+        JOIN records_in i ON i.record_id = f.unique_id
+        LEFT JOIN home_map_arrow h ON h.tail = trim(regexp_extract(i.address, ',([^,]*)$', 1))
+        ORDER BY x._row
+    """)
+    con.unregister("home_map_arrow")
+
+
+def settings(shared_share: float) -> SettingsCreator:
+    """The dedupe model before training (``shared_share``: see ``personal_id``)."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            NAME,
+            BIRTH_DATE,
+            personal_id(shared_share),
+            model.GENDER,
+            PLACE,
+            model.ADDRESS,
+        ],
+        blocking_rules_to_generate_predictions=list[Any](BLOCKING_RULES),
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
