@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     import_workers: int = max(1, min(4, os.cpu_count() or 1))
     """Processes validating rows during an import (1 = in the importing process)."""
 
+    population_url: str | None = None
+    """Base URL of the population database's verification service (CSDLQG về dân cư), e.g.
+    ``http://127.0.0.1:8001``; the default of ``nidb verify --population-url``."""
+
     timezone: str = "Asia/Ho_Chi_Minh"
     """Business-rule time zone; timestamps are stored in UTC."""
 

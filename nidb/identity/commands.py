@@ -22,7 +22,7 @@ from nidb.identity.verify import (
     VerifyReport,
     verify_records,
 )
-from nidb.settings import actor_name
+from nidb.settings import actor_name, get_settings
 
 if TYPE_CHECKING:
     from nidb.identity.review import ItemDetail
@@ -68,12 +68,13 @@ review_app = typer.Typer(
 
 def verify_command(
     population_url: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--population-url",
-            help="Địa chỉ dịch vụ CSDL dân cư, e.g. http://127.0.0.1:8001 (population service).",
+            help="Địa chỉ dịch vụ CSDL dân cư, e.g. http://127.0.0.1:8001 (population service); "
+            "mặc định NIDB_POPULATION_URL (default: NIDB_POPULATION_URL).",
         ),
-    ],
+    ] = None,
     batch_size: Annotated[
         int, typer.Option(min=1, max=1000, help="Số yêu cầu mỗi lần gọi (requests per call).")
     ] = 500,
@@ -92,6 +93,13 @@ def verify_command(
     database, Đề án 06). Dừng giữa chừng thì chạy lại để tiếp tục (rerun to resume)."""
     from nidb.cli import _engine, _fail, _handled, _RowProgress
 
+    population_url = population_url or get_settings().population_url
+    if not population_url:
+        raise _fail(
+            "chưa có địa chỉ dịch vụ CSDL dân cư: dùng --population-url hoặc đặt "
+            "NIDB_POPULATION_URL (no population service URL: pass --population-url or set "
+            "NIDB_POPULATION_URL)"
+        )
     with _handled():
         engine = _engine()
         stopped: VerificationStopped | None = None
@@ -297,6 +305,12 @@ def review_accept(
         f"{item.candidate_personal_id} (accepted: record verified as that personal ID).",
         highlight=False,
     )
+    for change in item.changes:
+        out.print(
+            f"  {change.column}: {change.before!s} → {change.after!s} "
+            "(theo CSDL dân cư, from the registry)",
+            highlight=False,
+        )
 
 
 @review_app.command("reject")

@@ -3,7 +3,8 @@
 Verification, matching and duplicate detection queue a `ReviewItem` when a record and a
 registry person disagree in a way software must not settle alone. A staff member looks at the
 record and the registry person side by side (`get_item`) and either accepts the candidate
-(`accept`: the record is verified with that personal ID, a `staff` identity link is opened and
+(`accept`: the record takes the registry's name, birth date and gender where the item found
+them different, and is verified with that personal ID; a `staff` identity link is opened and
 an `identity.review_accepted` event written) or rejects it with a note (`reject`: the record
 is marked `rejected`). Each decision is one transaction with its audit entry; an item is
 decided once, and deciding it again is an error naming who decided it and when.
@@ -11,7 +12,7 @@ decided once, and deciding it again is an error naming who decided it and when.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from nidb.store import models
 __all__ = [
     "KINDS",
     "STATUSES",
+    "FieldChange",
     "FieldComparison",
     "ItemAlreadyDecided",
     "ItemDetail",
@@ -29,6 +31,7 @@ __all__ = [
     "NoCandidate",
     "NoteRequired",
     "RecordNotFound",
+    "RegistryRowMissing",
     "ReviewError",
     "ReviewRow",
     "accept",
@@ -106,6 +109,20 @@ class RecordNotFound(ReviewError):
         )
 
 
+class RegistryRowMissing(ReviewError):
+    """Accepting would take registry values nidb's extract does not hold for the candidate."""
+
+    def __init__(self, item_id: int, personal_id: str) -> None:
+        super().__init__(
+            item_id,
+            f"trích xuất CSDL dân cư của nidb không có {personal_id}, không lấy được giá trị "
+            "để sửa hồ sơ; hãy nạp lại trích xuất (nạp registry) rồi chấp nhận",
+            f"nidb's registry extract holds no {personal_id}, so the record cannot take its "
+            "values; import the registry extract, then accept",
+        )
+        self.personal_id = personal_id
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 
@@ -126,6 +143,17 @@ class ReviewRow:
     note: str | None
     full_name: str | None
     """The record's name (None if the record is gone)."""
+    changes: tuple[FieldChange, ...] = ()
+    """What `accept` changed in the record (empty otherwise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """A record column that accepting an item set to the registry's value."""
+
+    column: str
+    before: object
+    after: object
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,12 +328,56 @@ def _decide(conn: Connection, item_id: int, status: str, actor: str, note: str |
     return item
 
 
+_ADOPTED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("NAME_", ("full_name", "name_base")),
+    ("DOB_", ("date_of_birth", "dob_precision", "birth_year")),
+    ("GENDER_", ("gender",)),
+)
+"""Per reason prefix, the record columns that take the registry's value on acceptance."""
+
+
+def _adopted_columns(reasons: tuple[str, ...]) -> tuple[str, ...]:
+    """The record columns the item disagreed on, in a stable order."""
+    return tuple(
+        column
+        for prefix, columns in _ADOPTED
+        if any(r.startswith(prefix) for r in reasons)
+        for column in columns
+    )
+
+
+def _registry_changes(
+    conn: Connection, item: ReviewRow, record: Any, candidate: str
+) -> tuple[FieldChange, ...]:
+    """The record's values the registry (nidb's extract) holds otherwise, for the fields the
+    item disagreed on. Raises RegistryRowMissing when there are such fields but the extract
+    has no row for the candidate."""
+    columns = _adopted_columns(item.reasons)
+    if not columns:
+        return ()
+    citizens = models.Citizen.__table__
+    registry = conn.execute(
+        select(*(citizens.c[c] for c in columns)).where(citizens.c.personal_id == candidate)
+    ).first()
+    if registry is None:
+        raise RegistryRowMissing(item.id, candidate)
+    theirs = dict(registry._mapping)
+    return tuple(
+        FieldChange(c, record._mapping[c], theirs[c])
+        for c in columns
+        if record._mapping[c] != theirs[c]
+    )
+
+
 def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) -> ReviewRow:
     """Accept the item's candidate: the record is verified as that registry person.
 
-    Opens a `staff` identity link (BHXH code ↔ personal ID), audits the decision and writes an
-    `identity.review_accepted` event, all in one transaction. Raises ItemNotFound,
-    ItemAlreadyDecided, NoCandidate or RecordNotFound.
+    For the fields the item disagreed on (name, birth date, gender, by its reason codes) the
+    record takes the values of nidb's registry extract (`citizens`). Opens a `staff` identity
+    link (BHXH code ↔ personal ID), audits the decision with every value before and after, and
+    writes an `identity.review_accepted` event, all in one transaction. The returned item's
+    `changes` lists what changed. Raises ItemNotFound, ItemAlreadyDecided, NoCandidate,
+    RecordNotFound or RegistryRowMissing (then nothing is written).
     """
     persons = models.Person.__table__
     now = datetime.now(UTC)
@@ -314,17 +386,22 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
         candidate = item.candidate_personal_id
         if candidate is None:
             raise NoCandidate(item_id)
-        record = conn.execute(
-            select(persons.c.bhxh_code, persons.c.verification_status).where(
-                persons.c.record_id == item.record_id
-            )
-        ).first()
+        query = select(persons).where(persons.c.record_id == item.record_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        record = conn.execute(query).first()
         if record is None:
             raise RecordNotFound(item_id, item.record_id)
+        changes = _registry_changes(conn, item, record, candidate)
         conn.execute(
             update(models.Person)
             .where(models.Person.record_id == item.record_id)
-            .values(verification_status="verified", verified_personal_id=candidate, verified_at=now)
+            .values(
+                verification_status="verified",
+                verified_personal_id=candidate,
+                verified_at=now,
+                **{change.column: change.after for change in changes},
+            )
         )
         conn.execute(
             text(
@@ -341,12 +418,14 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
                 "note": f"review item {item_id}",
             },
         )
+        changed = {c.column: {"before": c.before, "after": c.after} for c in changes}
         detail = {
             "item_id": item_id,
             "kind": item.kind,
             "personal_id": candidate,
             "reasons": list(item.reasons),
             "previous_status": record.verification_status,
+            "changes": changed,
             "note": note,
         }
         _audit(conn, actor, "review.accept", item, detail)
@@ -360,10 +439,11 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
                     "record_id": item.record_id,
                     "bhxh_code": record.bhxh_code,
                     "personal_id": candidate,
+                    "changes": changed,
                 },
             )
         )
-    return item
+    return replace(item, changes=changes)
 
 
 def reject(engine: Engine, item_id: int, actor: str, note: str) -> ReviewRow:

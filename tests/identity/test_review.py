@@ -22,6 +22,8 @@ from nidb.store.db import alembic_config
 from tests.identity.test_verify import (
     KHOA,
     LAN,
+    NAM,
+    PHUC,
     RECORDS,
     Dataset,
     cli,
@@ -144,6 +146,88 @@ def test_accepting_verifies_the_record_opens_a_staff_link_audits_and_writes_an_e
     assert (actor, subject) == ("staff:lan", "R07")
     assert detail["previous_status"] == "review" and detail["note"] == "cùng người (same person)"
     assert review.count_items(engine) == len(QUEUED) - 1
+    # the middle name was missing: the record takes the registry's name
+    assert (record["full_name"], record["name_base"]) == ("Võ Minh Khoa", "vo minh khoa")
+    changes = {
+        "full_name": {"before": "Võ Khoa", "after": "Võ Minh Khoa"},
+        "name_base": {"before": "vo khoa", "after": "vo minh khoa"},
+    }
+    assert detail["changes"] == changes and events[0][1]["changes"] == changes
+    assert [(c.column, c.before, c.after) for c in item.changes] == [
+        ("full_name", "Võ Khoa", "Võ Minh Khoa"),
+        ("name_base", "vo khoa", "vo minh khoa"),
+    ]
+
+
+def test_accepting_takes_the_registry_birth_date_where_the_item_found_it_different(
+    engine: Engine, queued: dict[str, int]
+) -> None:
+    before = person(engine, "R08")
+    item = review.accept(engine, queued["R08"], "staff:lan")
+    record = person(engine, "R08")
+    assert (before["date_of_birth"], record["date_of_birth"]) == ("1991-05-07", LAN.dob)
+    assert (record["dob_precision"], record["birth_year"]) == ("day", 1991)
+    assert record["full_name"] == before["full_name"] == "Bùi Thị Lan"  # agreed: untouched
+    assert record["verification_status"] == "verified"
+    assert [(c.column, c.before, c.after) for c in item.changes] == [
+        ("date_of_birth", "1991-05-07", "1991-07-05")
+    ]  # precision and year were already the registry's
+    [(_, _, detail)] = audit_entries(engine, "review.accept")
+    assert detail["changes"] == {"date_of_birth": {"before": "1991-05-07", "after": "1991-07-05"}}
+
+
+def test_accepting_takes_name_and_gender_and_leaves_agreeing_fields_alone(
+    engine: Engine, queued: dict[str, int]
+) -> None:
+    # R09 typed the name without diacritics and the wrong gender (which its ID contradicts)
+    review.accept(engine, queued["R09"], "staff:lan")
+    record = person(engine, "R09")
+    assert (record["full_name"], record["gender"]) == (NAM.name, "M")
+    assert (record["date_of_birth"], record["verified_personal_id"]) == (NAM.dob, NAM.personal_id)
+    [(_, _, detail)] = audit_entries(engine, "review.accept")
+    assert detail["changes"] == {
+        "full_name": {"before": "Do Van Nam", "after": "Đỗ Văn Nam"},
+        "gender": {"before": "F", "after": "M"},
+    }
+    # R15 disagreed on the birth province only: nothing of name, date or gender changes
+    before = person(engine, "R15")
+    item = review.accept(engine, queued["R15"], "staff:lan")
+    after = person(engine, "R15")
+    assert item.changes == ()
+    assert {k: after[k] for k in ("full_name", "date_of_birth", "gender", "birth_province")} == {
+        "full_name": PHUC.name,
+        "date_of_birth": PHUC.dob,
+        "gender": "M",
+        "birth_province": before["birth_province"],
+    }
+    assert after["verification_status"] == "verified"
+
+
+def test_accepting_without_the_registry_row_changes_nothing_and_says_why(
+    engine: Engine, queued: dict[str, int]
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            models.Citizen.__table__.delete().where(
+                models.Citizen.__table__.c.personal_id == LAN.personal_id
+            )
+        )
+    before = person(engine, "R08")
+    audits = scalar(engine, "SELECT COUNT(*) FROM audit_log")
+    with pytest.raises(review.RegistryRowMissing) as missing:
+        review.accept(engine, queued["R08"], "staff:lan")
+    assert missing.value.personal_id == LAN.personal_id and "import the registry" in str(
+        missing.value
+    )
+    assert person(engine, "R08") == before
+    assert review.get_item(engine, queued["R08"]).item.status == "open"
+    assert scalar(engine, "SELECT COUNT(*) FROM audit_log") == audits
+    assert (
+        scalar(
+            engine, "SELECT COUNT(*) FROM outbox_events WHERE topic = 'identity.review_accepted'"
+        )
+        == 0
+    )
 
 
 def test_rejecting_needs_a_note_and_marks_the_record_rejected(
@@ -241,6 +325,7 @@ def test_review_commands_list_show_accept_and_reject_in_vietnamese_first(
 
     accepted = cli.invoke(app, ["review", "accept", str(queued["R08"])])
     assert accepted.exit_code == 0 and "Đã chấp nhận" in accepted.stdout
+    assert "date_of_birth: 1991-05-07 → 1991-07-05" in accepted.stdout
     again = cli.invoke(app, ["review", "accept", str(queued["R08"])])
     assert again.exit_code == 2 and "already accepted by test:cli" in again.stderr
 

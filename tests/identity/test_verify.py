@@ -653,3 +653,23 @@ def test_a_service_failing_one_call_in_ten_loses_and_duplicates_nothing(
     assert injected["errors"] > 0
     assert outcomes(engine) == expected
     assert_each_record_written_once(engine)
+
+
+def test_the_population_url_defaults_to_the_setting_and_is_required(
+    engine: Engine,
+    small: Dataset,
+    small_service: str,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    load(engine, small)
+    monkeypatch.delenv("NIDB_POPULATION_URL", raising=False)
+    get_settings.cache_clear()
+    missing = cli.invoke(standalone_app(), ["verify"])
+    assert missing.exit_code == 2 and "NIDB_POPULATION_URL" in missing.stderr
+    monkeypatch.setenv("NIDB_POPULATION_URL", small_service)
+    get_settings.cache_clear()
+    done = cli.invoke(standalone_app(), ["verify"])
+    assert done.exit_code == 0, done.output
+    assert f"{len(RECORDS)} hồ sơ (records)" in done.stdout
+    assert_each_record_written_once(engine)
