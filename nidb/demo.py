@@ -20,6 +20,7 @@ IMPORT_ORDER = (
     "participation",
     "contributions",
     "cards",
+    "benefits",
     "visits",
 )
 

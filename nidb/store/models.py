@@ -242,6 +242,7 @@ class Benefit(Base):
     """A benefit: pension, sickness, maternity, one-time, unemployment, funeral, survivors."""
 
     __tablename__ = "benefits"
+    __table_args__ = (UniqueConstraint("bhxh_code", "kind", "start_date"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
@@ -252,6 +253,7 @@ class Benefit(Base):
     lump_sum: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class HealthVisit(Base):

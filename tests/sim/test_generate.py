@@ -31,6 +31,8 @@ COLUMNS = {
               "status"],
     "visits": ["visit_id", "card_code", "facility_code", "admitted_at", "discharged_at",
                "inpatient", "icd10", "total_cost", "insurer_paid", "patient_paid"],
+    "benefits": ["bhxh_code", "kind", "start_date", "end_date", "monthly_amount", "lump_sum",
+                 "status", "decided_at"],
     "truth": ["record_id", "person_id", "personal_id", "errors"],
 }
 
@@ -48,7 +50,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path, fmt: Format) -> No
 def test_different_seed_gives_different_files(tmp_path: Path) -> None:
     generate(tmp_path / "a", 2_000, 5)
     generate(tmp_path / "b", 2_000, 6)
-    for table in ("registry", "records", "visits"):
+    for table in ("registry", "records", "visits", "benefits"):
         a = (tmp_path / "a" / f"{table}.csv").read_bytes()
         assert a != (tmp_path / "b" / f"{table}.csv").read_bytes(), table
 

@@ -1,5 +1,5 @@
 """Synthetic data generator: a population registry, insurance records with known errors, and
-the employers, participation, contributions, cards, visits and ground truth around them.
+the employers, participation, contributions, cards, visits, benefits and ground truth around them.
 
     from nidb.sim.generate import ErrorRates, generate
     summary = generate(Path("data"), people=100_000, seed=42, rates=ErrorRates(id_missing=0.1))

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bumped whenever the same seed would give different files."""
 
 DEFAULT_TODAY = date(2026, 11, 1)
@@ -29,6 +29,7 @@ TABLES = (
     "contributions",
     "cards",
     "visits",
+    "benefits",
     "truth",
 )
 """The files written, in the order they are written."""
@@ -54,6 +55,8 @@ class InjectedError(StrEnum):
     ID_OTHER_PERSON = "ID_OTHER_PERSON"
     DUPLICATE_BHXH = "DUPLICATE_BHXH"
     NOT_IN_REGISTRY = "NOT_IN_REGISTRY"
+    BENEFIT_AFTER_DEATH = "BENEFIT_AFTER_DEATH"
+    """A monthly benefit under this record's BHXH code is still paid after the person died."""
 
 
 class InvalidRates(ValueError):
@@ -105,6 +108,9 @@ class ErrorRates:
     """Probability that a child other than the first is the twin of the previous child."""
     namesakes: float = 0.01
     """Share of household heads given the full name of another head of their sex and birth year."""
+    benefit_after_death: float = 0.10
+    """Among monthly benefits (pension, survivors' allowance) still running when their holder
+    died, the share left `active` in `benefits`: paid after death (BENEFIT_AFTER_DEATH)."""
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):

@@ -14,6 +14,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 import nidb
+from nidb.sim.generate.benefits import make_benefits, mark_records
 from nidb.sim.generate.cards import make_cards
 from nidb.sim.generate.config import (
     DEFAULT_CONTRIBUTION_MONTHS,
@@ -24,8 +25,14 @@ from nidb.sim.generate.config import (
     ErrorRates,
     Format,
     GenerationSummary,
+    InjectedError,
 )
-from nidb.sim.generate.coverage import contributions_table, participation_table, plan_coverage
+from nidb.sim.generate.coverage import (
+    contributions_table,
+    draw_wages,
+    participation_table,
+    plan_coverage,
+)
 from nidb.sim.generate.employers import employers_table, make_employers
 from nidb.sim.generate.errors import TokenForms
 from nidb.sim.generate.insured import EMPLOYEE, assign_groups, choose_outsiders, outsider_count
@@ -40,7 +47,7 @@ Progress = Callable[[str, int, int], None]
 
 STAGES = (
     "population", "registry", "employers", "records", "participation", "contributions", "cards",
-    "visits",
+    "visits", "benefits",
 )
 """Steps reported to ``progress`` as (stage, steps done, len(STAGES))."""
 
@@ -131,6 +138,7 @@ def generate(
     records, truth = records_and_truth(rng, population, coverage, employers, provinces, forms,
                                        rates, today)
     rows["records"] = _write(records, out_dir, "records", fmt)
+    record_codes = records.column("bhxh_code")
     del records
 
     stage("participation")
@@ -138,7 +146,8 @@ def generate(
     rows["participation"] = _write(table, out_dir, "participation", fmt)
 
     rng = stage("contributions")
-    table = contributions_table(rng, coverage, employers, provinces, contribution_months, today)
+    wages = draw_wages(rng, coverage, employers, provinces, contribution_months, today)
+    table = contributions_table(wages, coverage, employers)
     rows["contributions"] = _write(table, out_dir, "contributions", fmt)
     del table
 
@@ -149,6 +158,13 @@ def generate(
     rng = stage("visits")
     table = visits_table(rng, cards, population, provinces, visits_per_person, today)
     rows["visits"] = _write(table, out_dir, "visits", fmt)
+    del table
+
+    rng = stage("benefits")
+    benefits = make_benefits(rng, population, coverage, wages, rates.benefit_after_death, today)
+    rows["benefits"] = _write(benefits.table(), out_dir, "benefits", fmt)
+    truth = mark_records(truth, record_codes, benefits.codes_paid_after_death(),
+                         InjectedError.BENEFIT_AFTER_DEATH.value)
     rows["truth"] = _write(truth, out_dir, "truth", fmt)
     report("done", len(STAGES), len(STAGES))
 

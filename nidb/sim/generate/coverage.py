@@ -213,9 +213,32 @@ def participation_table(coverage: Coverage, population: Population, employers: E
     })
 
 
-def contributions_table(rng: np.random.Generator, coverage: Coverage, employers: Employers,
-                        provinces: ProvinceTable, months: int, today: date) -> pa.Table:
-    """The `contributions` file: monthly wages and amounts of current employees."""
+@dataclass(frozen=True)
+class Wages:
+    """Contribution wages (tiền lương đóng) of current employees over the contribution window."""
+
+    people: npt.NDArray[np.intp]
+    first: I32
+    """First contribution month of each employee in the window."""
+    count: I64
+    """Months contributed in the window."""
+    wage: I64
+    raised_from: npt.NDArray[np.float64]
+    """Month of a raise, or 10**9 for none."""
+    raise_to: I64
+
+    def latest(self, size: int) -> I64:
+        """Each person's latest contribution wage (the window's last month), -1 for others."""
+        last = self.first + np.maximum(self.count, 1) - 1
+        current = np.where(last >= self.raised_from, self.raise_to, self.wage)
+        result = np.full(size, NONE, dtype=np.int64)
+        result[self.people] = current
+        return result
+
+
+def draw_wages(rng: np.random.Generator, coverage: Coverage, employers: Employers,
+               provinces: ProvinceTable, months: int, today: date) -> Wages:
+    """Draw the contribution wage of every current employee and the months they paid."""
     now = today_month(today)
     people = np.flatnonzero(coverage.is_employee())
     first = np.maximum(coverage.start[people], now - months)
@@ -237,11 +260,19 @@ def contributions_table(rng: np.random.Generator, coverage: Coverage, employers:
     raised_from = np.where(rng.random(size) < RAISE_SHARE,
                            first + np.floor(rng.random(size) * np.maximum(count, 1)), 10**9)
     raise_to = np.round(wage * rng.uniform(1.05, 1.12, size), -3).astype(np.int64)
+    return Wages(people=people, first=first.astype(np.int32), count=count.astype(np.int64),
+                 wage=wage, raised_from=raised_from, raise_to=raise_to)
 
-    row_person = np.repeat(np.arange(size), count)
+
+def contributions_table(wages: Wages, coverage: Coverage, employers: Employers) -> pa.Table:
+    """The `contributions` file: monthly wages and amounts of current employees."""
+    people, count = wages.people, wages.count
+    employer = coverage.employer[people]
+    row_person = np.repeat(np.arange(len(people)), count)
     offset = np.arange(len(row_person)) - np.repeat(np.cumsum(count) - count, count)
-    period = first[row_person] + offset
-    row_wage = np.where(period >= raised_from[row_person], raise_to[row_person], wage[row_person])
+    period = wages.first[row_person] + offset
+    row_wage = np.where(period >= wages.raised_from[row_person], wages.raise_to[row_person],
+                        wages.wage[row_person])
     return pa.table({
         "bhxh_code": col.digits(coverage.primary_code[people][row_person], 10),
         "employer_code": col.strings(employers.code, employer[row_person]),
