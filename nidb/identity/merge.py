@@ -33,6 +33,7 @@ MOVED_TABLES: tuple[tuple[str, str], ...] = (
 COLLISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contributions", ("employer_code", "period")),
     ("participation_periods", ("scheme", "start_month")),
+    ("benefits", ("kind", "start_date")),
 )
 """Unique keys that include the BHXH code: rows of both codes with the same rest collide."""
 

@@ -148,3 +148,28 @@ def test_bad_merges_are_refused_with_the_reason(
     load(engine, tmp_path)
     with pytest.raises(ValueError, match=message):
         merge_codes(engine, keep, retire, actor="a", reason=reason)
+
+
+def test_the_same_benefit_under_both_codes_stops_the_merge_with_a_clear_message(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import insert
+
+    load(engine, tmp_path)
+    with engine.begin() as conn:
+        for code in ("0100000001", "7900000002"):
+            conn.execute(
+                insert(models.Benefit).values(
+                    bhxh_code=code,
+                    kind="pension",
+                    start_date=date(2024, 1, 1),
+                    monthly_amount=5_000_000,
+                    status="active",
+                )
+            )
+    before = holdings(engine)
+    with pytest.raises(MergeError, match=r"collide.*benefits\(kind=pension"):
+        merge_codes(engine, "0100000001", "7900000002", actor="a", reason="trùng")
+    assert holdings(engine) == before
