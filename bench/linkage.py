@@ -20,6 +20,13 @@ rule that a declared ID owned by somebody else is never linked automatically).
     .venv/bin/python bench/linkage.py --people 100000 --work /work/bench
     .venv/bin/python bench/linkage.py --people 1000000 --work /work/bench --baseline-timeout 900
 
+With ``--engines duckdb,spark`` it instead runs ``nidb match`` once per engine (``--engine
+duckdb`` and ``--engine spark``, each in its own child process) on the same data and reports
+the seconds of each and how often the two agree on a record's decision (auto / review / none)
+together with its matched personal_id:
+
+    .venv/bin/python bench/linkage.py --people 100000 --work /work/bench --engines duckdb,spark
+
 Prints a table and appends a dated section to bench/results/linkage.md.
 """
 
@@ -60,10 +67,10 @@ TARGETS = {
 # --------------------------------------------------------------------------- children
 
 
-def child_nidb(data: Path, out: Path) -> dict[str, object]:
+def child_nidb(data: Path, out: Path, engine: str = "duckdb") -> dict[str, object]:
     from nidb.identity.match import match_files
 
-    summary = match_files(data / "registry.csv", data / "records.csv", out)
+    summary = match_files(data / "registry.csv", data / "records.csv", out, engine=engine)
     return {
         "stages": {k: round(v, 2) for k, v in summary.seconds.items()},
         "candidate_pairs": summary.candidate_pairs,
@@ -540,6 +547,129 @@ def tables(reports: list[dict[str, object]], people: int) -> list[str]:
     return lines
 
 
+def agreement(first: Path, second: Path) -> dict[str, object]:
+    """How often two matches files give a record the same decision and the same personal_id."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    source = "read_csv(?, header = true, all_varchar = true)"
+    con.execute(f"CREATE TABLE a AS SELECT * FROM {source}", [str(first)])
+    con.execute(f"CREATE TABLE b AS SELECT * FROM {source}", [str(second)])
+    n, same, same_decision, both_score_diff = con.execute("""
+        SELECT count(*),
+               count(*) FILTER (WHERE a.decision = b.decision
+                                AND a.personal_id IS NOT DISTINCT FROM b.personal_id),
+               count(*) FILTER (WHERE a.decision = b.decision),
+               max(abs(CAST(a.score AS DOUBLE) - CAST(b.score AS DOUBLE)))
+        FROM a FULL JOIN b USING (record_id)
+    """).fetchone()  # type: ignore[misc]
+    table = con.execute("""
+        SELECT coalesce(a.decision, '—'), coalesce(b.decision, '—'), count(*)
+        FROM a FULL JOIN b USING (record_id) GROUP BY ALL ORDER BY 1, 2
+    """).fetchall()
+    examples = con.execute("""
+        SELECT record_id, a.decision, a.personal_id, a.score, b.decision, b.personal_id, b.score
+        FROM a FULL JOIN b USING (record_id)
+        WHERE a.decision IS DISTINCT FROM b.decision
+           OR a.personal_id IS DISTINCT FROM b.personal_id
+        ORDER BY record_id LIMIT 5
+    """).fetchall()
+    con.close()
+    return {
+        "records": n,
+        "agree": same,
+        "rate": same / n if n else float("nan"),
+        "same_decision": same_decision,
+        "max_score_diff": both_score_diff,
+        "crosstab": table,
+        "examples": examples,
+    }
+
+
+def engine_section(reports: list[dict[str, object]], agreed: dict[str, object]) -> list[str]:
+    """Seconds per engine and the agreement of their decisions, as Markdown."""
+    lines = [
+        "| engine | records | registry | seconds (end to end) | peak RSS MiB (Python process) |"
+        " candidate pairs | auto | review | none | auto precision | F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        d: dict[str, int] = r.get("decisions", {})  # type: ignore[assignment]
+        q = r.get("quality")
+        quality = f"{q['auto_precision']:.5f} | {q['f1']:.4f}" if q else "— | —"
+        lines.append(
+            f"| `--engine {r['engine']}` | {r['n_records']:,} | {r['n_registry']:,} | "
+            f"{_fmt_seconds(r)} | {r['peak_mib']:,.0f} | {r.get('candidate_pairs', 0):,} | "
+            f"{d.get('auto', 0):,} | {d.get('review', 0):,} | {d.get('none', 0):,} | {quality} |"
+        )
+    rate = float(agreed["rate"])  # type: ignore[arg-type]
+    verdict = "met" if rate >= 0.999 else "**not met**"
+    lines += [
+        "",
+        f"Agreement (same decision and same matched personal_id): {agreed['agree']:,} of "
+        f"{agreed['records']:,} records = {_pct(rate, 3)} (target ≥ 99.9%: {verdict}); "
+        f"same decision alone: {agreed['same_decision']:,}; largest score difference "
+        f"{float(agreed['max_score_diff']):.6f}.",  # type: ignore[arg-type]
+        "",
+        "| duckdb decision | spark decision | records |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c:,} |" for a, b, c in agreed["crosstab"]],  # type: ignore[attr-defined]
+        "",
+    ]
+    if agreed["examples"]:
+        lines += [
+            "Records that differ (first 5: id, duckdb decision/id/score, spark decision/id/score):",
+            "",
+        ]
+        lines += [f"- `{' · '.join(str(x) for x in row)}`" for row in agreed["examples"]]  # type: ignore[attr-defined]
+        lines.append("")
+    details = []
+    for r in reports:
+        if r.get("stages"):
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())  # type: ignore[union-attr]
+            details.append(f"- `--engine {r['engine']}` stages (s, inside the child): {stages}.")
+        if r.get("error"):
+            details.append(
+                f"- `--engine {r['engine']}` failed: `{' '.join(str(r['error']).split())[-400:]}`"
+            )
+    if details:
+        lines += ["Details:", "", *details, ""]
+    return lines
+
+
+def run_engines(args: argparse.Namespace, data: Path, manifest: dict[str, object]) -> list[str]:
+    """Run nidb match once per engine and compare; returns the Markdown body."""
+    out_dir = args.work / f"linkage-{args.people}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports = []
+    for engine in args.engines.split(","):
+        print(f"running nidb match --engine {engine} (cap {args.nidb_timeout:.0f} s) …", flush=True)
+        out = out_dir / f"nidb-{engine}-matches.csv"
+        report = run_child(
+            "nidb",
+            data,
+            out,
+            args.nidb_timeout,
+            out_dir / f"nidb-{engine}.log",
+            [f"--engine={engine}"],
+        )
+        report["engine"] = engine
+        report["timeout"] = args.nidb_timeout
+        report["n_records"] = manifest["files"]["records.csv"]  # type: ignore[index]
+        report["n_registry"] = manifest["files"]["registry.csv"]  # type: ignore[index]
+        print(f"  {engine}: {report['seconds']:.1f} s, finished {report['finished']}", flush=True)
+        if report["finished"]:
+            report["quality"] = score(out, data / "truth.csv")
+        reports.append(report)
+    files = [out_dir / f"nidb-{r['engine']}-matches.csv" for r in reports if r["finished"]]
+    if len(files) != 2:
+        raise SystemExit(
+            "an engine did not finish: " + "; ".join(str(r.get("error")) for r in reports)
+        )
+    return engine_section(reports, agreement(files[0], files[1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -556,6 +686,12 @@ def main() -> None:
         "--data", type=Path, default=None, help="data folder (default WORK/data-PEOPLE)"
     )
     parser.add_argument("--systems", default="nidb,splink")
+    parser.add_argument(
+        "--engines",
+        default="",
+        help="e.g. duckdb,spark: compare nidb match across engines instead of against Splink",
+    )
+    parser.add_argument("--engine", default="duckdb", help=argparse.SUPPRESS)
     parser.add_argument("--baseline-timeout", type=float, default=900.0)
     parser.add_argument("--nidb-timeout", type=float, default=3600.0)
     parser.add_argument(
@@ -576,7 +712,7 @@ def main() -> None:
 
     if args.child:
         if args.child == "nidb":
-            outcome = child_nidb(args.data, args.out)
+            outcome = child_nidb(args.data, args.out, args.engine)
         else:
             outcome = child_splink(
                 args.data, args.out, args.baseline_memory_limit, args.baseline_temp_limit
@@ -596,6 +732,31 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now()
     host = machine()
+    if args.engines:
+        from nidb.identity import spark as spark_engine
+
+        body = run_engines(args, data, manifest)
+        section = [
+            f"## {started_at:%Y-%m-%d %H:%M} — engines {args.engines.replace(',', ' and ')}: "
+            f"{manifest['people']:,} people (seed {manifest['seed']}, generator "
+            f"v{manifest['generator_version']})",
+            "",
+            f"Machine: {host}. Command: `{command}`.",
+            "",
+            "`nidb match` once per engine on the same files, each in its own child process "
+            "(seconds are the child's wall clock, interpreter start to matches file written; the "
+            "Spark engine's time includes starting its JVM). Spark runs in local mode "
+            f"(local[{spark_engine.DEFAULT_CORES}], driver memory "
+            f"{spark_engine.DEFAULT_DRIVER_MEMORY}, {spark_engine.DEFAULT_SHUFFLE_PARTITIONS} "
+            "shuffle partitions); its JVM's memory is not in the Python process's peak RSS. "
+            "Each engine trains the model on its own random samples (u from random pairs, EM "
+            "on sampled blocked pairs), so scores differ a little and records near a threshold "
+            "may fall on different sides.",
+            "",
+            *body,
+        ]
+        _emit(section, args.no_write)
+        return
 
     reports = []
     for system in args.systems.split(","):
@@ -647,10 +808,15 @@ def main() -> None:
         "",
         *body,
     ]
+    _emit(section, args.no_write)
+
+
+def _emit(section: list[str], no_write: bool) -> None:
+    """Print a dated section and append it to bench/results/linkage.md."""
     text = "\n".join(section)
     print()
     print(text)
-    if not args.no_write:
+    if not no_write:
         header = ""
         if not RESULTS.exists():
             header = (
