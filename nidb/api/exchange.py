@@ -47,6 +47,8 @@ async def _answer(request: Request, service: str) -> JSONResponse:
         # another worker logged this message_id first: a replay, whatever we computed
         outcome = runtime.replayed(outcome)
         await asyncio.wrap_future(runtime.log.submit(outcome.record))
+    elif outcome.reads:  # each person a page discloses sees the read in their own history
+        await asyncio.gather(*(asyncio.wrap_future(runtime.log.submit(r)) for r in outcome.reads))
     return JSONResponse(outcome.reply, status_code=outcome.status)
 
 

@@ -58,3 +58,19 @@ class VisitsBody(Strict):
     """A batch of visit summaries from one facility (at most 500)."""
 
     visits: list[VisitIn] = Field(min_length=1, max_length=500)
+
+
+class ExtractSubmitBody(Strict):
+    """A bulk extract: one granted person service over many people (at most 10,000)."""
+
+    service: str = Field(description="person.summary/v1 hoặc participation.history/v1")
+    subjects: list[PersonQueryBody] = Field(min_length=1, max_length=10_000)
+
+
+class ExtractJobBody(Strict):
+    job_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class ExtractResultBody(ExtractJobBody):
+    offset: int = Field(default=0, ge=0, le=10_000)
+    limit: int = Field(default=500, ge=1, le=1000)

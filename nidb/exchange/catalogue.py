@@ -53,6 +53,9 @@ class Service:
     """The caller must hold this group for the service to answer at all."""
     optional_groups: tuple[str, ...] = ()
     """Further groups the answer includes only when the caller holds them too."""
+    bulk: bool = False
+    """A bulk extract service: it has no grant of its own; the caller's grant for the service
+    named in the body (and the message's purpose) decides, subject by subject."""
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -76,6 +79,9 @@ SERVICES: dict[str, Service] = {
             ("dd", "e"),
         ),
         Service("employer.headcount/v1", "Số lao động tham gia của đơn vị", "g"),
+        Service("extract.submit/v1", "Yêu cầu trích xuất hàng loạt", "", bulk=True),
+        Service("extract.status/v1", "Tình trạng yêu cầu trích xuất", "", bulk=True),
+        Service("extract.result/v1", "Kết quả trích xuất (theo trang)", "", bulk=True),
         Service(
             "visits.submit/v1",
             "Gửi dữ liệu khám chữa bệnh BHYT (bảng tổng hợp, QĐ 130/QĐ-BYT)",

@@ -149,14 +149,20 @@ class Gate:
         self.clock.check(header.issued_at, self.now())
         if not self.limiter.allow(partner.code, partner.rate_limit):
             raise Refused(RefusalCode.RATE_LIMITED, f"{partner.rate_limit} requests per second")
-        today = datetime.now(BUSINESS_TZ).date()
-        grant = partner.grant_for(service.name, header.purpose, today)
-        if grant is None or service.required_group not in grant.groups:
-            raise Refused(RefusalCode.NOT_GRANTED, f"{service.name} for purpose {header.purpose}")
+        if service.bulk:  # the grant of the service named in the body decides (extracts.py)
+            grant_id, groups = 0, ()
+        else:
+            today = datetime.now(BUSINESS_TZ).date()
+            grant = partner.grant_for(service.name, header.purpose, today)
+            if grant is None or service.required_group not in grant.groups:
+                raise Refused(
+                    RefusalCode.NOT_GRANTED, f"{service.name} for purpose {header.purpose}"
+                )
+            grant_id = grant.id
+            groups = tuple(group for group in service.groups if group in grant.groups)
         if not self.recent.claim(header.message_id):
             raise Refused(RefusalCode.REPLAY)
-        groups = tuple(group for group in service.groups if group in grant.groups)
-        return Admission(partner, envelope, grant.id, groups)
+        return Admission(partner, envelope, grant_id, groups)
 
 
 def _header_if_readable(raw: Any) -> Header | None:

@@ -182,6 +182,12 @@ def add_grant(
             f"Không có dịch vụ {service}",
             f"unknown service (known: {', '.join(SERVICES)})",
         )
+    if SERVICES[service].bulk:
+        raise PartnerError(
+            "service",
+            f"{service} không cấp quyền riêng: quyền của dịch vụ được trích xuất sẽ áp dụng",
+            f"{service} has no grant of its own: the grant of the extracted service applies",
+        )
     if purpose not in PURPOSES:
         raise PartnerError(
             "purpose",

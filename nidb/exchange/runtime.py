@@ -16,12 +16,21 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, create_engine
 
-from nidb.exchange import services
+from nidb.exchange import extracts, services
 from nidb.exchange.accesslog import AccessLog, AccessRecord
-from nidb.exchange.bodies import CardCheckBody, EmployerQueryBody, PersonQueryBody, VisitsBody
+from nidb.exchange.bodies import (
+    CardCheckBody,
+    EmployerQueryBody,
+    ExtractJobBody,
+    ExtractResultBody,
+    ExtractSubmitBody,
+    PersonQueryBody,
+    VisitsBody,
+)
 from nidb.exchange.catalogue import SERVICES, Service
 from nidb.exchange.envelope import NIDB_MEMBER, Header, new_header, sign
 from nidb.exchange.errors import RefusalCode, Refused
+from nidb.exchange.extracts import ExtractWorker
 from nidb.exchange.gate import Admission, Gate, GateRefusal
 from nidb.exchange.keys import SigningKey
 from nidb.exchange.partners import Directory
@@ -55,6 +64,18 @@ def _participation(conn: Connection, body: Any, admission: Admission) -> service
 
 def _visits(conn: Connection, body: Any, admission: Admission) -> services.Answer:
     return services.submit_visits(conn, admission.header.sender, body.visits)
+
+
+def _extract_submit(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    return extracts.submit(conn, admission.partner, admission.header.purpose, admission.today, body)
+
+
+def _extract_status(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    return extracts.status(conn, admission.partner, body)
+
+
+def _extract_result(conn: Connection, body: Any, admission: Admission) -> services.Answer:
+    return extracts.results(conn, admission.partner, body)
 
 
 def _headcount(conn: Connection, body: Any, admission: Admission) -> services.Answer:
@@ -91,6 +112,13 @@ def route_table() -> dict[str, Route]:
         "employer.headcount/v1": Route(
             SERVICES["employer.headcount/v1"], EmployerQueryBody, _headcount
         ),
+        "extract.submit/v1": Route(
+            SERVICES["extract.submit/v1"], ExtractSubmitBody, _extract_submit, writes=True
+        ),
+        "extract.status/v1": Route(SERVICES["extract.status/v1"], ExtractJobBody, _extract_status),
+        "extract.result/v1": Route(
+            SERVICES["extract.result/v1"], ExtractResultBody, _extract_result
+        ),
         "visits.submit/v1": Route(SERVICES["visits.submit/v1"], VisitsBody, _visits, writes=True),
     }
 
@@ -102,6 +130,8 @@ class Outcome:
     status: int
     reply: dict[str, Any]
     record: AccessRecord
+    reads: tuple[AccessRecord, ...] = ()
+    """One entry per further person the reply discloses (bulk extract pages)."""
 
 
 class ExchangeRuntime:
@@ -115,10 +145,12 @@ class ExchangeRuntime:
         self.gate = Gate(self.directory)
         self.log = log or AccessLog(engine)
         self.routes = route_table()
+        self.extracts = ExtractWorker(engine)
 
     route_table = staticmethod(route_table)
 
     def close(self) -> None:
+        self.extracts.stop()
         self.log.close()
         if self.reader is not self.engine:
             self.reader.dispose()
@@ -180,7 +212,21 @@ class ExchangeRuntime:
                 "reply": reply["header"]["message_id"],
             },
         )
-        return Outcome(200, reply, record)
+        reads = tuple(
+            AccessRecord(
+                actor=header.sender,
+                service=header.service,
+                result="ok",
+                purpose=header.purpose,
+                subject=subject,
+                fields=fields,
+                detail={"message_id": header.message_id},
+            )
+            for subject, fields in answer.disclosed
+        )
+        if route.service.name == "extract.submit/v1":
+            self.extracts.wake()
+        return Outcome(200, reply, record, reads)
 
     def replayed(self, outcome: Outcome) -> Outcome:
         """The refusal to send instead of ``outcome`` when its message_id was already logged."""

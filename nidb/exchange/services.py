@@ -34,6 +34,9 @@ class Answer:
     subject: str | None
     fields: tuple[str, ...]
     result: str = "ok"
+    disclosed: tuple[tuple[str, str], ...] = ()
+    """Further people whose data the answer discloses, as (BHXH code, fields): bulk extracts
+    log one access entry per person, so each sees the read in their own history."""
 
 
 # --- card check (tra cứu thẻ BHYT) -------------------------------------------------------------

@@ -528,3 +528,42 @@ class Alert(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ExtractJob(Base):
+    """A partner's bulk extract: many people through one granted service, answered later."""
+
+    __tablename__ = "extract_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        Index("ix_extract_jobs_status", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    partner_code: Mapped[str] = mapped_column(String(100), index=True)
+    service: Mapped[str] = mapped_column(String(60))
+    purpose: Mapped[str] = mapped_column(String(20))
+    grant_id: Mapped[int] = mapped_column(BigInteger)
+    groups: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
+    subjects: Mapped[int] = mapped_column(Integer)
+    found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = _now()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ExtractItem(Base):
+    """One subject of an extract job and, once run, its answer (None: not found or invalid)."""
+
+    __tablename__ = "extract_items"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("extract_jobs.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[dict[str, object]] = mapped_column(JSON)
+    bhxh_code: Mapped[str | None] = mapped_column(String(10))
+    outcome: Mapped[str | None] = mapped_column(
+        String(24)
+    )  # ok | E_SUBJECT_NOT_FOUND | E_BODY_INVALID
+    answer: Mapped[dict[str, object] | None] = mapped_column(JSON)
