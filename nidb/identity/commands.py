@@ -277,6 +277,12 @@ def _print_detail(detail: ItemDetail) -> None:
             "; ".join(f"{code}: {REASON_LABELS.get(code, '')}" for code in field.reasons),
         )
     out.print(table)
+    for change in detail.on_accept:
+        out.print(
+            f"Chấp nhận sẽ sửa (accepting will set) {change.column}: {change.before!s} → "
+            f"{change.after!s}",
+            highlight=False,
+        )
     if detail.registry is None and item.candidate_personal_id:
         out.print(
             "Trích xuất CSDL dân cư của nidb không có người này (nidb's registry extract "

@@ -183,6 +183,8 @@ class ItemDetail:
     registry: dict[str, Any] | None
     """nidb's extract of the candidate's registry row; None if it holds none."""
     fields: tuple[FieldComparison, ...]
+    on_accept: tuple[FieldChange, ...] = ()
+    """What `accept` would change in the record now (the registry's values it would take)."""
 
 
 def _split(reasons: str | None) -> tuple[str, ...]:
@@ -274,7 +276,10 @@ def get_item(engine: Engine, item_id: int, *, actor: str | None = None) -> ItemD
             _audit(conn, actor, "review.view", item, {"item_id": item.id})
     ours = None if record is None else dict(record._mapping)
     theirs = None if registry is None else dict(registry._mapping)
-    return ItemDetail(item, ours, theirs, _compare(item, ours, theirs))
+    on_accept: tuple[FieldChange, ...] = ()
+    if ours is not None and theirs is not None and item.status == "open":
+        on_accept = _changes(item, ours, theirs)
+    return ItemDetail(item, ours, theirs, _compare(item, ours, theirs), on_accept)
 
 
 def _compare(
@@ -361,11 +366,16 @@ def _registry_changes(
     ).first()
     if registry is None:
         raise RegistryRowMissing(item.id, candidate)
-    theirs = dict(registry._mapping)
+    return _changes(item, dict(record._mapping), dict(registry._mapping))
+
+
+def _changes(
+    item: ReviewRow, record: dict[str, Any], registry: dict[str, Any]
+) -> tuple[FieldChange, ...]:
     return tuple(
-        FieldChange(c, record._mapping[c], theirs[c])
-        for c in columns
-        if record._mapping[c] != theirs[c]
+        FieldChange(c, record[c], registry[c])
+        for c in _adopted_columns(item.reasons)
+        if record[c] != registry[c]
     )
 
 

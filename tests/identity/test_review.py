@@ -105,6 +105,7 @@ def test_an_item_shows_record_and_registry_field_by_field_and_the_look_is_audite
     assert fields["full_name"].agrees and fields["full_name"].registry == "Bùi Thị Lan"
     assert fields["personal_id"].record == fields["personal_id"].registry == LAN.personal_id
     assert fields["status"].registry == "alive"
+    assert detail.on_accept == (review.FieldChange("date_of_birth", "1991-05-07", "1991-07-05"),)
     assert detail.record is not None and detail.record["bhxh_code"] == "0100000008"
     assert audit_entries(engine, "review.view") == [
         ("staff:lan", "R08", {"item_id": queued["R08"]})
@@ -322,6 +323,7 @@ def test_review_commands_list_show_accept_and_reject_in_vietnamese_first(
     assert shown.exit_code == 0, shown.output
     for text in ("Ngày sinh (date of birth)", "1991-05-07", "1991-07-05", "DOB_DAY_MONTH_SWAPPED"):
         assert text in shown.stdout
+    assert "(accepting will set) date_of_birth: 1991-05-07 → 1991-07-05" in shown.stdout
 
     accepted = cli.invoke(app, ["review", "accept", str(queued["R08"])])
     assert accepted.exit_code == 0 and "Đã chấp nhận" in accepted.stdout
