@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnClause
 
 from nidb.store import models
 
@@ -42,8 +43,8 @@ OPEN = ("pending", "dead")
 # Status values are written into the SQL as literals, not bound: PostgreSQL can only use the
 # partial indexes (WHERE status = 'pending' ...) when it sees the value when planning, and a
 # prepared statement's generic plan does not (the claim went from 6 ms to 8 s).
-PENDING = literal_column("'pending'")
-OPEN_SQL = [literal_column(f"'{state}'") for state in OPEN]
+PENDING: ColumnClause[str] = literal_column("'pending'")
+OPEN_SQL: list[ColumnClause[str]] = [literal_column(f"'{state}'") for state in OPEN]
 
 
 class OutboxError(ValueError):
