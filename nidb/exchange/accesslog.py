@@ -1,15 +1,19 @@
 """The access log: every partner request and every read of a person's data, hash-chained.
 
-Each entry carries ``prev_hash`` (the previous entry's hash) and ``entry_hash`` = SHA-256 of the
-canonical JSON of its own fields and ``prev_hash``, in ``seq`` order from 1. Editing, removing or
-reordering any entry breaks the chain at that point (`nidb audit verify`); cutting the tail is
-caught by checking a head (seq and hash) kept outside the database (`nidb audit head`). The
-database refuses UPDATE and DELETE on the table by trigger as well.
+The log is a set of lanes, each a hash chain: every entry carries ``prev_hash`` (the previous
+entry's hash in its lane) and ``entry_hash`` = SHA-256 of the canonical JSON of its own fields
+(lane included) and ``prev_hash``, in ``seq`` order from 1 within the lane. Editing, removing or
+reordering any entry breaks its lane's chain at that point (`nidb audit verify`); cutting a tail
+is caught by checking heads kept outside the database (`nidb audit head`). The database refuses
+UPDATE and DELETE on the table by trigger as well.
 
-Writes are group-committed: callers hand their entry to one writer thread per process and wait
-until it is durable, so a busy service pays one transaction per batch, not per request. Entries
-with a ``message_id`` claim it: a second entry with the same id is not written and its caller
-learns the message is a replay.
+Each writing process owns a lane while it runs (on PostgreSQL by a session advisory lock on
+``(LANE_LOCK, lane)``), so writers in different processes never wait for each other, and its
+lane's head stays in memory. Writes are group-committed: callers hand their entry to the
+process's writer thread and wait until it is durable, so a busy service pays one transaction
+per batch, not per request. Entries with a ``message_id`` claim it across all lanes (unique
+index): a second entry with the same id is not written and its caller learns the message is a
+replay.
 """
 
 from __future__ import annotations
@@ -24,15 +28,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from nidb.exchange.canonical import canonical_json
 from nidb.store import models
 
 GENESIS = "0" * 64
-_LOCK_KEY = 0x6E696462  # "nidb": the PostgreSQL advisory lock that orders writers
+LANE_LOCK = 0x6E696462  # "nidb": advisory locks (LANE_LOCK, lane) mark the lanes in use
+LANES = 64
 _COLUMNS = (
+    "lane",
     "seq",
     "occurred_at",
     "actor",
@@ -70,23 +76,29 @@ def _now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _head(conn: Connection) -> tuple[int, str]:
+def _head(conn: Connection, lane: int) -> tuple[int, str]:
+    table = models.AccessLogEntry
     row = conn.execute(
-        select(models.AccessLogEntry.seq, models.AccessLogEntry.entry_hash)
-        .order_by(models.AccessLogEntry.seq.desc())
+        select(table.seq, table.entry_hash)
+        .where(table.lane == lane)
+        .order_by(table.seq.desc())
         .limit(1)
     ).first()
     return (0, GENESIS) if row is None else (row.seq, row.entry_hash)
 
 
-def append(conn: Connection, records: list[AccessRecord]) -> list[bool]:
-    """Chain and insert ``records`` in this transaction; False for each replayed message_id.
+def append(
+    conn: Connection,
+    records: list[AccessRecord],
+    lane: int = 0,
+    head: tuple[int, str] | None = None,
+) -> tuple[list[bool], tuple[int, str]]:
+    """Chain and insert ``records`` in ``lane`` in this transaction.
 
-    The caller holds the transaction; on PostgreSQL an advisory lock orders concurrent writers,
-    on SQLite the database's single writer does.
+    ``head`` is the lane's last (seq, hash) if the caller knows it (it owns the lane), else it is
+    read. Returns, per record, False for a replayed message_id, and the lane's new head (valid
+    once the caller commits).
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     claimed = [r.message_id for r in records if r.message_id]
     taken: set[str] = set()
     if claimed:
@@ -97,7 +109,7 @@ def append(conn: Connection, records: list[AccessRecord]) -> list[bool]:
                 )
             ).scalars()
         )
-    seq, prev = _head(conn)
+    seq, prev = head if head is not None else _head(conn, lane)
     accepted: list[bool] = []
     rows: list[dict[str, Any]] = []
     for record in records:
@@ -108,6 +120,7 @@ def append(conn: Connection, records: list[AccessRecord]) -> list[bool]:
             taken.add(record.message_id)
         seq += 1
         row = {
+            "lane": lane,
             "seq": seq,
             "occurred_at": _now_text(),
             "actor": record.actor,
@@ -123,16 +136,26 @@ def append(conn: Connection, records: list[AccessRecord]) -> list[bool]:
         row["entry_hash"] = prev = entry_hash(row, prev)
         rows.append(row)
         accepted.append(True)
-    if rows:
+    if rows:  # executemany: SQLAlchemy sends one multi-row INSERT ("insertmanyvalues")
         conn.execute(insert(models.AccessLogEntry), rows)
-    return accepted
+    return accepted, (seq, prev)
 
 
 class AccessLog:
     """Group-committing writer of the access log for one process."""
 
     def __init__(self, engine: Engine, max_batch: int = 500, attempts: int = 20) -> None:
-        self.engine, self.max_batch, self.attempts = engine, max_batch, attempts
+        self.max_batch, self.attempts = max_batch, attempts
+        # one connection, no ping per batch: a dead connection fails one batch, which is retried
+        self.engine = (
+            create_engine(engine.url, pool_size=1, max_overflow=1, pool_pre_ping=False)
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+        self._own_engine = self.engine is not engine
+        self.lane = 0
+        self._conn: Connection | None = None
+        self._head: tuple[int, str] | None = None
         self._queue: queue.SimpleQueue[tuple[AccessRecord, Future[bool]] | None] = (
             queue.SimpleQueue()
         )
@@ -152,6 +175,10 @@ class AccessLog:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
+        if self._conn is not None:
+            self._conn.close()  # ends the session: the lane is free again
+        if self._own_engine:
+            self.engine.dispose()
 
     def _run(self) -> None:
         while True:
@@ -173,14 +200,44 @@ class AccessLog:
             if stop:
                 return
 
+    def _claim_lane(self) -> None:
+        """Own a lane for this process (PostgreSQL); SQLite's single writer shares lane 0."""
+        self._head = None
+        if self.engine.dialect.name != "postgresql":
+            self.lane, self._conn = 0, None
+            return
+        conn = self.engine.connect()
+        for lane in range(LANES):
+            got = conn.exec_driver_sql(
+                "SELECT pg_try_advisory_lock(%(key)s, %(lane)s)", {"key": LANE_LOCK, "lane": lane}
+            ).scalar()
+            conn.commit()
+            if got:
+                self.lane, self._conn = lane, conn
+                return
+        conn.close()
+        raise RuntimeError(f"all {LANES} access-log lanes are in use")
+
     def _write(self, batch: list[tuple[AccessRecord, Future[bool]]]) -> None:
         records = [record for record, _ in batch]
         for attempt in range(self.attempts):
             try:
-                with self.engine.begin() as conn:
-                    results = append(conn, records)
+                if self._conn is None and self.engine.dialect.name == "postgresql":
+                    self._claim_lane()
+                if self._conn is not None:
+                    with self._conn.begin():
+                        results, head = append(self._conn, records, self.lane, self._head)
+                    self._head = head  # committed: the lane's head moves on
+                else:
+                    with self.engine.begin() as conn:  # SQLite: read the head under the lock
+                        results, _ = append(conn, records, 0, None)
             except (IntegrityError, OperationalError) as error:
-                # another process wrote the same seq or held SQLite's lock: read the head again
+                # a replay racing in another lane, SQLite's lock, or a dropped connection:
+                # forget the cached head (and the lane's connection if it broke) and try again
+                self._head = None
+                if isinstance(error, OperationalError) and self._conn is not None:
+                    self._conn.invalidate()
+                    self._conn = None
                 if attempt == self.attempts - 1:
                     for _, future in batch:
                         future.set_exception(error)
@@ -201,13 +258,14 @@ class ChainProblem:
     seq: int
     kind: str  # gap | link | hash | head
     message_vi: str
+    lane: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ChainReport:
     entries: int
-    head_seq: int
-    head_hash: str
+    heads: dict[int, tuple[int, str]]
+    """Each lane's last (seq, hash) as found."""
     problems: tuple[ChainProblem, ...]
 
     @property
@@ -216,13 +274,18 @@ class ChainReport:
 
 
 def _stored(engine: Engine, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
-    after = 0
+    """Every entry in (lane, seq) order, read in chunks."""
+    after = (-1, 0)
     table = models.AccessLogEntry.__table__
     while True:
+        lane, seq = after
         with engine.connect() as conn:
             rows = (
                 conn.execute(
-                    select(table).where(table.c.seq > after).order_by(table.c.seq).limit(chunk)
+                    select(table)
+                    .where((table.c.lane > lane) | ((table.c.lane == lane) & (table.c.seq > seq)))
+                    .order_by(table.c.lane, table.c.seq)
+                    .limit(chunk)
                 )
                 .mappings()
                 .all()
@@ -230,41 +293,82 @@ def _stored(engine: Engine, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
         if not rows:
             return
         yield from rows
-        after = rows[-1]["seq"]
+        after = (rows[-1]["lane"], rows[-1]["seq"])
 
 
 def verify_chain(
-    engine: Engine, head: tuple[int, str] | None = None, max_problems: int = 100
+    engine: Engine,
+    anchors: dict[int, tuple[int, str]] | None = None,
+    max_problems: int = 100,
 ) -> ChainReport:
-    """Walk the whole log and report every entry that was edited, removed or moved."""
+    """Walk every lane and report each entry that was edited, removed or moved.
+
+    ``anchors`` are heads kept outside the database (lane → (seq, hash), from `chain_head`):
+    each must still be there with that hash, which also catches a cut tail or a lane rewritten
+    from scratch.
+    """
     problems: list[ChainProblem] = []
-    expected_seq, prev, count = 1, GENESIS, 0
-    seen_head = False
+    heads: dict[int, tuple[int, str]] = {}
+    count = 0
+    seen: set[int] = set()
     for row in _stored(engine):
         count += 1
-        seq = row["seq"]
-        if seq != expected_seq:
-            problems.append(ChainProblem(seq, "gap", f"thiếu bản ghi {expected_seq}..{seq - 1}"))
+        lane, seq = row["lane"], row["seq"]
+        last_seq, prev = heads.get(lane, (0, GENESIS))
+        if seq != last_seq + 1:
+            problems.append(
+                ChainProblem(seq, "gap", f"thiếu bản ghi {last_seq + 1}..{seq - 1}", lane)
+            )
         if row["prev_hash"] != prev:
-            problems.append(ChainProblem(seq, "link", "không nối với bản ghi liền trước"))
+            problems.append(ChainProblem(seq, "link", "không nối với bản ghi liền trước", lane))
         if entry_hash(dict(row), row["prev_hash"]) != row["entry_hash"]:
-            problems.append(ChainProblem(seq, "hash", "nội dung đã bị sửa"))
-        if head is not None and seq == head[0]:
-            seen_head = True
-            if row["entry_hash"] != head[1]:
-                problems.append(ChainProblem(seq, "head", "không khớp với mốc đã lưu ngoài CSDL"))
-        prev, expected_seq = row["entry_hash"], seq + 1
+            problems.append(ChainProblem(seq, "hash", "nội dung đã bị sửa", lane))
+        anchor = (anchors or {}).get(lane)
+        if anchor is not None and seq == anchor[0]:
+            seen.add(lane)
+            if row["entry_hash"] != anchor[1]:
+                problems.append(
+                    ChainProblem(seq, "head", "không khớp với mốc đã lưu ngoài CSDL", lane)
+                )
+        heads[lane] = (seq, row["entry_hash"])
         if len(problems) >= max_problems:
             break
-    if head is not None and not seen_head and len(problems) < max_problems:
-        problems.append(ChainProblem(head[0], "head", "bản ghi mốc không còn trong nhật ký"))
-    return ChainReport(count, expected_seq - 1, prev, tuple(problems))
+    for lane, (seq, _) in (anchors or {}).items():
+        if lane not in seen and len(problems) < max_problems:
+            problems.append(ChainProblem(seq, "head", "bản ghi mốc không còn trong nhật ký", lane))
+    return ChainReport(count, heads, tuple(problems))
 
 
-def chain_head(engine: Engine) -> tuple[int, str]:
-    """The last entry's seq and hash, to be kept outside the database."""
+def chain_head(engine: Engine) -> dict[int, tuple[int, str]]:
+    """Each lane's last seq and hash, to be kept outside the database."""
+    table = models.AccessLogEntry
     with engine.connect() as conn:
-        return _head(conn)
+        last = select(table.lane, func.max(table.seq).label("seq")).group_by(table.lane).subquery()
+        rows = conn.execute(
+            select(table.lane, table.seq, table.entry_hash).join(
+                last, (table.lane == last.c.lane) & (table.seq == last.c.seq)
+            )
+        ).all()
+    return {row.lane: (row.seq, row.entry_hash) for row in rows}
+
+
+def format_heads(heads: dict[int, tuple[int, str]]) -> str:
+    """``LANE:SEQ:HASH`` per lane, comma-separated (what `nidb audit head` prints)."""
+    return ",".join(f"{lane}:{seq}:{digest}" for lane, (seq, digest) in sorted(heads.items()))
+
+
+def parse_heads(text: str) -> dict[int, tuple[int, str]]:
+    """Read `format_heads` output back; raises ValueError naming the bad part."""
+    heads: dict[int, tuple[int, str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        pieces = part.split(":")
+        if len(pieces) == 2:  # SEQ:HASH of lane 0
+            pieces = ["0", *pieces]
+        lane, seq, digest = pieces if len(pieces) == 3 else ("", "", "")
+        if not (lane.isdigit() and seq.isdigit() and len(digest) == 64):
+            raise ValueError(f"{part!r} is not LANE:SEQ:HASH")
+        heads[int(lane)] = (int(seq), digest.lower())
+    return heads
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +389,7 @@ def access_history(engine: Engine, bhxh_code: str, limit: int = 100) -> list[Acc
         rows = conn.execute(
             select(table.occurred_at, table.actor, table.service, table.purpose, table.fields)
             .where(table.subject == bhxh_code, table.result == "ok")
-            .order_by(table.seq.desc())
+            .order_by(table.occurred_at.desc(), table.seq.desc())
             .limit(limit)
         ).all()
     return [AccessView(*row) for row in rows]

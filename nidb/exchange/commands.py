@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nidb.exchange.accesslog import chain_head, verify_chain
+from nidb.exchange.accesslog import chain_head, format_heads, parse_heads, verify_chain
 from nidb.exchange.catalogue import INFO_GROUPS, PARTNER_KINDS, PURPOSES, SERVICES
 from nidb.exchange.partners import PartnerError, add_grant, add_partner, load_partners, revoke_grant
 from nidb.exchange.tokens import ROLES, create_token, revoke_tokens
@@ -187,27 +187,29 @@ def token_revoke(name: Annotated[str, typer.Argument(help="Tên cán bộ hoặc
 def audit_verify(
     head: Annotated[
         str | None,
-        typer.Option("--head", help="SEQ:HASH đã lưu ngoài CSDL (from `nidb audit head`)"),
+        typer.Option("--head", help="LANE:SEQ:HASH,… đã lưu ngoài CSDL (from `nidb audit head`)"),
     ] = None,
 ) -> None:
-    """Kiểm tra toàn bộ chuỗi băm của nhật ký (check the whole hash chain)."""
+    """Kiểm tra toàn bộ chuỗi băm của nhật ký (check every hash chain of the log)."""
     cli = _cli()
-    anchor: tuple[int, str] | None = None
+    anchors = None
     if head:
-        seq, _, digest = head.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise cli._fail("--head phải có dạng SEQ:HASH (64 ký tự hex)")
-        anchor = (int(seq), digest.lower())
+        try:
+            anchors = parse_heads(head)
+        except ValueError as error:
+            raise cli._fail(f"--head phải có dạng LANE:SEQ:HASH,… ({error})") from None
     with cli._handled():
-        report = verify_chain(cli._engine(), anchor)
+        report = verify_chain(cli._engine(), anchors)
     if report.intact:
         cli.out.print(
-            f"Nhật ký nguyên vẹn (intact): {report.entries:,} bản ghi, mốc cuối {report.head_seq}:{report.head_hash}"
+            f"Nhật ký nguyên vẹn (intact): {report.entries:,} bản ghi trong {len(report.heads)} "
+            f"chuỗi; mốc cuối {format_heads(report.heads)}",
+            highlight=False,
         )
         return
-    table = Table("seq", "lỗi (problem)", "mô tả")
+    table = Table("lane", "seq", "lỗi (problem)", "mô tả")
     for problem in report.problems:
-        table.add_row(str(problem.seq), problem.kind, problem.message_vi)
+        table.add_row(str(problem.lane), str(problem.seq), problem.kind, problem.message_vi)
     cli.err.print(f"[bold red]Nhật ký đã bị can thiệp (tampered):[/] {len(report.problems)} vấn đề")
     cli.err.print(table)
     raise typer.Exit(1)
@@ -215,11 +217,11 @@ def audit_verify(
 
 @audit_app.command("head")
 def audit_head() -> None:
-    """In mốc cuối của chuỗi để lưu ngoài CSDL (print the chain head to keep elsewhere)."""
+    """In mốc cuối của mỗi chuỗi để lưu ngoài CSDL (print the chain heads to keep elsewhere)."""
     cli = _cli()
     with cli._handled():
-        seq, digest = chain_head(cli._engine())
-    cli.out.print(f"{seq}:{digest}", highlight=False)
+        heads = chain_head(cli._engine())
+    cli.out.print(format_heads(heads), highlight=False)
 
 
 def keys_show() -> None:

@@ -391,10 +391,13 @@ class Grant(Base):
 
 
 class AccessLogEntry(Base):
-    """One request or read of personal data, in an append-only hash chain (``seq`` order)."""
+    """One request or read of personal data, in an append-only hash chain (``lane``, ``seq``)."""
 
     __tablename__ = "access_log"
 
+    lane: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
+    """Each writing process appends to its own chain (lane), so writers never wait for each
+    other; every lane is a complete hash chain from seq 1."""
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     occurred_at: Mapped[str] = mapped_column(String(32))  # ISO UTC text, hashed as stored
     actor: Mapped[str] = mapped_column(String(100))
