@@ -2,7 +2,7 @@
 
 The log is a set of lanes, each a hash chain: every entry carries ``prev_hash`` (the previous
 entry's hash in its lane) and ``entry_hash`` = SHA-256 of the canonical JSON of its own fields
-(lane included) and ``prev_hash``, in ``seq`` order from 1 within the lane. Editing, removing or
+and ``prev_hash``, in ``seq`` order from 1 within the lane. Editing, removing or
 reordering any entry breaks its lane's chain at that point (`nidb audit verify`); cutting a tail
 is caught by checking heads kept outside the database (`nidb audit head`). The database refuses
 UPDATE and DELETE on the table by trigger as well.
@@ -37,8 +37,9 @@ from nidb.store import models
 GENESIS = "0" * 64
 LANE_LOCK = 0x6E696462  # "nidb": advisory locks (LANE_LOCK, lane) mark the lanes in use
 LANES = 64
+# The lane is not hashed: entries written before lanes existed (all in lane 0) keep their hashes,
+# and an entry moved to another lane breaks both chains' links anyway.
 _COLUMNS = (
-    "lane",
     "seq",
     "occurred_at",
     "actor",

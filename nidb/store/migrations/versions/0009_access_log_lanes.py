@@ -38,12 +38,19 @@ def upgrade() -> None:
         batch.create_primary_key("pk_access_log", ["lane", "seq"])
     if sqlite:
         _sqlite_guard(create=True)
+    else:  # TRUNCATE fires no row trigger: refuse it too
+        op.execute(
+            "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only()"
+        )
 
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
         _sqlite_guard(create=False)
+    else:
+        op.execute("DROP TRIGGER IF EXISTS access_log_no_truncate ON access_log")
     with op.batch_alter_table("access_log", recreate="always" if sqlite else "auto") as batch:
         batch.drop_constraint("pk_access_log", type_="primary")
         batch.create_primary_key("pk_access_log", ["seq"])
