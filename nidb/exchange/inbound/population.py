@@ -25,13 +25,12 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from nidb.domain.errors import DomainError
 from nidb.domain.names import name_forms
 from nidb.domain.provinces import province
+from nidb.exchange.inbound import feed
 from nidb.exchange.inbound.cursors import advance_cursor, read_cursor
 from nidb.identity.connector import Change, ChangeKind, ChangePage
 from nidb.store import models
 
 SOURCE = "population"
-ACTOR = "feed:population"
-PURPOSE = "DONGBO"  # keeping the register in step with the population database (Decree 43 Art. 7)
 
 
 class ChangeSource(Protocol):
@@ -110,7 +109,7 @@ def _apply(conn: Connection, change: Change, report: PopulationFeedReport) -> No
     except (KeyError, ValueError, DomainError) as error:
         # one bad entry must not hold back the feed: it goes to staff, named, and we move on
         report.skipped += 1
-        _alert(
+        feed.alert(
             conn,
             "feed_rejected",
             None,
@@ -183,12 +182,12 @@ def _death(conn: Connection, change: Change, died: date, report: PopulationFeedR
         "benefits_stopped": [{"id": b.id, "kind": b.kind} for b in benefits],
         "feed_seq": change.seq,
     }
-    _audit(conn, "person.death_recorded", "citizen", pid, detail)
+    feed.audit(conn, SOURCE, "person.death_recorded", "citizen", pid, detail)
     if cards or benefits:
         province = cards[0].province_code if cards else _province(conn, pid)
-        _alert(conn, "death_with_live_coverage", province, "person", codes[0], detail)
+        feed.alert(conn, "death_with_live_coverage", province, "person", codes[0], detail)
         report.alerts += 1
-    _event(conn, "person.death_recorded", f"person:{pid}", detail)
+    feed.outbox(conn, "person.death_recorded", f"person:{pid}", detail)
 
 
 def _province(conn: Connection, personal_id: str) -> str | None:
@@ -235,8 +234,8 @@ def _name_change(
         "records": [r[0] for r in records],
         "feed_seq": change.seq,
     }
-    _audit(conn, "identity.name_changed", "citizen", pid, detail)
-    _event(
+    feed.audit(conn, SOURCE, "identity.name_changed", "citizen", pid, detail)
+    feed.outbox(
         conn,
         "identity.name_changed",
         f"person:{pid}",
@@ -301,48 +300,8 @@ def _id_correction(
         "links_moved": len(links),
         "feed_seq": change.seq,
     }
-    _audit(conn, "identity.id_corrected", "citizen", new_pid, detail)
-    _event(conn, "identity.id_corrected", f"person:{new_pid}", detail)
-
-
-def _audit(
-    conn: Connection, action: str, subject_type: str, subject_id: str, detail: dict[str, Any]
-) -> None:
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=ACTOR,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            purpose=PURPOSE,
-            detail=detail,
-        )
-    )
-
-
-def _event(conn: Connection, topic: str, subject_key: str, payload: dict[str, Any]) -> None:
-    conn.execute(
-        insert(models.OutboxEvent).values(topic=topic, subject_key=subject_key, payload=payload)
-    )
-
-
-def _alert(
-    conn: Connection,
-    kind: str,
-    province: str | None,
-    subject_type: str,
-    subject_id: str,
-    detail: dict[str, Any],
-) -> None:
-    conn.execute(
-        insert(models.Alert).values(
-            kind=kind,
-            province=province,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            detail=detail,
-        )
-    )
+    feed.audit(conn, SOURCE, "identity.id_corrected", "citizen", new_pid, detail)
+    feed.outbox(conn, "identity.id_corrected", f"person:{new_pid}", detail)
 
 
 __all__ = ["CursorMoved", "PopulationFeedReport", "follow_population"]
