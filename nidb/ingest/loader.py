@@ -15,25 +15,20 @@ batch is there. Memory stays flat: only one chunk is held at a time.
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import os
-import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, insert, select, text
-from sqlalchemy.types import BigInteger, Date, DateTime
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 
-from nidb.ingest.fields import copy_line, sql_value
-from nidb.ingest.layouts import LAYOUTS, Layout, RowInvalid
+from nidb.ingest.chunks import validated_chunks
+from nidb.ingest.layouts import LAYOUTS, Layout
 from nidb.ingest.readers import FileError, RowProblem, TableReader, file_sha256, shown
+from nidb.ingest.staging import Stage, indexes_rebuilt_after, is_empty
 from nidb.settings import actor_name, get_settings
 from nidb.store import models
 
@@ -151,8 +146,8 @@ def import_file(
         try:
             with engine.begin() as conn:
                 clock = time.perf_counter()
-                stage = _Stage(conn, layout)
-                chunks = _validated(layout, columns, reader, today, workers, stage)
+                stage = Stage(conn, layout)
+                chunks = validated_chunks(layout, columns, reader, today, workers, stage)
                 for problems, good, errors in chunks:
                     for problem in problems:
                         quarantine.add_problem(problem)
@@ -208,214 +203,6 @@ def _check_header(layout: Layout, reader: TableReader) -> list[str]:
     return reader.header
 
 
-RowError = tuple[int, str, object, str, str]
-"""(row, column, value, rule, reason) of one broken rule."""
-
-
-Staged = bytes | list[tuple[Any, ...]]
-"""A chunk ready for staging: COPY text (PostgreSQL) or parameter tuples (SQLite)."""
-
-
-def convert_chunk(
-    kind: str,
-    header: list[str],
-    rows: list[tuple[int, list[str | None]]],
-    today: date,
-    dialect: str,
-    temporal: frozenset[int] = frozenset(),
-) -> tuple[Staged, list[RowError]]:
-    """Convert one chunk of rows: (staging rows tagged with their row number, row errors).
-
-    The rows come back already in the form the database takes them, so that this work, not
-    only validation, is done by the worker process running it.
-    """
-    convert = LAYOUTS[kind].convert
-    good: list[tuple[Any, ...]] = []
-    errors: list[RowError] = []
-    for number, cells in rows:
-        try:
-            values = convert(dict(zip(header, cells, strict=True)), today)
-        except RowInvalid as invalid:
-            errors.extend((number, e.field, e.value, e.rule, e.reason) for e in invalid.errors)
-            continue
-        good.append((number, *values))
-    if dialect == "postgresql":
-        return "".join(copy_line(row) + "\n" for row in good).encode("utf-8"), errors
-    if temporal:  # SQLite keeps dates as ISO text, the way SQLAlchemy reads them back
-        good = [
-            tuple(sql_value(v) if i in temporal else v for i, v in enumerate(row)) for row in good
-        ]
-    return good, errors
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to end this worker when the importing process dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def _validated(
-    layout: Layout,
-    header: list[str],
-    reader: TableReader,
-    today: date,
-    workers: int,
-    stage: _Stage,
-) -> Iterator[tuple[list[RowProblem], Staged, list[RowError]]]:
-    """(row problems, good rows, row errors) per chunk, in file order.
-
-    With ``workers`` > 1, chunks are converted in a process pool while this process reads the
-    next ones and writes the previous ones; at most ``2 × workers`` chunks are in flight, so
-    memory does not grow with the file. Ctrl-C or a kill ends the workers with the batch.
-    """
-    chunks = reader.chunks()
-
-    def args(rows: list[tuple[int, list[str | None]]]) -> tuple[Any, ...]:
-        return layout.kind, header, rows, today, stage.dialect, stage.temporal
-
-    if workers <= 1:
-        for rows, problems in chunks:
-            yield problems, *convert_chunk(*args(rows))
-        return
-    # spawn, not fork: a forked worker would inherit the open database connection and, if this
-    # process were killed, keep its transaction (and locks) alive
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_die_with_parent
-    ) as pool:
-        pending: deque[tuple[list[RowProblem], Future[Any]]] = deque()
-        try:
-            for rows, problems in chunks:
-                pending.append((problems, pool.submit(convert_chunk, *args(rows))))
-                while len(pending) >= 2 * workers:
-                    problems_done, future = pending.popleft()
-                    yield problems_done, *future.result()
-            while pending:
-                problems_done, future = pending.popleft()
-                yield problems_done, *future.result()
-        except BaseException:
-            for _, future in pending:
-                future.cancel()
-            raise
-
-
-class _Stage:
-    """A temporary table holding one batch's valid rows, tagged with their row numbers."""
-
-    def __init__(self, conn: Connection, layout: Layout) -> None:
-        self.conn = conn
-        self.layout = layout
-        self.dialect = conn.dialect.name
-        self.name = f"nidb_stage_{layout.kind}"
-        self.table = Table(
-            self.name,
-            MetaData(),
-            Column("_row", BigInteger),
-            *(Column(name, layout.table.c[name].type) for name in layout.targets),
-            prefixes=["TEMPORARY"],
-        )
-        self.table.drop(conn, checkfirst=True)  # a leftover from a killed run on this connection
-        self.table.create(conn)
-        self.columns = ("_row", *layout.targets)
-        self._raw = conn.connection.driver_connection
-        self.temporal = frozenset(
-            i
-            for i, column in enumerate(self.table.columns)
-            if isinstance(column.type, Date | DateTime)
-        )
-
-    def write(self, staged: Staged) -> None:
-        if isinstance(staged, bytes):
-            cursor = self._raw.cursor()
-            with cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN") as copy:
-                copy.write(staged)
-            cursor.close()
-        else:
-            placeholders = ", ".join("?" for _ in self.columns)
-            self._raw.executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", staged)
-
-    def duplicate_keys(self) -> Iterator[tuple[int, str, int]]:
-        """(row, key, first row) for every row repeating an earlier row's key; removes them."""
-        key = ", ".join(self.layout.key)
-        key_text = " || ',' || ".join(f"COALESCE(CAST({k} AS TEXT), '')" for k in self.layout.key)
-        rows = self.conn.execute(
-            text(
-                f"SELECT s._row, {key_text}, f.first_row FROM {self.name} s JOIN "
-                f"(SELECT {key}, MIN(_row) AS first_row FROM {self.name} GROUP BY {key} "
-                f"HAVING COUNT(*) > 1) f USING ({key}) WHERE s._row <> f.first_row ORDER BY s._row"
-            )
-        ).all()
-        if rows:
-            self.conn.execute(
-                text(
-                    f"DELETE FROM {self.name} WHERE _row IN ("
-                    f"SELECT s._row FROM {self.name} s JOIN (SELECT {key}, MIN(_row) AS first_row "
-                    f"FROM {self.name} GROUP BY {key} HAVING COUNT(*) > 1) f USING ({key}) "
-                    f"WHERE s._row <> f.first_row)"
-                )
-            )
-        yield from ((row, key_value, first) for row, key_value, first in rows)
-
-    def merge(self, batch_id: int) -> tuple[int, int]:
-        """Upsert staging into the register; returns (inserted, updated)."""
-        layout = self.layout
-        target = layout.table.name
-        cols = ", ".join(layout.targets)
-        data_cols = [c for c in layout.targets if c not in layout.key]
-        distinct = "IS DISTINCT FROM" if self.dialect == "postgresql" else "IS NOT"
-        changed = " OR ".join(f"{target}.{c} {distinct} excluded.{c}" for c in data_cols)
-        assignments = [f"{c} = excluded.{c}" for c in data_cols] + ["batch_id = excluded.batch_id"]
-        params: dict[str, Any] = {"batch_id": batch_id}
-        for i, (column, value) in enumerate(layout.reset_on_change.items()):
-            assignments.append(f"{column} = :reset{i}")
-            params[f"reset{i}"] = value
-        upsert = (
-            f"INSERT INTO {target} ({cols}, batch_id) "
-            f"SELECT {cols}, :batch_id FROM {self.name} WHERE true "
-            f"ON CONFLICT ({', '.join(layout.key)}) DO UPDATE SET {', '.join(assignments)}"
-            + (f" WHERE {changed}" if changed else "")
-        )
-        if _is_empty(self.conn, layout.table):
-            # first load: keys are already unique in staging, so nothing can conflict
-            plain = (
-                f"INSERT INTO {target} ({cols}, batch_id) SELECT {cols}, :batch_id FROM {self.name}"
-            )
-            with _indexes_rebuilt_after(self.conn, layout.table):
-                inserted = self.conn.execute(text(plain), {"batch_id": batch_id}).rowcount
-            return inserted, 0
-        # rowcount of an upsert counts inserted and actually-updated rows alike
-        before = self.conn.execute(text(f"SELECT COUNT(*) FROM {target}")).scalar_one()
-        touched = self.conn.execute(text(upsert), params).rowcount
-        after = self.conn.execute(text(f"SELECT COUNT(*) FROM {target}")).scalar_one()
-        return after - before, touched - (after - before)
-
-    def drop(self) -> None:
-        self.table.drop(self.conn)
-
-
-def _is_empty(conn: Connection, table: Table) -> bool:
-    return conn.execute(text(f"SELECT 1 FROM {table.name} LIMIT 1")).first() is None
-
-
-@contextmanager
-def _indexes_rebuilt_after(conn: Connection, table: Table) -> Iterator[None]:
-    """Drop the secondary indexes of an empty table, fill it, then build them again.
-
-    Building an index once by sorting is several times faster than maintaining it row by row.
-    Everything happens inside the batch transaction, so a failure restores the indexes too.
-    """
-    indexes = list(table.indexes)
-    for index in indexes:
-        index.drop(conn)
-    yield
-    for index in indexes:
-        index.create(conn)
-
-
 def _new_batch(conn: Connection, layout: Layout, path: Path, sha: str, started: datetime) -> int:
     result = conn.execute(
         insert(models.ImportBatch)
@@ -441,7 +228,7 @@ def _after_load(conn: Connection, layout: Layout, batch_id: int) -> None:
     if layout.kind == "records":
         # every declared, well-formed personal ID opens a 'declared' BHXH ↔ ID link once
         links = models.IdentityLink.__table__
-        rebuild = _indexes_rebuilt_after if _is_empty(conn, links) else _as_is
+        rebuild = indexes_rebuilt_after if is_empty(conn, links) else _as_is
         with rebuild(conn, links):
             _open_declared_links(conn, batch_id)
 
