@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from nidb.api import exchange, staff
+from nidb.api.fastpath import PartnerFastPath
 from nidb.exchange.keys import SigningKey
 from nidb.exchange.runtime import ExchangeRuntime
 from nidb.settings import get_settings
@@ -26,9 +27,10 @@ def signing_key_path() -> Path:
     return Path(explicit) if explicit else get_settings().data_dir / "keys" / "nidb-signing.pem"
 
 
-def app_from_settings() -> FastAPI:
-    """The app over the configured database (uvicorn's factory for `nidb serve`)."""
-    return create_app()
+def app_from_settings() -> PartnerFastPath:
+    """The app over the configured database (uvicorn's factory for `nidb serve`), with the
+    partner messages on the plain ASGI fast path."""
+    return PartnerFastPath(create_app())
 
 
 def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> FastAPI:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from nidb.api.schemas import EnvelopeDoc
 from nidb.exchange.runtime import ExchangeRuntime, Route
@@ -38,11 +39,12 @@ def _openapi(route: Route) -> dict[str, Any]:
     }
 
 
-async def _answer(request: Request, service: str) -> JSONResponse:
-    runtime: ExchangeRuntime = request.app.state.exchange
-    raw = await request.body()
-    # handled on the event loop: a card check is ~1 ms of CPU and one indexed query, cheaper
-    # than a hop to the thread pool and back; concurrency comes from the worker processes
+async def answer(runtime: ExchangeRuntime, service: str, raw: bytes) -> tuple[int, bytes]:
+    """The HTTP status and JSON bytes of the reply to ``raw``, once its access record is durable.
+
+    Handled on the event loop: a card check is ~1 ms of CPU and one indexed query, cheaper than
+    a hop to the thread pool and back; concurrency comes from the worker processes.
+    """
     outcome = runtime.handle(service, raw)
     if not await asyncio.wrap_future(runtime.log.submit(outcome.record)):
         # another worker logged this message_id first: a replay, whatever we computed
@@ -50,11 +52,16 @@ async def _answer(request: Request, service: str) -> JSONResponse:
         await asyncio.wrap_future(runtime.log.submit(outcome.record))
     elif outcome.reads:  # each person a page discloses sees the read in their own history
         await asyncio.gather(*(asyncio.wrap_future(runtime.log.submit(r)) for r in outcome.reads))
-    return JSONResponse(outcome.reply, status_code=outcome.status)
+    return outcome.status, json.dumps(outcome.reply, ensure_ascii=False).encode("utf-8")
+
+
+async def _answer(request: Request, service: str) -> Response:
+    status, content = await answer(request.app.state.exchange, service, await request.body())
+    return Response(content, status_code=status, media_type="application/json")
 
 
 def _endpoint(route: Route) -> Any:
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         return await _answer(request, route.service.name)
 
     endpoint.__name__ = route.service.name.replace(".", "_").replace("/", "_")

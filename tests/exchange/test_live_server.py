@@ -118,12 +118,17 @@ def test_nidb_serve_answers_a_hospital_over_http(tmp_path: Path) -> None:
             {"card_code": BHXH, "full_name": "Nguyễn Văn An", "date_of_birth": "1985"},
         )
         assert reply.status == 200 and reply.body["result_code"] == "000"
+        # the plain ASGI fast path refuses what the FastAPI route refuses, and passes the rest on
+        huge = httpx.post(f"{base}/x/card.check/v1", content=b'{"a":"' + b"x" * 400_000 + b'"}')
+        assert huge.status_code == 400 and huge.json()["body"]["error"]["code"] == "E_MALFORMED"
+        assert httpx.post(f"{base}/x/nothing/v1", content=b"{}").status_code == 404
+        assert httpx.get(f"{base}/openapi.json").status_code == 200
         client.close()
     finally:
         server.terminate()
         server.wait(timeout=15)
     verified = runner.invoke(cli_app, ["audit", "verify"], env=env)
-    assert verified.exit_code == 0 and "1 bản ghi" in verified.output
+    assert verified.exit_code == 0 and "2 bản ghi" in verified.output  # the check and the refusal
 
 
 @pytest.fixture(scope="module")

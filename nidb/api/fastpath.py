@@ -1,0 +1,53 @@
+"""A plain ASGI fast path for partner messages, in front of the FastAPI application.
+
+``POST /x/<service>`` is the hottest path of the system (a hospital checks a card at every
+visit). This wrapper answers it with the same `nidb.api.exchange.answer` the FastAPI routes
+use, without FastAPI's routing, dependency and middleware machinery; everything else (other
+paths and methods, OpenAPI, the staff API) goes to the FastAPI application unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from nidb.api.exchange import answer
+from nidb.exchange.runtime import MAX_BODY_BYTES
+
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+class PartnerFastPath:
+    """ASGI app: partner envelopes straight to the runtime; the rest to ``app``."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.state = app.state  # the same state: tests and tools reach the runtime through it
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") != "POST" or not path.startswith("/x/"):
+            await self.app(scope, receive, send)
+            return
+        runtime = self.app.state.exchange
+        service = path[3:]
+        if service not in runtime.routes:
+            await self.app(scope, receive, send)  # FastAPI's 404
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY_BYTES + 1:  # enough to be refused as too large
+                while more:  # drain the rest without keeping it
+                    message = await receive()
+                    more = message.get("more_body", False) and message["type"] != "http.disconnect"
+        status, content = await answer(runtime, service, bytes(body))
+        headers = [*_HEADERS, (b"content-length", str(len(content)).encode("ascii"))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
