@@ -492,3 +492,4 @@ def main() -> None:
 
 _mount_identity_commands()
 _mount_exchange_commands()
+__import__("nidb.detect.commands", fromlist=["mount"]).mount(app)  # `nidb detect`

@@ -1,0 +1,208 @@
+"""The detection rules: one DuckDB query each over the Parquet snapshot, and its explanation.
+
+A rule's query reads the snapshot's views (``citizens``, ``persons``, ``identity_links``,
+``health_cards``, ``benefits``, ``health_visits``) and two helper views made by the runner:
+
+- ``holder_death`` (bhxh_code, personal_id, full_name, death_date): BHXH codes whose citizen is
+  dead, linked the way the population feed links them (verified records and open identity links);
+- ``card_info`` (card_code, bhxh_code, province_code): each card's latest holder and province.
+- ``code_province`` (bhxh_code, province): a person's province (latest card, else employer).
+
+Each row becomes one :class:`Finding` with a subject, an evidence key (what makes the alert
+unique for that subject) and a plain explanation in Vietnamese and in English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One hit of a rule: becomes one alert."""
+
+    subject_type: str
+    subject_id: str
+    province: str | None
+    evidence_key: str
+    evidence: dict[str, Any]
+    explanation_vi: str
+    explanation_en: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named SQL rule and how to turn one of its rows into a finding."""
+
+    name: str
+    title_vi: str
+    title_en: str
+    sql: str
+    explain: Callable[[Row], Finding]
+
+
+def _d(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+CARD_AFTER_DEATH_SQL = """
+SELECT v.visit_id, v.card_code, h.bhxh_code, h.personal_id, h.full_name, h.death_date,
+       v.facility_code, v.admitted_at, v.discharged_at, v.inpatient, v.insurer_paid,
+       coalesce(c.province_code, p.province) AS province
+FROM health_visits v
+LEFT JOIN card_info c ON c.card_code = v.card_code
+JOIN holder_death h ON h.bhxh_code = coalesce(c.bhxh_code, v.bhxh_code)
+LEFT JOIN code_province p ON p.bhxh_code = h.bhxh_code
+WHERE CAST(v.admitted_at AS DATE) > h.death_date
+ORDER BY v.card_code, v.admitted_at, v.visit_id
+"""
+
+
+def _card_after_death(r: Row) -> Finding:
+    days = (r["admitted_at"].date() - r["death_date"]).days
+    return Finding(
+        subject_type="card",
+        subject_id=r["card_code"],
+        province=r["province"],
+        evidence_key=f"visit:{r['visit_id']}",
+        evidence={k: _json(r[k]) for k in r},
+        explanation_vi=(
+            f"Thẻ BHYT {r['card_code']} của {r['full_name']} (mã BHXH {r['bhxh_code']}, "
+            f"số định danh {r['personal_id']}) được dùng khám chữa bệnh tại cơ sở "
+            f"{r['facility_code']} ngày {_d(r['admitted_at'])} (lượt {r['visit_id']}, quỹ chi "
+            f"{r['insurer_paid']:,} đồng), {days} ngày sau khi người này mất "
+            f"({_d(r['death_date'])}) theo CSDL quốc gia về dân cư."
+        ),
+        explanation_en=(
+            f"Health card {r['card_code']} of {r['full_name']} (BHXH code {r['bhxh_code']}, "
+            f"personal ID {r['personal_id']}) was used at facility {r['facility_code']} on "
+            f"{_d(r['admitted_at'])} (visit {r['visit_id']}, insurer paid {r['insurer_paid']:,} "
+            f"VND), {days} day(s) after the holder's death on {_d(r['death_date'])} according to "
+            "the population database."
+        ),
+    )
+
+
+BENEFIT_AFTER_DEATH_SQL = """
+SELECT b.id AS benefit_id, b.bhxh_code, b.kind, b.start_date, b.end_date, b.status,
+       b.monthly_amount, b.lump_sum, h.personal_id, h.full_name, h.death_date,
+       p.province
+FROM benefits b
+JOIN holder_death h ON h.bhxh_code = b.bhxh_code
+LEFT JOIN code_province p ON p.bhxh_code = b.bhxh_code
+WHERE (b.status = 'active' AND coalesce(b.end_date, DATE '9999-12-31') > h.death_date)
+   OR b.end_date > h.death_date
+ORDER BY b.bhxh_code, b.id
+"""
+
+
+def _benefit_after_death(r: Row) -> Finding:
+    if r["status"] == "active":
+        why_vi = "vẫn đang ở trạng thái chi trả (active)"
+        why_en = "is still being paid (status active)"
+    else:
+        why_vi = f"có kỳ hưởng kéo dài đến {_d(r['end_date'])}"
+        why_en = f"has a period running to {_d(r['end_date'])}"
+    amount = r["monthly_amount"] if r["monthly_amount"] is not None else r["lump_sum"]
+    return Finding(
+        subject_type="person",
+        subject_id=r["bhxh_code"],
+        province=r["province"],
+        evidence_key=f"benefit:{r['benefit_id']}",
+        evidence={k: _json(r[k]) for k in r},
+        explanation_vi=(
+            f"Chế độ {r['kind']} (mã {r['benefit_id']}, hưởng từ {_d(r['start_date'])}, "
+            f"số tiền {amount or 0:,} đồng) của {r['full_name']} (mã BHXH {r['bhxh_code']}, "
+            f"số định danh {r['personal_id']}) {why_vi}, trong khi người hưởng đã mất ngày "
+            f"{_d(r['death_date'])} theo CSDL quốc gia về dân cư."
+        ),
+        explanation_en=(
+            f"Benefit {r['kind']} (id {r['benefit_id']}, from {_d(r['start_date'])}, amount "
+            f"{amount or 0:,} VND) of {r['full_name']} (BHXH code {r['bhxh_code']}, personal ID "
+            f"{r['personal_id']}) {why_en}, although the beneficiary died on "
+            f"{_d(r['death_date'])} according to the population database."
+        ),
+    )
+
+
+OVERLAPPING_INPATIENT_SQL = """
+SELECT a.card_code, a.visit_id AS first_visit, b.visit_id AS second_visit,
+       a.facility_code AS first_facility, b.facility_code AS second_facility,
+       a.admitted_at AS first_admitted, a.discharged_at AS first_discharged,
+       b.admitted_at AS second_admitted, b.discharged_at AS second_discharged,
+       coalesce(c.province_code, p.province) AS province, a.bhxh_code
+FROM health_visits a
+JOIN health_visits b
+  ON a.card_code = b.card_code AND a.visit_id < b.visit_id
+ AND a.admitted_at < b.discharged_at AND b.admitted_at < a.discharged_at
+LEFT JOIN card_info c ON c.card_code = a.card_code
+LEFT JOIN code_province p ON p.bhxh_code = a.bhxh_code
+WHERE a.inpatient AND b.inpatient
+ORDER BY a.card_code, a.visit_id, b.visit_id
+"""
+
+
+def _overlapping_inpatient(r: Row) -> Finding:
+    return Finding(
+        subject_type="card",
+        subject_id=r["card_code"],
+        province=r["province"],
+        evidence_key=f"visits:{r['first_visit']}|{r['second_visit']}",
+        evidence={k: _json(r[k]) for k in r},
+        explanation_vi=(
+            f"Thẻ BHYT {r['card_code']} có hai đợt điều trị nội trú chồng lấn nhau: lượt "
+            f"{r['first_visit']} tại cơ sở {r['first_facility']} từ {_d(r['first_admitted'])} "
+            f"đến {_d(r['first_discharged'])} và lượt {r['second_visit']} tại cơ sở "
+            f"{r['second_facility']} từ {_d(r['second_admitted'])} đến "
+            f"{_d(r['second_discharged'])}; một người không thể nằm viện hai nơi cùng lúc."
+        ),
+        explanation_en=(
+            f"Health card {r['card_code']} has two overlapping inpatient stays: visit "
+            f"{r['first_visit']} at facility {r['first_facility']} from "
+            f"{_d(r['first_admitted'])} to {_d(r['first_discharged'])} and visit "
+            f"{r['second_visit']} at facility {r['second_facility']} from "
+            f"{_d(r['second_admitted'])} to {_d(r['second_discharged'])}; one person cannot be "
+            "in hospital in two places at once."
+        ),
+    )
+
+
+RULES: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        Rule(
+            "card_after_death",
+            "Thẻ BHYT dùng sau khi chủ thẻ mất",
+            "health card used after the holder's death",
+            CARD_AFTER_DEATH_SQL,
+            _card_after_death,
+        ),
+        Rule(
+            "benefit_after_death",
+            "Chế độ vẫn chi trả sau khi người hưởng mất",
+            "benefit paid after the beneficiary's death",
+            BENEFIT_AFTER_DEATH_SQL,
+            _benefit_after_death,
+        ),
+        Rule(
+            "overlapping_inpatient",
+            "Điều trị nội trú chồng lấn trên cùng một thẻ",
+            "overlapping inpatient stays on one card",
+            OVERLAPPING_INPATIENT_SQL,
+            _overlapping_inpatient,
+        ),
+    )
+}

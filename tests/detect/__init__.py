@@ -1,0 +1,1 @@
+"""Tests of fraud detection (nidb.detect)."""
