@@ -56,6 +56,12 @@ def _mount_identity_commands() -> None:
     app.add_typer(identity_commands.review_app, name="review")
 
 
+def _mount_detect_commands() -> None:
+    from nidb.detect import commands as detect_commands
+
+    detect_commands.mount(app)  # `nidb detect`
+
+
 def _mount_exchange_commands() -> None:
     from nidb.exchange import commands as exchange_commands
 
@@ -492,4 +498,4 @@ def main() -> None:
 
 _mount_identity_commands()
 _mount_exchange_commands()
-__import__("nidb.detect.commands", fromlist=["mount"]).mount(app)  # `nidb detect`
+_mount_detect_commands()
