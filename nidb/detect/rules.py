@@ -180,6 +180,56 @@ def _overlapping_inpatient(r: Row) -> Finding:
     )
 
 
+TWO_PROVINCES_SQL = """
+SELECT a.card_code, a.bhxh_code, a.visit_id AS first_visit, b.visit_id AS second_visit,
+       a.facility_code AS first_facility, b.facility_code AS second_facility,
+       a.admitted_at AS first_admitted, a.discharged_at AS first_discharged,
+       b.admitted_at AS second_admitted, b.discharged_at AS second_discharged,
+       coalesce(c.province_code, p.province) AS province
+FROM health_visits a
+JOIN health_visits b
+  ON a.card_code = b.card_code AND a.visit_id <> b.visit_id
+ AND (a.admitted_at < b.admitted_at OR (a.admitted_at = b.admitted_at AND a.visit_id < b.visit_id))
+ AND CAST(a.admitted_at + INTERVAL 7 HOUR AS DATE) = CAST(b.admitted_at + INTERVAL 7 HOUR AS DATE)
+ AND substr(a.facility_code, 1, 2) <> substr(b.facility_code, 1, 2)
+ AND b.admitted_at < a.discharged_at + INTERVAL 3 HOUR
+LEFT JOIN card_info c ON c.card_code = a.card_code
+LEFT JOIN code_province p ON p.bhxh_code = a.bhxh_code
+WHERE NOT a.inpatient AND NOT b.inpatient
+ORDER BY a.card_code, a.admitted_at, a.visit_id, b.visit_id
+"""
+"""Two outpatient visits on one card, the same day (Vietnam time), at facilities of different
+provinces (the first two digits of the facility code), the second starting less than three hours
+after the first ended: too little time to travel between most provinces. Inpatient stays are left
+to the overlap rule, since transfers between hospitals of two provinces are normal."""
+
+
+def _two_provinces(r: Row) -> Finding:
+    gap = int((r["second_admitted"] - r["first_discharged"]).total_seconds() // 60)
+    return Finding(
+        subject_type="card",
+        subject_id=r["card_code"],
+        province=r["province"],
+        evidence_key=f"visits:{r['first_visit']}|{r['second_visit']}",
+        evidence={k: _json(r[k]) for k in r},
+        explanation_vi=(
+            f"Thẻ BHYT {r['card_code']} được dùng khám ngoại trú tại cơ sở {r['first_facility']} "
+            f"(tỉnh {r['first_facility'][:2]}) đến {_d(r['first_discharged'])} rồi tại cơ sở "
+            f"{r['second_facility']} (tỉnh {r['second_facility'][:2]}) lúc "
+            f"{_d(r['second_admitted'])} cùng ngày, chỉ cách {gap} phút: không đủ thời gian đi "
+            f"giữa hai tỉnh (lượt {r['first_visit']} và {r['second_visit']}; giờ UTC)."
+        ),
+        explanation_en=(
+            f"Health card {r['card_code']} was used as an outpatient at facility "
+            f"{r['first_facility']} (province {r['first_facility'][:2]}) until "
+            f"{_d(r['first_discharged'])} and at facility {r['second_facility']} (province "
+            f"{r['second_facility'][:2]}) at {_d(r['second_admitted'])} the same day, {gap} "
+            f"minutes later: too little time to travel between the two provinces (visits "
+            f"{r['first_visit']} and {r['second_visit']}; times in UTC)."
+        ),
+    )
+
+
 RULES: dict[str, Rule] = {
     rule.name: rule
     for rule in (
@@ -203,6 +253,13 @@ RULES: dict[str, Rule] = {
             "overlapping inpatient stays on one card",
             OVERLAPPING_INPATIENT_SQL,
             _overlapping_inpatient,
+        ),
+        Rule(
+            "two_provinces_same_day",
+            "Một thẻ khám ở hai tỉnh trong cùng một ngày",
+            "one card at facilities in two provinces the same day",
+            TWO_PROVINCES_SQL,
+            _two_provinces,
         ),
     )
 }

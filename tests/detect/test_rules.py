@@ -159,6 +159,7 @@ def test_each_rule_raises_its_true_case_and_not_its_near_miss(engine: Engine) ->
         "card_after_death": (1, 1),
         "benefit_after_death": (2, 2),
         "overlapping_inpatient": (1, 1),
+        "two_provinces_same_day": (0, 0),
     }
     held = {
         (a.kind, a.subject_type, a.subject_id, a.province, a.detail["evidence_key"])
@@ -202,8 +203,8 @@ def test_running_twice_adds_nothing_and_a_dismissed_alert_stays_dismissed(engine
             .values(status="dismissed")
         )
     again = run_detection(engine)
-    assert [r.new for r in again] == [0, 0, 0]
-    assert [len(r.findings) for r in again] == [1, 2, 1]
+    assert [r.new for r in again] == [0, 0, 0, 0]
+    assert [len(r.findings) for r in again] == [1, 2, 1, 0]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(models.Alert)).scalar() == 4
     # a new visit after death is a new alert on the same card
@@ -254,3 +255,28 @@ def test_cli_prints_a_row_per_rule_and_is_idempotent(engine: Engine, cli: CliRun
     bad = cli.invoke(app, ["detect", "--rules", "nope"])
     assert bad.exit_code == 2
     assert "nope" in bad.output
+
+
+def test_one_card_in_two_provinces_within_hours_is_an_alert_and_a_day_apart_is_not(
+    engine: Engine,
+) -> None:
+    load_register(engine)
+    d = datetime  # stored in UTC: 01:00 UTC is 08:00 in Vietnam
+    with engine.begin() as conn:
+        conn.execute(
+            insert(models.HealthVisit),
+            [
+                _visit("D-1", CARD_B, B, "79001", d(2025, 2, 1, 1), d(2025, 2, 1, 2), False),
+                _visit("D-2", CARD_B, B, "01005", d(2025, 2, 1, 3), d(2025, 2, 1, 4), False),
+                # near misses: same province; 10 hours later; the next day in Vietnam
+                _visit("D-3", CARD_B, B, "79010", d(2025, 2, 1, 5), d(2025, 2, 1, 6), False),
+                _visit("D-4", CARD_B, B, "01006", d(2025, 2, 1, 14), d(2025, 2, 1, 15), False),
+                _visit("D-5", CARD_B, B, "01007", d(2025, 2, 1, 17, 30), d(2025, 2, 1, 18), False),
+            ],
+        )
+    results = {r.rule.name: r for r in run_detection(engine, ["two_provinces_same_day"])}
+    found = results["two_provinces_same_day"].findings
+    assert [f.evidence_key for f in found] == ["visits:D-1|D-2", "visits:D-2|D-3"]
+    assert all(f.subject_id == CARD_B and f.province == "79" for f in found)
+    assert "60 minutes later" in found[0].explanation_en
+    assert "tỉnh 01" in found[0].explanation_vi
