@@ -12,10 +12,95 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+alerts_app = typer.Typer(
+    help="Cảnh báo cho cán bộ: xem, xác nhận, bác bỏ (alerts: list, confirm, dismiss).",
+    no_args_is_help=True,
+)
+
 
 def mount(app: typer.Typer) -> None:
-    """Add `nidb detect` to the main command."""
+    """Add `nidb detect` and `nidb alerts` to the main command."""
     app.command("detect")(detect_command)
+    app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: Annotated[str, typer.Option(help="open | confirmed | dismissed | all")] = "open",
+    kind: Annotated[str | None, typer.Option(help="loại (rule name)")] = None,
+    province: Annotated[str | None, typer.Option(help="mã tỉnh, ví dụ 01")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Danh sách cảnh báo, cũ trước (alerts, oldest first)."""
+    from nidb import cli
+    from nidb.detect.alerts import list_alerts
+
+    with cli._handled():
+        rows = list_alerts(
+            cli._engine(), None if status == "all" else status, kind, province, limit
+        )
+    table = Table(title="Cảnh báo (alerts)")
+    for column in ("số", "loại (kind)", "tỉnh", "đối tượng (subject)", "trạng thái", "giải thích"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.kind,
+            row.province or "",
+            f"{row.subject_type} {row.subject_id}",
+            row.status,
+            row.explanation_vi,
+        )
+    cli.out.print(table)
+
+
+def _decide(alert_id: int, status: str, note: str) -> None:
+    from nidb import cli
+    from nidb.detect.alerts import AlertError, decide
+    from nidb.settings import actor_name
+
+    with cli._handled():
+        try:
+            row = decide(cli._engine(), alert_id, status, actor_name(), note)
+        except AlertError as error:
+            raise cli._fail(str(error)) from None
+    word = "xác nhận" if status == "confirmed" else "bác bỏ"
+    cli.out.print(f"Đã {word} cảnh báo số {row.id} ({row.kind}, {row.subject_id}).")
+
+
+@alerts_app.command("confirm")
+def alerts_confirm(
+    alert_id: Annotated[int, typer.Argument(min=1)],
+    note: Annotated[str, typer.Option("--note", help="Lý do (why)")],
+) -> None:
+    """Xác nhận cảnh báo đúng (confirm: the alert was right)."""
+    _decide(alert_id, "confirmed", note)
+
+
+@alerts_app.command("dismiss")
+def alerts_dismiss(
+    alert_id: Annotated[int, typer.Argument(min=1)],
+    note: Annotated[str, typer.Option("--note", help="Lý do (why)")],
+) -> None:
+    """Bác bỏ cảnh báo sai (dismiss: a false alarm)."""
+    _decide(alert_id, "dismissed", note)
+
+
+@alerts_app.command("stats")
+def alerts_stats() -> None:
+    """Độ chính xác đo được của từng quy tắc (each rule's measured precision)."""
+    from nidb import cli
+    from nidb.detect.alerts import rule_stats
+
+    with cli._handled():
+        stats = rule_stats(cli._engine())
+    table = Table(title="Độ chính xác theo quy tắc (precision per rule, from staff decisions)")
+    for column in ("loại (kind)", "đang mở", "xác nhận", "bác bỏ", "độ chính xác"):
+        table.add_column(column)
+    for s in stats:
+        precision = "—" if s.precision is None else f"{s.precision:.3f}"
+        table.add_row(s.kind, str(s.open), str(s.confirmed), str(s.dismissed), precision)
+    cli.out.print(table)
 
 
 def detect_command(

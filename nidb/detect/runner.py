@@ -117,9 +117,14 @@ def find(snapshot_dir: Path, rules: Sequence[Rule]) -> list[RuleResult]:
         con.close()
 
 
+_STORE_LOCK = 0x64657463  # "detc"
+
+
 def store(engine: Engine, results: Sequence[RuleResult]) -> None:
     """Insert the findings not already held as alerts; sets each result's ``new``."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two runs at once must not both insert an alert
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _STORE_LOCK})
         for result in results:
             kind = result.rule.name
             held = {
