@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 from nidb.exchange.accesslog import count_entries, verify_chain  # noqa: E402
 from nidb.exchange.client import ExchangeClient  # noqa: E402
 from nidb.exchange.keys import SigningKey  # noqa: E402
-from nidb.store import models  # noqa: E402
 from nidb.store.db import ensure_schema, make_engine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "exchange.md"
@@ -152,34 +151,15 @@ def stop_cluster(folder: Path) -> None:
 
 def register_hospital(engine, key: SigningKey) -> None:  # type: ignore[no-untyped-def]
     """The benchmark hospital with a fresh key and a card-check grant (idempotent)."""
-    from sqlalchemy import insert, select
+    from nidb.exchange.partners import add_grant, ensure_partner
 
-    from nidb.exchange.partners import add_grant, add_partner
-
-    with engine.begin() as conn:
-        exists = conn.execute(
-            select(models.Partner.code).where(models.Partner.code == HOSPITAL)
-        ).first()
-        if exists:
-            conn.execute(
-                insert(models.PartnerKey).values(
-                    kid=key.kid, partner_code=HOSPITAL, public_key=key.public_b64
-                )
-            )
-            conn.execute(
-                text("UPDATE partners SET rate_limit = 100000 WHERE code = :c"), {"c": HOSPITAL}
-            )
-    if not exists:
-        add_partner(
-            engine,
-            HOSPITAL,
-            "Bệnh viện (benchmark)",
-            "hospital",
-            key.public_b64,
-            "bench",
-            rate_limit=100_000,
-        )
+    name = "Bệnh viện (benchmark)"
+    if ensure_partner(engine, HOSPITAL, name, "hospital", key.public_b64, "bench", 100_000):
         add_grant(engine, HOSPITAL, "card.check/v1", "KCB", "dd", "Luật BHYT", "bench")
+    with engine.begin() as conn:  # a register kept from an older run may hold a lower limit
+        conn.execute(
+            text("UPDATE partners SET rate_limit = 100000 WHERE code = :c"), {"c": HOSPITAL}
+        )
 
 
 def wait_up(url: str, timeout: float = 60) -> None:

@@ -16,12 +16,12 @@ from datetime import date
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from nidb.exchange.runtime import _reader
+from nidb.exchange.runtime import reader_engine
 from nidb.exchange.services import card_check
 from nidb.store.db import make_engine
 
 app = FastAPI()
-engine = _reader(make_engine())  # the same autocommit, ping-free reader pool nidb reads with
+engine = reader_engine(make_engine())  # the same autocommit, ping-free reader pool nidb reads with
 
 
 @app.post("/plain/card.check")

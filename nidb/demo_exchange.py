@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from nidb.exchange.accesslog import verify_chain
 from nidb.exchange.inbound.population import PopulationFeedReport, follow_population
 from nidb.exchange.keys import SigningKey
-from nidb.exchange.partners import PartnerError, add_grant, add_key, add_partner
+from nidb.exchange.partners import add_grant, ensure_partner
 from nidb.store import models
 
 
@@ -76,10 +76,9 @@ def _holders(engine: Engine, limit: int) -> list[Any]:
 def _hospital(engine: Engine, member: str) -> SigningKey:
     """Register the demo hospital with a fresh key and its grants (again on a second run)."""
     key = SigningKey.generate()
-    try:
-        add_partner(engine, member, f"Bệnh viện {member[-5:]}", "hospital", key.public_b64, "demo")
-    except PartnerError:
-        add_key(engine, member, key.public_b64, "demo")
+    if not ensure_partner(
+        engine, member, f"Bệnh viện {member[-5:]}", "hospital", key.public_b64, "demo"
+    ):
         return key
     add_grant(engine, member, "card.check/v1", "KCB", "dd", "Luật BHYT, Điều 28", "demo")
     add_grant(engine, member, "visits.submit/v1", "KCB", "h", "QĐ 130/QĐ-BYT", "demo")
@@ -103,12 +102,7 @@ def run_exchange_demo(
         return None
     patient, deceased = holders[1], holders[0]  # holders[0] has a pension if anyone does
     member = f"VN/GOV/BYT/BV-{patient.facility_code}"
-    key = SigningKey.generate()
-    add_partner(
-        engine, member, f"Bệnh viện {patient.facility_code}", "hospital", key.public_b64, "demo"
-    )
-    add_grant(engine, member, "card.check/v1", "KCB", "dd", "Luật BHYT, Điều 28", "demo")
-    add_grant(engine, member, "visits.submit/v1", "KCB", "h", "QĐ 130/QĐ-BYT", "demo")
+    key = _hospital(engine, member)
     demo = ExchangeDemo(hospital=member)
     with (
         BackgroundServer(nidb_app(engine, SigningKey.generate()), lifespan="on") as api,

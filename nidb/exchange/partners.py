@@ -80,6 +80,17 @@ def _audit(
     )
 
 
+def _verify_key(public_key: str) -> VerifyKey:
+    try:
+        return VerifyKey.from_b64(public_key)
+    except ValueError:
+        raise PartnerError(
+            "public_key",
+            "Khóa công khai phải là 32 byte Ed25519 mã hóa base64url",
+            "public key must be 32 Ed25519 bytes in base64url",
+        ) from None
+
+
 def add_partner(
     engine: Engine,
     code: str,
@@ -109,14 +120,7 @@ def add_partner(
             "Giới hạn phải từ 1 đến 100000 yêu cầu/giây",
             "rate limit must be 1..100000",
         )
-    try:
-        key = VerifyKey.from_b64(public_key)
-    except ValueError:
-        raise PartnerError(
-            "public_key",
-            "Khóa công khai phải là 32 byte Ed25519 mã hóa base64url",
-            "public key must be 32 Ed25519 bytes in base64url",
-        ) from None
+    key = _verify_key(public_key)
     with engine.begin() as conn:
         if conn.execute(select(models.Partner.code).where(models.Partner.code == code)).first():
             raise PartnerError(
@@ -142,14 +146,7 @@ def add_partner(
 
 def add_key(engine: Engine, code: str, public_key: str, actor: str) -> str:
     """Register another public key of a partner (key rotation); returns its kid."""
-    try:
-        key = VerifyKey.from_b64(public_key)
-    except ValueError:
-        raise PartnerError(
-            "public_key",
-            "Khóa công khai phải là 32 byte Ed25519 mã hóa base64url",
-            "public key must be 32 Ed25519 bytes in base64url",
-        ) from None
+    key = _verify_key(public_key)
     with engine.begin() as conn:
         if not conn.execute(select(models.Partner.code).where(models.Partner.code == code)).first():
             raise PartnerError("partner", f"Không có đối tác {code}", f"no partner {code}")
@@ -162,6 +159,27 @@ def add_key(engine: Engine, code: str, public_key: str, actor: str) -> str:
         )
         _audit(conn, actor, "partner.add_key", code, {"kid": key.kid})
     return key.kid
+
+
+def ensure_partner(
+    engine: Engine,
+    code: str,
+    name: str,
+    kind: str,
+    public_key: str,
+    actor: str,
+    rate_limit: int = 100,
+) -> bool:
+    """Register the partner, or add ``public_key`` to it if it exists; True if it was created."""
+    with engine.connect() as conn:
+        exists = conn.execute(
+            select(models.Partner.code).where(models.Partner.code == code)
+        ).first()
+    if exists:
+        add_key(engine, code, public_key, actor)
+        return False
+    add_partner(engine, code, name, kind, public_key, actor, rate_limit)
+    return True
 
 
 def add_grant(

@@ -82,7 +82,7 @@ def _headcount(conn: Connection, body: Any, admission: Admission) -> services.An
     return services.employer_headcount(conn, body.employer_code, body.enterprise_code)
 
 
-def _reader(engine: Engine) -> Engine:
+def reader_engine(engine: Engine) -> Engine:
     """The engine services read with: autocommit (no BEGIN/ROLLBACK round trips) and, on
     PostgreSQL, its own pool without a ping per checkout (a dead connection fails one request,
     which the partner retries, instead of costing every request a round trip)."""
@@ -139,7 +139,7 @@ class ExchangeRuntime:
 
     def __init__(self, engine: Engine, key: SigningKey, log: AccessLog | None = None) -> None:
         self.engine = engine
-        self.reader = _reader(engine)
+        self.reader = reader_engine(engine)
         self.key = key
         self.directory = Directory(engine)
         self.gate = Gate(self.directory)
