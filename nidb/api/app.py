@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from nidb.api import exchange, staff
 from nidb.api.fastpath import PartnerFastPath
 from nidb.exchange.keys import SigningKey
-from nidb.exchange.runtime import ExchangeRuntime
+from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.settings import get_settings
 from nidb.store.db import ensure_schema, make_engine
 
@@ -61,7 +61,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     )
     app.state.engine = engine
     app.state.key = key
-    app.include_router(exchange.mount(ExchangeRuntime.route_table()))
+    app.include_router(exchange.mount(route_table()))
     app.include_router(staff.router)
 
     @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")

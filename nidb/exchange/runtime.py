@@ -147,8 +147,6 @@ class ExchangeRuntime:
         self.routes = route_table()
         self.extracts = ExtractWorker(engine)
 
-    route_table = staticmethod(route_table)
-
     def close(self) -> None:
         self.extracts.stop()
         self.log.close()
