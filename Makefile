@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint browser bench clean
 
 install: $(VENV)/.installed
 	@# nidb match --engine spark (and its tests) need a Java runtime; Debian's is enough
@@ -28,7 +28,17 @@ lint: install
 	$(BIN)/ruff check nidb tests bench
 	$(BIN)/mypy
 
-test: lint
+browser:
+	@# end-to-end tests drive Debian's chromium through Playwright (never a downloaded browser)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium not found: installing Debian's chromium"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y --no-install-recommends chromium \
+	  || { $$SUDO apt-get update && \
+	       $$SUDO apt-get install -y --no-install-recommends chromium; }; }
+
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: install

@@ -62,6 +62,17 @@ def _mount_detect_commands() -> None:
     detect_commands.mount(app)  # `nidb detect`
 
 
+def _mount_later_commands() -> None:
+    from nidb.quality import commands as quality_commands  # `nidb quality|report|publish`
+    from nidb.workflows import commands as workflow_commands  # `nidb dossier …`
+
+    quality_commands.mount(app)
+    workflow_commands.mount(app, sim_app)
+    from nidb.web import commands as web_commands  # `nidb staff-user …`, `nidb sim vneid`
+
+    web_commands.mount(app, sim_app)
+
+
 def _mount_exchange_commands() -> None:
     from nidb.exchange import commands as exchange_commands
 
@@ -499,3 +510,4 @@ def main() -> None:
 _mount_identity_commands()
 _mount_exchange_commands()
 _mount_detect_commands()
+_mount_later_commands()

@@ -19,6 +19,8 @@ from nidb.exchange.keys import SigningKey
 from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.settings import get_settings
 from nidb.store.db import ensure_schema, make_engine
+from nidb.web import routes as web_routes
+from nidb.workflows import routes as workflow_routes
 
 
 def signing_key_path() -> Path:
@@ -63,6 +65,8 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     app.state.key = key
     app.include_router(exchange.mount(route_table()))
     app.include_router(staff.router)
+    workflow_routes.mount(app)  # payment-gateway callbacks
+    web_routes.mount(app)  # citizen portal and staff console (HTML)
 
     @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")
     def health() -> dict[str, str]:

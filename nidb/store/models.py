@@ -570,3 +570,14 @@ class ExtractItem(Base):
         String(24)
     )  # ok | E_SUBJECT_NOT_FOUND | E_BODY_INVALID
     answer: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+# Tables of later subsystems live in their own modules, on the same metadata.
+from nidb.store import (  # noqa: E402
+    models_quality,
+    models_staff,
+    models_web,
+    models_workflows,
+)
+
+__all_table_modules__ = (models_quality, models_staff, models_web, models_workflows)

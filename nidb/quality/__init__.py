@@ -1,0 +1,1 @@
+"""Data quality (đúng, đủ, sạch, sống), reports and open data."""

@@ -1,0 +1,43 @@
+"""The two appends every change makes: an audit entry (who did what to which subject, and
+why) and an outbox event (what partners subscribed to hear), in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from nidb.store import models
+
+
+def write_audit(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    purpose: str | None,
+    detail: Mapping[str, Any],
+) -> None:
+    """Append one entry to ``audit_log`` in the caller's transaction."""
+    conn.execute(
+        insert(models.AuditEntry).values(
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            purpose=purpose,
+            detail=dict(detail),
+        )
+    )
+
+
+def write_event(conn: Connection, topic: str, subject_key: str, payload: Mapping[str, Any]) -> None:
+    """Append one event to the outbox in the caller's transaction (delivered after commit)."""
+    conn.execute(
+        insert(models.OutboxEvent).values(
+            topic=topic, subject_key=subject_key, payload=dict(payload)
+        )
+    )

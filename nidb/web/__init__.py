@@ -1,0 +1,1 @@
+"""The web front ends: citizen portal (cổng công dân) and staff console, server-rendered."""

@@ -1,0 +1,1 @@
+"""Online public services, end to end: dossier, checks, decision, payment, notification."""
