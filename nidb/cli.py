@@ -63,11 +63,11 @@ def _mount_detect_commands() -> None:
 
 
 def _mount_later_commands() -> None:
-    from nidb.quality import commands as quality_commands  # `nidb quality|report|publish`
-    from nidb.workflows import commands as workflow_commands  # `nidb dossier …`
+    from nidb.analytics import commands as analytics_commands  # `nidb quality|report|publish`
+    from nidb.services import commands as service_commands  # `nidb dossier …`
 
-    quality_commands.mount(app)
-    workflow_commands.mount(app, sim_app)
+    analytics_commands.mount(app)
+    service_commands.mount(app, sim_app)
     from nidb.web import commands as web_commands  # `nidb staff-user …`, `nidb sim vneid`
 
     web_commands.mount(app, sim_app)

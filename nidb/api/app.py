@@ -17,10 +17,10 @@ from nidb.api import exchange, staff
 from nidb.api.fastpath import PartnerFastPath
 from nidb.exchange.keys import SigningKey
 from nidb.exchange.runtime import ExchangeRuntime, route_table
+from nidb.services import routes as service_routes
 from nidb.settings import get_settings
 from nidb.store.db import ensure_schema, make_engine
 from nidb.web import routes as web_routes
-from nidb.workflows import routes as workflow_routes
 
 
 def signing_key_path() -> Path:
@@ -65,7 +65,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     app.state.key = key
     app.include_router(exchange.mount(route_table()))
     app.include_router(staff.router)
-    workflow_routes.mount(app)  # payment-gateway callbacks
+    service_routes.mount(app)  # payment-gateway callbacks
     web_routes.mount(app)  # citizen portal and staff console (HTML)
 
     @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")

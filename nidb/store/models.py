@@ -574,10 +574,10 @@ class ExtractItem(Base):
 
 # Tables of later subsystems live in their own modules, on the same metadata.
 from nidb.store import (  # noqa: E402
-    models_quality,
+    models_analytics,
+    models_services,
     models_staff,
     models_web,
-    models_workflows,
 )
 
-__all_table_modules__ = (models_quality, models_staff, models_web, models_workflows)
+__all_table_modules__ = (models_analytics, models_staff, models_web, models_services)

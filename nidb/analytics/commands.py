@@ -1,4 +1,4 @@
-"""Commands of ``nidb.quality``, mounted on the ``nidb`` command by ``nidb.cli``."""
+"""Commands of ``nidb.analytics``, mounted on the ``nidb`` command by ``nidb.cli``."""
 
 from __future__ import annotations
 

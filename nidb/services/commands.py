@@ -1,4 +1,4 @@
-"""Commands of ``nidb.workflows``, mounted on the ``nidb`` command by ``nidb.cli``."""
+"""Commands of ``nidb.services``, mounted on the ``nidb`` command by ``nidb.cli``."""
 
 from __future__ import annotations
 

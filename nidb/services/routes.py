@@ -1,4 +1,4 @@
-"""HTTP routes of ``nidb.workflows``, mounted on the FastAPI app by ``nidb.api.app``."""
+"""HTTP routes of ``nidb.services``, mounted on the FastAPI app by ``nidb.api.app``."""
 
 from __future__ import annotations
 
