@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import Engine, case, func, select, update
 
 from nidb.store import models
+from nidb.store.audit import write_audit
 
 _ALERT = models.Alert
 
@@ -96,15 +97,14 @@ def decide(engine: Engine, alert_id: int, status: str, actor: str, note: str) ->
                 f"Cảnh báo số {alert_id} đã được xử lý ({row.status}) bởi {row.decided_by}",
                 f"alert {alert_id} was already {row.status} by {row.decided_by}",
             )
-        conn.execute(
-            insert(models.AuditEntry).values(
-                actor=actor,
-                action=f"alert.{status}",
-                subject_type="alert",
-                subject_id=str(alert_id),
-                purpose="THANHTRA",
-                detail={"kind": row.kind, "subject": row.subject_id, "note": note.strip()},
-            )
+        write_audit(
+            conn,
+            actor=actor,
+            action=f"alert.{status}",
+            subject_type="alert",
+            subject_id=str(alert_id),
+            purpose="THANHTRA",
+            detail={"kind": row.kind, "subject": row.subject_id, "note": note.strip()},
         )
     return _row(row)
 

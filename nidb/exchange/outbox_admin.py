@@ -28,6 +28,7 @@ from nidb.exchange.outbox import (
     utcnow,
 )
 from nidb.store import models
+from nidb.store.audit import write_audit
 
 # --- subscriptions --------------------------------------------------------------------------
 
@@ -43,15 +44,14 @@ class SubscriptionInfo:
 
 
 def _audit(conn: Connection, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=actor,
-            action=action,
-            subject_type="subscription",
-            subject_id=subject,
-            purpose="QUANTRI",
-            detail=detail,
-        )
+    write_audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject_type="subscription",
+        subject_id=subject,
+        purpose="QUANTRI",
+        detail=detail,
     )
 
 

@@ -18,6 +18,7 @@ from nidb.exchange.catalogue import PARTNER_KINDS, PURPOSES, SERVICES, parse_gro
 from nidb.exchange.envelope import MEMBER_ID
 from nidb.exchange.keys import VerifyKey
 from nidb.store import models
+from nidb.store.audit import write_audit
 
 
 class PartnerError(ValueError):
@@ -68,15 +69,14 @@ class PartnerInfo:
 def _audit(
     conn: Connection, actor: str, action: str, subject: str, detail: dict[str, object]
 ) -> None:
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=actor,
-            action=action,
-            subject_type="partner",
-            subject_id=subject,
-            purpose="QUANTRI",
-            detail=detail,
-        )
+    write_audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject_type="partner",
+        subject_id=subject,
+        purpose="QUANTRI",
+        detail=detail,
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, insert, select, update
 
 from nidb.store import models
+from nidb.store.audit import write_audit
 
 ROLES: dict[str, str] = {
     "reviewer": "Cán bộ đối soát (xử lý hàng đợi đối chiếu)",
@@ -53,15 +54,14 @@ def create_token(engine: Engine, name: str, role: str, days: int | None = 90) ->
                 name=name.strip(), role=role, token_hash=_digest(token), expires_at=expires
             )
         )
-        conn.execute(
-            insert(models.AuditEntry).values(
-                actor="cli",
-                action="token.create",
-                subject_type="api_token",
-                subject_id=name.strip(),
-                purpose="QUANTRI",
-                detail={"role": role, "days": days},
-            )
+        write_audit(
+            conn,
+            actor="cli",
+            action="token.create",
+            subject_type="api_token",
+            subject_id=name.strip(),
+            purpose="QUANTRI",
+            detail={"role": role, "days": days},
         )
     return token
 

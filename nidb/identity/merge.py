@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from nidb.domain.identifiers import BhxhCode
 from nidb.store import models
+from nidb.store.audit import write_audit, write_event
 
 MOVED_TABLES: tuple[tuple[str, str], ...] = (
     ("persons", "record_id"),
@@ -186,20 +187,13 @@ def _record(
     moved: dict[str, int],
 ) -> None:
     detail = {"kept_code": keep, "retired_code": retire, "reason": reason, "moved": moved}
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=actor,
-            action=action,
-            subject_type="code_merge",
-            subject_id=str(merge_id),
-            purpose="GOP_SO",
-            detail=detail,
-        )
+    write_audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject_type="code_merge",
+        subject_id=str(merge_id),
+        purpose="GOP_SO",
+        detail=detail,
     )
-    conn.execute(
-        insert(models.OutboxEvent).values(
-            topic=f"identity.codes_{action}d",
-            subject_key=f"bhxh:{keep}",
-            payload={"merge_id": merge_id, **detail},
-        )
-    )
+    write_event(conn, f"identity.codes_{action}d", f"bhxh:{keep}", {"merge_id": merge_id, **detail})

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from nidb.identity.review_types import (
     PURPOSE,
@@ -29,6 +29,7 @@ from nidb.identity.review_types import (
     select_items,
 )
 from nidb.store import models
+from nidb.store.audit import write_audit, write_event
 
 __all__ = ["accept", "audit", "changes_on_accept", "reject"]
 
@@ -157,19 +158,18 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
             "note": note,
         }
         audit(conn, actor, "review.accept", item, detail)
-        conn.execute(
-            insert(models.OutboxEvent).values(
-                topic="identity.review_accepted",
-                subject_key=f"person:{candidate}",
-                payload={
-                    "item_id": item_id,
-                    "kind": item.kind,
-                    "record_id": item.record_id,
-                    "bhxh_code": record.bhxh_code,
-                    "personal_id": candidate,
-                    "changes": changed,
-                },
-            )
+        write_event(
+            conn,
+            "identity.review_accepted",
+            f"person:{candidate}",
+            {
+                "item_id": item_id,
+                "kind": item.kind,
+                "record_id": item.record_id,
+                "bhxh_code": record.bhxh_code,
+                "personal_id": candidate,
+                "changes": changed,
+            },
         )
     return replace(item, changes=changes)
 
@@ -210,13 +210,12 @@ def audit(
     conn: Connection, actor: str, action: str, item: ReviewRow, detail: dict[str, object]
 ) -> None:
     """Append an audit entry about the item's person record (purpose DUYET_HO_SO)."""
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=actor,
-            action=action,
-            subject_type="person_record",
-            subject_id=item.record_id,
-            purpose=PURPOSE,
-            detail=detail,
-        )
+    write_audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject_type="person_record",
+        subject_id=item.record_id,
+        purpose=PURPOSE,
+        detail=detail,
     )

@@ -31,6 +31,7 @@ from nidb.ingest.readers import FileError, RowProblem, TableReader, file_sha256,
 from nidb.ingest.staging import Stage, indexes_rebuilt_after, is_empty
 from nidb.settings import actor_name, get_settings
 from nidb.store import models
+from nidb.store.audit import write_audit, write_event
 
 Progress = Callable[[int, int, int], None]
 """Called with (rows read, bytes read, total bytes) after each chunk."""
@@ -274,20 +275,15 @@ def _close_batch(conn: Connection, batch_id: int, report: ImportReport, actor: s
         "unchanged": report.unchanged,
         "rejected": report.rejected,
     }
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=actor,
-            action="import",
-            subject_type="import_batch",
-            subject_id=str(batch_id),
-            purpose="NHAP_DU_LIEU",
-            detail=detail,
-        )
+    write_audit(
+        conn,
+        actor=actor,
+        action="import",
+        subject_type="import_batch",
+        subject_id=str(batch_id),
+        purpose="NHAP_DU_LIEU",
+        detail=detail,
     )
-    conn.execute(
-        insert(models.OutboxEvent).values(
-            topic="register.batch_imported",
-            subject_key=f"batch:{batch_id}",
-            payload={"batch_id": batch_id, **detail},
-        )
+    write_event(
+        conn, "register.batch_imported", f"batch:{batch_id}", {"batch_id": batch_id, **detail}
     )

@@ -30,6 +30,7 @@ from nidb.domain.errors import DomainError
 from nidb.exchange.inbound.cursors import advance_cursor, read_cursor
 from nidb.identity.connector import CircuitBreaker, CircuitOpen, RetryPolicy
 from nidb.store import models
+from nidb.store.audit import write_audit, write_event
 
 __all__ = [
     "PURPOSE",
@@ -242,22 +243,19 @@ def audit(
     subject_id: str,
     detail: dict[str, Any],
 ) -> None:
-    conn.execute(
-        insert(models.AuditEntry).values(
-            actor=f"feed:{source}",
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            purpose=PURPOSE,
-            detail=detail,
-        )
+    write_audit(
+        conn,
+        actor=f"feed:{source}",
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        purpose=PURPOSE,
+        detail=detail,
     )
 
 
 def outbox(conn: Connection, topic: str, subject_key: str, payload: dict[str, Any]) -> None:
-    conn.execute(
-        insert(models.OutboxEvent).values(topic=topic, subject_key=subject_key, payload=payload)
-    )
+    write_event(conn, topic, subject_key, payload)
 
 
 def alert(
