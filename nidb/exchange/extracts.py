@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from nidb.exchange import services
 from nidb.exchange.catalogue import SERVICES
@@ -27,6 +27,14 @@ from nidb.store import models
 log = logging.getLogger(__name__)
 EXTRACTABLE = ("person.summary/v1", "participation.history/v1")
 _JOB, _ITEM = models.ExtractJob, models.ExtractItem
+LEASE = timedelta(seconds=60)
+"""A running job whose heartbeat is older than this was left by a dead process: taken over."""
+
+
+def _runnable(now: datetime, lease: timedelta) -> Any:
+    """Queued jobs, and running jobs whose worker stopped renewing its lease."""
+    stale = or_(_JOB.heartbeat_at.is_(None), _JOB.heartbeat_at < now - lease)
+    return or_(_JOB.status == "queued", and_(_JOB.status == "running", stale))
 
 
 def submit(
@@ -112,11 +120,20 @@ def results(conn: Connection, partner: PartnerInfo, body: Any) -> services.Answe
     return services.Answer(body_out, None, ("extract.result",), disclosed=disclosed)
 
 
-def run_job(engine: Engine, job_id: str, today: date, chunk: int = 500) -> bool:
-    """Answer every subject of a queued job; False if someone else claimed it first."""
+def run_job(
+    engine: Engine, job_id: str, today: date, chunk: int = 500, lease: timedelta = LEASE
+) -> bool:
+    """Answer every subject of a job not yet answered; False if it is not runnable (done,
+    failed, or running under a live lease held by someone else).
+
+    A job taken over from a dead worker resumes at its first unanswered subject: answers are
+    written chunk by chunk, each chunk with a renewed heartbeat, so nothing is answered twice
+    by the same claim and nothing is lost."""
     with engine.begin() as conn:
         claimed = conn.execute(
-            update(_JOB).where(_JOB.id == job_id, _JOB.status == "queued").values(status="running")
+            update(_JOB)
+            .where(_JOB.id == job_id, _runnable(datetime.now(UTC), lease))
+            .values(status="running", heartbeat_at=datetime.now(UTC))
         ).rowcount
         job = conn.execute(select(_JOB.__table__).where(_JOB.id == job_id)).first()
     if not claimed or job is None:
@@ -128,7 +145,11 @@ def run_job(engine: Engine, job_id: str, today: date, chunk: int = 500) -> bool:
             with engine.begin() as conn:
                 items = conn.execute(
                     select(_ITEM.position, _ITEM.query)
-                    .where(_ITEM.job_id == job_id, _ITEM.position > position)
+                    .where(
+                        _ITEM.job_id == job_id,
+                        _ITEM.position > position,
+                        _ITEM.outcome.is_(None),
+                    )
                     .order_by(_ITEM.position)
                     .limit(chunk)
                 ).all()
@@ -136,6 +157,9 @@ def run_job(engine: Engine, job_id: str, today: date, chunk: int = 500) -> bool:
                     break
                 for item in items:
                     _answer(conn, job, groups, item, today)
+                conn.execute(
+                    update(_JOB).where(_JOB.id == job_id).values(heartbeat_at=datetime.now(UTC))
+                )
                 position = items[-1].position
         with engine.begin() as conn:
             counts = dict(
@@ -184,17 +208,21 @@ def _answer(conn: Connection, job: Any, groups: tuple[str, ...], item: Any, toda
     )
 
 
-def run_pending(engine: Engine, today: date | None = None) -> int:
-    """Run every queued job, oldest first; returns how many this call ran."""
+def run_pending(engine: Engine, today: date | None = None, lease: timedelta = LEASE) -> int:
+    """Run every queued job, and every job a dead worker left running, oldest first; returns
+    how many this call ran."""
     ran = 0
     while True:
         with engine.connect() as conn:
             job_id = conn.execute(
-                select(_JOB.id).where(_JOB.status == "queued").order_by(_JOB.created_at).limit(1)
+                select(_JOB.id)
+                .where(_runnable(datetime.now(UTC), lease))
+                .order_by(_JOB.created_at)
+                .limit(1)
             ).scalar()
         if job_id is None:
             return ran
-        if run_job(engine, job_id, today or date.today()):
+        if run_job(engine, job_id, today or date.today(), lease=lease):
             ran += 1
 
 

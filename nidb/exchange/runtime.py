@@ -99,6 +99,8 @@ class Route:
     body: type[BaseModel]
     handler: Handler
     writes: bool = False
+    wakes_extracts: bool = False
+    """A job was queued: the extract worker should look now, not at its next poll."""
 
 
 def route_table() -> dict[str, Route]:
@@ -113,7 +115,11 @@ def route_table() -> dict[str, Route]:
             SERVICES["employer.headcount/v1"], EmployerQueryBody, _headcount
         ),
         "extract.submit/v1": Route(
-            SERVICES["extract.submit/v1"], ExtractSubmitBody, _extract_submit, writes=True
+            SERVICES["extract.submit/v1"],
+            ExtractSubmitBody,
+            _extract_submit,
+            writes=True,
+            wakes_extracts=True,
         ),
         "extract.status/v1": Route(SERVICES["extract.status/v1"], ExtractJobBody, _extract_status),
         "extract.result/v1": Route(
@@ -222,7 +228,7 @@ class ExchangeRuntime:
             )
             for subject, fields in answer.disclosed
         )
-        if route.service.name == "extract.submit/v1":
+        if route.wakes_extracts:
             self.extracts.wake()
         return Outcome(200, reply, record, reads)
 

@@ -555,6 +555,9 @@ class ExtractJob(Base):
     created_at: Mapped[datetime] = _now()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Renewed by the running worker after every chunk: a running job whose heartbeat is older
+    than the lease belongs to a dead process and is taken over where it stopped."""
 
 
 class ExtractItem(Base):

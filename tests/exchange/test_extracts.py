@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, insert, select, update
 
 from nidb.exchange.accesslog import access_history
 from nidb.exchange.client import Reply
+from nidb.exchange.extracts import run_pending
 from nidb.exchange.partners import PartnerError, add_grant
+from nidb.store import models
 from tests.exchange.conftest import BHXH, MINISTRY, PID, Exchange
 
 
@@ -97,3 +101,54 @@ def test_oversized_extracts_are_refused(exchange: Exchange) -> None:
         400,
         "E_MALFORMED",
     )  # over 256 KiB before any parsing
+
+
+def _stored_job(engine: Engine, job_id: str, heartbeat: datetime | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(models.ExtractJob).values(
+                id=job_id,
+                partner_code=MINISTRY,
+                service="person.summary/v1",
+                purpose="GQCD",
+                grant_id=1,
+                groups="identity",
+                status="running",
+                subjects=3,
+                heartbeat_at=heartbeat,
+            )
+        )
+        conn.execute(
+            insert(models.ExtractItem),
+            [
+                {"job_id": job_id, "position": n, "query": {"bhxh_code": f"999999999{n}"}}
+                for n in range(3)
+            ],
+        )
+        # the dead worker had answered the first subject before it died
+        conn.execute(
+            update(models.ExtractItem)
+            .where(models.ExtractItem.job_id == job_id, models.ExtractItem.position == 0)
+            .values(outcome="ok", bhxh_code="0000000001", answer={"answered": "before"})
+        )
+
+
+def test_a_job_left_running_by_a_dead_worker_is_taken_over_where_it_stopped(
+    engine: Engine,
+) -> None:
+    now = datetime.now(UTC)
+    _stored_job(engine, "dead-worker-job", heartbeat=now - timedelta(minutes=10))
+    _stored_job(engine, "live-worker-job", heartbeat=now)
+    assert run_pending(engine, lease=timedelta(seconds=60)) == 1
+    with engine.connect() as conn:
+        jobs = dict(conn.execute(select(models.ExtractJob.id, models.ExtractJob.status)).all())
+        items = conn.execute(
+            select(
+                models.ExtractItem.position, models.ExtractItem.outcome, models.ExtractItem.answer
+            )
+            .where(models.ExtractItem.job_id == "dead-worker-job")
+            .order_by(models.ExtractItem.position)
+        ).all()
+    assert jobs == {"dead-worker-job": "done", "live-worker-job": "running"}
+    assert items[0].answer == {"answered": "before"}  # resumed, not redone
+    assert [i.outcome for i in items[1:]] == ["E_SUBJECT_NOT_FOUND"] * 2
