@@ -55,6 +55,7 @@ _ADOPTED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("NAME_", ("full_name", "name_base")),
     ("DOB_", ("date_of_birth", "dob_precision", "birth_year")),
     ("GENDER_", ("gender",)),
+    ("BIRTH_PROVINCE_", ("birth_province",)),
 )
 """Per reason prefix, the record columns that take the registry's value on acceptance."""
 
@@ -101,8 +102,8 @@ def changes_on_accept(
 def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) -> ReviewRow:
     """Accept the item's candidate: the record is verified as that registry person.
 
-    For the fields the item disagreed on (name, birth date, gender, by its reason codes) the
-    record takes the values of nidb's registry extract (`citizens`). Opens a `staff` identity
+    For the fields the item disagreed on (name, birth date, gender, birth province, by its reason
+    codes) the record takes the values of nidb's registry extract (`citizens`). Opens a `staff` identity
     link (BHXH code ↔ personal ID), audits the decision with every value before and after, and
     writes an `identity.review_accepted` event, all in one transaction. The returned item's
     `changes` lists what changed. Raises ItemNotFound, ItemAlreadyDecided, NoCandidate,

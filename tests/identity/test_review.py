@@ -190,16 +190,18 @@ def test_accepting_takes_name_and_gender_and_leaves_agreeing_fields_alone(
         "full_name": {"before": "Do Van Nam", "after": "Đỗ Văn Nam"},
         "gender": {"before": "F", "after": "M"},
     }
-    # R15 disagreed on the birth province only: nothing of name, date or gender changes
+    # R15 disagreed on the birth province only: it takes the registry's, nothing else changes
     before = person(engine, "R15")
     item = review.accept(engine, queued["R15"], "staff:lan")
     after = person(engine, "R15")
-    assert item.changes == ()
+    assert [(c.column, c.before, c.after) for c in item.changes] == [
+        ("birth_province", before["birth_province"], "001")
+    ]
     assert {k: after[k] for k in ("full_name", "date_of_birth", "gender", "birth_province")} == {
         "full_name": PHUC.name,
         "date_of_birth": PHUC.dob,
         "gender": "M",
-        "birth_province": before["birth_province"],
+        "birth_province": "001",
     }
     assert after["verification_status"] == "verified"
 
