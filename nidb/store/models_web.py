@@ -128,3 +128,18 @@ class CorrectionEvidence(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_at: Mapped[datetime] = _now()
+
+
+class SignInRequest(Base):
+    """A citizen's sign-in in flight at VNeID: the OpenID Connect state, nonce and PKCE verifier,
+    bound to the browser that started it (SHA-256 of its ``nidb_oidc`` cookie); one-time."""
+
+    __tablename__ = "web_sign_in_requests"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    next_path: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

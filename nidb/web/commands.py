@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -146,6 +147,64 @@ def set_password_command(
     out.print(f"Đã đặt mật khẩu mới cho {username}.", highlight=False)
 
 
+def sim_vneid(
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe")] = 8010,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
+    people: Annotated[
+        Path | None,
+        typer.Option(help="CSV: personal_id, full_name, date_of_birth, gender[, password]"),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Đọc công dân từ bảng citizens của CSDL này")
+    ] = None,
+    client_id: Annotated[str, typer.Option(help="client_id của nidb")] = "nidb-portal",
+    client_secret: Annotated[
+        str | None, typer.Option(help="client secret (mặc định NIDB_VNEID_CLIENT_SECRET)")
+    ] = None,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="redirect_uri được phép (lặp lại được); mặc định: callback trên loopback"
+        ),
+    ] = None,
+    otp: Annotated[
+        str, typer.Option(help="Mã OTP chung cho người không có mật khẩu riêng")
+    ] = "123456",
+    issuer: Annotated[str | None, typer.Option(help="issuer; mặc định http://HOST:PORT")] = None,
+) -> None:
+    """Chạy hệ thống giả lập VNeID (OpenID Connect) — a VNeID stand-in for development."""
+    import re
+
+    import uvicorn
+
+    from nidb.settings import get_settings
+    from nidb.sim.vneid.app import DEFAULT_REDIRECTS, RegisteredClient, create_app
+    from nidb.sim.vneid.people import CsvPeople, DatabasePeople, People
+
+    if (people is None) == (db is None):
+        err.print("[bold red]Lỗi (error):[/] cần đúng một trong --people FILE hoặc --db URL")
+        raise typer.Exit(2)
+    source: People
+    if people is not None:
+        if not people.is_file():
+            err.print(f"[bold red]Lỗi (error):[/] không có tệp {people}", highlight=False)
+            raise typer.Exit(2)
+        source = CsvPeople(people)
+    else:
+        source = DatabasePeople(str(db))
+    patterns = tuple(re.escape(uri) for uri in redirect_uri) if redirect_uri else DEFAULT_REDIRECTS
+    secret = client_secret or get_settings().vneid_client_secret
+    app = create_app(
+        source,
+        [RegisteredClient(client_id, secret, patterns)],
+        otp=otp,
+        issuer=issuer or f"http://{host}:{port}",
+    )
+    out.print(f"VNeID (giả lập) tại http://{host}:{port} — client {client_id}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 def mount(app: typer.Typer, sim_app: typer.Typer) -> None:
     """Add this package's commands to ``nidb``."""
     app.add_typer(staff_app, name="staff-user")
+    sim_app.command("vneid")(sim_vneid)

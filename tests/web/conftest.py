@@ -189,3 +189,151 @@ def web_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
     get_settings.cache_clear()
     yield Env()
     get_settings.cache_clear()
+
+
+# --- citizens: the VNeID stand-in and a small register -------------------------------------------
+
+VNEID_CLIENT_SECRET = "bi-mat-cua-nidb-portal"
+OTHER_PID = "079190001234"  # another citizen, whose data must never show on the first one's pages
+OTHER_BHXH = "7912345678"
+CITIZEN_PASSWORD = "123456"  # the stand-in's one-time code
+
+
+@dataclass
+class Vneid:
+    """The running VNeID stand-in."""
+
+    url: str
+    server: BackgroundServer
+
+
+@pytest.fixture
+def vneid(web_env: Any) -> Iterator[Vneid]:
+    """The VNeID stand-in on loopback, trusted by nidb (NIDB_VNEID_URL and client secret set);
+    it knows the seeded citizen and another one, and accepts callbacks on loopback and on the
+    TestClient's ``testserver``."""
+    from nidb.sim.vneid.app import DEFAULT_REDIRECTS, RegisteredClient
+    from nidb.sim.vneid.app import create_app as create_vneid
+    from nidb.sim.vneid.people import ListPeople, VneidPerson
+    from tests.exchange.conftest import PID
+
+    people = ListPeople(
+        [
+            VneidPerson(PID, "Nguyễn Văn An", "1985-03-17", "M"),
+            VneidPerson(OTHER_PID, "Trần Thị Bình", "1990-07-02", "F", password="Binh-2026"),
+        ]
+    )
+    patterns = (*DEFAULT_REDIRECTS, r"^http://testserver/cong-dan/dang-nhap/vneid/callback$")
+    app = create_vneid(people, [RegisteredClient("nidb-portal", VNEID_CLIENT_SECRET, patterns)])
+    server = BackgroundServer(app).start()
+    web_env.setenv("NIDB_VNEID_URL", server.url)
+    web_env.setenv("NIDB_VNEID_CLIENT_SECRET", VNEID_CLIENT_SECRET)
+    try:
+        yield Vneid(server.url, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def register(engine: Engine) -> Engine:
+    """The exchange tests' register (one verified person, card, history) plus a benefit, a
+    partner read of the person, and another person whose data must stay hidden."""
+    from datetime import date
+
+    from sqlalchemy import insert
+
+    from nidb.exchange.accesslog import AccessRecord, append
+    from nidb.exchange.partners import add_partner
+    from nidb.store import models
+    from tests.exchange.conftest import BHXH, seed_register
+
+    seed_register(engine)
+    add_partner(
+        engine, "VN/GOV/BYT/BV-01001", "Bệnh viện Bạch Mai", "hospital", _KEY.public_b64, "t"
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(models.Benefit).values(
+                bhxh_code=BHXH, kind="sickness", start_date=date(2025, 2, 3),
+                end_date=date(2025, 2, 7), lump_sum=1_250_000, status="ended",
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(models.Person).values(
+                record_id="R2", bhxh_code=OTHER_BHXH, full_name="Trần Thị Bình",
+                name_base="tran thi binh", date_of_birth="1990-07-02", dob_precision="day",
+                birth_year=1990, gender="F", declared_id=OTHER_PID,
+                verification_status="verified", verified_personal_id=OTHER_PID,
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(models.Contribution).values(
+                bhxh_code=OTHER_BHXH, employer_code="TA0001A", period=date(2025, 1, 1),
+                wage=99_999_000, bhxh_amount=1, bhyt_amount=1, bhtn_amount=1,
+            )
+        )  # fmt: skip
+        append(
+            conn,
+            [
+                AccessRecord(
+                    actor="VN/GOV/BYT/BV-01001", service="card.check/v1", result="ok",
+                    purpose="KCB", subject=BHXH, fields="dd",
+                ),
+                AccessRecord(
+                    actor="VN/GOV/BYT/BV-01001", service="person.summary/v1", result="ok",
+                    purpose="GQCD", subject=OTHER_BHXH, fields="a",
+                ),
+            ],
+        )  # fmt: skip
+    return engine
+
+
+def citizen_sign_in_http(
+    client: TestClient, personal_id: str | None = None, password: str = CITIZEN_PASSWORD
+) -> Any:
+    """The whole VNeID round trip with a TestClient (nidb) and httpx (the stand-in); returns
+    nidb's answer to the callback."""
+    import httpx
+
+    from tests.exchange.conftest import PID
+
+    start = client.get("/cong-dan/dang-nhap/vneid")
+    assert start.status_code == 303, start.text
+    authorize = start.headers["location"]
+    with httpx.Client() as http:
+        page = http.get(authorize)
+        assert page.status_code == 200, page.text
+        hidden = dict(re.findall(r'type="hidden" name="([a-z_]+)" value="([^"]*)"', page.text))
+        answer = http.post(
+            authorize.split("?", 1)[0],
+            data={
+                **{k: _unescape(v) for k, v in hidden.items()},
+                "personal_id": personal_id or PID,
+                "password": password,
+                "action": "login",
+            },
+        )
+    assert answer.status_code == 303, answer.text
+    back = answer.headers["location"]
+    assert back.startswith("http://testserver/")
+    return client.get(back.removeprefix("http://testserver"))
+
+
+def _unescape(value: str) -> str:
+    import html
+
+    return html.unescape(value)
+
+
+def citizen_sign_in(
+    page: Any, base_url: str, personal_id: str | None = None, password: str = CITIZEN_PASSWORD
+) -> None:
+    """Sign in through VNeID in the browser, keyboard-friendly (labels, Enter)."""
+    from tests.exchange.conftest import PID
+
+    page.goto(f"{base_url}/cong-dan/dang-nhap")
+    page.get_by_role("link", name="Đăng nhập bằng tài khoản định danh điện tử VNeID").click()
+    page.get_by_label("Số định danh cá nhân").fill(personal_id or PID)
+    page.get_by_label("Mật khẩu hoặc mã OTP").fill(password)
+    page.get_by_label("Mật khẩu hoặc mã OTP").press("Enter")
+    page.wait_for_load_state()

@@ -1,4 +1,4 @@
-"""web sessions, staff users, citizen consents and correction requests
+"""web sessions, citizen sign-in requests, staff users, citizen consents and correction requests
 
 Revision ID: 0011
 Revises: 0010
@@ -129,8 +129,24 @@ def upgrade() -> None:
         op.f("ix_correction_evidence_request_id"), "correction_evidence", ["request_id"]
     )
 
+    op.create_table(
+        "web_sign_in_requests",
+        sa.Column("state", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("code_verifier", sa.String(length=128), nullable=False),
+        sa.Column("browser_hash", sa.String(length=64), nullable=False),
+        sa.Column("next_path", sa.String(length=300), nullable=False),
+        _now("created_at"),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("state", name=op.f("pk_web_sign_in_requests")),
+    )
+    op.create_index(
+        op.f("ix_web_sign_in_requests_expires_at"), "web_sign_in_requests", ["expires_at"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("web_sign_in_requests")
     op.drop_table("correction_evidence")
     op.drop_table("correction_requests")
     op.drop_table("consent_choices")
