@@ -49,7 +49,16 @@ def _vn_money(value: int | None) -> str:
     return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
 
 
+def _vn_birth(value: str | None) -> str:
+    """An ISO partial date (YYYY-MM-DD, YYYY-MM, YYYY) as Vietnamese write it."""
+    if not value:
+        return ""
+    parts = str(value).split("-")
+    return "/".join(reversed(parts)) if all(p.isdigit() for p in parts) else str(value)
+
+
 env.filters["vn_date"] = _vn_date
+env.filters["vn_birth"] = _vn_birth
 env.filters["vn_datetime"] = _vn_datetime
 env.filters["vn_money"] = _vn_money
 

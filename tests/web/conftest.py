@@ -337,3 +337,16 @@ def citizen_sign_in(
     page.get_by_label("Mật khẩu hoặc mã OTP").fill(password)
     page.get_by_label("Mật khẩu hoặc mã OTP").press("Enter")
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def snap(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
+    """Keep a mid-journey screenshot: ``snap(page, "the-bhyt")`` →
+    ``test-artifacts/screenshots/<test-id>-the-bhyt.png``."""
+
+    def take(page: Any, step: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = f"{_artifact_name(request.node.nodeid)}-{step}.png"
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+    return take

@@ -70,7 +70,7 @@ def test_my_record_shows_identity_history_by_month_contributions_and_benefits_on
 ) -> None:
     page = signed_in.get("/cong-dan/ho-so").text
     assert "Đã xác thực với CSDL quốc gia về dân cư" in page
-    assert "Nguyễn Văn An" in page and "1985-03-17" in page
+    assert "Nguyễn Văn An" in page and "17/03/1985" in page
     this_year = date.today().year
     assert f"Năm {this_year}" in page and "Năm 2015" in page
     assert "Năm 2014" not in page  # participation starts in January 2015
