@@ -113,23 +113,27 @@ def _set_cookie(response: Response, token: str) -> None:
     )
 
 
-def start_session(
-    request: Request,
-    response: Response,
+def open_session(
+    engine: Engine,
     kind: Kind,
     subject: str,
     data: dict[str, Any] | None = None,
-) -> SessionInfo:
-    """Sign ``subject`` in: end any session the browser had, create a new one, set the cookie."""
-    engine = engine_of(request)
-    old = request.cookies.get(COOKIE)
+    *,
+    replacing: str | None = None,
+) -> tuple[str, SessionInfo]:
+    """Create a session row and return the cookie value to give the browser, and the session.
+
+    The HTTP-free half of ``start_session``: benchmarks and tests use it to sign someone in
+    without going through a sign-in form. ``replacing`` is an old cookie value whose session
+    ends in the same transaction.
+    """
     now = utcnow()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=get_settings().session_max_hours)
     with engine.begin() as conn:
-        if old:
-            conn.execute(delete(WebSession).where(WebSession.token_hash == token_hash(old)))
+        if replacing:
+            conn.execute(delete(WebSession).where(WebSession.token_hash == token_hash(replacing)))
         new_id = conn.execute(
             insert(WebSession).values(
                 token_hash=token_hash(token),
@@ -142,8 +146,21 @@ def start_session(
                 expires_at=expires,
             )
         ).inserted_primary_key[0]
+    return token, SessionInfo(new_id, kind, subject, dict(data or {}), csrf, now, expires)
+
+
+def start_session(
+    request: Request,
+    response: Response,
+    kind: Kind,
+    subject: str,
+    data: dict[str, Any] | None = None,
+) -> SessionInfo:
+    """Sign ``subject`` in: end any session the browser had, create a new one, set the cookie."""
+    token, info = open_session(
+        engine_of(request), kind, subject, data, replacing=request.cookies.get(COOKIE)
+    )
     _set_cookie(response, token)
-    info = SessionInfo(new_id, kind, subject, dict(data or {}), csrf, now, expires)
     request.state.web_session = info
     request.state.web_session_loaded = True
     return info

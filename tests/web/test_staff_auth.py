@@ -301,3 +301,15 @@ def test_staff_user_commands_add_list_disable_set_password(web_env: object, engi
     )  # fmt: skip
     assert [e.actor for e in _audit(engine, "staff_user.create")] == ["test:admin"]
     assert len(_audit(engine, "staff_user.set_password")) == 1
+
+
+def test_open_session_signs_in_without_a_form_for_benchmarks(
+    client: TestClient, engine: Engine, make_staff_user: Callable[..., str]
+) -> None:
+    from nidb.web.sessions import open_session
+
+    make_staff_user()
+    token, info = open_session(engine, "staff", "canbo.hn")
+    client.cookies.set("nidb_session", token)
+    assert client.get("/can-bo/").status_code == 200
+    assert info.kind == "staff" and len(info.csrf_token) > 20
