@@ -18,7 +18,7 @@ from nidb.store.models import AuditEntry
 from nidb.store.models_web import WebSession
 from nidb.web.oidc import OidcError, pkce_pair, verify_id_token
 from tests.exchange.conftest import PID
-from tests.web.conftest import VNEID_CLIENT_SECRET, Vneid, citizen_sign_in_http
+from tests.web.conftest import VNEID_CLIENT_SECRET, Vneid
 
 ISSUER = "http://127.0.0.1:9"
 KEY = IssuerKey()
@@ -203,13 +203,47 @@ def test_a_callback_without_the_browser_that_started_it_is_refused(
 
 
 def test_a_replayed_callback_is_refused(client: TestClient, register: Engine, vneid: Vneid) -> None:
-    done = citizen_sign_in_http(client)
-    assert done.status_code == 303
-    # the same callback URL again (state and code already used)
     start = client.get("/cong-dan/dang-nhap/vneid")
-    assert start.status_code == 303  # new flow works; but an unknown state never does
-    replay = client.get("/cong-dan/dang-nhap/vneid/callback?state=unknown&code=abc")
-    assert replay.status_code == 400
+    params = dict(httpx.URL(start.headers["location"]).params)
+    with httpx.Client() as http:
+        back = http.post(
+            f"{vneid.url}/authorize", data={**params, "personal_id": PID, "password": "123456"}
+        )
+    callback = back.headers["location"].removeprefix("http://testserver")
+    browser_cookie = client.cookies.get("nidb_oidc")
+    assert client.get(callback).status_code == 303  # signed in
+    client.cookies.set("nidb_oidc", browser_cookie or "", path="/cong-dan/dang-nhap/vneid")
+    replay = client.get(callback)  # same state and code again, same browser
+    assert replay.status_code == 400 and "đã hết hạn" in replay.text
+    with register.connect() as conn:
+        assert len(conn.execute(select(WebSession)).all()) == 1
+
+
+def test_the_stand_in_reads_people_from_csv_and_from_a_register(
+    tmp_path: Any, register: Engine, database_url: str
+) -> None:
+    from nidb.sim.vneid.people import CsvPeople, DatabasePeople
+
+    csv = tmp_path / "people.csv"
+    csv.write_text(
+        "personal_id,full_name,date_of_birth,gender,password\n"
+        f"{PID},Nguyễn Văn An,1985-03-17,M,Rieng-2026\n",
+        encoding="utf-8",
+    )
+    from_csv = CsvPeople(csv).find(PID)
+    assert from_csv is not None and from_csv.password == "Rieng-2026"
+    from_db = DatabasePeople(database_url).find(PID)
+    assert from_db is not None and (from_db.full_name, from_db.gender) == ("Nguyễn Văn An", "M")
+    assert DatabasePeople(database_url).find("079190009999") is None
+
+
+def test_nidb_sim_vneid_needs_exactly_one_source_of_people() -> None:
+    from typer.testing import CliRunner
+
+    from nidb.cli import app
+
+    answer = CliRunner().invoke(app, ["sim", "vneid", "--port", "0"])
+    assert answer.exit_code == 2 and "--people FILE hoặc --db URL" in answer.output
 
 
 def test_cancelling_at_vneid_says_so_and_signs_nobody_in(
