@@ -232,7 +232,7 @@ def employer_names(conn: Connection, codes: set[str]) -> dict[str, str]:
             models.Employer.employer_code.in_(codes)
         )
     ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return {str(code): str(name) for code, name in rows}
 
 
 def partner_names(conn: Connection, codes: set[str]) -> dict[str, str]:
@@ -243,4 +243,4 @@ def partner_names(conn: Connection, codes: set[str]) -> dict[str, str]:
     rows = conn.execute(
         select(models.Partner.code, models.Partner.name).where(models.Partner.code.in_(codes))
     ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return {str(code): str(name) for code, name in rows}

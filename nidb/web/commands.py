@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from nidb.settings import actor_name
 from nidb.store.db import ensure_schema, make_engine
@@ -24,7 +25,7 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     engine = make_engine()
     ensure_schema(engine)
     return engine

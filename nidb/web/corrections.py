@@ -153,7 +153,9 @@ def submit(
                 reason=reason,
                 status="submitted",
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert request_id is not None
+        request_id = request_id[0]
         conn.execute(
             insert(CorrectionEvidence).values(
                 request_id=request_id,

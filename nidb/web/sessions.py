@@ -145,8 +145,9 @@ def open_session(
                 last_seen_at=now,
                 expires_at=expires,
             )
-        ).inserted_primary_key[0]
-    return token, SessionInfo(new_id, kind, subject, dict(data or {}), csrf, now, expires)
+        ).inserted_primary_key
+    assert new_id is not None
+    return token, SessionInfo(int(new_id[0]), kind, subject, dict(data or {}), csrf, now, expires)
 
 
 def start_session(
@@ -229,8 +230,8 @@ def flash(request: Request, message: str, level: str = "info") -> None:
         row = conn.execute(
             select(WebSession.data).where(WebSession.id == info.id)
         ).scalar_one_or_none()
-        data = dict(row or {})
-        data["_flash"] = [*data.get("_flash", []), {"level": level, "message": message}]
+        data: dict[str, Any] = dict(row or {})
+        data["_flash"] = [*list(data.get("_flash") or []), {"level": level, "message": message}]
         conn.execute(update(WebSession).where(WebSession.id == info.id).values(data=data))
 
 

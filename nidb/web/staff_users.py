@@ -160,7 +160,8 @@ def create_staff_user(
                 failed_attempts=0,
                 password_changed_at=now,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert new_id is not None
         write_audit(
             conn,
             actor=actor,
@@ -170,7 +171,7 @@ def create_staff_user(
             purpose=None,
             detail={"role": role, "scope": scope_level, "province": province_code},
         )
-    return int(new_id)
+    return int(new_id[0])
 
 
 class SignInOutcome(StrEnum):

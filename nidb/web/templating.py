@@ -29,7 +29,7 @@ env = Environment(
 
 def _vn_date(value: Any) -> str:
     """dd/mm/yyyy, as Vietnamese forms write dates."""
-    return value.strftime("%d/%m/%Y") if value is not None else ""
+    return str(value.strftime("%d/%m/%Y")) if value is not None else ""
 
 
 def _vn_datetime(value: Any) -> str:
@@ -41,7 +41,7 @@ def _vn_datetime(value: Any) -> str:
 
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+    return str(value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M"))
 
 
 def _vn_money(value: int | None) -> str:
