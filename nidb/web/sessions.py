@@ -134,6 +134,8 @@ def open_session(
     with engine.begin() as conn:
         if replacing:
             conn.execute(delete(WebSession).where(WebSession.token_hash == token_hash(replacing)))
+        # sessions past their absolute lifetime that nobody came back to (indexed, usually none)
+        conn.execute(delete(WebSession).where(WebSession.expires_at < now))
         new_id = conn.execute(
             insert(WebSession).values(
                 token_hash=token_hash(token),

@@ -313,3 +313,22 @@ def test_open_session_signs_in_without_a_form_for_benchmarks(
     client.cookies.set("nidb_session", token)
     assert client.get("/can-bo/").status_code == 200
     assert info.kind == "staff" and len(info.csrf_token) > 20
+
+
+def test_abandoned_sessions_are_purged_when_someone_signs_in(
+    client: TestClient, engine: Engine, make_staff_user: Callable[..., str]
+) -> None:
+    from nidb.web.sessions import open_session
+
+    make_staff_user()
+    _, old = open_session(engine, "staff", "canbo.hn")
+    with engine.begin() as conn:
+        conn.execute(
+            update(WebSession)
+            .where(WebSession.id == old.id)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    assert staff_sign_in_http(client, "canbo.hn").status_code == 303
+    with engine.connect() as conn:
+        ids = conn.execute(select(WebSession.id)).scalars().all()
+    assert old.id not in ids and len(ids) == 1
