@@ -321,7 +321,7 @@ def test_abandoned_sessions_are_purged_when_someone_signs_in(
     from nidb.web.sessions import open_session
 
     make_staff_user()
-    _, old = open_session(engine, "staff", "canbo.hn")
+    old_token, old = open_session(engine, "staff", "canbo.hn")
     with engine.begin() as conn:
         conn.execute(
             update(WebSession)
@@ -330,5 +330,6 @@ def test_abandoned_sessions_are_purged_when_someone_signs_in(
         )
     assert staff_sign_in_http(client, "canbo.hn").status_code == 303
     with engine.connect() as conn:
-        ids = conn.execute(select(WebSession.id)).scalars().all()
-    assert old.id not in ids and len(ids) == 1
+        hashes = conn.execute(select(WebSession.token_hash)).scalars().all()
+    assert hashes == [hashlib.sha256(client.cookies["nidb_session"].encode()).hexdigest()]
+    assert hashlib.sha256(old_token.encode()).hexdigest() not in hashes
