@@ -74,14 +74,17 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with engine.connect() as conn:
         persons = conn.execute(text("SELECT count(*) FROM persons")).scalar_one()
+        sampling = "TABLESAMPLE SYSTEM (2)" if conn.dialect.name == "postgresql" else ""
         sample = conn.execute(
             text(
-                "SELECT p.verified_personal_id, max(p.full_name) FROM persons p "
-                "TABLESAMPLE SYSTEM (2) WHERE p.verified_personal_id IS NOT NULL "
+                f"SELECT p.verified_personal_id, max(p.full_name) FROM persons p {sampling} "
+                "WHERE p.verified_personal_id IS NOT NULL "
                 "GROUP BY p.verified_personal_id LIMIT :n"
             ),
             {"n": args.people},
         ).all()
+    if not sample:
+        raise SystemExit("no verified person in this register: run `nidb verify` first")
     sessions = [open_session(engine, "citizen", pid, {"full_name": name}) for pid, name in sample]
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="nidb-citizen-bench-")

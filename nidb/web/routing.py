@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nidb.web.csrf import CsrfRejected, check_csrf
 from nidb.web.sessions import Forbidden, SignInRequired
@@ -47,6 +49,13 @@ def install_error_pages(app: FastAPI) -> None:
             status=403,
             title="Yêu cầu bị từ chối",
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, error: StarletteHTTPException) -> Response:
+        # unknown pages in the web areas get a page, the API keeps FastAPI's JSON
+        if error.status_code in (404, 405) and request.url.path.startswith(BodyLimit.PREFIXES):
+            return render(request, "errors/not_found.html", status=error.status_code)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> HTMLResponse:

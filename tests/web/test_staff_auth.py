@@ -333,3 +333,13 @@ def test_abandoned_sessions_are_purged_when_someone_signs_in(
         hashes = conn.execute(select(WebSession.token_hash)).scalars().all()
     assert hashes == [hashlib.sha256(client.cookies["nidb_session"].encode()).hexdigest()]
     assert hashlib.sha256(old_token.encode()).hexdigest() not in hashes
+
+
+def test_unknown_web_pages_get_a_vietnamese_page_and_the_api_keeps_json(
+    client: TestClient,
+) -> None:
+    page = client.get("/cong-dan/khong-co")
+    assert page.status_code == 404 and "Không tìm thấy trang" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    api = client.get("/khong-co")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
