@@ -40,6 +40,17 @@ STAFF_PASSWORD = "Mat-khau-2026!"
 _KEY = SigningKey.generate()  # one signing key for every app the web tests build (fast)
 
 
+@pytest.fixture(autouse=True)
+def _cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with test-sized cost (the production parameters take ~0.1 s a hash on
+    this machine and a lockout test needs a dozen)."""
+    from argon2 import PasswordHasher
+
+    from nidb.web import staff_users
+
+    monkeypatch.setattr(staff_users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
+
+
 def csrf_of(html: str) -> str:
     """The CSRF token of the first form in ``html``."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
