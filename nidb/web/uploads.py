@@ -54,7 +54,9 @@ def sniff(content: bytes) -> str | None:
 def safe_filename(raw: str, content_type: str) -> str:
     """A display name without path, control characters or markup, ending in the real type."""
     name = unicodedata.normalize("NFC", raw.replace("\\", "/").rsplit("/", 1)[-1])
-    name = re.sub(r"[\x00-\x1f\x7f<>\"'`&;]", "", name).strip(". ")[:150] or "minh-chung"
+    # no control or format characters (a right-to-left override could show "exe.pdf" reversed)
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
+    name = re.sub(r"[<>\"'`&;]", "", name).strip(". ")[:150] or "minh-chung"
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return f"{stem or 'minh-chung'}.{EXTENSIONS[content_type]}"
 
