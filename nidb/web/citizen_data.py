@@ -1,0 +1,246 @@
+"""What a signed-in citizen may see of their own record, read for the portal pages.
+
+"Their own" means the participant records whose personal ID, as verified against the
+population database, is the one VNeID vouched for; nothing is looked up by a value the browser
+sends. Reads are a handful of indexed queries per page (``persons.verified_personal_id``,
+then the BHXH codes found there).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from nidb.store import models
+
+SCHEMES = ("BHXH", "BHYT", "BHTN")
+VERIFICATION_LABELS = {
+    "verified": ("Đã xác thực với CSDL quốc gia về dân cư", "ok"),
+    "unverified": ("Chưa xác thực", "warn"),
+    "mismatch": ("Thông tin chưa khớp với CSDL dân cư", "bad"),
+    "review": ("Đang chờ cán bộ xem xét", "warn"),
+    "rejected": ("Không xác thực được", "bad"),
+}
+REASON_LABELS = {
+    "NAME_DIACRITICS": "họ tên khác dấu",
+    "NAME_MIDDLE_MISSING": "thiếu tên đệm",
+    "NAME_TYPO": "họ tên sai chính tả",
+    "NAME_DIFFERENT": "họ tên khác",
+    "DOB_YEAR_ONLY": "chỉ có năm sinh",
+    "DOB_DAY_MONTH_SWAPPED": "ngày và tháng sinh bị đảo",
+    "DOB_DIFFERENT": "ngày sinh khác",
+    "GENDER_MISSING": "thiếu giới tính",
+    "GENDER_MISMATCH": "giới tính khác",
+    "BIRTH_PROVINCE_MISMATCH": "nơi đăng ký khai sinh khác",
+    "ID_MISSING": "thiếu số định danh",
+    "ID_OLD_CMND": "còn dùng số CMND cũ",
+    "ID_CHECK_FAILED": "số định danh không hợp lệ",
+    "ID_NOT_FOUND": "không tìm thấy số định danh",
+    "ID_MISMATCH": "số định danh thuộc người khác",
+    "PERSON_DEAD": "CSDL dân cư ghi nhận đã chết",
+}
+BENEFIT_LABELS = {
+    "pension": "Lương hưu",
+    "survivor": "Trợ cấp tuất hằng tháng",
+    "unemployment": "Trợ cấp thất nghiệp",
+    "one_time": "BHXH một lần",
+    "funeral": "Trợ cấp mai táng",
+    "sickness": "Ốm đau",
+    "maternity": "Thai sản",
+}
+STATUS_LABELS = {
+    "active": ("Đang hiệu lực", "ok"),
+    "suspended": ("Tạm dừng", "warn"),
+    "revoked": ("Đã thu hồi", "bad"),
+    "expired": ("Hết hạn", "bad"),
+    "stopped": ("Đã dừng", "warn"),
+    "ended": ("Đã kết thúc", "bad"),
+}
+GENDER_LABELS = {"M": "Nam", "F": "Nữ", "male": "Nam", "female": "Nữ"}
+
+
+def bhxh_codes(conn: Connection, personal_id: str) -> list[str]:
+    """The BHXH codes of the records verified as this person (normally exactly one)."""
+    rows = conn.execute(
+        select(models.Person.bhxh_code)
+        .where(models.Person.verified_personal_id == personal_id)
+        .distinct()
+    ).scalars()
+    return sorted(rows)
+
+
+@dataclass
+class Identity:
+    """The citizen as the population database says, and how their records were verified."""
+
+    citizen: Any | None
+    records: list[Any]
+
+
+def identity(conn: Connection, personal_id: str) -> Identity:
+    """Population-database identity and the participant records verified to it."""
+    citizen = conn.execute(
+        select(models.Citizen).where(models.Citizen.personal_id == personal_id)
+    ).one_or_none()
+    person = models.Person
+    records = conn.execute(
+        select(
+            person.record_id, person.bhxh_code, person.full_name, person.date_of_birth,
+            person.gender, person.verification_status, person.verification_reasons,
+            person.verified_at, person.employer_code,
+        )
+        .where(person.verified_personal_id == personal_id)
+        .order_by(person.bhxh_code, person.record_id)
+    ).all()  # fmt: skip
+    return Identity(citizen, list(records))
+
+
+@dataclass
+class MonthRow:
+    """One month of one year: which schemes covered it, through whom, and what was paid."""
+
+    month: int
+    schemes: dict[str, str | None] = field(default_factory=dict)  # scheme -> employer code
+    wage: int | None = None
+    bhxh_amount: int = 0
+    bhyt_amount: int = 0
+    bhtn_amount: int = 0
+    paid: bool = False
+
+
+@dataclass
+class YearHistory:
+    """Twelve months of a year, with the year's totals."""
+
+    year: int
+    months: list[MonthRow]
+
+    @property
+    def months_by_scheme(self) -> dict[str, int]:
+        return {s: sum(1 for m in self.months if s in m.schemes) for s in SCHEMES}
+
+    @property
+    def total_paid(self) -> int:
+        return sum(m.bhxh_amount + m.bhyt_amount + m.bhtn_amount for m in self.months)
+
+
+def _months(start: date, end: date) -> list[tuple[int, int]]:
+    out = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def participation_history(conn: Connection, codes: list[str], today: date) -> list[YearHistory]:
+    """BHXH/BHYT/BHTN participation and contributions month by month, newest year first."""
+    if not codes:
+        return []
+    periods = conn.execute(
+        select(
+            models.ParticipationPeriod.scheme,
+            models.ParticipationPeriod.employer_code,
+            models.ParticipationPeriod.start_month,
+            models.ParticipationPeriod.end_month,
+        ).where(models.ParticipationPeriod.bhxh_code.in_(codes))
+    ).all()
+    contributions = conn.execute(
+        select(
+            models.Contribution.period,
+            models.Contribution.wage,
+            models.Contribution.bhxh_amount,
+            models.Contribution.bhyt_amount,
+            models.Contribution.bhtn_amount,
+        ).where(models.Contribution.bhxh_code.in_(codes))
+    ).all()
+    cells: dict[tuple[int, int], MonthRow] = {}
+
+    def cell(year: int, month: int) -> MonthRow:
+        return cells.setdefault((year, month), MonthRow(month))
+
+    this_month = today.replace(day=1)
+    for scheme, employer, start, end in periods:
+        last = min(end or this_month, this_month)
+        for year, month in _months(start, last):
+            cell(year, month).schemes[scheme] = employer
+    for period, wage, bhxh, bhyt, bhtn in contributions:
+        row = cell(period.year, period.month)
+        row.wage = (row.wage or 0) + wage
+        row.bhxh_amount += bhxh
+        row.bhyt_amount += bhyt
+        row.bhtn_amount += bhtn
+        row.paid = True
+    by_year: dict[int, list[MonthRow]] = defaultdict(list)
+    for (year, _month), row in cells.items():
+        by_year[year].append(row)
+    history = []
+    for year in sorted(by_year, reverse=True):
+        known = {row.month: row for row in by_year[year]}
+        history.append(YearHistory(year, [known.get(m, MonthRow(m)) for m in range(1, 13)]))
+    return history
+
+
+def benefits(conn: Connection, codes: list[str]) -> list[Any]:
+    """Benefits decided for this person, newest first."""
+    if not codes:
+        return []
+    table = models.Benefit
+    return list(
+        conn.execute(
+            select(
+                table.kind, table.start_date, table.end_date, table.monthly_amount,
+                table.lump_sum, table.status,
+            )
+            .where(table.bhxh_code.in_(codes))
+            .order_by(table.start_date.desc())
+        ).all()
+    )  # fmt: skip
+
+
+def health_cards(conn: Connection, codes: list[str]) -> list[Any]:
+    """Health-insurance cards, newest validity first."""
+    if not codes:
+        return []
+    table = models.HealthCard
+    return list(
+        conn.execute(
+            select(table).where(table.bhxh_code.in_(codes)).order_by(table.valid_from.desc())
+        ).all()
+    )
+
+
+def current_card(cards: list[Any], today: date) -> Any | None:
+    """The card valid today if any, else the most recent one."""
+    for card in cards:
+        if card.valid_from <= today <= card.valid_to and card.status == "active":
+            return card
+    return cards[0] if cards else None
+
+
+def employer_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    """Employer names by code (for the history tables)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    rows = conn.execute(
+        select(models.Employer.employer_code, models.Employer.name).where(
+            models.Employer.employer_code.in_(codes)
+        )
+    ).all()
+    return {str(code): str(name) for code, name in rows}
+
+
+def partner_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    """Partner names by member code (for the access history)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    rows = conn.execute(
+        select(models.Partner.code, models.Partner.name).where(models.Partner.code.in_(codes))
+    ).all()
+    return {str(code): str(name) for code, name in rows}
