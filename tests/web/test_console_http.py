@@ -375,3 +375,16 @@ def test_a_correction_request_is_decided_once_with_its_audit_entry_and_event(
     )
     assert again.status_code == 409 and "đã được quyết định trước đó" in again.text
     assert count(engine, audit, audit.c.action.like("correction.%")) == 1
+
+
+def test_the_navigation_shows_only_the_links_the_role_may_use(
+    client: TestClient, engine: Engine, seeded: Seeded
+) -> None:
+    seed_staff(engine, ("pd.hn", "kt.tw"))
+    sign_in(client, "pd.hn")
+    home = client.get("/can-bo/").text
+    assert 'href="/can-bo/ho-so/"' in home and 'href="/can-bo/doi-soat/"' not in home
+    assert 'href="/can-bo/kiem-toan/"' not in home
+    sign_in(client, "kt.tw")
+    home = client.get("/can-bo/bang-dieu-khien/").text
+    assert 'href="/can-bo/kiem-toan/"' in home and 'href="/can-bo/ho-so/"' not in home

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from nidb.web.console.scope import NotInScope
-from nidb.web.templating import register_staff_nav, render
+from nidb.web.templating import env, register_staff_nav, render
 
 NAV = (
     ("review", "Đối soát danh tính", "/can-bo/doi-soat/"),
@@ -23,12 +23,23 @@ NAV = (
 )
 
 
+NAV_ROLES = {
+    "review": ("reviewer", "auditor", "admin"),
+    "corrections": ("reviewer", "auditor", "admin"),
+    "dossiers": ("approver", "admin"),
+    "audit": ("auditor", "admin"),
+}
+"""Navigation keys shown only to some roles (a link that would answer 403 is not shown);
+keys not listed are shown to every role."""
+
+
 def mount(app: FastAPI) -> None:
     """Add the console's routes, navigation and the out-of-scope page to ``app``."""
     from nidb.web.console import pages_audit, pages_corrections, pages_dashboard, pages_review
 
     for key, label, url in NAV:
         register_staff_nav(key, label, url)
+    env.globals["staff_nav_roles"] = NAV_ROLES
 
     @app.exception_handler(NotInScope)
     async def not_in_scope(request: Request, error: NotInScope) -> HTMLResponse:
