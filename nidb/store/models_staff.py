@@ -1,6 +1,23 @@
-"""Models of the staff console: staff users.
+"""Indexes the staff console's scoped reads need (no tables of its own).
 
-Tables here join ``nidb.store.models.Base.metadata`` (imported at the end of models.py).
+Staff see records of their own province: a record's province is the province of issue in its
+BHXH code (the first two digits), so the console filters persons by a range of ``bhxh_code``
+and groups verification progress by its prefix. The covering index below lets PostgreSQL
+answer the per-province progress with an index-only scan; the audit-log indexes serve the
+auditor's filters (actor, date) without reading the whole log.
+
+These join ``nidb.store.models.Base.metadata`` (this module is imported at the end of
+models.py, when the tables already exist).
 """
 
 from __future__ import annotations
+
+from sqlalchemy import Index
+
+from nidb.store.models import AuditEntry, Person
+
+PERSONS_PROVINCE_STATUS = Index(
+    "ix_persons_bhxh_code_status", Person.bhxh_code, Person.verification_status
+)
+AUDIT_ACTOR = Index("ix_audit_log_actor_id", AuditEntry.actor, AuditEntry.id)
+AUDIT_OCCURRED = Index("ix_audit_log_occurred_at", AuditEntry.occurred_at)

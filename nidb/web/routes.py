@@ -25,7 +25,7 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 def mount(app: FastAPI) -> None:
     """Add this package's routes to ``app``: citizen portal, staff sign-in, static files."""
-    from nidb.web import citizen_auth, citizen_forms, citizen_pages, staff_pages
+    from nidb.web import citizen_auth, citizen_forms, citizen_pages, console, staff_pages
 
     if _page_context not in templating.CONTEXT_HOOKS:
         templating.CONTEXT_HOOKS.append(_page_context)
@@ -33,6 +33,7 @@ def mount(app: FastAPI) -> None:
     app.add_middleware(templating.SecurityHeaders)
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=templating.STATIC_DIR), name="static")
+    console.mount(app)  # staff console; before staff_pages: its /can-bo/ replaces the bare home
     app.include_router(staff_pages.router)
     app.include_router(citizen_auth.router)
     app.include_router(citizen_pages.router)

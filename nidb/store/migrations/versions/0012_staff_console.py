@@ -1,4 +1,4 @@
-"""staff console users (argon2 passwords)
+"""staff console: indexes for scoped progress and the auditor's audit-log filters
 
 Revision ID: 0012
 Revises: 0011
@@ -7,8 +7,7 @@ Create Date: 2026-11-30 19:10:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision = "0012"
 down_revision = "0011"
@@ -17,8 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index("ix_persons_bhxh_code_status", "persons", ["bhxh_code", "verification_status"])
+    op.create_index("ix_audit_log_actor_id", "audit_log", ["actor", "id"])
+    op.create_index("ix_audit_log_occurred_at", "audit_log", ["occurred_at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_audit_log_occurred_at", table_name="audit_log")
+    op.drop_index("ix_audit_log_actor_id", table_name="audit_log")
+    op.drop_index("ix_persons_bhxh_code_status", table_name="persons")

@@ -1,0 +1,49 @@
+"""The staff console (trang cán bộ): work waiting, the identity review queue, dashboards,
+auditor pages and citizens' correction requests, every page scoped to the staff member's
+role and area (see ``scope``).
+
+``mount(app)`` adds its routes before the foundation's bare staff home, so ``/can-bo/`` is the
+console's home, registers the navigation links and the 404 page of records out of scope.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from nidb.web.console.scope import NotInScope
+from nidb.web.templating import env, register_staff_nav, render
+
+NAV = (
+    ("review", "Đối soát danh tính", "/can-bo/doi-soat/"),
+    ("dashboard", "Bảng điều khiển", "/can-bo/bang-dieu-khien/"),
+    ("corrections", "Yêu cầu điều chỉnh", "/can-bo/dieu-chinh/"),
+    ("dossiers", "Hồ sơ dịch vụ công", "/can-bo/ho-so/"),
+    ("audit", "Kiểm toán", "/can-bo/kiem-toan/"),
+)
+
+
+NAV_ROLES = {
+    "review": ("reviewer", "auditor", "admin"),
+    "corrections": ("reviewer", "auditor", "admin"),
+    "dossiers": ("approver", "admin"),
+    "audit": ("auditor", "admin"),
+}
+"""Navigation keys shown only to some roles (a link that would answer 403 is not shown);
+keys not listed are shown to every role."""
+
+
+def mount(app: FastAPI) -> None:
+    """Add the console's routes, navigation and the out-of-scope page to ``app``."""
+    from nidb.web.console import pages_audit, pages_corrections, pages_dashboard, pages_review
+
+    for key, label, url in NAV:
+        register_staff_nav(key, label, url)
+    env.globals["staff_nav_roles"] = NAV_ROLES
+
+    @app.exception_handler(NotInScope)
+    async def not_in_scope(request: Request, error: NotInScope) -> HTMLResponse:
+        return render(request, "console/not_found.html", status=404, what=error.what)
+
+    for module in (pages_review, pages_dashboard, pages_audit, pages_corrections):
+        app.include_router(module.router)
