@@ -73,8 +73,8 @@ def _number(value: object, percent: bool) -> float:
     return 0.0
 
 
-def chart_drawing(section: Section, chart: Chart, width: float) -> object:
-    """A bar or line chart of a section's columns (vector drawing)."""
+def chart_drawing(section: Section, chart: Chart, width: float) -> object | None:
+    """A bar or line chart of a section's columns (vector drawing); None with no data rows."""
     from reportlab.graphics.charts.barcharts import VerticalBarChart
     from reportlab.graphics.charts.legends import Legend
     from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -82,14 +82,14 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object:
     from reportlab.lib import colors
 
     rows = [r for r in section.rows if r[0] not in ("VN", "Tổng")]
+    if not rows:
+        return None
     height = 200.0
     drawing = Drawing(width, height)
     plot = VerticalBarChart() if chart.kind == "bar" else HorizontalLineChart()
     plot.x, plot.y, plot.width, plot.height = 40, 45, width - 60, height - 80
-    plot.data = [
-        [_number(r[i], i in section.percent_columns) for r in rows] for i in chart.values
-    ] or [[0.0]]
-    plot.categoryAxis.categoryNames = [str(r[chart.category]) for r in rows] or [""]
+    plot.data = [[_number(r[i], i in section.percent_columns) for r in rows] for i in chart.values]
+    plot.categoryAxis.categoryNames = [str(r[chart.category]) for r in rows]
     plot.categoryAxis.labels.fontName = FONT
     plot.categoryAxis.labels.fontSize = 5 if len(rows) > 12 else 7
     plot.categoryAxis.labels.angle = 90 if len(rows) > 12 else 0
@@ -171,9 +171,10 @@ def write_pdf(report: Report, path: Path) -> Path:
             )
         )
         story.append(table)
-        if section.chart is not None and section.rows:
+        drawing = chart_drawing(section, section.chart, width) if section.chart else None
+        if drawing is not None:
             story.append(Spacer(1, 6))
-            story.append(chart_drawing(section, section.chart, width))
+            story.append(drawing)
     try:
         doc.build(story)  # type: ignore[arg-type]
         os.replace(temp, path)
