@@ -20,7 +20,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "analytics.md"
@@ -81,7 +84,7 @@ def machine() -> str:
 
 def timed(command: list[str], url: str) -> tuple[float, str]:
     """Run ``python -m nidb <command>`` on ``url``; wall seconds and its output."""
-    env = {**os.environ, "NIDB_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "NIDB_DATABASE_URL": url, "PYTHONPATH": str(ROOT), "COLUMNS": "160"}
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "nidb", *command],
@@ -98,44 +101,68 @@ def timed(command: list[str], url: str) -> tuple[float, str]:
 
 
 def run(work: Path, people: int) -> None:
-    """Time the analytics commands on the prepared store and append the results."""
+    """Time the analytics steps on the prepared store and append the results."""
+    from nidb.analytics.publish import publish
+    from nidb.analytics.quality import compute_and_save, compute_quality, national
+    from nidb.analytics.report_data import quarter_period, year_period
+    from nidb.analytics.reports import write_report
+    from nidb.store.db import ensure_schema, make_engine
+
     url = store_url(work, people)
     load = machine()
     out = work / "out"
-    steps = [
-        ("nidb quality --as-of 2026-09-20", ["quality", "--as-of", "2026-09-20"]),
-        (
-            "nidb quality --as-of 2026-09-20 --engine duckdb",
-            ["quality", "--as-of", "2026-09-20", "--engine", "duckdb"],
-        ),
-        ("nidb quality --as-of 2026-09-20 --save", ["quality", "--as-of", "2026-09-20", "--save"]),
-        (
-            "nidb publish --as-of 2026-09-20",
-            ["publish", "--as-of", "2026-09-20", "--out", str(out / "open")],
-        ),
-        (
-            "nidb report quarterly --quarter 2026Q3",
-            ["report", "quarterly", "--quarter", "2026Q3", "--out", str(out / "reports")],
-        ),
-    ]
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    engine = make_engine(url)
+    ensure_schema(engine)
+    results: dict[str, object] = {}
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("quality, SQL on the store", lambda: compute_quality(engine, today)),
+        ("quality, DuckDB (Parquet export + queries)", lambda: compute_quality(engine, today, "duckdb")),
+        ("quality --save (compute + store)", lambda: compute_and_save(engine, today, "bench")),
+        ("publish (4 datasets + reference + catalogue)", lambda: publish(engine, out / "open", today)),
+        ("report quarterly 2026Q4 (PDF + XLSX)", lambda: write_report(engine, quarter_period("2026Q4"), out / "reports")),
+        ("report yearly 2026 (PDF + XLSX)", lambda: write_report(engine, year_period(2026), out / "reports")),
+    ]  # fmt: skip
     rows = []
-    for label, command in steps:
-        seconds, _ = timed(command, url)
+    for label, step in steps:
+        started = time.perf_counter()
+        results[label] = step()
+        seconds = time.perf_counter() - started
         print(f"{label}: {seconds:.1f} s", flush=True)
-        rows.append(f"| `{label}` | {seconds:.1f} |")
+        rows.append(f"| {label} | {seconds:.1f} |")
+    cli_seconds, cli_output = timed(["quality", "--as-of", today.isoformat()], url)
+    rows.append(
+        f"| `nidb quality` as a command (fresh process, start-up included) | {cli_seconds:.1f} |"
+    )
+    engine.dispose()
+    store = results["quality, SQL on the store"]
+    same = store == results["quality, DuckDB (Parquet export + queries)"]
+    country = {(m.group, m.measure): m for m in national(store)}  # type: ignore[arg-type]
+    person = " · ".join(
+        f"{name} {country[('person', name)].numerator:,}/{country[('person', name)].denominator:,}"
+        for name in ("correct", "complete", "clean", "alive")
+    )
+    published = results["publish (4 datasets + reference + catalogue)"]
+    files = " · ".join(f"{d.file} {d.rows:,} rows, {d.suppressed:,} hidden" for d in published)  # type: ignore[attr-defined]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     fresh = not RESULTS.exists()
     with RESULTS.open("a", encoding="utf-8") as handle:
         if fresh:
             handle.write(
                 "# Analytics: data quality, open data, reports\n\n"
-                "Written by `bench/analytics.py` (its docstring says what runs). Wall seconds "
-                "of a fresh `nidb` process each (interpreter start-up included).\n"
+                "Written by `bench/analytics.py` (its docstring says what runs). Seconds of each "
+                "step in one process on the prepared store; the last line is the command in a "
+                "fresh process.\n"
             )
         handle.write(
             f"\n## {time.strftime('%Y-%m-%d %H:%M')} — {people:,} people (seed 7), SQLite\n\n"
-            f"Machine: {load}. Command: `python bench/analytics.py run --people {people}`.\n\n"
-            "| command | seconds |\n|---|---:|\n" + "\n".join(rows) + "\n"
+            f"Machine: {load}. Command: `python bench/analytics.py run --people {people}` "
+            f"(as of {today.isoformat()}).\n\n"
+            "| step | seconds |\n|---|---:|\n" + "\n".join(rows) + "\n\n"
+            f"- store and DuckDB measures identical: {'yes' if same else 'NO'}\n"
+            f"- person records (group a), country: {person}\n"
+            f"- published: {files}\n\n"
+            "`nidb quality` printed:\n\n```\n" + cli_output.strip() + "\n```\n"
         )
 
 
