@@ -122,11 +122,13 @@ def quality_command(
     grouped: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
     for m in rows:
         grouped.setdefault((m.province, m.group), {})[m.measure] = (m.numerator, m.denominator)
-    for (prov, group), cells in sorted(
+    for (prov, group), by_measure in sorted(
         grouped.items(), key=lambda kv: (kv[0][0], list(INFO_GROUPS).index(kv[0][1]))
     ):
         values = [
-            f"{_percent(*cells[m])} ({cells[m][0]:,}/{cells[m][1]:,})" if m in cells else "–"
+            f"{_percent(*by_measure[m])} ({by_measure[m][0]:,}/{by_measure[m][1]:,})"
+            if m in by_measure
+            else "–"
             for m in MEASURES
         ]
         label = f"{group} — {INFO_GROUPS[group][0]}"

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from nidb.analytics import aggregates
 from nidb.analytics.icd10 import CHAPTERS, UNKNOWN_CHAPTER
 from nidb.analytics.quality import UNKNOWN_PROVINCE
-from nidb.analytics.suppression import suppress, two_way_counts, two_way_equations
+from nidb.analytics.suppression import Key, suppress, two_way_counts, two_way_equations
 from nidb.domain.catalogues import BENEFICIARY_GROUPS, Scheme
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63, successor
 
@@ -72,7 +72,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
 
 
 def suppressed_table(
-    cells: Mapping[tuple[Hashable, Hashable], int],
+    cells: Mapping[tuple[Key, Key], int],
     rows: Sequence[Hashable],
     columns: Sequence[Hashable],
     k: int,
@@ -80,7 +80,7 @@ def suppressed_table(
     """A two-way table with margins (``TOTAL`` column, ``NATIONAL`` row) and what to hide."""
     counts = two_way_counts(cells, rows, columns, NATIONAL, TOTAL)
     hidden = suppress(counts, two_way_equations(rows, columns, NATIONAL, TOTAL), k)
-    return counts, hidden  # type: ignore[return-value]
+    return counts, hidden
 
 
 def _table_rows(
@@ -327,7 +327,7 @@ def reference_datasets(engine: Engine, out: Path) -> list[Dataset]:
         for code, province in aggregates.facility_codes(engine)
         if not code.endswith("000")
     ]
-    specs = [
+    specs: list[tuple[Dataset, list[str], Sequence[Sequence[object]]]] = [
         (
             Dataset(
                 "ref-provinces",

@@ -87,8 +87,8 @@ def person_sql(day: str, cut: str) -> str:
              THEN 1 ELSE 0 END AS complete_num, 1 AS complete_den,
         CASE WHEN COALESCE(p.declared_id_kind, '') <> 'cccd_invalid'
               AND length(p.bhxh_code) = 10
-              AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.record_id = p.record_id
-                              AND r.kind = 'dedupe' AND r.status = 'open')
+              AND p.record_id NOT IN (SELECT r.record_id FROM review_items r
+                                      WHERE r.kind = 'dedupe' AND r.status = 'open')
               AND NOT EXISTS (SELECT 1 FROM persons q
                               WHERE q.verified_personal_id = p.verified_personal_id
                                 AND q.verification_status = 'verified'

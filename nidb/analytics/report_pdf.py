@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 from nidb.analytics.report_data import Chart, Report, Section
 
@@ -119,7 +120,7 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
     ]
     legend.boxAnchor = "ne"
     drawing.add(legend)
-    return drawing
+    return cast(object, drawing)
 
 
 def write_pdf(report: Report, path: Path) -> Path:
@@ -176,7 +177,7 @@ def write_pdf(report: Report, path: Path) -> Path:
             story.append(Spacer(1, 6))
             story.append(drawing)
     try:
-        doc.build(story)  # type: ignore[arg-type]
+        doc.build(story)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-Key = Hashable
+# a cell's key: any hashable value (a name, a (row, column) pair); Any keeps Mapping's key
+# type invariance from rejecting a dict of (str, str) keys
+Key = Any
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,12 @@ def two_way_equations(
 
 
 def two_way_counts(
-    cells: Mapping[tuple[Hashable, Hashable], int],
+    cells: Mapping[tuple[Key, Key], int],
     rows: Iterable[Hashable],
     columns: Iterable[Hashable],
     row_total: Hashable,
     col_total: Hashable,
-) -> dict[tuple[Hashable, Hashable], int]:
+) -> dict[tuple[Key, Key], int]:
     """Every cell of the table (zeros included) and its margins and grand total."""
     rows, columns = list(rows), list(columns)
     counts = {(r, c): int(cells.get((r, c), 0)) for r in rows for c in columns}
