@@ -49,14 +49,16 @@ def participants(engine: Engine, on: date) -> Counter[tuple[str, str, str]]:
     day, month = on.isoformat(), _month_start(on)
     sql = f"""
     WITH active AS (
-        SELECT bhxh_code, scheme, MIN(employer_code) AS employer_code
+        SELECT bhxh_code || '' AS bhxh_code, scheme, MIN(employer_code) AS employer_code
         FROM participation_periods
         WHERE start_month <= '{day}' AND (end_month IS NULL OR end_month >= '{month}')
-        GROUP BY bhxh_code, scheme
+        GROUP BY bhxh_code || '', scheme
     ), code_province AS (
-        SELECT bhxh_code, MIN(province_code) AS province FROM health_cards GROUP BY bhxh_code
+        SELECT bhxh_code || '' AS bhxh_code, MIN(province_code) AS province
+            FROM health_cards GROUP BY bhxh_code || ''
     ), birth AS (
-        SELECT bhxh_code, MIN(birth_year) AS birth_year FROM persons GROUP BY bhxh_code
+        SELECT bhxh_code || '' AS bhxh_code, MIN(birth_year) AS birth_year
+        FROM persons GROUP BY bhxh_code || ''
     )
     SELECT a.scheme, COALESCE(e.province, cp.province, '00') AS province, b.birth_year,
            COUNT(*) AS n

@@ -28,7 +28,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text
 
-from nidb.analytics.quality_sql import MEASURES, group_queries
+from nidb.analytics.quality_sql import (
+    HELPER_TABLES,
+    MEASURES,
+    day_and_cut,
+    group_queries,
+    helper_statements,
+)
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import successor
 from nidb.store.audit import write_audit
@@ -111,20 +117,33 @@ def compute_quality(engine: Engine, as_of: date, engine_kind: str = "store") -> 
     tables to a Parquet snapshot and runs the same queries in DuckDB.
     """
     queries = group_queries(as_of)
+    helpers = helper_statements(*day_and_cut(as_of))
     totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     if engine_kind == "store":
+        # temporary tables only: the register is read, never written (on SQLite they live in
+        # the connection's temp database and take no lock on the register)
         with engine.connect() as conn:
-            for group, sql in queries.items():
-                _fold(conn.execute(text(sql)).all(), group, totals)
+            try:
+                for statement in helpers:
+                    conn.execute(text(statement))
+                for group, sql in queries.items():
+                    _fold(conn.execute(text(sql)).all(), group, totals)
+            finally:
+                for table in HELPER_TABLES:
+                    conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+                conn.rollback()
     elif engine_kind == "duckdb":
-        _compute_in_duckdb(engine, queries, totals)
+        _compute_in_duckdb(engine, helpers, queries, totals)
     else:
         raise ValueError(f"engine must be store or duckdb, not {engine_kind!r}")
     return _measures(totals)
 
 
 def _compute_in_duckdb(
-    engine: Engine, queries: Mapping[str, str], totals: dict[tuple[str, str, str], list[int]]
+    engine: Engine,
+    helpers: list[str],
+    queries: Mapping[str, str],
+    totals: dict[tuple[str, str, str], list[int]],
 ) -> None:
     import duckdb
     import pyarrow as pa
@@ -153,6 +172,8 @@ def _compute_in_duckdb(
                 }
             )
             con.register("review_items", review_items)
+            for statement in helpers:
+                con.execute(statement)
             for group, sql in queries.items():
                 _fold(con.execute(sql).fetchall(), group, totals)
         finally:

@@ -142,12 +142,13 @@ def participants_section(engine: Engine, cutoff: date) -> Section:
         engine,
         f"""
         WITH active AS (
-            SELECT bhxh_code, scheme, MIN(employer_code) AS employer_code
+            SELECT bhxh_code || '' AS bhxh_code, scheme, MIN(employer_code) AS employer_code
             FROM participation_periods
             WHERE start_month <= '{day}' AND (end_month IS NULL OR end_month >= '{month}')
-            GROUP BY bhxh_code, scheme
+            GROUP BY bhxh_code || '', scheme
         ), code_province AS (
-            SELECT bhxh_code, MIN(province_code) AS province FROM health_cards GROUP BY bhxh_code
+            SELECT bhxh_code || '' AS bhxh_code, MIN(province_code) AS province
+            FROM health_cards GROUP BY bhxh_code || ''
         )
         SELECT COALESCE(e.province, cp.province, '00'), a.scheme, COUNT(*)
         FROM active a LEFT JOIN employers e ON e.employer_code = a.employer_code
