@@ -129,9 +129,12 @@ def compute_quality(engine: Engine, as_of: date, engine_kind: str = "store") -> 
                 for group, sql in queries.items():
                     _fold(conn.execute(text(sql)).all(), group, totals)
             finally:
+                # roll back first: on PostgreSQL a failed statement leaves the transaction
+                # unusable, and the drop would hide the real error
+                conn.rollback()
                 for table in HELPER_TABLES:
                     conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
-                conn.rollback()
+                conn.commit()
     elif engine_kind == "duckdb":
         _compute_in_duckdb(engine, helpers, queries, totals)
     else:
@@ -190,6 +193,9 @@ def national(measures: Iterable[Measure]) -> list[Measure]:
     return _measures(totals)
 
 
+_SAVE_LOCK = 0x7175616C  # "qual"
+
+
 def save_quality(conn: Connection, as_of: date, measures: Iterable[Measure], actor: str) -> int:
     """Store ``measures`` as the snapshot of ``as_of`` (replacing one saved earlier that day),
     with an audit entry, in the caller's transaction; the number of rows stored."""
@@ -205,6 +211,8 @@ def save_quality(conn: Connection, as_of: date, measures: Iterable[Measure], act
         }
         for m in measures
     ]
+    if conn.dialect.name == "postgresql":  # two saves of one day at once: one after the other
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _SAVE_LOCK})
     replaced = conn.execute(delete(QualityMeasure).where(QualityMeasure.as_of == as_of)).rowcount
     if rows:
         conn.execute(insert(QualityMeasure), rows)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from typer.testing import CliRunner
 
 from nidb.analytics.quality import (
@@ -141,3 +143,17 @@ def test_quality_command_saves_and_shows_the_trend(engine: Engine, cli: CliRunne
     assert by_province.exit_code == 0 and "75.0% (3/4)" in by_province.output
     bad = cli.invoke(app, ["quality", "--as-of", "20/09/2026"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_failing_query_reports_its_own_error_and_the_next_run_works(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nidb.analytics import quality
+
+    load(engine)
+    broken = {"person": "SELECT no_such_column FROM persons"}
+    monkeypatch.setattr(quality, "group_queries", lambda as_of: broken)
+    with pytest.raises(SQLAlchemyError, match="no_such_column"):
+        compute_quality(engine, AS_OF)
+    monkeypatch.undo()
+    assert _by_key(compute_quality(engine, AS_OF))[("01", "person", "correct")] == (3, 4)
