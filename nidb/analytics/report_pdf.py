@@ -68,10 +68,11 @@ def cell_text(value: object, percent: bool) -> str:
     return str(value)
 
 
-def _number(value: object, percent: bool) -> float:
+def _number(value: object, percent: bool) -> float | None:
+    """A chart value; None (a gap, not a zero) where nothing was measured."""
     if isinstance(value, int | float):
         return float(value) * (100 if percent else 1)
-    return 0.0
+    return None
 
 
 def chart_drawing(section: Section, chart: Chart, width: float) -> object | None:
@@ -88,8 +89,10 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
     height = 200.0
     drawing = Drawing(width, height)
     plot = VerticalBarChart() if chart.kind == "bar" else HorizontalLineChart()
-    plot.x, plot.y, plot.width, plot.height = 40, 45, width - 60, height - 80
-    plot.data = [[_number(r[i], i in section.percent_columns) for r in rows] for i in chart.values]
+    plot.x, plot.y, plot.width, plot.height = 40, 45, width - 60, height - 85
+    series = [[_number(r[i], i in section.percent_columns) for r in rows] for i in chart.values]
+    # bars have no gaps: an unmeasured bar is drawn as 0; lines skip the point
+    plot.data = series if chart.kind == "line" else [[v or 0.0 for v in s] for s in series]
     plot.categoryAxis.categoryNames = [str(r[chart.category]) for r in rows]
     plot.categoryAxis.labels.fontName = FONT
     plot.categoryAxis.labels.fontSize = 5 if len(rows) > 12 else 7
@@ -107,10 +110,9 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
             plot.lines[i].strokeColor = colour
             plot.lines[i].strokeWidth = 1.5
     drawing.add(plot)
-    drawing.add(String(40, height - 15, chart.title, fontName=FONT_BOLD, fontSize=9))
+    drawing.add(String(40, height - 12, chart.title, fontName=FONT_BOLD, fontSize=9))
     legend = Legend()
-    legend.x, legend.y = width - 10, height - 12
-    legend.alignment = "right"
+    legend.x, legend.y = 40, height - 20
     legend.fontName = FONT
     legend.fontSize = 6
     legend.columnMaximum = 1
@@ -118,9 +120,36 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
         (colors.HexColor(COLOURS[i % len(COLOURS)]), section.header[c])
         for i, c in enumerate(chart.values)
     ]
-    legend.boxAnchor = "ne"
+    legend.boxAnchor = "nw"
+    legend.dx = legend.dy = 6
+    legend.deltax = 90
     drawing.add(legend)
     return cast(object, drawing)
+
+
+def column_widths(texts: list[list[str]], width: float) -> list[float]:
+    """Widths that fit the page: each column as wide as its longest text (7-point DejaVu plus
+    the cell padding); when that is wider than ``width``, only the widest columns are capped
+    (names wrap, figures stay on one line)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    columns = len(texts[0])
+    natural = [
+        max(
+            stringWidth(line[i], FONT_BOLD if r == 0 else FONT, 7)
+            for r, line in enumerate(texts)
+            if i < len(line)
+        )
+        + 14
+        for i in range(columns)
+    ]
+    if sum(natural) <= width:
+        return natural
+    low, high = 0.0, max(natural)
+    for _ in range(40):  # the cap c with sum(min(w, c)) = width
+        cap = (low + high) / 2
+        low, high = (cap, high) if sum(min(w, cap) for w in natural) < width else (low, cap)
+    return [min(w, low) for w in natural]
 
 
 def write_pdf(report: Report, path: Path) -> Path:
@@ -135,6 +164,9 @@ def write_pdf(report: Report, path: Path) -> Path:
     title_style = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=14, leading=18)
     heading = ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=11, leading=14, spaceBefore=8)
     body = ParagraphStyle("body", fontName=FONT, fontSize=8, leading=10)
+    cell = ParagraphStyle("cell", fontName=FONT, fontSize=7, leading=8.5)
+    head_cell = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=7, leading=8.5)
+    number_cell = ParagraphStyle("number", parent=cell, alignment=2)  # right-aligned
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     doc = SimpleDocTemplate(
         str(temp),
@@ -153,13 +185,29 @@ def write_pdf(report: Report, path: Path) -> Path:
         story.append(Paragraph(section.title, heading))
         if section.note:
             story.append(Paragraph(section.note, body))
-        data = [section.header] + [
+        texts = [section.header] + [
             [cell_text(v, i in section.percent_columns) for i, v in enumerate(row)]
             for row in section.rows
         ]
         if not section.rows:
-            data.append(["(không có số liệu)"] + [""] * (len(section.header) - 1))
-        table = Table(data, repeatRows=1)
+            texts.append(["(không có số liệu)"] + [""] * (len(section.header) - 1))
+        widths = column_widths(texts, width)
+        values = [section.header, *section.rows]
+        data = [
+            [
+                Paragraph(
+                    t,
+                    head_cell
+                    if r == 0
+                    else number_cell
+                    if r < len(values) and isinstance(values[r][i], int | float)
+                    else cell,
+                )
+                for i, t in enumerate(line)
+            ]
+            for r, line in enumerate(texts)
+        ]
+        table = Table(data, colWidths=widths, repeatRows=1)
         table.setStyle(
             TableStyle(
                 [
@@ -167,7 +215,6 @@ def write_pdf(report: Report, path: Path) -> Path:
                     ("FONT", (0, 0), (-1, 0), FONT_BOLD, 7),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde6f0")),
                     ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                    ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
                 ]
             )
         )
