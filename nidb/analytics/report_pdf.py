@@ -90,9 +90,20 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
     drawing = Drawing(width, height)
     plot = VerticalBarChart() if chart.kind == "bar" else HorizontalLineChart()
     plot.x, plot.y, plot.width, plot.height = 40, 45, width - 60, height - 85
-    series = [[_number(r[i], i in section.percent_columns) for r in rows] for i in chart.values]
-    # bars have no gaps: an unmeasured bar is drawn as 0; lines skip the point
-    plot.data = series if chart.kind == "line" else [[v or 0.0 for v in s] for s in series]
+    columns = list(chart.values)
+    series = [[_number(r[i], i in section.percent_columns) for r in rows] for i in columns]
+    if chart.kind == "line":  # lines skip unmeasured points; a line needs two
+        kept = [
+            (c, s)
+            for c, s in zip(columns, series, strict=True)
+            if sum(v is not None for v in s) >= 2
+        ]
+        if not kept:
+            return None
+        columns, series = [c for c, _ in kept], [s for _, s in kept]
+    else:  # bars have no gaps: an unmeasured bar is drawn as 0
+        series = [[v or 0.0 for v in s] for s in series]
+    plot.data = series
     plot.categoryAxis.categoryNames = [str(r[chart.category]) for r in rows]
     plot.categoryAxis.labels.fontName = FONT
     plot.categoryAxis.labels.fontSize = 5 if len(rows) > 12 else 7
@@ -101,7 +112,7 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
     plot.valueAxis.labels.fontName = FONT
     plot.valueAxis.labels.fontSize = 6
     plot.valueAxis.valueMin = 0
-    for i in range(len(chart.values)):
+    for i in range(len(columns)):
         colour = colors.HexColor(COLOURS[i % len(COLOURS)])
         if chart.kind == "bar":
             plot.bars[i].fillColor = colour
@@ -118,7 +129,7 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
     legend.columnMaximum = 1
     legend.colorNamePairs = [
         (colors.HexColor(COLOURS[i % len(COLOURS)]), section.header[c])
-        for i, c in enumerate(chart.values)
+        for i, c in enumerate(columns)
     ]
     legend.boxAnchor = "nw"
     legend.dx = legend.dy = 6
