@@ -14,6 +14,14 @@ install: $(VENV)/.installed
 	  $$SUDO apt-get install -y --no-install-recommends default-jre-headless \
 	  || { $$SUDO apt-get update && \
 	       $$SUDO apt-get install -y --no-install-recommends default-jre-headless; }; }
+	@# nidb report embeds DejaVu Sans in its PDFs: the built-in PDF fonts have no Vietnamese
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || { \
+	  echo "DejaVu Sans not found: installing fonts-dejavu-core"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y --no-install-recommends fonts-dejavu-core \
+	  || { $$SUDO apt-get update && \
+	       $$SUDO apt-get install -y --no-install-recommends fonts-dejavu-core; }; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,9 +1,213 @@
-"""Commands of ``nidb.analytics``, mounted on the ``nidb`` command by ``nidb.cli``."""
+"""Commands of ``nidb.analytics``, mounted on the ``nidb`` command by ``nidb.cli``.
+
+``nidb quality`` (data quality, its snapshot and trend), ``nidb report quarterly|yearly``
+(PDF + XLSX), ``nidb publish`` (open data and its DCAT-AP catalogue). Exit codes as nidb.cli:
+0 done; 1 the system failed (database, missing font); 2 bad input named in the message.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
 import typer
+from rich.table import Table
+
+report_app = typer.Typer(
+    help="Báo cáo định kỳ PDF và XLSX (quarterly and yearly reports).", no_args_is_help=True
+)
 
 
 def mount(app: typer.Typer) -> None:
     """Add this package's commands to ``nidb``."""
+    app.command("quality")(quality_command)
+    app.add_typer(report_app, name="report")
+    app.command("publish")(publish_command)
+
+
+def _today() -> date:
+    from nidb.settings import get_settings
+
+    return datetime.now(ZoneInfo(get_settings().timezone)).date()
+
+
+def _day(raw: str | None, option: str) -> date:
+    from nidb import cli
+
+    if raw is None:
+        return _today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise cli._fail(
+            f"{option}={raw!r}: ngày phải có dạng YYYY-MM-DD (a date is written YYYY-MM-DD)"
+        ) from None
+
+
+def _percent(num: int, den: int) -> str:
+    return f"{num / den * 100:.1f}%" if den else "–"
+
+
+def quality_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Ngày đo, YYYY-MM-DD (mặc định hôm nay)")
+    ] = None,
+    save: Annotated[bool, typer.Option("--save", help="Lưu kết quả để xem xu hướng")] = False,
+    trend: Annotated[bool, typer.Option("--trend", help="Xem xu hướng các lần đã lưu")] = False,
+    by_province: Annotated[
+        bool, typer.Option("--by-province", help="Theo từng tỉnh (per province)")
+    ] = False,
+    province: Annotated[
+        str | None, typer.Option(help="Chỉ một tỉnh (mã 34 tỉnh) cho --trend")
+    ] = None,
+    engine_kind: Annotated[
+        str, typer.Option("--engine", help="store (SQL trên CSDL) | duckdb (Parquet)")
+    ] = "store",
+) -> None:
+    """Chất lượng dữ liệu đúng, đủ, sạch, sống (data quality per province and group)."""
+    from nidb import cli
+    from nidb.analytics.quality import (
+        INFO_GROUPS,
+        MEASURE_NAMES,
+        compute_quality,
+        national,
+        save_quality,
+        saved_trend,
+    )
+    from nidb.analytics.quality_sql import MEASURES
+    from nidb.settings import actor_name
+
+    if engine_kind not in ("store", "duckdb"):
+        raise cli._fail(f"--engine={engine_kind!r}: store hoặc duckdb (store or duckdb)")
+    if trend:
+        with cli._handled():
+            snapshots = saved_trend(cli._engine(), province)
+        if not snapshots:
+            cli.out.print("Chưa lưu lần đo nào (nothing saved yet): nidb quality --save")
+            return
+        table = Table(title=f"Xu hướng chất lượng dữ liệu — {province or 'toàn quốc'} (trend)")
+        table.add_column("nhóm (group)")
+        table.add_column("chỉ số (measure)")
+        for day in snapshots:
+            table.add_column(day.isoformat(), justify="right")
+        keys = sorted(
+            {(m.group, m.measure) for ms in snapshots.values() for m in ms},
+            key=lambda k: (list(INFO_GROUPS).index(k[0]), MEASURES.index(k[1])),
+        )
+        for group, measure in keys:
+            cells = []
+            for ms in snapshots.values():
+                got = [m for m in ms if (m.group, m.measure) == (group, measure)]
+                cells.append(_percent(got[0].numerator, got[0].denominator) if got else "–")
+            table.add_row(group, MEASURE_NAMES[measure][0], *cells)
+        cli.out.print(table)
+        return
+    day = _day(as_of, "--as-of")
+    with cli._handled():
+        engine = cli._engine()
+        measures = compute_quality(engine, day, engine_kind)
+        if save:
+            with engine.begin() as conn:
+                stored = save_quality(conn, day, measures, actor_name())
+    rows = national(measures) if not by_province else measures
+    table = Table(title=f"Chất lượng dữ liệu ngày {day.isoformat()} (data quality)")
+    if by_province:
+        table.add_column("tỉnh")
+    table.add_column("nhóm thông tin (information group)")
+    for measure in MEASURES:
+        vi, en = MEASURE_NAMES[measure]
+        table.add_column(f"{vi} ({en})", justify="right")
+    grouped: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+    for m in rows:
+        grouped.setdefault((m.province, m.group), {})[m.measure] = (m.numerator, m.denominator)
+    for (prov, group), by_measure in sorted(
+        grouped.items(), key=lambda kv: (kv[0][0], list(INFO_GROUPS).index(kv[0][1]))
+    ):
+        values = [
+            f"{_percent(*by_measure[m])} ({by_measure[m][0]:,}/{by_measure[m][1]:,})"
+            if m in by_measure
+            else "–"
+            for m in MEASURES
+        ]
+        label = f"{group} — {INFO_GROUPS[group][0]}"
+        table.add_row(*([prov] if by_province else []), label, *values)
+    cli.out.print(table)
+    if save:
+        cli.out.print(f"Đã lưu {stored:,} chỉ số ngày {day.isoformat()} (saved).")
+
+
+def _write_report(period_of: object, raw: object, out: Path) -> None:
+    from nidb import cli
+    from nidb.analytics.report_data import ReportPeriodInvalid
+    from nidb.analytics.report_pdf import FontMissing
+    from nidb.analytics.reports import write_report
+
+    try:
+        period = period_of(raw)  # type: ignore[operator]
+    except ReportPeriodInvalid as error:
+        raise cli._fail(str(error)) from None
+    with cli._handled():
+        try:
+            report, pdf, xlsx = write_report(cli._engine(), period, out)
+        except FontMissing as error:
+            raise cli._fail(str(error), 1) from None
+    cli.out.print(
+        f"{report.title}\nNgày chốt số liệu (cut-off): {period.cutoff.isoformat()}; "
+        f"hạn gửi (due): {period.due.isoformat()}\n  {pdf}\n  {xlsx}"
+    )
+
+
+@report_app.command("quarterly")
+def report_quarterly(
+    quarter: Annotated[str, typer.Option(help="Quý, ví dụ 2026Q3 (a quarter)")],
+    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Báo cáo quý: chốt số liệu ngày 20 tháng cuối quý (quarterly progress report)."""
+    from nidb.analytics.report_data import quarter_period
+
+    _write_report(quarter_period, quarter, out)
+
+
+@report_app.command("yearly")
+def report_yearly(
+    year: Annotated[int, typer.Option(help="Năm báo cáo (the year)")],
+    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Báo cáo năm về chất lượng dữ liệu, trước 31/12 (yearly report, Decree 43 Art. 14)."""
+    from nidb.analytics.report_data import year_period
+
+    _write_report(year_period, year, out)
+
+
+def publish_command(
+    out: Annotated[Path, typer.Option(help="Thư mục dữ liệu mở (output folder)")],
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", min=1, help="Ô nhỏ hơn số này bị ẩn (k)")
+    ] = 10,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Ngày tham chiếu YYYY-MM-DD (mặc định hôm nay)")
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option(help="URL gốc nơi các tệp được công bố (for dcat:downloadURL)")
+    ] = "",
+) -> None:
+    """Công bố dữ liệu mở tổng hợp đã ẩn ô nhỏ, kèm danh mục DCAT-AP (open data)."""
+    from nidb import cli
+    from nidb.analytics.publish import publish
+
+    day = _day(as_of, "--as-of")
+    with cli._handled():
+        datasets = publish(cli._engine(), out, day, min_cell, base_url)
+    table = Table(title=f"Dữ liệu mở ngày {day.isoformat()} → {out} (open data, k={min_cell})")
+    for column in ("tệp (file)", "dòng (rows)", "ô ẩn (suppressed)"):
+        table.add_column(column, justify="right" if column != "tệp (file)" else "left")
+    for d in datasets:
+        table.add_row(d.file, f"{d.rows:,}", f"{d.suppressed:,}")
+    table.add_row("catalog.jsonld", "", "")
+    cli.out.print(table)
