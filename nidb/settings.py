@@ -35,6 +35,32 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     """Business-rule time zone; timestamps are stored in UTC."""
 
+    cookie_secure: bool = False
+    """Mark the session cookies ``Secure`` (set true whenever the portal is served over HTTPS)."""
+
+    staff_idle_minutes: int = 15
+    """A staff session ends after this long without a request."""
+
+    citizen_idle_minutes: int = 30
+    """A citizen session ends after this long without a request."""
+
+    session_max_hours: int = 8
+    """No web session lives longer than this, however active."""
+
+    vneid_url: str | None = None
+    """Base URL of the VNeID identity provider (OpenID Connect issuer), e.g. the stand-in
+    ``http://127.0.0.1:8010`` started by ``nidb sim vneid``."""
+
+    vneid_client_id: str = "nidb-portal"
+    """nidb's client id registered with VNeID."""
+
+    vneid_client_secret: str = "nidb-portal-secret"
+    """nidb's client secret registered with VNeID (set a real one outside development)."""
+
+    public_url: str | None = None
+    """The portal's own external base URL, for the OpenID Connect ``redirect_uri``; default:
+    taken from the incoming request."""
+
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""
         if self.database_url:

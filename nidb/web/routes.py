@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from nidb.web import templating
+from nidb.web.csrf import csrf_token
+from nidb.web.routing import BodyLimit, install_error_pages
+from nidb.web.sessions import load_session
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    """Names every template sees: the CSRF token, the session and its one-time messages."""
+    info = load_session(request)
+    return {
+        "csrf_token": csrf_token(request),
+        "web_session": info,
+        "flashes": info.flashes if info is not None else [],
+    }
 
 
 def mount(app: FastAPI) -> None:
-    """Add this package's routes to ``app``."""
+    """Add this package's routes to ``app``: citizen portal, staff sign-in, static files."""
+    from nidb.web import citizen_pages, staff_pages
+
+    if _page_context not in templating.CONTEXT_HOOKS:
+        templating.CONTEXT_HOOKS.append(_page_context)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(templating.SecurityHeaders)
+    install_error_pages(app)
+    app.mount("/static", StaticFiles(directory=templating.STATIC_DIR), name="static")
+    app.include_router(staff_pages.router)
+    app.include_router(citizen_pages.router)
