@@ -1,8 +1,8 @@
 """HTTP routes of ``nidb.services``, mounted on the FastAPI app by ``nidb.api.app``.
 
 The payment gateway's callback lives here (JSON, no session: the signature is the
-authentication). Web pages for citizens and staff are added by ``nidb.services.pages`` when
-the web foundation is present.
+authentication). Web pages for citizens (``pages``) and staff (``pages_staff``) are HTML
+routers on the web foundation (sessions, CSRF, templates in nidb/web/templates/workflows/).
 """
 
 from __future__ import annotations
@@ -53,9 +53,7 @@ async def payment_callback(request: Request) -> JSONResponse:
 
 def mount(app: FastAPI) -> None:
     """Add this package's routes to ``app``."""
+    from nidb.services import pages  # citizen and staff pages, on the web foundation
+
     app.include_router(router)
-    try:
-        from nidb.services import pages  # citizen and staff pages (need the web foundation)
-    except ImportError:
-        return
     pages.mount(app)

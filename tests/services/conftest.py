@@ -153,3 +153,38 @@ def register(engine: Engine) -> Iterator[Engine]:
     """The engine over a seeded register."""
     seed(engine)
     yield engine
+
+
+# --- web: the foundation's fixtures, and a citizen signed in (VNeID stands outside this scope) ---
+from tests.web.conftest import (  # noqa: E402,F401  (fixtures used by the page tests)
+    browser,
+    client,
+    live_server,
+    make_staff_user,
+    page,
+    web_app,
+)
+
+
+def citizen_session(engine: Engine, personal_id: str, full_name: str) -> str:
+    """A signed-in citizen's cookie value, as the VNeID sign-in would have created it."""
+    import secrets
+
+    from nidb.store.models_web import WebSession
+    from nidb.web.sessions import token_hash
+
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(WebSession).values(
+                token_hash=token_hash(token),
+                kind="citizen",
+                subject=personal_id,
+                data={"full_name": full_name},
+                csrf_token=secrets.token_urlsafe(32),
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+    return token
