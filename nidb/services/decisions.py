@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, Row, insert, select
 
 from nidb.services.errors import FormInvalid, NotEligible, TransitionRefused
 from nidb.services.forms import check_text
+from nidb.services.rules import vnd
 from nidb.services.views import DossierView, read_dossier
 from nidb.services.workdays import add_months, today_vn
 from nidb.services.workflow import APPROVER, CITIZEN, REVIEWER, load, move, notify
@@ -64,7 +65,7 @@ def _approve_effects(
             status="ended",
         )
         return (
-            f"Hồ sơ số {dossier.id} được duyệt: hưởng BHXH một lần {int(data['amount']):,} đ, chuyển vào tài khoản {data['bank_account']}.",
+            f"Hồ sơ số {dossier.id} được duyệt: hưởng BHXH một lần {vnd(int(data['amount']))}, chuyển vào tài khoản {data['bank_account']}.",
             {"benefit_id": benefit},
         )
     if dossier.kind == "unemployment":
@@ -80,7 +81,7 @@ def _approve_effects(
             status="active",
         )
         return (
-            f"Hồ sơ số {dossier.id} được duyệt: trợ cấp thất nghiệp {int(data['monthly_amount']):,} đ/tháng "
+            f"Hồ sơ số {dossier.id} được duyệt: trợ cấp thất nghiệp {vnd(int(data['monthly_amount']))}/tháng "
             f"từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}.",
             {"benefit_id": benefit},
         )

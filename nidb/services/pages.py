@@ -19,9 +19,11 @@ from nidb.domain.errors import DomainError
 from nidb.services import claims, decisions, payments, renewal, views
 from nidb.services.errors import DossierNotFound
 from nidb.services.forms import MAX_UPLOAD_BYTES, Upload, check_upload
+from nidb.services.rules import vnd
+from nidb.services.workflow import STATE_TITLES
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import CitizenPrincipal, current_citizen, engine_of, flash
-from nidb.web.templating import render
+from nidb.web.templating import env, render
 
 router = web_router("/cong-dan/dich-vu")
 CitizenDep = Annotated[CitizenPrincipal, Depends(current_citizen)]
@@ -129,8 +131,11 @@ async def renewal_submit(request: Request, citizen: CitizenDep) -> Response:
             {_field_of(error, "renewal"): error.message_vi},
             422,
         )
-    total = f"{view.data['total']:,}".replace(",", ".")
-    flash(request, f"Đã tạo hồ sơ số {view.summary.id}: {total} đ, chờ thanh toán.", "success")
+    flash(
+        request,
+        f"Đã tạo hồ sơ số {view.summary.id}: {vnd(view.data['total'])}, chờ thanh toán.",
+        "success",
+    )
     return see_other(f"/cong-dan/dich-vu/ho-so/{view.summary.id}")
 
 
@@ -253,5 +258,6 @@ def mount(app: FastAPI) -> None:
     """Add the citizen and staff pages of the online services."""
     from nidb.services import pages_staff
 
+    env.globals["dossier_state_titles"] = STATE_TITLES
     app.include_router(router)
     pages_staff.mount(app)

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from nidb.services.errors import PaymentRefused, ServiceError, TransitionRefused
 from nidb.services.renewal import issue_renewal_cards
+from nidb.services.rules import vnd
 from nidb.services.workdays import today_vn
 from nidb.services.workflow import DOSSIERS, SYSTEM, load, move, notify
 from nidb.store.audit import write_audit, write_event
@@ -347,7 +348,7 @@ def _apply(engine: Engine, body: dict[str, Any]) -> CallbackResult:
             "completed",
             actor="gateway",
             role=SYSTEM,
-            note=f"đã thanh toán {int(payment.amount):,} đ ({txn})",
+            note=f"đã thanh toán {vnd(int(payment.amount))} ({txn})",
         )
         issued = issue_renewal_cards(conn, moved, today_vn())
         conn.execute(
@@ -358,7 +359,7 @@ def _apply(engine: Engine, body: dict[str, Any]) -> CallbackResult:
         notify(
             conn,
             dossier.applicant_personal_id,
-            f"Đã nhận thanh toán {int(payment.amount):,} đ cho hồ sơ số {dossier.id}; thẻ BHYT mới đã được cấp.",
+            f"Đã nhận thanh toán {vnd(int(payment.amount))} cho hồ sơ số {dossier.id}; thẻ BHYT mới đã được cấp.",
             int(dossier.id),
         )
         return CallbackResult("paid", reference, int(dossier.id))

@@ -24,6 +24,7 @@ from nidb.domain.identifiers import HealthCardCode
 from nidb.services import register
 from nidb.services.errors import FormInvalid, NotEligible
 from nidb.services.forms import check_personal_id
+from nidb.services.rules import vnd
 from nidb.services.views import DossierView, read_dossier
 from nidb.services.workdays import add_months, today_vn
 from nidb.services.workflow import DOSSIERS, notify, open_dossier
@@ -184,7 +185,7 @@ def submit_renewal(
             {
                 "code": "PREMIUM",
                 "ok": True,
-                "message_vi": f"số tiền theo mức đóng giảm dần: {total:,} đ",
+                "message_vi": f"số tiền theo mức đóng giảm dần: {vnd(total)}",
             },
         ]
         dossier_id = open_dossier(
@@ -208,7 +209,7 @@ def submit_renewal(
         notify(
             conn,
             applicant,
-            f"Hồ sơ gia hạn BHYT hộ gia đình số {dossier_id}: số tiền {total:,} đ, chờ thanh toán.",
+            f"Hồ sơ gia hạn BHYT hộ gia đình số {dossier_id}: số tiền {vnd(total)}, chờ thanh toán.",
             dossier_id,
         )
         return read_dossier(conn, dossier_id)

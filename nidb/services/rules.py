@@ -43,6 +43,7 @@ __all__ = [
     "survivors_lump_sum",
     "survivors_monthly",
     "unemployment_amount",
+    "vnd",
 ]
 
 FUNERAL_BASE_SALARY_MULTIPLE = 10  # Law on SI 2014 Art. 66.2
@@ -52,6 +53,11 @@ REFORM_YEAR = date(2014, 1, 1)  # Art. 60.2: 1.5 months per year before, 2 month
 # Decree 74/2024/NĐ-CP: region I minimum monthly wage from 1 July 2024 (verify)
 REGION_I_MINIMUM_WAGE = 4_960_000
 UNEMPLOYMENT_CAP_MULTIPLE = 5  # Law on Employment 2013 Art. 50.1
+
+
+def vnd(amount: int) -> str:
+    """An amount as Vietnamese write it: dots between thousands, then đ (1.263.600 đ)."""
+    return f"{amount:,}".replace(",", ".") + " đ"
 
 
 def _half_up(numerator: int, denominator: int) -> int:
@@ -96,7 +102,7 @@ def _lump_sum(wages: dict[date, int]) -> OneTimeAmount:
     amount = _half_up(average * (3 * before_years * 2 + 4 * after_half_years), 4)
     text = (
         f"{before_years} năm trước 2014 × 1,5 tháng + {after_half_years / 2:g} năm từ 2014 × 2 "
-        f"tháng, lương bình quân {average:,} đ"
+        f"tháng, lương bình quân {vnd(average)}"
     )
     return OneTimeAmount(before, after, average, amount, text)
 
@@ -150,7 +156,7 @@ def unemployment_amount(last_wages: list[int], months_contributed: int) -> Unemp
     monthly = min(_half_up(average * 60, 100), cap)
     duration = 0 if months_contributed < 12 else min(3 + max(0, months_contributed - 36) // 12, 12)
     text = (
-        f"60% × lương bình quân 6 tháng cuối {average:,} đ (tối đa {cap:,} đ); "
+        f"60% × lương bình quân 6 tháng cuối {vnd(average)} (tối đa {vnd(cap)}); "
         f"{months_contributed} tháng đóng → {duration} tháng hưởng"
     )
     return UnemploymentAmount(months_contributed, average, monthly, duration, text)

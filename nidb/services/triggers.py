@@ -28,6 +28,7 @@ from nidb.domain.names import name_forms
 from nidb.domain.provinces import province as find_province
 from nidb.services import register, rules
 from nidb.services.decisions import record_benefit
+from nidb.services.rules import vnd
 from nidb.services.workdays import add_months
 from nidb.services.workflow import DOSSIERS, SYSTEM, move, notify, open_dossier
 from nidb.store import models
@@ -372,7 +373,7 @@ def on_death(
     if next_of_kin:
         parts = []
         if funeral_ok:
-            parts.append(f"trợ cấp mai táng {data['funeral']['amount']:,} đ đã được giải quyết")
+            parts.append(f"trợ cấp mai táng {vnd(data['funeral']['amount'])} đã được giải quyết")
         if "survivors" in data:
             parts.append("trợ cấp tuất đang chờ phê duyệt")
         notify(
@@ -399,7 +400,7 @@ def grant_survivors(conn: Connection, dossier: Row[Any]) -> tuple[str, dict[str,
             monthly_amount=int(proposal["monthly_amount"]),
             status="active",
         )
-        text = f"Trợ cấp tuất hằng tháng {int(proposal['monthly_amount']):,} đ từ {start:%d/%m/%Y} đã được duyệt."
+        text = f"Trợ cấp tuất hằng tháng {vnd(int(proposal['monthly_amount']))} từ {start:%d/%m/%Y} đã được duyệt."
     else:
         benefit = record_benefit(
             conn,
@@ -409,5 +410,5 @@ def grant_survivors(conn: Connection, dossier: Row[Any]) -> tuple[str, dict[str,
             lump_sum=int(proposal["lump_sum"]),
             status="ended",
         )
-        text = f"Trợ cấp tuất một lần {int(proposal['lump_sum']):,} đ đã được duyệt."
+        text = f"Trợ cấp tuất một lần {vnd(int(proposal['lump_sum']))} đã được duyệt."
     return f"Hồ sơ số {dossier.id}: {text}", {"benefit_id": benefit}
