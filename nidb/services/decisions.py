@@ -86,7 +86,7 @@ def _approve_effects(
             {"benefit_id": benefit},
         )
     if dossier.kind == "death_benefits":
-        from nidb.services.triggers import grant_survivors  # the death workflow's own module
+        from nidb.services.deaths import grant_survivors  # the death workflow's own module
 
         return grant_survivors(conn, dossier)
     if dossier.kind == "child_card":
