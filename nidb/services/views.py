@@ -24,6 +24,23 @@ __all__ = [
 ]
 
 
+# the list columns: a list never loads the JSON data and checks of its dossiers
+SUMMARY = [
+    DOSSIERS.c[name]
+    for name in (
+        "id",
+        "kind",
+        "state",
+        "applicant_personal_id",
+        "subject_personal_id",
+        "province",
+        "version",
+        "submitted_at",
+        "state_due_at",
+    )
+]
+
+
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes for timezone-aware columns; they are UTC
     if value is None or value.tzinfo is not None:
@@ -155,7 +172,7 @@ def get_dossier(engine: Engine, dossier_id: int) -> DossierView:
 def list_for_person(engine: Engine, personal_id: str) -> list[DossierSummary]:
     """Dossiers a citizen filed or that are about them, newest first."""
     query = (
-        select(DOSSIERS)
+        select(*SUMMARY)
         .where(
             (DOSSIERS.c.applicant_personal_id == personal_id)
             | (DOSSIERS.c.subject_personal_id == personal_id)
@@ -176,7 +193,7 @@ def list_for_scope(
     offset: int = 0,
 ) -> list[DossierSummary]:
     """Dossiers of a province (None: every province, for central staff), oldest due first."""
-    query = select(DOSSIERS)
+    query = select(*SUMMARY)
     if province is not None:
         query = query.where(DOSSIERS.c.province == province)
     if states:
@@ -192,16 +209,17 @@ def list_for_scope(
 
 
 def overdue(
-    engine: Engine, province: str | None = None, now: datetime | None = None
+    engine: Engine, province: str | None = None, now: datetime | None = None, limit: int = 1000
 ) -> list[DossierSummary]:
-    """Open dossiers past their state's deadline (uses ix_dossiers_state_due)."""
+    """Open dossiers past their state's deadline, most overdue first, at most ``limit``
+    (uses ix_dossiers_state_due)."""
     now = now or datetime.now(UTC)
     open_states = tuple(s for s in STATE_TITLES if s not in TERMINAL)
     query = select(DOSSIERS).where(DOSSIERS.c.state.in_(open_states), DOSSIERS.c.state_due_at < now)
     if province is not None:
         query = query.where(DOSSIERS.c.province == province)
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(DOSSIERS.c.state_due_at)).all()
+        rows = conn.execute(query.order_by(DOSSIERS.c.state_due_at).limit(limit)).all()
     return [DossierSummary.from_row(row, now) for row in rows]
 
 
