@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from nidb.domain.errors import DomainError
 from nidb.services.views import DossierSummary
@@ -22,7 +23,7 @@ dossier_app = typer.Typer(
 )
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from nidb.store.db import ensure_schema, make_engine
 
     engine = make_engine()

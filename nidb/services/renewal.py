@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select
+from sqlalchemy import Connection, Engine, Row, insert, select, text
 
 from nidb.domain.catalogues import household_premium
 from nidb.domain.identifiers import HealthCardCode
@@ -161,6 +161,11 @@ def submit_renewal(
                 "NO_HOUSEHOLD",
                 "người nộp chưa có hộ gia đình trong CSDL dân cư",
                 "the applicant has no household in the population data",
+            )
+        if conn.dialect.name == "postgresql":  # two submissions for one household: one at a time
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"renewal:{head.household_id}"},
             )
         open_id = _open_renewal_for(conn, [applicant, *members])
         if open_id is not None:

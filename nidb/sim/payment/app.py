@@ -77,7 +77,7 @@ class Gateway:
     """In-memory state: payments, the mode, and every callback attempt (for tests)."""
 
     secret: str
-    mode: GatewayMode = field(default_factory=GatewayMode)
+    mode: GatewayMode = field(default_factory=lambda: GatewayMode.model_validate({}))
     payments: dict[str, GatewayPayment] = field(default_factory=dict)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
