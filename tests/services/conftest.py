@@ -156,12 +156,12 @@ def register(engine: Engine) -> Iterator[Engine]:
 
 
 # --- web: the foundation's fixtures, and a citizen signed in (VNeID stands outside this scope) ---
+# (the browser journeys live in tests/web/test_services_browser.py: the session-scoped
+# Playwright browser must be the foundation's one, never a second instance)
 from tests.web.conftest import (  # noqa: E402,F401  (fixtures used by the page tests)
-    browser,
     client,
     live_server,
     make_staff_user,
-    page,
     web_app,
 )
 

@@ -199,6 +199,16 @@ def test_staff_see_only_their_province_and_decide_on_the_version_they_saw(
         data={"csrf_token": token, "version": "1", "action": "approve"},
     )
     assert stale.status_code == 409 and "vừa được người khác xử lý" in stale.text
+    script = client.post(
+        f"/can-bo/ho-so/{view.summary.id}/quyet-dinh",
+        data={
+            "csrf_token": token,
+            "version": "2",
+            "action": "refuse",
+            "note": "<script>x</script>",
+        },
+    )
+    assert script.status_code == 422 and "không được chứa ký tự" in script.text
     no_reason = client.post(
         f"/can-bo/ho-so/{view.summary.id}/quyet-dinh",
         data={"csrf_token": token, "version": "2", "action": "refuse", "note": ""},
