@@ -213,3 +213,20 @@ def test_tampered_amount_unknown_reference_and_a_second_transaction_are_refused(
         "ALREADY_PAID",
         "BODY_NOT_CANONICAL",
     ]
+
+
+def test_a_payment_cancelled_at_the_gateway_can_be_paid_again(live: Live) -> None:
+    live.mode()
+    view = submit_renewal(live.engine, HEAD, [HEAD], 3)
+    first = start_payment(live.engine, view.summary.id, HEAD)
+    httpx.post(f"{live.gateway}/pay/{first.pay_url.rsplit('/', 1)[1]}/cancel", timeout=5)
+    wait_for(lambda: get_dossier(live.engine, view.summary.id).payments[0]["status"] == "failed")
+    assert get_dossier(live.engine, view.summary.id).summary.state == "awaiting_payment"
+    second = start_payment(live.engine, view.summary.id, HEAD)
+    assert second.reference.endswith("-2") and second.pay_url != first.pay_url
+    httpx.post(f"{live.gateway}/pay/{second.pay_url.rsplit('/', 1)[1]}/confirm", timeout=5)
+    wait_for(lambda: get_dossier(live.engine, view.summary.id).summary.state == "completed")
+    assert [p["status"] for p in get_dossier(live.engine, view.summary.id).payments] == [
+        "failed",
+        "paid",
+    ]
