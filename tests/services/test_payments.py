@@ -33,6 +33,7 @@ class Live:
     engine: Engine
     nidb: str
     gateway: str
+    nidb_server: BackgroundServer
 
     def mode(self, **mode: object) -> None:
         httpx.put(
@@ -51,7 +52,7 @@ def live(register: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
             monkeypatch.setenv("NIDB_PAYMENT_GATEWAY_URL", gateway.url)
             monkeypatch.setenv("NIDB_PAYMENT_SECRET", SECRET)
             monkeypatch.setenv("NIDB_PAYMENT_PUBLIC_BASE_URL", nidb.url)
-            yield Live(register, nidb.url, gateway.url)
+            yield Live(register, nidb.url, gateway.url, nidb)
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
@@ -144,15 +145,20 @@ def test_a_late_callback_is_refused_and_a_fresh_resend_then_pays(live: Live) -> 
 
 
 def test_the_gateway_retries_until_nidb_answers(live: Live, register: Engine) -> None:
-    """nidb down at the first attempts: the gateway's retries settle the payment later."""
-    live.mode(delay_seconds=0.0, max_attempts=8, retry_base_seconds=0.1)
+    """nidb is down when the payer pays: the gateway's retries settle the payment later."""
+    live.mode(max_attempts=10, retry_base_seconds=0.1)
     view = submit_renewal(register, HEAD, [HEAD], 3)
     started = start_payment(register, view.summary.id, HEAD)
     again = start_payment(register, view.summary.id, HEAD)
     assert again.pay_url == started.pay_url  # one payment per dossier while it is pending
+    live.nidb_server.stop()
     payment_id = started.pay_url.rsplit("/", 1)[1]
     httpx.post(f"{live.gateway}/pay/{payment_id}/confirm", timeout=5)
-    wait_for(lambda: get_dossier(register, view.summary.id).summary.state == "completed")
+    wait_for(lambda: len(live.callbacks()) >= 2)  # refused connections, retried
+    live.nidb_server.start()
+    wait_for(lambda: get_dossier(register, view.summary.id).summary.state == "completed", 30)
+    statuses = [c["http_status"] for c in live.callbacks()]
+    assert statuses[0] is None and statuses[-1] == 200
 
 
 def post_callback(live: Live, body: dict[str, object], secret: str = SECRET) -> httpx.Response:
