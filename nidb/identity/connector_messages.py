@@ -127,6 +127,8 @@ class ChangeKind(StrEnum):
     DEATH = "death"
     NAME_CHANGE = "name_change"
     ID_CORRECTION = "id_correction"
+    BIRTH = "birth"  # data: the child's identity, parents, residence if registered with it
+    RESIDENCE = "residence"  # data: permanent_address, household_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,8 +67,15 @@ def test_a_death_suspends_the_card_stops_the_pension_and_alerts_the_province(
     )
     with engine.connect() as conn:
         assert conn.execute(select(models.HealthCard.status)).scalar_one() == "suspended"
-        benefit = conn.execute(select(models.Benefit.status, models.Benefit.end_date)).one()
+        benefit = conn.execute(
+            select(models.Benefit.status, models.Benefit.end_date).where(
+                models.Benefit.kind == "pension"
+            )
+        ).one()
         assert benefit == ("stopped", date(2026, 1, 15))
+        # the pensioner's death also opened the funeral-allowance dossier (nidb.services)
+        kinds = conn.execute(select(models.Benefit.kind)).scalars().all()
+        assert sorted(kinds) == ["funeral", "pension"]
         citizen = conn.execute(select(models.Citizen.status, models.Citizen.death_date)).one()
         assert citizen == ("dead", date(2026, 1, 15))
         alert = conn.execute(

@@ -9,6 +9,9 @@ applies each page in one transaction with the cursor move:
 - **name change** → the citizen's name and the name of every record verified as them.
 - **ID correction** → the citizen's personal ID, the records verified as them and their open
   identity links (closed and reopened, history kept) move to the new ID.
+- **birth** / **residence** → the inter-linked procedure birth → residence → health card for a
+  child under 6, and a death opens funeral allowance and survivors' benefit: the dossiers of
+  ``nidb.services.triggers``, opened in this same transaction (so a replay opens none twice).
 
 Every effect is audited and idempotent: a change applied twice changes nothing more.
 """
@@ -46,6 +49,10 @@ class PopulationFeedReport:
     deaths: int = 0
     name_changes: int = 0
     id_corrections: int = 0
+    births: int = 0
+    residences: int = 0
+    dossiers_opened: int = 0
+    """Online-service dossiers opened by births and deaths (nidb.services.triggers)."""
     cards_suspended: int = 0
     benefits_stopped: int = 0
     alerts: int = 0
@@ -104,6 +111,10 @@ def _apply(conn: Connection, change: Change, report: PopulationFeedReport) -> No
             _death(conn, change, date.fromisoformat(change.data["death_date"]), report)
         elif change.kind is ChangeKind.NAME_CHANGE:
             _name_change(conn, change, change.data["full_name"], report)
+        elif change.kind is ChangeKind.BIRTH:
+            _birth(conn, change, report)
+        elif change.kind is ChangeKind.RESIDENCE:
+            _residence(conn, change, report)
         else:
             _id_correction(conn, change, change.data["new_personal_id"], report)
     except (KeyError, ValueError, DomainError) as error:
@@ -188,6 +199,35 @@ def _death(conn: Connection, change: Change, died: date, report: PopulationFeedR
         feed.alert(conn, "death_with_live_coverage", province, "person", codes[0], detail)
         report.alerts += 1
     feed.outbox(conn, "person.death_recorded", f"person:{pid}", detail)
+    from nidb.services import triggers  # the inter-linked procedures (Decree 63/2024)
+
+    if triggers.on_death(conn, change.seq, pid, died, codes) is not None:
+        report.dossiers_opened += 1
+
+
+def _birth(conn: Connection, change: Change, report: PopulationFeedReport) -> None:
+    from nidb.services import triggers
+
+    dossier = triggers.on_birth(conn, change.seq, change.personal_id, change.data)
+    if dossier is None:
+        return  # applied before
+    report.births += 1
+    report.dossiers_opened += 1
+    detail = {"personal_id": change.personal_id, "dossier_id": dossier, "feed_seq": change.seq}
+    feed.audit(conn, SOURCE, "person.birth_recorded", "citizen", change.personal_id, detail)
+    feed.outbox(conn, "person.birth_recorded", f"person:{change.personal_id}", detail)
+
+
+def _residence(conn: Connection, change: Change, report: PopulationFeedReport) -> None:
+    from nidb.services import triggers
+
+    if not triggers.on_residence(conn, change.personal_id, change.data):
+        report.not_held += 1
+        return
+    report.residences += 1
+    detail = {"personal_id": change.personal_id, "feed_seq": change.seq}
+    feed.audit(conn, SOURCE, "person.residence_registered", "citizen", change.personal_id, detail)
+    feed.outbox(conn, "person.residence_registered", f"person:{change.personal_id}", detail)
 
 
 def _province(conn: Connection, personal_id: str) -> str | None:

@@ -17,12 +17,13 @@ from nidb.sim.population.compare import clean_name
 from nidb.sim.population.faults import FaultConfig, FaultInjector, FaultMiddleware
 from nidb.sim.population.feed import ChangeEntry, ChangeFeed, InvalidCursor
 from nidb.sim.population.loading import load_registry
-from nidb.sim.population.registry import ChangeConflict, Registry, UnknownPerson
+from nidb.sim.population.registry import ChangeConflict, Person, Registry, UnknownPerson
 from nidb.sim.population.schemas import (
     MAX_BATCH,
     AdminChange,
     BatchVerifyRequest,
     BatchVerifyResponse,
+    BirthChange,
     ChangeOut,
     ChangesPage,
     DeathChange,
@@ -31,6 +32,7 @@ from nidb.sim.population.schemas import (
     FaultStatus,
     Health,
     NameChange,
+    ResidenceChange,
     SearchRequest,
     SearchResponse,
     VerifyRequest,
@@ -220,6 +222,25 @@ async def add_change(body: AdminChange, registry: RegistryDep, feed: FeedDep) ->
         elif isinstance(body, NameChange):
             registry.change_name(body.personal_id, body.data.full_name)
             data = {"full_name": clean_name(body.data.full_name)}
+        elif isinstance(body, BirthChange):
+            born = body.data
+            registry.add(
+                Person(
+                    body.personal_id,
+                    clean_name(born.full_name),
+                    born.date_of_birth,
+                    born.gender,
+                    (born.birth_province or body.personal_id[:3]).zfill(3),
+                    "alive",
+                    None,
+                )
+            )
+            data = {k: str(v) for k, v in born.model_dump().items() if v is not None}
+            data["full_name"] = clean_name(born.full_name)
+        elif isinstance(body, ResidenceChange):
+            if registry.get(body.personal_id) is None:
+                raise UnknownPerson(body.personal_id)
+            data = {k: str(v) for k, v in body.data.model_dump().items() if v is not None}
         else:
             registry.correct_id(body.personal_id, body.data.new_personal_id)
             data = {"new_personal_id": body.data.new_personal_id}

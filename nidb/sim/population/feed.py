@@ -1,4 +1,5 @@
-"""The change feed (luồng thay đổi): deaths, name changes and ID corrections, in order.
+"""The change feed (luồng thay đổi): deaths, name changes, ID corrections, births and
+residence registrations, in order.
 
 Each change gets the next sequence number; a cursor is the sequence number of the last change
 a reader has seen, as a decimal string, so reading after it never skips or repeats a change.
@@ -15,7 +16,7 @@ from typing import Literal
 
 __all__ = ["ChangeEntry", "ChangeFeed", "ChangeKind", "InvalidCursor"]
 
-ChangeKind = Literal["death", "name_change", "id_correction"]
+ChangeKind = Literal["death", "name_change", "id_correction", "birth", "residence"]
 
 
 class InvalidCursor(ValueError):

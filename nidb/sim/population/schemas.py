@@ -194,7 +194,7 @@ class SearchResponse(BaseModel):
     truncated: bool
 
 
-ChangeKind = Literal["death", "name_change", "id_correction"]
+ChangeKind = Literal["death", "name_change", "id_correction", "birth", "residence"]
 
 
 class ChangeOut(BaseModel):
@@ -230,6 +230,27 @@ class IdCorrectionData(_Strict):
     new_personal_id: PersonalIdText
 
 
+class BirthData(_Strict):
+    """A birth registered (khai sinh): the child's identity, parents, and the residence when
+    registered with the birth (else a later ``residence`` change)."""
+
+    full_name: FullName
+    date_of_birth: FullDate
+    gender: GenderCode
+    birth_province: ProvinceCode | None = None
+    mother_personal_id: PersonalIdText | None = None
+    father_personal_id: PersonalIdText | None = None
+    permanent_address: str | None = Field(None, max_length=300)
+    household_id: str | None = Field(None, max_length=40)
+
+
+class ResidenceData(_Strict):
+    """A permanent residence registered (đăng ký thường trú)."""
+
+    permanent_address: str = Field(min_length=1, max_length=300)
+    household_id: str | None = Field(None, max_length=40)
+
+
 class _AdminChangeBase(_Strict):
     personal_id: PersonalIdText
     at: datetime | None = Field(None, description="When it happened; default now.")
@@ -256,7 +277,24 @@ class IdCorrection(_AdminChangeBase):
     data: IdCorrectionData
 
 
-AdminChange = Annotated[DeathChange | NameChange | IdCorrection, Field(discriminator="kind")]
+class BirthChange(_AdminChangeBase):
+    """A birth registered; `personal_id` is the child's new personal ID."""
+
+    kind: Literal["birth"]
+    data: BirthData
+
+
+class ResidenceChange(_AdminChangeBase):
+    """A permanent residence registered for a person."""
+
+    kind: Literal["residence"]
+    data: ResidenceData
+
+
+AdminChange = Annotated[
+    DeathChange | NameChange | IdCorrection | BirthChange | ResidenceChange,
+    Field(discriminator="kind"),
+]
 
 
 class FaultSettings(_Strict):
