@@ -160,6 +160,14 @@ def my_card(request: Request, citizen: CitizenDep) -> HTMLResponse:
     )
 
 
+STAFF_ACTIONS = {
+    "correction.in_review": "Tiếp nhận xử lý yêu cầu điều chỉnh của bạn",
+    "correction.accepted": "Chấp thuận yêu cầu điều chỉnh của bạn",
+    "correction.rejected": "Không chấp thuận yêu cầu điều chỉnh của bạn",
+}
+"""Staff actions in words; others show as "Thao tác nghiệp vụ (code)"."""
+
+
 def _actor_label(actor: str, partners: dict[str, str]) -> str:
     if actor.startswith("staff:"):
         return f"Cán bộ cơ quan BHXH ({actor[6:]})"
@@ -209,7 +217,7 @@ def who_accessed(request: Request, citizen: CitizenDep) -> HTMLResponse:
             {
                 "at": at.isoformat() if hasattr(at, "isoformat") else str(at),
                 "actor": actor,
-                "what": action,
+                "what": STAFF_ACTIONS.get(action, f"Thao tác nghiệp vụ ({action})"),
                 "purpose": PURPOSES.get(purpose or "", purpose or "Nghiệp vụ của cơ quan BHXH"),
                 "fields": "",
             }
