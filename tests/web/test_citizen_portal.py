@@ -308,3 +308,20 @@ def test_staff_decisions_on_a_request_show_to_the_citizen_and_follow_the_states(
     history = signed_in.get("/cong-dan/truy-cap").text
     assert "Cán bộ cơ quan BHXH (canbo.hn)" in history
     assert "Chấp thuận yêu cầu điều chỉnh của bạn" in history
+
+
+def test_a_form_field_too_big_to_parse_gets_a_vietnamese_page_and_stores_nothing(
+    signed_in: TestClient, register: Engine
+) -> None:
+    form = signed_in.get("/cong-dan/dieu-chinh")
+    answer = signed_in.post(
+        "/cong-dan/dieu-chinh",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "field": "address",
+            "reason": "x" * (1024 * 1024 + 10),
+        },
+        files={"evidence": ("a.pdf", PDF, "application/pdf")},
+    )
+    assert answer.status_code == 400 and "Dữ liệu gửi lên không hợp lệ" in answer.text
+    assert _count(register, CorrectionRequest) == 0
