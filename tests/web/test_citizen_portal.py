@@ -109,7 +109,8 @@ def test_access_history_names_the_hospital_and_purpose_and_hides_others_reads(
     page = signed_in.get("/cong-dan/truy-cap").text
     assert "Bệnh viện Bạch Mai" in page
     assert "Tra cứu thẻ BHYT khi khám chữa bệnh" in page
-    assert "Khám bệnh, chữa bệnh BHYT" in page
+    assert "Khám bệnh, chữa bệnh BHYT" in page and "insured health care" not in page
+    assert "Bảo hiểm y tế: thẻ, mức hưởng, nơi KCB ban đầu" in page  # the groups read, in words
     assert "Thông tin tóm tắt của người tham gia" not in page  # the other person's read
 
 
