@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from nidb.exchange.accesslog import access_history
-from nidb.exchange.catalogue import PURPOSES, SERVICES
+from nidb.exchange.catalogue import INFO_GROUPS, PURPOSES, SERVICES
 from nidb.settings import get_settings
 from nidb.store import models
 from nidb.web import citizen_data as data
@@ -160,6 +160,25 @@ def my_card(request: Request, citizen: CitizenDep) -> HTMLResponse:
     )
 
 
+def _vi(text: str) -> str:
+    """The Vietnamese part of a bilingual catalogue label "Tiếng Việt (English)"."""
+    return text.split(" (", 1)[0]
+
+
+def _groups(fields: str) -> str:
+    """Information-group codes ("a,dd") in words."""
+    codes = [c.strip() for c in fields.replace(";", ",").split(",") if c.strip()]
+    return "; ".join(_vi(INFO_GROUPS.get(c, c)) for c in codes)
+
+
+STAFF_ACTIONS = {
+    "correction.in_review": "Tiếp nhận xử lý yêu cầu điều chỉnh của bạn",
+    "correction.accepted": "Chấp thuận yêu cầu điều chỉnh của bạn",
+    "correction.rejected": "Không chấp thuận yêu cầu điều chỉnh của bạn",
+}
+"""Staff actions in words; others show as "Thao tác nghiệp vụ (code)"."""
+
+
 def _actor_label(actor: str, partners: dict[str, str]) -> str:
     if actor.startswith("staff:"):
         return f"Cán bộ cơ quan BHXH ({actor[6:]})"
@@ -184,8 +203,8 @@ def who_accessed(request: Request, citizen: CitizenDep) -> HTMLResponse:
                     "what": SERVICES[view.service].title_vi
                     if view.service in SERVICES
                     else view.service,
-                    "purpose": PURPOSES.get(view.purpose or "", view.purpose or ""),
-                    "fields": view.fields or "",
+                    "purpose": _vi(PURPOSES.get(view.purpose or "", view.purpose or "")),
+                    "fields": _groups(view.fields or ""),
                 }
             )
     with engine.connect() as conn:
@@ -209,8 +228,10 @@ def who_accessed(request: Request, citizen: CitizenDep) -> HTMLResponse:
             {
                 "at": at.isoformat() if hasattr(at, "isoformat") else str(at),
                 "actor": actor,
-                "what": action,
-                "purpose": PURPOSES.get(purpose or "", purpose or "Nghiệp vụ của cơ quan BHXH"),
+                "what": STAFF_ACTIONS.get(action, f"Thao tác nghiệp vụ ({action})"),
+                "purpose": _vi(
+                    PURPOSES.get(purpose or "", purpose or "Nghiệp vụ của cơ quan BHXH")
+                ),
                 "fields": "",
             }
         )

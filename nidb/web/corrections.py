@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from nidb.domain.dates import parse_birth_date
 from nidb.domain.errors import DomainError
@@ -204,4 +204,64 @@ def requests_of(engine: Engine, personal_id: str) -> list[Any]:
                 .where(CorrectionRequest.personal_id == personal_id)
                 .order_by(CorrectionRequest.id.desc())
             ).all()
+        )
+
+
+TRANSITIONS = {
+    "submitted": {"in_review", "accepted", "rejected"},
+    "in_review": {"accepted", "rejected"},
+}
+
+
+class DecisionError(ValueError):
+    """A decision the request's state does not allow (Vietnamese first)."""
+
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+def decide(
+    engine: Engine, request_id: int, status: str, *, actor: str, note: str | None = None
+) -> None:
+    """Move a request to ``status`` (in_review, accepted, rejected), audited, for the console.
+
+    Accepting does not change the register by itself: the staff member corrects the record
+    through the usual, audited path; the note tells the citizen what was done.
+    """
+    if note is not None and (len(note) > 1000 or MARKUP.search(note) or CONTROL.search(note)):
+        raise DecisionError("Ghi chú không hợp lệ (tối đa 1000 ký tự, không có < >).", "bad note")
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(CorrectionRequest.status, CorrectionRequest.personal_id)
+            .where(CorrectionRequest.id == request_id)
+            .with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise DecisionError(f"Không có yêu cầu số {request_id}.", f"no request {request_id}")
+        if status not in TRANSITIONS.get(row.status, set()):
+            raise DecisionError(
+                f"Yêu cầu đang ở trạng thái {STATUS_LABELS[row.status][0].lower()}, không thể chuyển.",
+                f"cannot go from {row.status} to {status}",
+            )
+        final = status in ("accepted", "rejected")
+        conn.execute(
+            update(CorrectionRequest)
+            .where(CorrectionRequest.id == request_id)
+            .values(
+                status=status,
+                decided_by=actor if final else None,
+                decided_at=func.now() if final else None,
+                decision_note=note,
+            )
+        )
+        write_audit(
+            conn,
+            actor=actor,
+            action=f"correction.{status}",
+            subject_type="citizen",
+            subject_id=row.personal_id,
+            purpose=None,
+            detail={"request_id": request_id, "from": row.status},
         )

@@ -53,8 +53,11 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, error: StarletteHTTPException) -> Response:
         # unknown pages in the web areas get a page, the API keeps FastAPI's JSON
-        if error.status_code in (404, 405) and request.url.path.startswith(BodyLimit.PREFIXES):
-            return render(request, "errors/not_found.html", status=error.status_code)
+        if request.url.path.startswith(BodyLimit.PREFIXES):
+            if error.status_code in (404, 405):
+                return render(request, "errors/not_found.html", status=error.status_code)
+            if error.status_code == 400:  # e.g. a form the parser refuses (a field over 1 MB)
+                return render(request, "errors/bad_request.html", status=400)
         return await http_exception_handler(request, error)
 
     @app.exception_handler(Forbidden)

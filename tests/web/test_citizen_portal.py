@@ -109,7 +109,8 @@ def test_access_history_names_the_hospital_and_purpose_and_hides_others_reads(
     page = signed_in.get("/cong-dan/truy-cap").text
     assert "Bệnh viện Bạch Mai" in page
     assert "Tra cứu thẻ BHYT khi khám chữa bệnh" in page
-    assert "Khám bệnh, chữa bệnh BHYT" in page
+    assert "Khám bệnh, chữa bệnh BHYT" in page and "insured health care" not in page
+    assert "Bảo hiểm y tế: thẻ, mức hưởng, nơi KCB ban đầu" in page  # the groups read, in words
     assert "Thông tin tóm tắt của người tham gia" not in page  # the other person's read
 
 
@@ -286,3 +287,42 @@ def test_another_citizen_sees_only_their_own_data(
     access = client.get("/cong-dan/truy-cap").text
     assert "Thông tin tóm tắt của người tham gia" in access
     assert "Tra cứu thẻ BHYT khi khám chữa bệnh" not in access
+
+
+def test_staff_decisions_on_a_request_show_to_the_citizen_and_follow_the_states(
+    signed_in: TestClient, register: Engine
+) -> None:
+    from nidb.web.corrections import DecisionError, decide
+
+    _correction(
+        signed_in, field="full_name", new_value="nguyễn văn an", reason="Tên đúng theo CCCD",
+        files={"evidence": ("cccd.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, "image/jpeg")},
+    )  # fmt: skip
+    with register.connect() as conn:
+        request_id = conn.execute(select(CorrectionRequest.id)).scalar_one()
+    decide(register, request_id, "in_review", actor="staff:canbo.hn")
+    decide(register, request_id, "accepted", actor="staff:canbo.hn", note="Đã sửa họ tên.")
+    with pytest.raises(DecisionError):
+        decide(register, request_id, "rejected", actor="staff:canbo.hn")
+    page = signed_in.get("/cong-dan/dieu-chinh").text
+    assert "Đã chấp thuận" in page and "Đã sửa họ tên." in page and "Nguyễn Văn An" in page
+    history = signed_in.get("/cong-dan/truy-cap").text
+    assert "Cán bộ cơ quan BHXH (canbo.hn)" in history
+    assert "Chấp thuận yêu cầu điều chỉnh của bạn" in history
+
+
+def test_a_form_field_too_big_to_parse_gets_a_vietnamese_page_and_stores_nothing(
+    signed_in: TestClient, register: Engine
+) -> None:
+    form = signed_in.get("/cong-dan/dieu-chinh")
+    answer = signed_in.post(
+        "/cong-dan/dieu-chinh",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "field": "address",
+            "reason": "x" * (1024 * 1024 + 10),
+        },
+        files={"evidence": ("a.pdf", PDF, "application/pdf")},
+    )
+    assert answer.status_code == 400 and "Dữ liệu gửi lên không hợp lệ" in answer.text
+    assert _count(register, CorrectionRequest) == 0
