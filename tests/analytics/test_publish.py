@@ -171,3 +171,20 @@ def test_publish_command(engine: Engine, cli: CliRunner, tmp_path: Path) -> None
     assert done.exit_code == 0, done.output
     assert "catalog.jsonld" in done.output and (tmp_path / "catalog.jsonld").exists()
     assert cli.invoke(app, ["publish", "--out", str(tmp_path), "--min-cell", "0"]).exit_code == 2
+
+
+def test_coverage_rate_is_left_out_when_its_counts_are_hidden(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine)
+    publish(engine, tmp_path, AS_OF, k=10)
+    rows = {r["province_code"]: r for r in _read(tmp_path / "coverage_by_province.csv")}
+    assert rows["01"]["insured"] == "" and rows["01"]["coverage_rate"] == ""
+    assert rows["01"]["suppressed"] == "true"
+    publish(engine, tmp_path / "k1", AS_OF, k=1)  # k = 1 hides nothing
+    rows = {r["province_code"]: r for r in _read(tmp_path / "k1" / "coverage_by_province.csv")}
+    assert (rows["01"]["insured"], rows["01"]["population"], rows["01"]["coverage_rate"]) == (
+        "1",
+        "2",
+        "0.5000",
+    )
