@@ -1,7 +1,7 @@
 """``nidb publish``: aggregate open datasets with small-cell suppression, and their catalogue.
 
 Each statistical dataset is a set of two-way tables with both margins and the grand total
-(one table per scheme, per month…), suppressed by :func:`nidb.analytics.suppression.suppress`:
+(one table per scheme, per month…), suppressed by :func:`nidb.analytics.suppression.suppress_two_way`:
 a hidden count is written as an empty cell with ``suppressed`` = ``true``. Reference data (the
 province lists, the beneficiary groups, the facilities) is published as is. Files are written in
 a fixed order with sorted rows, so the same store and the same ``--as-of`` give the same bytes;
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from nidb.analytics import aggregates
 from nidb.analytics.icd10 import CHAPTERS, UNKNOWN_CHAPTER
 from nidb.analytics.quality import UNKNOWN_PROVINCE
-from nidb.analytics.suppression import Key, suppress, two_way_counts, two_way_equations
+from nidb.analytics.suppression import Key, suppress_two_way, two_way_counts
 from nidb.domain.catalogues import BENEFICIARY_GROUPS, Scheme
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63, successor
 
@@ -79,8 +79,7 @@ def suppressed_table(
 ) -> tuple[dict[tuple[Hashable, Hashable], int], set[tuple[Hashable, Hashable]]]:
     """A two-way table with margins (``TOTAL`` column, ``NATIONAL`` row) and what to hide."""
     counts = two_way_counts(cells, rows, columns, NATIONAL, TOTAL)
-    hidden = suppress(counts, two_way_equations(rows, columns, NATIONAL, TOTAL), k)
-    return counts, hidden
+    return counts, suppress_two_way(counts, rows, columns, NATIONAL, TOTAL, k)
 
 
 def _table_rows(
