@@ -14,7 +14,7 @@ import csv
 import io
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class Dataset:
     kind: str  # statistics | reference
     rows: int = 0
     suppressed: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    parquet_file: str | None = None
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
@@ -382,9 +382,13 @@ def reference_datasets(engine: Engine, out: Path) -> list[Dataset]:
     return written
 
 
-def publish(engine: Engine, out: Path, on: date, k: int = 10, base_url: str = "") -> list[Dataset]:
-    """Write every dataset and ``catalog.jsonld`` into ``out``; the datasets written."""
+def publish(
+    engine: Engine, out: Path, on: date, k: int = 10, base_url: str = "", parquet: bool = False
+) -> list[Dataset]:
+    """Write every dataset (and, with ``parquet``, a Parquet copy of each) and
+    ``catalog.jsonld`` into ``out``; the datasets written."""
     from nidb.analytics.catalog import write_catalog
+    from nidb.analytics.parquet_copy import write_parquet_copy
 
     if k < 1:
         raise ValueError("min-cell must be at least 1")
@@ -396,5 +400,8 @@ def publish(engine: Engine, out: Path, on: date, k: int = 10, base_url: str = ""
         visits_dataset(engine, out, on, k),
         *reference_datasets(engine, out),
     ]
+    if parquet:
+        for dataset in datasets:
+            dataset.parquet_file = write_parquet_copy(out / dataset.file).name
     write_catalog(out, datasets, on, base_url, k)
     return datasets
