@@ -61,10 +61,40 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+FORMATS = {
+    "csv": ("CSV", CSV_TYPE, "http://publications.europa.eu/resource/authority/file-type/CSV"),
+    "parquet": (
+        "Parquet",
+        "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet",
+        "http://publications.europa.eu/resource/authority/file-type/PARQUET",
+    ),
+}
+
+
+def _distribution(path: Path, d: Dataset, base_url: str, kind: str) -> dict[str, Any]:
+    """The ``dcat:Distribution`` of one file of a dataset, with its size and SHA-256."""
+    label, media_type, file_type = FORMATS[kind]
+    url = base_url + path.name
+    return {
+        "@id": f"{base_url}distribution/{d.identifier}-{kind}",
+        "@type": "dcat:Distribution",
+        "dct:title": _text(f"{d.title_vi} ({label})", f"{d.title_en} ({label})"),
+        "dcat:downloadURL": {"@id": url},
+        "dcat:accessURL": {"@id": url},
+        "dcat:mediaType": {"@id": media_type},
+        "dct:format": {"@id": file_type},
+        "dcat:byteSize": {"@value": str(os.path.getsize(path)), "@type": "xsd:nonNegativeInteger"},
+        "spdx:checksum": {
+            "@type": "spdx:Checksum",
+            "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
+            "spdx:checksumValue": {"@value": sha256_of(path), "@type": "xsd:hexBinary"},
+        },
+        "dct:license": {"@id": LICENSE},
+    }
+
+
 def dataset_entry(out: Path, d: Dataset, issued: date, base_url: str) -> dict[str, Any]:
-    """The ``dcat:Dataset`` node of one written file."""
-    path = out / d.file
-    url = base_url + d.file
+    """The ``dcat:Dataset`` node of one written dataset."""
     entry: dict[str, Any] = {
         "@id": f"{base_url}dataset/{d.identifier}",
         "@type": "dcat:Dataset",
@@ -81,27 +111,12 @@ def dataset_entry(out: Path, d: Dataset, issued: date, base_url: str) -> dict[st
             "social insurance" if d.kind == "statistics" else "reference data",
         ),
         "dcat:distribution": [
-            {
-                "@id": f"{base_url}distribution/{d.identifier}-csv",
-                "@type": "dcat:Distribution",
-                "dct:title": _text(d.title_vi + " (CSV)", d.title_en + " (CSV)"),
-                "dcat:downloadURL": {"@id": url},
-                "dcat:accessURL": {"@id": url},
-                "dcat:mediaType": {"@id": CSV_TYPE},
-                "dct:format": {
-                    "@id": "http://publications.europa.eu/resource/authority/file-type/CSV"
-                },
-                "dcat:byteSize": {
-                    "@value": str(os.path.getsize(path)),
-                    "@type": "xsd:nonNegativeInteger",
-                },
-                "spdx:checksum": {
-                    "@type": "spdx:Checksum",
-                    "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
-                    "spdx:checksumValue": {"@value": sha256_of(path), "@type": "xsd:hexBinary"},
-                },
-                "dct:license": {"@id": LICENSE},
-            }
+            _distribution(out / d.file, d, base_url, "csv"),
+            *(
+                [_distribution(out / d.parquet_file, d, base_url, "parquet")]
+                if d.parquet_file
+                else []
+            ),
         ],
     }
     if d.temporal is not None:

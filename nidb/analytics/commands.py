@@ -196,6 +196,9 @@ def publish_command(
     base_url: Annotated[
         str, typer.Option(help="URL gốc nơi các tệp được công bố (for dcat:downloadURL)")
     ] = "",
+    parquet: Annotated[
+        bool, typer.Option("--parquet", help="Thêm bản Parquet của mỗi tệp (Parquet copies)")
+    ] = False,
 ) -> None:
     """Công bố dữ liệu mở tổng hợp đã ẩn ô nhỏ, kèm danh mục DCAT-AP (open data)."""
     from nidb import cli
@@ -203,7 +206,7 @@ def publish_command(
 
     day = _day(as_of, "--as-of")
     with cli._handled():
-        datasets = publish(cli._engine(), out, day, min_cell, base_url)
+        datasets = publish(cli._engine(), out, day, min_cell, base_url, parquet)
     table = Table(title=f"Dữ liệu mở ngày {day.isoformat()} → {out} (open data, k={min_cell})")
     for column in ("tệp (file)", "dòng (rows)", "ô ẩn (suppressed)"):
         table.add_column(column, justify="right" if column != "tệp (file)" else "left")

@@ -1,7 +1,7 @@
 """``nidb publish``: aggregate open datasets with small-cell suppression, and their catalogue.
 
 Each statistical dataset is a set of two-way tables with both margins and the grand total
-(one table per scheme, per month…), suppressed by :func:`nidb.analytics.suppression.suppress`:
+(one table per scheme, per month…), suppressed by :func:`nidb.analytics.suppression.suppress_two_way`:
 a hidden count is written as an empty cell with ``suppressed`` = ``true``. Reference data (the
 province lists, the beneficiary groups, the facilities) is published as is. Files are written in
 a fixed order with sorted rows, so the same store and the same ``--as-of`` give the same bytes;
@@ -14,7 +14,7 @@ import csv
 import io
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from nidb.analytics import aggregates
 from nidb.analytics.icd10 import CHAPTERS, UNKNOWN_CHAPTER
 from nidb.analytics.quality import UNKNOWN_PROVINCE
-from nidb.analytics.suppression import Key, suppress, two_way_counts, two_way_equations
+from nidb.analytics.suppression import Key, suppress_two_way, two_way_counts
 from nidb.domain.catalogues import BENEFICIARY_GROUPS, Scheme
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63, successor
 
@@ -56,7 +56,7 @@ class Dataset:
     kind: str  # statistics | reference
     rows: int = 0
     suppressed: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    parquet_file: str | None = None
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
@@ -79,8 +79,7 @@ def suppressed_table(
 ) -> tuple[dict[tuple[Hashable, Hashable], int], set[tuple[Hashable, Hashable]]]:
     """A two-way table with margins (``TOTAL`` column, ``NATIONAL`` row) and what to hide."""
     counts = two_way_counts(cells, rows, columns, NATIONAL, TOTAL)
-    hidden = suppress(counts, two_way_equations(rows, columns, NATIONAL, TOTAL), k)
-    return counts, hidden
+    return counts, suppress_two_way(counts, rows, columns, NATIONAL, TOTAL, k)
 
 
 def _table_rows(
@@ -383,9 +382,13 @@ def reference_datasets(engine: Engine, out: Path) -> list[Dataset]:
     return written
 
 
-def publish(engine: Engine, out: Path, on: date, k: int = 10, base_url: str = "") -> list[Dataset]:
-    """Write every dataset and ``catalog.jsonld`` into ``out``; the datasets written."""
+def publish(
+    engine: Engine, out: Path, on: date, k: int = 10, base_url: str = "", parquet: bool = False
+) -> list[Dataset]:
+    """Write every dataset (and, with ``parquet``, a Parquet copy of each) and
+    ``catalog.jsonld`` into ``out``; the datasets written."""
     from nidb.analytics.catalog import write_catalog
+    from nidb.analytics.parquet_copy import write_parquet_copy
 
     if k < 1:
         raise ValueError("min-cell must be at least 1")
@@ -397,5 +400,8 @@ def publish(engine: Engine, out: Path, on: date, k: int = 10, base_url: str = ""
         visits_dataset(engine, out, on, k),
         *reference_datasets(engine, out),
     ]
+    if parquet:
+        for dataset in datasets:
+            dataset.parquet_file = write_parquet_copy(out / dataset.file).name
     write_catalog(out, datasets, on, base_url, k)
     return datasets

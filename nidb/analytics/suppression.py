@@ -18,9 +18,10 @@ Zero counts are not sensitive (no one is singled out by "nobody") and are publis
 satisfies, for every equation: no published entry ``0 < n < k``; no equation with exactly one
 hidden entry; ``total − published parts`` is 0 or ≥ ``k`` — so neither a published figure nor
 the difference of a published total and its published parts shows a count below ``k``
-(tests/analytics check these on random tables). Not audited: bounds that need several
-equations solved together (a linear-programming audit as τ-ARGUS does); the datasets published
-are two-way tables with margins, where the pattern above is the usual protection.
+(tests/analytics check these on random tables). Those rules look at one equation at a time;
+several equations solved together can still pin a cell down, so :func:`suppress_two_way` then
+runs the exact audit of :mod:`nidb.analytics.suppression_flow` (a maximum-flow bound on every
+hidden count below ``k``) and hides more until nothing small can be shown small.
 """
 
 from __future__ import annotations
@@ -42,11 +43,17 @@ class Equation:
     parts: tuple[Key, ...]
 
 
-def suppress(counts: Mapping[Key, int], equations: Sequence[Equation], k: int) -> set[Key]:
-    """The keys of ``counts`` to hide so that no count below ``k`` can be seen or derived."""
+def suppress(
+    counts: Mapping[Key, int],
+    equations: Sequence[Equation],
+    k: int,
+    hidden: set[Key] | None = None,
+) -> set[Key]:
+    """The keys of ``counts`` to hide so that no count below ``k`` can be seen or derived from
+    one equation (``hidden``: keys already hidden, kept)."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    hidden = {key for key, n in counts.items() if 0 < n < k}
+    hidden = set(hidden or ()) | {key for key, n in counts.items() if 0 < n < k}
     changed = True
     while changed:
         changed = False
@@ -112,3 +119,22 @@ def two_way_counts(
         counts[(row_total, c)] = sum(counts[(r, c)] for r in rows)
     counts[(row_total, col_total)] = sum(counts[(r, col_total)] for r in rows)
     return counts
+
+
+def suppress_two_way(
+    counts: Mapping[Key, int],
+    rows: Sequence[Hashable],
+    columns: Sequence[Hashable],
+    row_total: Hashable,
+    col_total: Hashable,
+    k: int,
+) -> set[Key]:
+    """What to hide in a two-way table with margins: the per-equation rules, then the exact
+    audit of :mod:`nidb.analytics.suppression_flow`, in turn until neither hides more."""
+    from nidb.analytics.suppression_flow import protect_two_way
+
+    equations = two_way_equations(rows, columns, row_total, col_total)
+    hidden = suppress(counts, equations, k)
+    while protect_two_way(counts, hidden, rows, columns, row_total, col_total, k):
+        hidden = suppress(counts, equations, k, hidden)
+    return hidden

@@ -171,3 +171,53 @@ def test_publish_command(engine: Engine, cli: CliRunner, tmp_path: Path) -> None
     assert done.exit_code == 0, done.output
     assert "catalog.jsonld" in done.output and (tmp_path / "catalog.jsonld").exists()
     assert cli.invoke(app, ["publish", "--out", str(tmp_path), "--min-cell", "0"]).exit_code == 2
+
+
+def test_coverage_rate_is_left_out_when_its_counts_are_hidden(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine)
+    publish(engine, tmp_path, AS_OF, k=10)
+    rows = {r["province_code"]: r for r in _read(tmp_path / "coverage_by_province.csv")}
+    assert rows["01"]["insured"] == "" and rows["01"]["coverage_rate"] == ""
+    assert rows["01"]["suppressed"] == "true"
+    publish(engine, tmp_path / "k1", AS_OF, k=1)  # k = 1 hides nothing
+    rows = {r["province_code"]: r for r in _read(tmp_path / "k1" / "coverage_by_province.csv")}
+    assert (rows["01"]["insured"], rows["01"]["population"], rows["01"]["coverage_rate"]) == (
+        "1",
+        "2",
+        "0.5000",
+    )
+
+
+def test_parquet_copies_say_what_the_csv_says(engine: Engine, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    load(engine)
+    publish(engine, tmp_path, AS_OF, parquet=True)
+    table = pq.read_table(tmp_path / "visits_by_icd10_chapter.parquet")
+    assert str(table.schema.field("visits").type) == "int64"
+    assert str(table.schema.field("suppressed").type) == "bool"
+    assert str(table.schema.field("province_code").type) == "string"
+    rows = table.to_pylist()
+    csv_rows = _read(tmp_path / "visits_by_icd10_chapter.csv")
+    assert len(rows) == len(csv_rows)
+    for parquet_row, csv_row in zip(rows, csv_rows, strict=True):
+        shown = csv_row["visits"]
+        assert parquet_row["visits"] == (int(shown) if shown else None)
+        assert parquet_row["suppressed"] == (csv_row["suppressed"] == "true")
+        assert parquet_row["province_code"] == csv_row["province_code"]  # "01" stays "01"
+    doc = json.loads((tmp_path / "catalog.jsonld").read_text(encoding="utf-8"))
+    for d in doc["dcat:dataset"]:
+        kinds = [x["dcat:mediaType"]["@id"].rsplit("/", 1)[1] for x in d["dcat:distribution"]]
+        assert kinds == ["csv", "vnd.apache.parquet"]
+        parquet = d["dcat:distribution"][1]
+        path = tmp_path / parquet["dcat:downloadURL"]["@id"].rsplit("/", 1)[1]
+        assert (
+            parquet["spdx:checksum"]["spdx:checksumValue"]["@value"]
+            == hashlib.sha256(path.read_bytes()).hexdigest()
+        )
+    publish(engine, tmp_path / "again", AS_OF, parquet=True)
+    assert (tmp_path / "again" / "visits_by_icd10_chapter.parquet").read_bytes() == (
+        tmp_path / "visits_by_icd10_chapter.parquet"
+    ).read_bytes()

@@ -18,8 +18,10 @@ from nidb.analytics.report_data import (
     quarter_period,
     year_period,
 )
+from nidb.analytics.report_pdf import cell_text
 from nidb.analytics.reports import write_report
 from nidb.cli import app
+from tests.analytics.pdftext import page_texts
 from tests.analytics.register import load
 
 
@@ -92,7 +94,17 @@ def test_quarterly_report_has_the_figures_of_the_cutoff(engine: Engine, tmp_path
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type /Page\b", data)) >= 3
     assert b"DejaVuSans" in data and b"/FontFile2" in data  # the Vietnamese font is embedded
-    # the PDF and the workbook are drawn from the same report object
+    # the PDF's text (decoded through the font's ToUnicode map) holds the workbook's figures
+    text = " ".join(page_texts(data))
+    assert "Báo cáo quý 2026Q3 — Cơ sở dữ liệu quốc gia về bảo hiểm" in text
+    assert "Tiến độ xác thực với CSDL quốc gia về dân cư theo tỉnh (Đề án 06)" in text
+    for row in _sheet_rows(xlsx, "Xac thuc")[1:]:
+        if row[0] and row[1] is not None:  # table rows, not the note under them
+            shown = " ".join(cell_text(v, i == 7) for i, v in enumerate(row))
+            assert shown in text, shown
+    for row in _sheet_rows(xlsx, "Nguoi tham gia")[1:]:
+        if row[0] and row[1] is not None:  # table rows, not the note under them
+            assert " ".join(cell_text(v, False) for v in row) in text
     assert report.sections[3].rows[0][2:7] == [4, 3, 0, 0, 1]
 
 
