@@ -197,10 +197,13 @@ def test_accepting_an_item_decides_it_once_and_a_second_decision_is_refused(
     seed_staff(engine, ("rv.hn",))
     sign_in(client, "rv.hn")
     item = seeded.items["R-HN-1"]
+    waiting = '<span class="count" id="so-muc-doi-soat">{}</span>'
+    assert waiting.format(1) in client.get("/can-bo/").text  # counted, and cached
     response = _decide(client, item, decision="accept", note="Đúng người, tên không dấu")
     assert response.status_code == 303 and response.headers["location"] == "/can-bo/doi-soat/"
     assert f"Đã chấp nhận mục đối soát số {item}." in client.get("/can-bo/doi-soat/").text
     assert item_status(engine, item) == "accepted"
+    assert waiting.format(0) in client.get("/can-bo/").text  # a decision clears the counts
     again = _decide(client, item, decision="reject", note="thử lại")
     assert again.status_code == 409
     assert "đã được chấp nhận bởi staff:rv.hn" in again.text
@@ -388,3 +391,22 @@ def test_the_navigation_shows_only_the_links_the_role_may_use(
     sign_in(client, "kt.tw")
     home = client.get("/can-bo/bang-dieu-khien/").text
     assert 'href="/can-bo/kiem-toan/"' in home and 'href="/can-bo/ho-so/"' not in home
+
+
+def test_the_queue_pages_in_id_order_for_central_and_province_staff(
+    client: TestClient, engine: Engine, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nidb.web.console import queries
+
+    monkeypatch.setattr(queries, "PAGE_SIZE", 1)
+    seed_staff(engine, ("rv.tw", "rv.hcm"))
+    sign_in(client, "rv.tw")
+    names = ["Nguyen Van An", "Trần Thị Bình", "Lê Văn Cường"]  # items in id order
+    for number, name in enumerate(names, start=1):
+        page = client.get(f"/can-bo/doi-soat/?trang={number}").text
+        assert f"trang {number} / 3" in page and name in page
+        assert all(other not in page for other in names if other != name)
+    assert "Lê Văn Cường" in client.get("/can-bo/doi-soat/?trang=99").text  # the last page
+    sign_in(client, "rv.hcm")
+    page = client.get("/can-bo/doi-soat/?trang=2").text
+    assert "trang 2 / 2" in page and "Lê Văn Cường" in page and "Trần Thị Bình" not in page

@@ -9,8 +9,6 @@ province is a figure for managers, not a live counter; the work lists stay live.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from sqlalchemy import Engine, func, select
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import province
 from nidb.store import models
+from nidb.web.console.cache import cached, clear
 from nidb.web.console.scope import StaffScope
 
 CACHE_SECONDS = 60.0
@@ -124,35 +123,25 @@ def _backlog(engine: Engine, scope: StaffScope) -> dict[tuple[str, str], int]:
         return {(code or "", kind): int(n) for code, kind, n in conn.execute(query)}
 
 
-_cache: dict[tuple[int, StaffScope], tuple[float, Dashboard]] = {}
-_lock = threading.Lock()
-
-
-def dashboard(engine: Engine, scope: StaffScope, *, fresh: bool = False) -> Dashboard:
+def dashboard(engine: Engine, scope: StaffScope) -> Dashboard:
     """The dashboard of ``scope`` (from the cache if counted less than CACHE_SECONDS ago)."""
-    key = (id(engine), scope)
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None and not fresh and now - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    alerts = _alerts(engine, scope)
-    board = Dashboard(
-        progress=_progress(engine, scope),
-        alerts=alerts,
-        alert_rules=sorted({rule for rule, _ in alerts}),
-        backlog=_backlog(engine, scope),
-        counted_at=datetime.now(UTC),
-    )
-    with _lock:
-        _cache[key] = (now, board)
-    return board
+
+    def count() -> Dashboard:
+        alerts = _alerts(engine, scope)
+        return Dashboard(
+            progress=_progress(engine, scope),
+            alerts=alerts,
+            alert_rules=sorted({rule for rule, _ in alerts}),
+            backlog=_backlog(engine, scope),
+            counted_at=datetime.now(UTC),
+        )
+
+    return cached(("dashboard", id(engine), str(engine.url), scope), CACHE_SECONDS, count)
 
 
 def clear_cache() -> None:
-    """Forget every counted dashboard (tests, and after a bulk change)."""
-    with _lock:
-        _cache.clear()
+    """Forget every counted dashboard and count (tests, and after a decision)."""
+    clear()
 
 
 def backlog_by_province(board: Dashboard) -> list[dict[str, Any]]:

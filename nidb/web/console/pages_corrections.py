@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
-from nidb.web.console import queries
+from nidb.web.console import cache, queries
 from nidb.web.console.common import log_staff_read, page, parse_id, parse_page
 from nidb.web.console.scope import NotInScope, QueueReader, Reviewer, Scope, StaffScope
 from nidb.web.routing import see_other, web_router
@@ -212,6 +212,7 @@ def decide(
             message=f"Yêu cầu {row.id} đã được quyết định trước đó ({word.lower()}, bởi {who}). "
             "Không có thay đổi nào được ghi.",
         )  # fmt: skip
+    cache.clear()  # the counts of work waiting changed
     word = "chấp nhận" if decision == "accepted" else "từ chối"
     flash(request, f"Đã {word} yêu cầu điều chỉnh số {row.id}.", "success")
     return see_other("/can-bo/dieu-chinh/")

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from nidb.identity import review
 from nidb.identity.commands import REASON_LABELS
 from nidb.identity.review_types import KINDS
-from nidb.web.console import queries
+from nidb.web.console import cache, queries
 from nidb.web.console.common import log_staff_read, page, parse_id, parse_page
 from nidb.web.console.scope import AnyStaff, NotInScope, QueueReader, Reviewer, Scope, StaffScope
 from nidb.web.routing import see_other, web_router
@@ -179,6 +179,7 @@ def decide_item(
             request, staff, scope, number, bhxh_code, status=409,
             message=f"Không thể quyết định mục {number}: {error.message_vi}.", note=note,
         )  # fmt: skip
+    cache.clear()  # the counts of work waiting changed
     word = "chấp nhận" if decision == "accept" else "từ chối"
     flash(request, f"Đã {word} mục đối soát số {number}.", "success")
     return see_other("/can-bo/doi-soat/")

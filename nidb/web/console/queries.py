@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, inspect, select
 from nidb.identity.review_types import ReviewRow, item_row, select_items
 from nidb.store import models
 from nidb.store.models_web import CorrectionRequest
+from nidb.web.console.cache import cached
 from nidb.web.console.scope import StaffScope
 
 PAGE_SIZE = 25
@@ -34,13 +35,37 @@ class WorkCounts:
     """None when the correction-requests table is absent."""
 
 
+_TABLE_SEEN: set[int] = set()
+
+
 def has_corrections(engine: Engine) -> bool:
-    """Whether the register has the citizens' correction requests table (portal migration)."""
-    return inspect(engine).has_table("correction_requests")
+    """Whether the register has the citizens' correction requests table (portal migration).
+
+    Once seen it is remembered per engine (a table is not dropped under a running server);
+    asking the catalogue costs a few milliseconds on every home page otherwise.
+    """
+    if id(engine) in _TABLE_SEEN:
+        return True
+    found = inspect(engine).has_table("correction_requests")
+    if found:
+        _TABLE_SEEN.add(id(engine))
+    return found
+
+
+COUNT_SECONDS = 15.0
+"""How long a count of work waiting is reused (see ``cache``)."""
 
 
 def work_counts(engine: Engine, scope: StaffScope) -> WorkCounts:
     """Open review items, open alerts and undecided correction requests in ``scope``."""
+    return cached(
+        ("work", id(engine), str(engine.url), scope),
+        COUNT_SECONDS,
+        lambda: _work_counts(engine, scope),
+    )
+
+
+def _work_counts(engine: Engine, scope: StaffScope) -> WorkCounts:
     review = (
         select(func.count())
         .select_from(
@@ -94,13 +119,27 @@ def review_page(
         conditions.append(_ITEMS.c.kind == kind)
     if not scope.sees_all:
         conditions.append(scope.bhxh_condition(_PERSONS.c.bhxh_code))
-    query = query.where(*conditions).order_by(_ITEMS.c.id)
     count = count.where(*conditions)
     with engine.connect() as conn:
-        total = int(conn.execute(count).scalar_one())
+        total = cached(
+            ("queue", id(engine), str(engine.url), scope, status, kind),
+            COUNT_SECONDS,
+            lambda: int(conn.execute(count).scalar_one()),
+        )
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(page, pages)
-        found = conn.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        offset = (page - 1) * PAGE_SIZE
+        if scope.sees_all:
+            # page the items alone, then join the page's 25 records: a deep page would
+            # otherwise look up the record of every item it skips
+            ids = (
+                select(_ITEMS.c.id).where(*conditions).order_by(_ITEMS.c.id)
+                .limit(PAGE_SIZE).offset(offset)
+            )  # fmt: skip
+            query = query.where(_ITEMS.c.id.in_(ids.scalar_subquery()))
+        else:
+            query = query.where(*conditions).limit(PAGE_SIZE).offset(offset)
+        found = conn.execute(query.order_by(_ITEMS.c.id)).all()
     rows = []
     for row in found:
         values = dict(row._mapping)

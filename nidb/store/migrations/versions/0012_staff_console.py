@@ -16,7 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_persons_bhxh_code_status", "persons", ["bhxh_code", "verification_status"])
+    op.create_index(
+        "ix_persons_bhxh_code_status", "persons", ["bhxh_code", "verification_status", "record_id"]
+    )
     op.create_index("ix_audit_log_actor_id", "audit_log", ["actor", "id"])
     op.create_index("ix_audit_log_occurred_at", "audit_log", ["occurred_at"])
 
