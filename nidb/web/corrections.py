@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from nidb.domain.dates import parse_birth_date
 from nidb.domain.errors import DomainError
 from nidb.domain.gender import parse_gender
 from nidb.domain.identifiers import PersonalId
-from nidb.domain.names import normalize_name
-from nidb.store.audit import write_audit
+from nidb.domain.names import name_forms, normalize_name
+from nidb.store.audit import write_audit, write_event
+from nidb.store.models import Person
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
 from nidb.web.uploads import Evidence
 
@@ -222,46 +223,156 @@ class DecisionError(ValueError):
         self.message_en = message_en
 
 
+class AlreadyDecided(DecisionError):
+    """Someone decided the request first (or it is in a state this decision cannot leave)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decided request and, when accepted, each register value it changed."""
+
+    request_id: int
+    status: str
+    applied: tuple[dict[str, Any], ...]
+
+
+APPLIED_FIELDS = ("full_name", "date_of_birth", "gender", "address")
+"""Accepting a request for one of these writes the new value onto every record verified as
+the citizen. A personal ID is the population database's key, not nidb's: accepting such a
+request records the decision, and the ID changes through verification against that database."""
+
+
+def _register_values(field: str, new_value: str) -> dict[str, Any]:
+    """The ``persons`` columns a corrected field sets (derived forms included)."""
+    if field == "full_name":
+        forms = name_forms(new_value)
+        return {"full_name": forms.exact, "name_base": forms.base}
+    if field == "date_of_birth":
+        born = parse_birth_date(new_value)
+        return {
+            "date_of_birth": born.iso(),
+            "dob_precision": born.precision.value,
+            "birth_year": born.year,
+        }
+    if field in ("gender", "address"):
+        return {field: new_value}
+    return {}
+
+
+def _apply(
+    conn: Connection, personal_id: str, field: str, new_value: str
+) -> tuple[dict[str, Any], ...]:
+    """Write an accepted correction onto the citizen's records; what changed, old → new."""
+    values = _register_values(field, new_value)
+    if not values:
+        return ()
+    persons = Person.__table__
+    records = conn.execute(
+        select(persons.c.record_id, *(persons.c[c] for c in values))
+        .where(persons.c.verified_personal_id == personal_id)
+        .order_by(persons.c.record_id)
+    ).all()
+    applied = []
+    for record in records:
+        changed = {c: v for c, v in values.items() if record._mapping[c] != v}
+        if not changed:
+            continue
+        conn.execute(
+            update(persons).where(persons.c.record_id == record.record_id).values(**changed)
+        )
+        applied.extend(
+            {"record_id": record.record_id, "column": c, "before": record._mapping[c], "after": v}
+            for c, v in changed.items()
+        )
+    return tuple(applied)
+
+
 def decide(
     engine: Engine, request_id: int, status: str, *, actor: str, note: str | None = None
-) -> None:
-    """Move a request to ``status`` (in_review, accepted, rejected), audited, for the console.
+) -> Decision:
+    """Move a request to ``status`` (in_review, accepted, rejected): the one way requests are
+    decided, by the console and by tests alike.
 
-    Accepting does not change the register by itself: the staff member corrects the record
-    through the usual, audited path; the note tells the citizen what was done.
+    Accepting a name, birth date, gender or address writes it onto every record verified as
+    the citizen. The state change (guarded, so two staff deciding at once decide it once), the
+    register change, the audit entry with every value before and after, and the
+    ``correction.decided`` event are one transaction. Raises DecisionError (bad note, no such
+    request) or AlreadyDecided; then nothing is written.
     """
     if note is not None and (len(note) > 1000 or MARKUP.search(note) or CONTROL.search(note)):
         raise DecisionError("Ghi chú không hợp lệ (tối đa 1000 ký tự, không có < >).", "bad note")
+    note = (note or "").strip() or None
+    final = status in ("accepted", "rejected")
     with engine.begin() as conn:
         row = conn.execute(
-            select(CorrectionRequest.status, CorrectionRequest.personal_id)
-            .where(CorrectionRequest.id == request_id)
-            .with_for_update()
+            select(
+                CorrectionRequest.status,
+                CorrectionRequest.personal_id,
+                CorrectionRequest.field,
+                CorrectionRequest.new_value,
+                CorrectionRequest.decided_by,
+            ).where(CorrectionRequest.id == request_id)
         ).one_or_none()
         if row is None:
             raise DecisionError(f"Không có yêu cầu số {request_id}.", f"no request {request_id}")
-        if status not in TRANSITIONS.get(row.status, set()):
-            raise DecisionError(
-                f"Yêu cầu đang ở trạng thái {STATUS_LABELS[row.status][0].lower()}, không thể chuyển.",
-                f"cannot go from {row.status} to {status}",
+        moved = 0
+        if status in TRANSITIONS.get(row.status, set()):
+            moved = conn.execute(
+                update(CorrectionRequest)
+                .where(CorrectionRequest.id == request_id, CorrectionRequest.status == row.status)
+                .values(
+                    status=status,
+                    decided_by=actor if final else None,
+                    decided_at=func.now() if final else None,
+                    decision_note=note,
+                )
+            ).rowcount
+        if moved != 1:
+            fresh = conn.execute(
+                select(CorrectionRequest.status, CorrectionRequest.decided_by).where(
+                    CorrectionRequest.id == request_id
+                )
+            ).one()
+            label = STATUS_LABELS[fresh.status][0].lower()
+            if fresh.decided_by:
+                said = f"đã được quyết định trước đó ({label}, bởi {fresh.decided_by})"
+            else:
+                said = f"đang ở trạng thái {label}, không thể chuyển"
+            raise AlreadyDecided(
+                f"Yêu cầu số {request_id} {said}. Không có thay đổi nào được ghi.",
+                f"request {request_id} is {fresh.status}; cannot go to {status}",
             )
-        final = status in ("accepted", "rejected")
-        conn.execute(
-            update(CorrectionRequest)
-            .where(CorrectionRequest.id == request_id)
-            .values(
-                status=status,
-                decided_by=actor if final else None,
-                decided_at=func.now() if final else None,
-                decision_note=note,
-            )
+        applied = (
+            _apply(conn, row.personal_id, row.field, row.new_value) if status == "accepted" else ()
         )
+        detail = {
+            "request_id": request_id,
+            "from": row.status,
+            "field": row.field,
+            "note": note,
+            "applied": list(applied),
+        }
         write_audit(
             conn,
             actor=actor,
             action=f"correction.{status}",
             subject_type="citizen",
             subject_id=row.personal_id,
-            purpose=None,
-            detail={"request_id": request_id, "from": row.status},
+            purpose="GQCD",
+            detail=detail,
         )
+        if final:
+            write_event(
+                conn,
+                "correction.decided",
+                f"person:{row.personal_id}",
+                {
+                    "request_id": request_id,
+                    "personal_id": row.personal_id,
+                    "field": row.field,
+                    "new_value": row.new_value,
+                    "decision": status,
+                    "applied": list(applied),
+                },
+            )
+    return Decision(request_id, status, applied)

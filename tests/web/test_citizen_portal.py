@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
 from nidb.exchange.cardcheck import card_check
-from nidb.store.models import AuditEntry
+from nidb.store.models import AuditEntry, Person
 from nidb.store.models_web import (
     ConsentChoice,
     CorrectionEvidence,
@@ -295,17 +295,42 @@ def test_staff_decisions_on_a_request_show_to_the_citizen_and_follow_the_states(
     from nidb.web.corrections import DecisionError, decide
 
     _correction(
-        signed_in, field="full_name", new_value="nguyễn văn an", reason="Tên đúng theo CCCD",
+        signed_in, field="full_name", new_value="nguyễn văn anh", reason="Tên đúng theo CCCD",
         files={"evidence": ("cccd.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, "image/jpeg")},
     )  # fmt: skip
     with register.connect() as conn:
         request_id = conn.execute(select(CorrectionRequest.id)).scalar_one()
-    decide(register, request_id, "in_review", actor="staff:canbo.hn")
-    decide(register, request_id, "accepted", actor="staff:canbo.hn", note="Đã sửa họ tên.")
+    with register.connect() as conn:
+        names_before = conn.execute(
+            select(Person.record_id, Person.full_name).where(Person.verified_personal_id == PID)
+        ).all()
+    assert names_before and all(name != "Nguyễn Văn Anh" for _, name in names_before)
+    assert decide(register, request_id, "in_review", actor="staff:canbo.hn").applied == ()
+    accepted = decide(
+        register, request_id, "accepted", actor="staff:canbo.hn", note="Đã sửa họ tên."
+    )
     with pytest.raises(DecisionError):
         decide(register, request_id, "rejected", actor="staff:canbo.hn")
+    # the accepted name is on every record verified as the citizen, each change audited
+    with register.connect() as conn:
+        names_after = conn.execute(
+            select(Person.full_name, Person.name_base).where(Person.verified_personal_id == PID)
+        ).all()
+        [detail] = conn.execute(
+            select(AuditEntry.detail).where(AuditEntry.action == "correction.accepted")
+        ).scalars()
+    assert set(names_after) == {("Nguyễn Văn Anh", "nguyen van anh")}
+    assert [(a["record_id"], a["column"], a["before"], a["after"]) for a in accepted.applied] == [
+        change
+        for rid, name in names_before
+        for change in (
+            (rid, "full_name", name, "Nguyễn Văn Anh"),
+            (rid, "name_base", "nguyen van an", "nguyen van anh"),
+        )
+    ]
+    assert detail["applied"] == list(accepted.applied)
     page = signed_in.get("/cong-dan/dieu-chinh").text
-    assert "Đã chấp thuận" in page and "Đã sửa họ tên." in page and "Nguyễn Văn An" in page
+    assert "Đã chấp thuận" in page and "Đã sửa họ tên." in page and "Nguyễn Văn Anh" in page
     history = signed_in.get("/cong-dan/truy-cap").text
     assert "Cán bộ cơ quan BHXH (canbo.hn)" in history
     assert "Chấp thuận yêu cầu điều chỉnh của bạn" in history

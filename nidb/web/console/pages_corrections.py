@@ -13,15 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from nidb.store.audit import write_audit, write_event
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
+from nidb.web import corrections as requests_of_citizens
 from nidb.web.console import cache, queries
 from nidb.web.console.common import log_staff_read, page, parse_id, parse_page
 from nidb.web.console.scope import NotInScope, QueueReader, Reviewer, Scope, StaffScope
 from nidb.web.routing import see_other, web_router
-from nidb.web.sessions import StaffPrincipal, engine_of, flash, utcnow
+from nidb.web.sessions import StaffPrincipal, engine_of, flash
 
 router = web_router("/can-bo/dieu-chinh")
 
@@ -182,37 +182,22 @@ def decide(
         errors["note"] = f"Ghi chú dài quá {NOTE_MAX} ký tự."
     if errors:
         return _detail(request, staff, scope, row, status=400, errors=errors, note=note[:NOTE_MAX])
-    now = utcnow()
-    with engine_of(request).begin() as conn:
-        changed = conn.execute(
-            update(_REQUESTS)
-            .where(_REQUESTS.c.id == row.id, _REQUESTS.c.status.in_(OPEN))
-            .values(status=decision, decided_at=now, decided_by=staff.actor,
-                    decision_note=note.strip() or None)
-        ).rowcount  # fmt: skip
-        if changed == 1:
-            detail = {"field": row.field, "decision": decision, "note": note.strip() or None}
-            write_audit(
-                conn, actor=staff.actor, action=f"correction.{decision}",
-                subject_type="correction_request", subject_id=str(row.id),
-                purpose="GQCD", detail=detail,
-            )  # fmt: skip
-            write_event(
-                conn, "correction.decided", row.personal_id,
-                {"request_id": row.id, "personal_id": row.personal_id, "field": row.field,
-                 "new_value": row.new_value, "decision": decision},
-            )  # fmt: skip
-    if changed != 1:
+    try:
+        decided = requests_of_citizens.decide(
+            engine_of(request), row.id, decision, actor=staff.actor, note=note
+        )
+    except requests_of_citizens.AlreadyDecided as error:
         with engine_of(request).connect() as conn:
             fresh = conn.execute(select(_REQUESTS).where(_REQUESTS.c.id == row.id)).first()
-        who = fresh.decided_by if fresh is not None else "?"
-        word = STATUS_LABELS.get(fresh.status if fresh is not None else "", "đã quyết định")
+        return _detail(request, staff, scope, fresh or row, status=409, message=error.message_vi)
+    except requests_of_citizens.DecisionError as error:
         return _detail(
-            request, staff, scope, fresh or row, status=409,
-            message=f"Yêu cầu {row.id} đã được quyết định trước đó ({word.lower()}, bởi {who}). "
-            "Không có thay đổi nào được ghi.",
+            request, staff, scope, row, status=400, errors={"note": error.message_vi},
+            note=note[:NOTE_MAX],
         )  # fmt: skip
     cache.clear()  # the counts of work waiting changed
     word = "chấp nhận" if decision == "accepted" else "từ chối"
-    flash(request, f"Đã {word} yêu cầu điều chỉnh số {row.id}.", "success")
+    records = len({change["record_id"] for change in decided.applied})
+    written = f"; đã cập nhật {records} hồ sơ" if records else ""
+    flash(request, f"Đã {word} yêu cầu điều chỉnh số {row.id}{written}.", "success")
     return see_other("/can-bo/dieu-chinh/")
