@@ -17,6 +17,7 @@ from nidb.domain.errors import DomainError
 from nidb.services import decisions, views
 from nidb.services.workflow import KINDS, STATE_TITLES
 from nidb.store.audit import write_audit
+from nidb.web.console.scope import NotInScope, scope_of
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import Forbidden, StaffPrincipal, current_staff, engine_of, flash
 from nidb.web.templating import register_staff_nav, render
@@ -27,18 +28,18 @@ DECIDING_ROLES = ("reviewer", "approver")
 PAGE_SIZE = 50
 
 
-def _scope(staff: StaffPrincipal) -> str | None:
-    """The province whose dossiers a staff member handles (None: central, every province)."""
-    return None if staff.scope_level == "central" else staff.province_code
+def _scope(staff: StaffPrincipal) -> tuple[str, ...] | None:
+    """The provinces whose dossiers a staff member handles (None: central, every province),
+    as the console counts them: a merged province includes the old provinces merged into it."""
+    scope = scope_of(staff)
+    return None if scope.sees_all else scope.provinces
 
 
 def _in_scope(staff: StaffPrincipal, view: views.DossierView) -> None:
-    scope = _scope(staff)
-    if scope is not None and view.summary.province != scope:
-        raise Forbidden(
-            "Hồ sơ này thuộc tỉnh khác, ngoài phạm vi của bạn.",
-            "this dossier belongs to another province, outside your scope",
-        )
+    """A dossier outside the staff member's area answers 404, like one that does not exist
+    (the console's rule: a page never reveals that another province's record exists)."""
+    if not scope_of(staff).allows(view.summary.province):
+        raise NotInScope(f"hồ sơ số {view.summary.id}")
 
 
 @router.get("/")

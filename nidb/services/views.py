@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, select, true
 
 from nidb.services.workflow import DOSSIERS, KINDS, STATE_TITLES, TERMINAL, load
 from nidb.store.models_services import DossierEvent, DossierFile, Notification, Payment
@@ -183,19 +183,25 @@ def list_for_person(engine: Engine, personal_id: str) -> list[DossierSummary]:
         return [DossierSummary.from_row(row) for row in conn.execute(query)]
 
 
+def _in_provinces(province: str | tuple[str, ...] | None) -> Any:
+    """The condition keeping dossiers to a province or provinces (None: no condition)."""
+    if province is None:
+        return true()
+    return DOSSIERS.c.province.in_((province,) if isinstance(province, str) else province)
+
+
 def list_for_scope(
     engine: Engine,
-    province: str | None,
+    province: str | tuple[str, ...] | None,
     *,
     states: tuple[str, ...] | None = None,
     kind: str | None = None,
     limit: int = 200,
     offset: int = 0,
 ) -> list[DossierSummary]:
-    """Dossiers of a province (None: every province, for central staff), oldest due first."""
-    query = select(*SUMMARY)
-    if province is not None:
-        query = query.where(DOSSIERS.c.province == province)
+    """Dossiers of a province or provinces (None: every province, for central staff), oldest
+    due first."""
+    query = select(*SUMMARY).where(_in_provinces(province))
     if states:
         query = query.where(DOSSIERS.c.state.in_(states))
     if kind:
@@ -209,15 +215,18 @@ def list_for_scope(
 
 
 def overdue(
-    engine: Engine, province: str | None = None, now: datetime | None = None, limit: int = 1000
+    engine: Engine,
+    province: str | tuple[str, ...] | None = None,
+    now: datetime | None = None,
+    limit: int = 1000,
 ) -> list[DossierSummary]:
     """Open dossiers past their state's deadline, most overdue first, at most ``limit``
     (uses ix_dossiers_state_due)."""
     now = now or datetime.now(UTC)
     open_states = tuple(s for s in STATE_TITLES if s not in TERMINAL)
-    query = select(DOSSIERS).where(DOSSIERS.c.state.in_(open_states), DOSSIERS.c.state_due_at < now)
-    if province is not None:
-        query = query.where(DOSSIERS.c.province == province)
+    query = select(DOSSIERS).where(
+        DOSSIERS.c.state.in_(open_states), DOSSIERS.c.state_due_at < now, _in_provinces(province)
+    )
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(DOSSIERS.c.state_due_at).limit(limit)).all()
     return [DossierSummary.from_row(row, now) for row in rows]

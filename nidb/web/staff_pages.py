@@ -13,7 +13,6 @@ from nidb.web.sessions import (
     current_staff,
     end_session,
     engine_of,
-    idle_timeout,
     load_session,
     safe_next,
     start_session,
@@ -116,17 +115,3 @@ def sign_out(request: Request) -> Response:
     response = see_other("/can-bo/dang-nhap?da_dang_xuat=1")
     end_session(request, response)
     return response
-
-
-@router.get("/")
-def staff_home(request: Request, staff: StaffDep) -> HTMLResponse:
-    """Who you are (the console adds its work lists around this)."""
-    return render(
-        request,
-        "can-bo/home.html",
-        staff=staff,
-        active_nav="home",
-        role_labels=ROLE_LABELS,
-        scope_label=scope_label(staff),
-        idle_minutes=int(idle_timeout("staff").total_seconds() // 60),
-    )

@@ -180,7 +180,7 @@ def test_staff_see_only_their_province_and_decide_on_the_version_they_saw(
     make_staff_user("kiem.toan", "auditor", scope_level="central", province_code=None)
     as_staff(client, "xet.hn")
     assert "Không có hồ sơ nào" in client.get("/can-bo/ho-so/").text
-    assert client.get(f"/can-bo/ho-so/{view.summary.id}").status_code == 403
+    assert client.get(f"/can-bo/ho-so/{view.summary.id}").status_code == 404  # not revealed
     as_staff(client, "xet.hcm")
     listing = client.get("/can-bo/ho-so/")
     assert f"/can-bo/ho-so/{view.summary.id}" in listing.text
