@@ -10,8 +10,12 @@ The database must be empty (a fresh file or database); it is migrated first.
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
 
@@ -146,6 +150,34 @@ def main() -> None:
     print(
         f"overdue over {args.dossiers + n:,} dossiers: all provinces {late_all:,} rows in {all_s * 1000:.0f} ms; one province {late_one:,} rows in {one_s * 1000:.0f} ms"
     )
+    _record(
+        engine.dialect.name,
+        n,
+        args.dossiers + n,
+        (n / submit_s, n / pay_s, late_all, all_s, late_one, one_s),
+    )
+
+
+def _record(engine: str, households: int, dossiers: int, figures: tuple[float, ...]) -> None:
+    """Append this run's row to bench/results/services.md (with machine, load and command)."""
+    submits, pays, late_all, all_s, late_one, one_s = figures
+    out = Path(__file__).parent / "results" / "services.md"
+    new = not out.exists()
+    with out.open("a", encoding="utf-8") as f:
+        if new:
+            f.write("# Online services: renewals, paid callbacks, overdue query\n\n")
+            f.write(
+                "| when (UTC) | engine | households | renewals/s | paid callback + duplicate /s "
+                "| overdue, all provinces | overdue, one province | load | machine |\n"
+                "|---|---|---|---|---|---|---|---|---|\n"
+            )
+        f.write(
+            f"| {datetime.now(UTC):%Y-%m-%d %H:%M} | {engine} | {households} | {submits:.0f} "
+            f"| {pays:.0f} | {late_all:,} of {dossiers:,} dossiers in {all_s * 1000:.0f} ms "
+            f"| {late_one:,} in {one_s * 1000:.0f} ms | {os.getloadavg()[0]:.1f} "
+            f"| {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} |\n"
+        )
+    print(f"appended to {out} (command: {' '.join(sys.argv)})")
 
 
 if __name__ == "__main__":
