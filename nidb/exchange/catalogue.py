@@ -28,7 +28,13 @@ PURPOSES: dict[str, str] = {
     "THONGKE": "Thống kê, báo cáo (statistics and reporting)",
     "THANHTRA": "Thanh tra, kiểm tra (inspection)",
     "THONGBAO": "Thông báo biến động dữ liệu cho bên đăng ký (change notifications to subscribers)",
+    "TINDUNG": "Thẩm định cho vay, khi công dân đồng ý (loan appraisal, with the citizen's consent)",
 }
+
+CONSENT_PURPOSES: dict[str, str] = {"TINDUNG": "bank_loan"}
+"""Purposes that are no legal duty of the reader (Decree 13/2023 Art. 11): a read for them needs
+the person's own consent, the portal's consent topic named here, in force when the read is made
+(a grant alone is not enough; withdrawing the consent stops the next read)."""
 
 PARTNER_KINDS: dict[str, str] = {
     "population": "Bộ Công an — CSDL quốc gia về dân cư",

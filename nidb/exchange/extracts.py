@@ -194,6 +194,7 @@ def _answer(conn: Connection, job: Any, groups: tuple[str, ...], item: Any, toda
     query = item.query or {}
     try:
         code = services.resolve_person(conn, query.get("personal_id"), query.get("bhxh_code"))
+        services.require_consent(conn, code, job.purpose)
         if job.service == "person.summary/v1":
             answer = services.person_summary(conn, code, groups, today)
         else:

@@ -54,11 +54,13 @@ def _card_check(conn: Connection, body: Any, admission: Admission) -> services.A
 
 def _person_summary(conn: Connection, body: Any, admission: Admission) -> services.Answer:
     code = services.resolve_person(conn, body.personal_id, body.bhxh_code)
+    services.require_consent(conn, code, admission.header.purpose)
     return services.person_summary(conn, code, admission.groups, admission.today)
 
 
 def _participation(conn: Connection, body: Any, admission: Admission) -> services.Answer:
     code = services.resolve_person(conn, body.personal_id, body.bhxh_code)
+    services.require_consent(conn, code, admission.header.purpose)
     return services.participation_history(conn, code, admission.groups)
 
 

@@ -17,9 +17,10 @@ from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode, PersonalId
 from nidb.exchange.answer import Answer
 from nidb.exchange.cardcheck import CARD_RESULTS, card_answer, card_check
+from nidb.exchange.catalogue import CONSENT_PURPOSES
 from nidb.exchange.errors import RefusalCode, Refused
 from nidb.exchange.visits import submit_visits
-from nidb.store import models
+from nidb.store import models, models_web
 
 __all__ = [
     "CARD_RESULTS",
@@ -38,6 +39,35 @@ _CITIZEN = models.Citizen
 
 
 # --- person summary and participation history --------------------------------------------------
+
+
+def require_consent(conn: Connection, bhxh_code: str, purpose: str) -> None:
+    """Refuse (not granted) a read for a consent purpose unless the person's latest choice on
+    its topic is "yes". The person is known by the personal ID their record was verified as;
+    an unverified person cannot have consented through the portal."""
+    topic = CONSENT_PURPOSES.get(purpose)
+    if topic is None:
+        return
+    choice = models_web.ConsentChoice
+    granted = conn.execute(
+        select(choice.granted)
+        .where(
+            choice.personal_id.in_(
+                select(_PERSON.verified_personal_id).where(
+                    _PERSON.bhxh_code == bhxh_code, _PERSON.verified_personal_id.is_not(None)
+                )
+            ),
+            choice.topic == topic,
+        )
+        .order_by(choice.id.desc())
+        .limit(1)
+    ).scalar()
+    if not granted:
+        raise Refused(
+            RefusalCode.NOT_GRANTED,
+            f"the person has not consented to {topic} (purpose {purpose}); consent is given in "
+            "the citizen portal",
+        )
 
 
 def resolve_person(conn: Connection, personal_id: str | None, bhxh_code: str | None) -> str:
