@@ -37,6 +37,11 @@ def _peak_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def step_generate(work: Path, people: int, per_person: float, seed: int) -> dict[str, object]:
     """Generate the data set into ``work/data`` unless a matching one is there."""
     from nidb.sim.generate import generate
@@ -86,8 +91,10 @@ def step_rules(work: Path, engine: str) -> dict[str, object]:
     extra: dict[str, object] = {}
     started = time.perf_counter()
     if engine == "duckdb":
+        cpu = _cpu_seconds()
         results = find(work / "snapshot", rules, timed)
         total = time.perf_counter() - started
+        extra["cpu_seconds"] = round(_cpu_seconds() - cpu, 1)
     else:
         from nidb.detect.spark import find_spark, spark_session
 
@@ -186,6 +193,8 @@ def markdown(
         target = f" (target ≤ {TARGET_SECONDS} s)" if r["engine"] == "duckdb" else ""
         line = f"- {r['engine']}: total {r['total_seconds']} s{target}, "
         line += f"peak RSS of the Python process {r['peak_rss_mib']:,} MiB"
+        if "cpu_seconds" in r:
+            line += f", CPU time {r['cpu_seconds']} s (user + system, all threads)"
         if "jvm_peak_rss_mib" in r:
             line += (
                 f", Spark JVM peak RSS {r['jvm_peak_rss_mib']:,} MiB, session start "

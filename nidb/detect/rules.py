@@ -9,6 +9,8 @@ A rule's query reads the snapshot's views (``citizens``, ``persons``, ``identity
 - ``card_info`` (card_code, bhxh_code, group_code, province_code): each card's latest holder,
   beneficiary group and province.
 - ``code_province`` (bhxh_code, province): a person's province (latest card, else employer).
+- ``cost_peers`` (chapter, inpatient, med, n, mad): per ICD-10 chapter and setting, the median
+  and MAD of the log cost of a visit (nidb.detect.rules_claims).
 
 Each row becomes one :class:`Finding` with a subject, an evidence key (what makes the alert
 unique for that subject) and a plain explanation in Vietnamese and in English. This module holds

@@ -90,33 +90,36 @@ def _duplicate_claim(r: Row) -> Finding:
     )
 
 
-def _cost_views() -> str:
-    """CTEs shared by the two cost rules: visits with chapter and log cost, and per peer group
-    (chapter, setting) the median and MAD of the log cost."""
-    return f"""
-v AS (
+VISIT_COST = f"""
     SELECT visit_id, card_code, facility_code, icd10, inpatient, admitted_at, total_cost,
            insurer_paid, {chapter_case_sql("icd10")} AS chapter, ln(total_cost) AS lc
-    FROM health_visits WHERE total_cost > 0
-), g AS (
-    SELECT chapter, inpatient, median(lc) AS med, count(*) AS n FROM v GROUP BY chapter, inpatient
-), d AS (
-    SELECT v.chapter, v.inpatient, median(abs(v.lc - g.med)) AS mad
+    FROM health_visits WHERE total_cost > 0"""
+"""Visits with their ICD-10 chapter and log cost (free visits have no log and are left out)."""
+
+COST_PEERS_VIEW = f"""
+    CREATE OR REPLACE TEMP VIEW cost_peers AS
+    WITH v AS ({VISIT_COST}),
+    g AS (
+        SELECT chapter, inpatient, median(lc) AS med, count(*) AS n
+        FROM v GROUP BY chapter, inpatient
+    )
+    SELECT g.chapter, g.inpatient, g.med, g.n, median(abs(v.lc - g.med)) AS mad
     FROM v JOIN g ON g.chapter = v.chapter AND g.inpatient = v.inpatient
-    GROUP BY v.chapter, v.inpatient
-)"""
+    GROUP BY g.chapter, g.inpatient, g.med, g.n
+    """
+"""Helper view read by both cost rules: per peer group (ICD-10 chapter, setting) the median
+``med`` and median absolute deviation ``mad`` of the log cost, and the number of visits ``n``."""
 
 
 COST_OUTLIER_SQL = f"""
-WITH {_cost_views()}
+WITH v AS ({VISIT_COST})
 SELECT v.visit_id, v.card_code, v.facility_code, v.icd10, v.chapter, v.inpatient,
        v.admitted_at, v.total_cost, v.insurer_paid, g.n AS peers, exp(g.med) AS peer_median,
-       (v.lc - g.med) / ({MAD_SCALE} * d.mad) AS z,
+       (v.lc - g.med) / ({MAD_SCALE} * g.mad) AS z,
        substr(v.facility_code, 1, 2) AS province
 FROM v
-JOIN g ON g.chapter = v.chapter AND g.inpatient = v.inpatient
-JOIN d ON d.chapter = v.chapter AND d.inpatient = v.inpatient
-WHERE g.n >= {MIN_PEERS} AND d.mad > 0 AND (v.lc - g.med) / ({MAD_SCALE} * d.mad) >= {COST_Z}
+JOIN cost_peers g ON g.chapter = v.chapter AND g.inpatient = v.inpatient
+WHERE g.n >= {MIN_PEERS} AND g.mad > 0 AND (v.lc - g.med) / ({MAD_SCALE} * g.mad) >= {COST_Z}
 ORDER BY v.visit_id
 """
 """Peers of a visit: all visits of the same ICD-10 chapter and setting (inpatient or
@@ -157,7 +160,7 @@ def _cost_outlier(r: Row) -> Finding:
 
 
 FACILITY_COST_SQL = f"""
-WITH {_cost_views()}, f AS (
+WITH v AS ({VISIT_COST}), f AS (
     SELECT facility_code, chapter, inpatient, median(lc) AS fmed, count(*) AS n,
            sum(total_cost) AS total, sum(insurer_paid) AS insurer_paid
     FROM v GROUP BY facility_code, chapter, inpatient
@@ -171,7 +174,7 @@ WITH {_cost_views()}, f AS (
            f.fmed - p.pmed AS log_ratio
     FROM f
     JOIN p ON p.chapter = f.chapter AND p.inpatient = f.inpatient
-    JOIN d ON d.chapter = f.chapter AND d.inpatient = f.inpatient
+    JOIN cost_peers d ON d.chapter = f.chapter AND d.inpatient = f.inpatient
     WHERE f.n >= {MIN_PEERS} AND p.facilities >= {MIN_FACILITIES} AND d.mad > 0
 )
 SELECT s.*, substr(s.facility_code, 1, 2) AS province FROM s
@@ -217,14 +220,13 @@ WITH latest AS (SELECT max(admitted_at) AS at FROM health_visits),
 ages AS (
     SELECT bhxh_code, min(birth_year) AS birth_year FROM persons GROUP BY bhxh_code
 ), counted AS (
-    SELECT v.card_code, count(*) AS visits, count(DISTINCT v.facility_code) AS facilities,
-           min(v.admitted_at) AS first_visit, max(v.admitted_at) AS last_visit
+    SELECT v.card_code, count(*) AS visits, min(v.admitted_at) AS first_visit, max(v.admitted_at) AS last_visit
     FROM health_visits v CROSS JOIN latest
     WHERE v.admitted_at > latest.at - INTERVAL '{VISITS_WINDOW_DAYS}' DAY
     GROUP BY v.card_code
 ), cards AS (
     SELECT c.card_code, c.group_code, c.province_code, coalesce(k.visits, 0) AS visits,
-           k.facilities, k.first_visit, k.last_visit,
+           k.first_visit, k.last_visit,
            CASE WHEN a.birth_year IS NULL THEN 'unknown'
                 WHEN year(latest.at) - a.birth_year < 6 THEN '0-5'
                 WHEN year(latest.at) - a.birth_year < 18 THEN '6-17'
@@ -247,8 +249,7 @@ ages AS (
                AS threshold
     FROM g JOIN d ON d.group_code = g.group_code AND d.age_band = g.age_band
 )
-SELECT cards.card_code, cards.group_code, cards.age_band, cards.visits, cards.facilities,
-       cards.first_visit, cards.last_visit, t.med AS peer_median, t.mad AS peer_mad,
+SELECT cards.card_code, cards.group_code, cards.age_band, cards.visits, cards.first_visit, cards.last_visit, t.med AS peer_median, t.mad AS peer_mad,
        t.n AS peers, t.threshold, cards.province_code AS province
 FROM cards JOIN t ON t.group_code = cards.group_code AND t.age_band = cards.age_band
 WHERE t.n >= {MIN_PEERS} AND cards.visits >= {VISITS_FLOOR} AND cards.visits >= t.threshold
@@ -270,7 +271,7 @@ def _visits_per_card(r: Row) -> Finding:
         evidence=evidence_of(r),
         explanation_vi=(
             f"Thẻ BHYT {r['card_code']} (đối tượng {r['group_code']}) có {r['visits']:,} lượt "
-            f"khám tại {r['facilities']:,} cơ sở trong 365 ngày (từ {_d(r['first_visit'])} đến "
+            f"khám trong 365 ngày (từ {_d(r['first_visit'])} đến "
             f"{_d(r['last_visit'])}), trong khi trung vị của {r['peers']:,} thẻ cùng đối tượng và "
             f"nhóm tuổi {r['age_band']} "
             f"là {r['peer_median']:g} lượt (ngưỡng {r['threshold']:.0f} lượt theo trung vị và "
@@ -278,7 +279,7 @@ def _visits_per_card(r: Row) -> Finding:
         ),
         explanation_en=(
             f"Health card {r['card_code']} (group {r['group_code']}) was used for "
-            f"{r['visits']:,} visits at {r['facilities']:,} facilities within 365 days (from "
+            f"{r['visits']:,} visits within 365 days (from "
             f"{_d(r['first_visit'])} to {_d(r['last_visit'])}), while the median of "
             f"{r['peers']:,} cards of its group and age band {r['age_band']} is {r['peer_median']:g} (threshold "
             f"{r['threshold']:.0f} by median and MAD): a card lent to others, or phantom visits."

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from nidb.detect.rules import RULES, Finding, Rule
+from nidb.detect.rules_claims import COST_PEERS_VIEW
 from nidb.store import models
 
 DETECT_TABLES = (
@@ -68,6 +69,7 @@ HELPER_VIEWS = (
            coalesce(c.province, e.province) AS province
     FROM by_card c FULL OUTER JOIN by_employer e ON e.bhxh_code = c.bhxh_code
     """,
+    COST_PEERS_VIEW,
 )
 
 
@@ -124,8 +126,8 @@ def find(
         for table, path in files.items():
             quoted = str(path).replace("'", "''")
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{quoted}')")
-        for view in HELPER_VIEWS:
-            con.execute(view)
+        for view in HELPER_VIEWS:  # each is read by several rules: computed once
+            con.execute(view.replace("TEMP VIEW", "TEMP TABLE", 1))
         results = []
         for rule in rules:
             started = time.perf_counter()

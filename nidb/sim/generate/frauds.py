@@ -272,7 +272,9 @@ def inject_visit_frauds(
     away = _pick(rng, eligible & ~visits.inpatient, rates.two_provinces_same_day, used, holder)
     base = visits.take(away)
     count = len(provinces.codes)
-    other = (cards.province[base.holder] + rng.integers(1, count, len(away))) % count
+    # another province than the first visit's facility (which may be a central hospital)
+    where = np.searchsorted(provinces.codes, base.facility // 1000)
+    other = (where + rng.integers(1, count, len(away))) % count
     start = base.discharged + rng.integers(20, 151, len(away))
     end = start + rng.integers(20, 61, len(away))
     far = draw_facility(rng, other.astype(np.int16), provinces)

@@ -177,11 +177,20 @@ def draw_visits(rng: np.random.Generator, cards: Cards, population: Population,
 
 
 def possible(visits: Visits) -> npt.NDArray[np.bool_]:
-    """Which visits to keep so that no card has two inpatient stays at once, nor outpatient
-    visits in two provinces on one day: independent draws make a few such pairs, which would
-    look like fraud. The later visit of a clashing pair is dropped (conservatively: a visit
-    clashing with one already dropped is dropped too)."""
+    """Which visits to keep so that no card has two inpatient stays at once, outpatient visits
+    in two provinces on one day, or two visits at one facility on one day for one diagnosis:
+    independent draws make a few such pairs, which would look like fraud. The later visit of a
+    clashing pair is dropped (conservatively: a visit clashing with one already dropped is
+    dropped too)."""
     keep = np.ones(visits.size, dtype=bool)
+    same = np.lexsort((visits.admitted, visits.inpatient, visits.diagnosis, visits.facility,
+                       visits.day(), visits.holder))
+    columns = (visits.holder, visits.day(), visits.facility, visits.diagnosis, visits.inpatient)
+    repeated = np.ones(max(len(same) - 1, 0), dtype=bool)
+    for column in columns:
+        ordered = column[same]
+        repeated &= ordered[1:] == ordered[:-1]
+    keep[same[1:][repeated]] = False
     big = np.int64(1) << 40  # above any minute count: keys of one holder stay together
 
     stays = np.flatnonzero(visits.inpatient)
