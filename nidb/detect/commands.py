@@ -7,10 +7,13 @@ unknown rule, a snapshot folder without the needed files).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from nidb.detect.runner import RuleResult
 
 alerts_app = typer.Typer(
     help="Cảnh báo cho cán bộ: xem, xác nhận, bác bỏ (alerts: list, confirm, dismiss).",
@@ -118,13 +121,30 @@ def detect_command(
             help="Đọc ảnh chụp Parquet có sẵn (read an existing `nidb export` folder).",
         ),
     ] = None,
+    evaluate: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluate",
+            help=(
+                "Đo độ chính xác và độ phủ theo tệp frauds của `nidb generate` "
+                "(precision and recall per rule against the generator's frauds file)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Phát hiện trục lợi và ghi cảnh báo (run the fraud rules and store alerts)."""
     from nidb import cli
+    from nidb.detect.evaluate import read_truth
     from nidb.detect.runner import UnknownRule, run_detection
     from nidb.store.db import ensure_schema, make_engine
 
     names = [n.strip() for n in rules.split(",") if n.strip()] if rules else None
+    truth = None
+    if evaluate is not None:
+        try:
+            truth = read_truth(evaluate)
+        except (FileNotFoundError, ValueError) as error:
+            raise cli._fail(str(error)) from None
     engine = make_engine()
     try:
         with cli._handled():
@@ -147,5 +167,29 @@ def detect_command(
             f"{rule.title_vi} ({rule.title_en})",
             f"{len(result.findings):,}",
             f"{result.new:,}",
+        )
+    cli.out.print(table)
+    if truth is not None:
+        _print_scores(results, truth)
+
+
+def _print_scores(results: list[RuleResult], truth: dict[str, set[str]]) -> None:
+    from nidb import cli
+    from nidb.detect.evaluate import score
+
+    def cell(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    table = Table(title="Đánh giá theo gian lận cài sẵn (evaluation against injected frauds)")
+    for column in ("quy tắc (rule)", "phát hiện", "cài sẵn", "đúng", "precision", "recall"):
+        table.add_column(column, justify="left" if column.startswith("quy") else "right")
+    for s in score(results, truth):
+        table.add_row(
+            s.rule,
+            f"{s.found:,}",
+            f"{s.injected:,}",
+            f"{s.true_positives:,}",
+            cell(s.precision),
+            cell(s.recall),
         )
     cli.out.print(table)

@@ -1,61 +1,30 @@
-"""The detection rules: one DuckDB query each over the Parquet snapshot, and its explanation.
+"""The detection rules: one SQL query each over the Parquet snapshot, and its explanation.
 
 A rule's query reads the snapshot's views (``citizens``, ``persons``, ``identity_links``,
-``health_cards``, ``benefits``, ``health_visits``) and two helper views made by the runner:
+``employers``, ``participation_periods``, ``contributions``, ``health_cards``, ``benefits``,
+``health_visits``) and helper views made by the runner (nidb.detect.views):
 
 - ``holder_death`` (bhxh_code, personal_id, full_name, death_date): BHXH codes whose citizen is
   dead, linked the way the population feed links them (verified records and open identity links);
-- ``card_info`` (card_code, bhxh_code, province_code): each card's latest holder and province.
+- ``card_info`` (card_code, bhxh_code, group_code, province_code): each card's latest holder,
+  beneficiary group and province.
 - ``code_province`` (bhxh_code, province): a person's province (latest card, else employer).
+- ``cost_peers`` (chapter, inpatient, med, n, mad): per ICD-10 chapter and setting, the median
+  and MAD of the log cost of a visit (nidb.detect.rules_claims).
 
 Each row becomes one :class:`Finding` with a subject, an evidence key (what makes the alert
-unique for that subject) and a plain explanation in Vietnamese and in English.
+unique for that subject) and a plain explanation in Vietnamese and in English. This module holds
+the rules on deaths and on stays; claims and costs are in ``rules_claims``, employers in
+``rules_employers``. Time stamps of visits are the hospital's local time (Vietnam), as imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from nidb.detect.base import Finding, Row, Rule, _d, evidence_of
+from nidb.detect.rules_claims import CLAIM_RULES, same_claim
+from nidb.detect.rules_employers import EMPLOYER_RULES
 
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One hit of a rule: becomes one alert."""
-
-    subject_type: str
-    subject_id: str
-    province: str | None
-    evidence_key: str
-    evidence: dict[str, Any]
-    explanation_vi: str
-    explanation_en: str
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A named SQL rule and how to turn one of its rows into a finding."""
-
-    name: str
-    title_vi: str
-    title_en: str
-    sql: str
-    explain: Callable[[Row], Finding]
-
-
-def _d(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
+__all__ = ["RULES", "Finding", "Row", "Rule"]
 
 
 CARD_AFTER_DEATH_SQL = """
@@ -78,7 +47,7 @@ def _card_after_death(r: Row) -> Finding:
         subject_id=r["card_code"],
         province=r["province"],
         evidence_key=f"visit:{r['visit_id']}",
-        evidence={k: _json(r[k]) for k in r},
+        evidence=evidence_of(r),
         explanation_vi=(
             f"Thẻ BHYT {r['card_code']} của {r['full_name']} (mã BHXH {r['bhxh_code']}, "
             f"số định danh {r['personal_id']}) được dùng khám chữa bệnh tại cơ sở "
@@ -122,7 +91,7 @@ def _benefit_after_death(r: Row) -> Finding:
         subject_id=r["bhxh_code"],
         province=r["province"],
         evidence_key=f"benefit:{r['benefit_id']}",
-        evidence={k: _json(r[k]) for k in r},
+        evidence=evidence_of(r),
         explanation_vi=(
             f"Chế độ {r['kind']} (mã {r['benefit_id']}, hưởng từ {_d(r['start_date'])}, "
             f"số tiền {amount or 0:,} đồng) của {r['full_name']} (mã BHXH {r['bhxh_code']}, "
@@ -138,7 +107,7 @@ def _benefit_after_death(r: Row) -> Finding:
     )
 
 
-OVERLAPPING_INPATIENT_SQL = """
+OVERLAPPING_INPATIENT_SQL = f"""
 SELECT a.card_code, a.visit_id AS first_visit, b.visit_id AS second_visit,
        a.facility_code AS first_facility, b.facility_code AS second_facility,
        a.admitted_at AS first_admitted, a.discharged_at AS first_discharged,
@@ -150,9 +119,11 @@ JOIN health_visits b
  AND a.admitted_at < b.discharged_at AND b.admitted_at < a.discharged_at
 LEFT JOIN card_info c ON c.card_code = a.card_code
 LEFT JOIN code_province p ON p.bhxh_code = a.bhxh_code
-WHERE a.inpatient AND b.inpatient
+WHERE a.inpatient AND b.inpatient AND NOT ({same_claim("a", "b")})
 ORDER BY a.card_code, a.visit_id, b.visit_id
 """
+"""Two inpatient stays on one card that overlap in time; a stay starting when the other ends
+(a transfer) does not overlap. A pair that is one claim sent twice is left to duplicate_claim."""
 
 
 def _overlapping_inpatient(r: Row) -> Finding:
@@ -161,7 +132,7 @@ def _overlapping_inpatient(r: Row) -> Finding:
         subject_id=r["card_code"],
         province=r["province"],
         evidence_key=f"visits:{r['first_visit']}|{r['second_visit']}",
-        evidence={k: _json(r[k]) for k in r},
+        evidence=evidence_of(r),
         explanation_vi=(
             f"Thẻ BHYT {r['card_code']} có hai đợt điều trị nội trú chồng lấn nhau: lượt "
             f"{r['first_visit']} tại cơ sở {r['first_facility']} từ {_d(r['first_admitted'])} "
@@ -190,15 +161,15 @@ FROM health_visits a
 JOIN health_visits b
   ON a.card_code = b.card_code AND a.visit_id <> b.visit_id
  AND (a.admitted_at < b.admitted_at OR (a.admitted_at = b.admitted_at AND a.visit_id < b.visit_id))
- AND CAST(a.admitted_at + INTERVAL 7 HOUR AS DATE) = CAST(b.admitted_at + INTERVAL 7 HOUR AS DATE)
+ AND CAST(a.admitted_at AS DATE) = CAST(b.admitted_at AS DATE)
  AND substr(a.facility_code, 1, 2) <> substr(b.facility_code, 1, 2)
- AND b.admitted_at < a.discharged_at + INTERVAL 3 HOUR
+ AND b.admitted_at < a.discharged_at + INTERVAL '3' HOUR
 LEFT JOIN card_info c ON c.card_code = a.card_code
 LEFT JOIN code_province p ON p.bhxh_code = a.bhxh_code
 WHERE NOT a.inpatient AND NOT b.inpatient
 ORDER BY a.card_code, a.admitted_at, a.visit_id, b.visit_id
 """
-"""Two outpatient visits on one card, the same day (Vietnam time), at facilities of different
+"""Two outpatient visits on one card, the same day (local time), at facilities of different
 provinces (the first two digits of the facility code), the second starting less than three hours
 after the first ended: too little time to travel between most provinces. Inpatient stays are left
 to the overlap rule, since transfers between hospitals of two provinces are normal."""
@@ -211,13 +182,13 @@ def _two_provinces(r: Row) -> Finding:
         subject_id=r["card_code"],
         province=r["province"],
         evidence_key=f"visits:{r['first_visit']}|{r['second_visit']}",
-        evidence={k: _json(r[k]) for k in r},
+        evidence=evidence_of(r),
         explanation_vi=(
             f"Thẻ BHYT {r['card_code']} được dùng khám ngoại trú tại cơ sở {r['first_facility']} "
             f"(tỉnh {r['first_facility'][:2]}) đến {_d(r['first_discharged'])} rồi tại cơ sở "
             f"{r['second_facility']} (tỉnh {r['second_facility'][:2]}) lúc "
             f"{_d(r['second_admitted'])} cùng ngày, chỉ cách {gap} phút: không đủ thời gian đi "
-            f"giữa hai tỉnh (lượt {r['first_visit']} và {r['second_visit']}; giờ UTC)."
+            f"giữa hai tỉnh (lượt {r['first_visit']} và {r['second_visit']})."
         ),
         explanation_en=(
             f"Health card {r['card_code']} was used as an outpatient at facility "
@@ -225,7 +196,7 @@ def _two_provinces(r: Row) -> Finding:
             f"{_d(r['first_discharged'])} and at facility {r['second_facility']} (province "
             f"{r['second_facility'][:2]}) at {_d(r['second_admitted'])} the same day, {gap} "
             f"minutes later: too little time to travel between the two provinces (visits "
-            f"{r['first_visit']} and {r['second_visit']}; times in UTC)."
+            f"{r['first_visit']} and {r['second_visit']})."
         ),
     )
 
@@ -261,5 +232,7 @@ RULES: dict[str, Rule] = {
             TWO_PROVINCES_SQL,
             _two_provinces,
         ),
+        *CLAIM_RULES,
+        *EMPLOYER_RULES,
     )
 }

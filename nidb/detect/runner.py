@@ -9,7 +9,8 @@ its status, so a dismissed alert is not raised again — is not inserted a secon
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from nidb.detect.rules import RULES, Finding, Rule
+from nidb.detect.rules_claims import COST_PEERS_VIEW
 from nidb.store import models
 
 DETECT_TABLES = (
@@ -24,6 +26,8 @@ DETECT_TABLES = (
     "persons",
     "identity_links",
     "employers",
+    "participation_periods",
+    "contributions",
     "health_cards",
     "benefits",
     "health_visits",
@@ -31,7 +35,7 @@ DETECT_TABLES = (
 
 HELPER_VIEWS = (
     """
-    CREATE VIEW holder_death AS
+    CREATE OR REPLACE TEMP VIEW holder_death AS
     WITH links AS (
         SELECT bhxh_code, verified_personal_id AS personal_id FROM persons
         WHERE verified_personal_id IS NOT NULL
@@ -45,15 +49,16 @@ HELPER_VIEWS = (
     GROUP BY l.bhxh_code
     """,
     """
-    CREATE VIEW card_info AS
-    SELECT card_code, arg_max(bhxh_code, valid_from) AS bhxh_code,
-           arg_max(province_code, valid_from) AS province_code
+    CREATE OR REPLACE TEMP VIEW card_info AS
+    SELECT card_code, max_by(bhxh_code, valid_from) AS bhxh_code,
+           max_by(group_code, valid_from) AS group_code,
+           max_by(province_code, valid_from) AS province_code
     FROM health_cards GROUP BY card_code
     """,
     """
-    CREATE VIEW code_province AS
+    CREATE OR REPLACE TEMP VIEW code_province AS
     WITH by_card AS (
-        SELECT bhxh_code, arg_max(province_code, valid_from) AS province
+        SELECT bhxh_code, max_by(province_code, valid_from) AS province
         FROM health_cards GROUP BY bhxh_code
     ), by_employer AS (
         SELECT p.bhxh_code, min(e.province) AS province
@@ -64,6 +69,7 @@ HELPER_VIEWS = (
            coalesce(c.province, e.province) AS province
     FROM by_card c FULL OUTER JOIN by_employer e ON e.bhxh_code = c.bhxh_code
     """,
+    COST_PEERS_VIEW,
 )
 
 
@@ -92,26 +98,46 @@ def select_rules(names: Sequence[str] | None) -> list[Rule]:
     return [rule for name, rule in RULES.items() if name in names]
 
 
-def find(snapshot_dir: Path, rules: Sequence[Rule]) -> list[RuleResult]:
-    """Run ``rules`` in DuckDB over the Parquet files of ``snapshot_dir``; nothing is stored."""
+def snapshot_files(snapshot_dir: Path) -> dict[str, Path]:
+    """The Parquet file of each table the rules read; a missing one is an error."""
+    files = {}
+    for table in DETECT_TABLES:
+        path = snapshot_dir / f"{table}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing from the snapshot (nidb export)")
+        files[table] = path
+    return files
+
+
+def find(
+    snapshot_dir: Path,
+    rules: Sequence[Rule],
+    on_rule: Callable[[RuleResult, float], None] | None = None,
+) -> list[RuleResult]:
+    """Run ``rules`` in DuckDB over the Parquet files of ``snapshot_dir``; nothing is stored.
+
+    ``on_rule`` is called after each rule with its result and the seconds it took.
+    """
     import duckdb
 
+    files = snapshot_files(snapshot_dir)
     con = duckdb.connect()
     try:
-        for table in DETECT_TABLES:
-            path = snapshot_dir / f"{table}.parquet"
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: missing from the snapshot (nidb export)")
+        for table, path in files.items():
             quoted = str(path).replace("'", "''")
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{quoted}')")
-        for view in HELPER_VIEWS:
-            con.execute(view)
+        for view in HELPER_VIEWS:  # each is read by several rules: computed once
+            con.execute(view.replace("TEMP VIEW", "TEMP TABLE", 1))
         results = []
         for rule in rules:
+            started = time.perf_counter()
             cursor = con.execute(rule.sql)
             names = [d[0] for d in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-            results.append(RuleResult(rule, [rule.explain(row) for row in rows]))
+            result = RuleResult(rule, [rule.explain(row) for row in rows])
+            results.append(result)
+            if on_rule:
+                on_rule(result, time.perf_counter() - started)
         return results
     finally:
         con.close()

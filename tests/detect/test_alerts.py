@@ -60,3 +60,21 @@ def test_alert_commands(engine: Engine, cli: CliRunner) -> None:
     assert again.exit_code == 2 and "đã được xử lý" in again.output
     stats = cli.invoke(app, ["alerts", "stats"])
     assert stats.exit_code == 0 and "1.000" in stats.output
+
+
+def test_stats_give_the_precision_of_the_new_rules_too(engine: Engine, cli: CliRunner) -> None:
+    from tests.detect.test_rules_employers import load as load_employers
+
+    load_employers(engine)
+    run_detection(engine)
+    under = list_alerts(engine, kind="employer_under_declared")
+    stopped = list_alerts(engine, kind="contributions_stopped")
+    assert [a.subject_id for a in under] == ["UNDR"] and [a.province for a in stopped] == ["01"]
+    decide(engine, under[0].id, "confirmed", "staff:lan", "đối chiếu bảng lương: thiếu 10 người")
+    decide(engine, stopped[0].id, "dismissed", "staff:lan", "đã đóng bù trong tháng")
+    stats = {s.kind: s for s in rule_stats(engine)}
+    assert stats["employer_under_declared"].precision == 1.0
+    assert stats["contributions_stopped"].precision == 0.0
+    shown = cli.invoke(app, ["alerts", "stats"])
+    assert shown.exit_code == 0 and "employer_under_declared" in shown.output
+    assert "contributions_stopped" in shown.output and "0.000" in shown.output

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from typer.testing import CliRunner
 
 from nidb.cli import app
-from nidb.detect import UnknownRule, run_detection
+from nidb.detect import RULES, UnknownRule, run_detection
 from nidb.settings import get_settings
 from nidb.store import models
 
@@ -160,6 +160,8 @@ def test_each_rule_raises_its_true_case_and_not_its_near_miss(engine: Engine) ->
         "benefit_after_death": (2, 2),
         "overlapping_inpatient": (1, 1),
         "two_provinces_same_day": (0, 0),
+        # too few visits, cards and no employers for the other rules to judge
+        **{name: (0, 0) for name in list(RULES)[4:]},
     }
     held = {
         (a.kind, a.subject_type, a.subject_id, a.province, a.detail["evidence_key"])
@@ -203,8 +205,8 @@ def test_running_twice_adds_nothing_and_a_dismissed_alert_stays_dismissed(engine
             .values(status="dismissed")
         )
     again = run_detection(engine)
-    assert [r.new for r in again] == [0, 0, 0, 0]
-    assert [len(r.findings) for r in again] == [1, 2, 1, 0]
+    assert [r.new for r in again] == [0] * len(RULES)
+    assert [len(r.findings) for r in again] == [1, 2, 1, 0] + [0] * (len(RULES) - 4)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(models.Alert)).scalar() == 4
     # a new visit after death is a new alert on the same card
@@ -261,14 +263,14 @@ def test_one_card_in_two_provinces_within_hours_is_an_alert_and_a_day_apart_is_n
     engine: Engine,
 ) -> None:
     load_register(engine)
-    d = datetime  # stored in UTC: 01:00 UTC is 08:00 in Vietnam
+    d = datetime  # the hospital's local time, as imported
     with engine.begin() as conn:
         conn.execute(
             insert(models.HealthVisit),
             [
                 _visit("D-1", CARD_B, B, "79001", d(2025, 2, 1, 1), d(2025, 2, 1, 2), False),
                 _visit("D-2", CARD_B, B, "01005", d(2025, 2, 1, 3), d(2025, 2, 1, 4), False),
-                # near misses: same province; 10 hours later; the next day in Vietnam
+                # near misses: same province; 10 hours later; 13.5 hours later
                 _visit("D-3", CARD_B, B, "79010", d(2025, 2, 1, 5), d(2025, 2, 1, 6), False),
                 _visit("D-4", CARD_B, B, "01006", d(2025, 2, 1, 14), d(2025, 2, 1, 15), False),
                 _visit("D-5", CARD_B, B, "01007", d(2025, 2, 1, 17, 30), d(2025, 2, 1, 18), False),
@@ -280,3 +282,24 @@ def test_one_card_in_two_provinces_within_hours_is_an_alert_and_a_day_apart_is_n
     assert all(f.subject_id == CARD_B and f.province == "79" for f in found)
     assert "60 minutes later" in found[0].explanation_en
     assert "tỉnh 01" in found[0].explanation_vi
+
+
+def test_two_provinces_uses_the_local_day_of_the_visits(engine: Engine) -> None:
+    load_register(engine)
+    d = datetime
+    with engine.begin() as conn:
+        conn.execute(
+            insert(models.HealthVisit),
+            [  # late afternoon, local time: the same day in Vietnam
+                _visit(
+                    "E-1", CARD_B, B, "79001", d(2025, 2, 3, 16, 0), d(2025, 2, 3, 16, 30), False
+                ),
+                _visit("E-2", CARD_B, B, "01005", d(2025, 2, 3, 17, 30), d(2025, 2, 3, 18), False),
+                # just after midnight: another day, not an alert with E-2
+                _visit(
+                    "E-3", CARD_B, B, "79002", d(2025, 2, 4, 0, 10), d(2025, 2, 4, 0, 40), False
+                ),
+            ],
+        )
+    found = next(iter(run_detection(engine, ["two_provinces_same_day"]))).findings
+    assert [f.evidence_key for f in found] == ["visits:E-1|E-2"]

@@ -34,6 +34,7 @@ COLUMNS = {
     "benefits": ["bhxh_code", "kind", "start_date", "end_date", "monthly_amount", "lump_sum",
                  "status", "decided_at"],
     "truth": ["record_id", "person_id", "personal_id", "errors"],
+    "frauds": ["rule", "subject_type", "subject_id", "detail"],
 }
 
 

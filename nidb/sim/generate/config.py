@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 """Bumped whenever the same seed would give different files."""
 
 DEFAULT_TODAY = date(2026, 11, 1)
@@ -31,6 +31,7 @@ TABLES = (
     "visits",
     "benefits",
     "truth",
+    "frauds",
 )
 """The files written, in the order they are written."""
 
@@ -111,6 +112,25 @@ class ErrorRates:
     benefit_after_death: float = 0.10
     """Among monthly benefits (pension, survivors' allowance) still running when their holder
     died, the share left `active` in `benefits`: paid after death (BENEFIT_AFTER_DEATH)."""
+    card_after_death: float = 0.15
+    """Among the visits drawn after a holder's death on a card still active, the share kept:
+    a card used after its holder died (rule card_after_death; `frauds` names the card)."""
+    overlapping_inpatient: float = 0.002
+    """Share of inpatient stays given a second stay at another facility inside them."""
+    two_provinces_same_day: float = 0.001
+    """Share of outpatient visits followed, an hour or two later, by one in another province."""
+    duplicate_claim: float = 0.001
+    """Share of visits claimed twice (a copy minutes later, cost within ±0.4%)."""
+    cost_outlier: float = 0.0005
+    """Share of visits billed 450 to 1,300 times the typical cost of their setting."""
+    facility_cost_outlier: float = 0.01
+    """Share of (facility, ICD-10 chapter, setting) groups of 50+ visits all billed 4–6 times."""
+    visits_per_card_outlier: float = 0.0005
+    """Share of cards given (1–2) × (40 + 8 × visits per person) extra visits over the year."""
+    employer_under_declared: float = 0.02
+    """Share of active employers of 10+ workers registering 1/0.6–1/0.3 times those insured."""
+    contributions_stopped: float = 0.02
+    """Share of active employers whose contributions stop for the last 3–5 months."""
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):

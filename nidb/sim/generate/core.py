@@ -14,6 +14,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 import nidb
+from nidb.sim.generate import columns as col
 from nidb.sim.generate.benefits import make_benefits, mark_records
 from nidb.sim.generate.cards import make_cards
 from nidb.sim.generate.config import (
@@ -35,12 +36,18 @@ from nidb.sim.generate.coverage import (
 )
 from nidb.sim.generate.employers import employers_table, make_employers
 from nidb.sim.generate.errors import TokenForms
+from nidb.sim.generate.frauds import (
+    FraudTruth,
+    inject_visit_frauds,
+    stop_contributions,
+    under_declare,
+)
 from nidb.sim.generate.insured import EMPLOYEE, assign_groups, choose_outsiders, outsider_count
 from nidb.sim.generate.places import build_provinces
 from nidb.sim.generate.population import generate_population
 from nidb.sim.generate.records import records_and_truth
 from nidb.sim.generate.registry import registry_table
-from nidb.sim.generate.visits import visits_table
+from nidb.sim.generate.visits import draw_visits, visit_ids
 from nidb.sim.generate.vocabulary import build_vocabulary
 
 Progress = Callable[[str, int, int], None]
@@ -102,7 +109,11 @@ def generate(
     report = progress or _ignore
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    streams = dict(zip(STAGES, np.random.default_rng(seed).spawn(len(STAGES)), strict=True))
+    # one more stream than stages, for the injected frauds: appending it keeps the others as
+    # they were
+    *spawned, fraud_rng = np.random.default_rng(seed).spawn(len(STAGES) + 1)
+    streams = dict(zip(STAGES, spawned, strict=True))
+    frauds = FraudTruth()
     steps = iter(range(len(STAGES)))
 
     def stage(name: str) -> np.random.Generator:
@@ -129,7 +140,10 @@ def generate(
         rng, provinces, population.household_province[population.household[employees]])
     employer_of = np.full(population.size, -1, dtype=np.int32)
     employer_of[employees] = works_at
-    table = employers_table(rng, employers, provinces, works_at, ~population.dead[employees])
+    alive = ~population.dead[employees]
+    table = employers_table(rng, employers, provinces, works_at, alive)
+    table = under_declare(fraud_rng, table, employers, works_at, alive,
+                          rates.employer_under_declared, frauds)
     rows["employers"] = _write(table, out_dir, "employers", fmt)
     coverage = plan_coverage(rng, population, groups, employer_of, employers, provinces,
                              rates.duplicate_bhxh, today)
@@ -147,7 +161,9 @@ def generate(
 
     rng = stage("contributions")
     wages = draw_wages(rng, coverage, employers, provinces, contribution_months, today)
-    table = contributions_table(wages, coverage, employers)
+    paid = stop_contributions(fraud_rng, wages, coverage, employers, contribution_months,
+                              rates.contributions_stopped, today, frauds)
+    table = contributions_table(paid, coverage, employers)
     rows["contributions"] = _write(table, out_dir, "contributions", fmt)
     del table
 
@@ -156,9 +172,14 @@ def generate(
     rows["cards"] = _write(cards.table(), out_dir, "cards", fmt)
 
     rng = stage("visits")
-    table = visits_table(rng, cards, population, provinces, visits_per_person, today)
+    drawn, after_death = draw_visits(rng, cards, population, provinces, visits_per_person,
+                                     rates.card_after_death, today)
+    injected = inject_visit_frauds(fraud_rng, drawn, after_death, cards, population, provinces,
+                                   rates, visits_per_person, today, frauds)
+    table, visit_number = injected.visits.table(rng, cards)
+    frauds.add("cost_outlier", "visit", visit_ids(visit_number[injected.cost_outliers]))
     rows["visits"] = _write(table, out_dir, "visits", fmt)
-    del table
+    del table, drawn, injected, visit_number
 
     rng = stage("benefits")
     benefits = make_benefits(rng, population, coverage, wages, rates.benefit_after_death, today)
@@ -166,6 +187,8 @@ def generate(
     truth = mark_records(truth, record_codes, benefits.codes_paid_after_death(),
                          InjectedError.BENEFIT_AFTER_DEATH.value)
     rows["truth"] = _write(truth, out_dir, "truth", fmt)
+    frauds.add("benefit_after_death", "person", col.digits(benefits.codes_paid_after_death(), 10))
+    rows["frauds"] = _write(frauds.table(), out_dir, "frauds", fmt)
     report("done", len(STAGES), len(STAGES))
 
     ordered = {name: rows[name] for name in TABLES}

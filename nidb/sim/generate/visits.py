@@ -1,7 +1,15 @@
-"""Insured hospital visits of the last year (after table XML1 of Decision 130/QĐ-BYT)."""
+"""Insured hospital visits of the last year (after table XML1 of Decision 130/QĐ-BYT).
+
+Visits are drawn as arrays (:class:`Visits`), cleared of the impossible situations that
+independent draws can produce (two inpatient stays at once, one card in two provinces the same
+day), so that only the frauds injected on purpose (nidb.sim.generate.frauds) break those rules,
+and then written as the `visits` file.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -19,28 +27,97 @@ MINUTES_PER_DAY = 24 * 60
 OWN_FACILITY_SHARE = 0.85
 CENTRAL_HOSPITAL_SHARE = 0.03
 CENTRAL_PROVINCES = ("01", "79")
-VISITS_AFTER_DEATH_SHARE = 0.15
-"""Visits kept after a death on a card still active: claims a fraud check should catch."""
+MAX_COST = 2_000_000_000
 
 # Relative visit rates by age: small children and the old see doctors most.
 _AGE_EDGES = (0, 6, 18, 40, 60, 200)
 _AGE_RATE = (2.2, 0.8, 0.7, 1.2, 2.6)
 _INPATIENT_BY_AGE = (0.08, 0.05, 0.08, 0.11, 0.16)
 
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Visits:
+    """Visits as arrays; ``holder`` indexes the cards, times are minutes since 1970 (local)."""
+
+    holder: I64
+    admitted: I64
+    discharged: I64
+    inpatient: npt.NDArray[np.bool_]
+    facility: npt.NDArray[np.int32]
+    diagnosis: I64
+    total: I64
+    insurer: I64
+
+    @property
+    def size(self) -> int:
+        """Number of visits."""
+        return len(self.holder)
+
+    def take(self, rows: npt.NDArray[np.integer] | npt.NDArray[np.bool_]) -> Visits:
+        """The visits at ``rows`` (indices or a mask)."""
+        return Visits(**{f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)})
+
+    def append(self, other: Visits) -> Visits:
+        """These visits followed by ``other``."""
+        return Visits(**{
+            f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+            for f in dataclasses.fields(self)
+        })
+
+    def day(self) -> I64:
+        """Day of admission (days since 1970-01-01, local time)."""
+        return self.admitted // MINUTES_PER_DAY
+
+    def table(self, rng: np.random.Generator, cards: Cards) -> tuple[pa.Table, I64]:
+        """The `visits` file, sorted by admission; also each row's visit number (the id)."""
+        size = self.size
+        order = np.lexsort((self.holder, self.admitted))
+        visit_number = np.empty(size, dtype=np.int64)
+        visit_number[order] = np.cumsum(rng.integers(1, 50, size))
+        ordered = visit_number[order]
+        return pa.table({
+            "visit_id": visit_ids(ordered),
+            "card_code": cards.code.take(pa.array(self.holder[order])),
+            "facility_code": col.digits(self.facility[order], 5),
+            "admitted_at": _timestamps(self.admitted[order]),
+            "discharged_at": _timestamps(self.discharged[order]),
+            "inpatient": pa.array(self.inpatient[order].astype(np.int8)),
+            "icd10": col.strings(ICD10_CODES, self.diagnosis[order]),
+            "total_cost": col.integers(self.total[order]),
+            "insurer_paid": col.integers(self.insurer[order]),
+            "patient_paid": col.integers(self.total[order] - self.insurer[order]),
+        }), visit_number
+
+
+def visit_ids(number: I64) -> pa.Array:
+    """Visit ids (MA_LK) ``LK`` + 10 digits."""
+    return col.join([col.strings(["LK"], np.zeros(len(number), np.int64)),
+                     col.digits(number, 10)], "")
+
 
 def _time_labels() -> pa.Array:
     return pa.array([f"{m // 60:02d}:{m % 60:02d}" for m in range(MINUTES_PER_DAY)], pa.string())
 
 
-def _timestamps(minutes: npt.NDArray[np.int64]) -> pa.Array:
+def _timestamps(minutes: I64) -> pa.Array:
     """Minutes since 1970-01-01 00:00 as ``YYYY-MM-DDTHH:MM``."""
     day, minute = np.divmod(minutes, MINUTES_PER_DAY)
     return col.join([col.days_text(day), col.strings(_time_labels(), minute)], "T")
 
 
-def visits_table(rng: np.random.Generator, cards: Cards, population: Population,
-                 provinces: ProvinceTable, per_person: float, today: date) -> pa.Table:
-    """The `visits` file: about ``per_person`` visits per card-holder over the last year."""
+def insurer_paid(total: I64, cards: Cards, holder: I64) -> I64:
+    """What the fund pays of ``total`` at each holder's benefit level, in whole đồng."""
+    share = np.round(insurer_share_of(cards.level[holder]) * 1000).astype(np.int64)
+    return np.minimum(total, (total * share + 500) // 1000)
+
+
+def draw_visits(rng: np.random.Generator, cards: Cards, population: Population,
+                provinces: ProvinceTable, per_person: float, after_death_share: float,
+                today: date) -> tuple[Visits, npt.NDArray[np.bool_]]:
+    """About ``per_person`` visits per card-holder over the last year, and which of them come
+    after the holder's death (kept on a still-active card with ``after_death_share``)."""
     today_days = days_since_epoch(today)
     person = cards.person
     age = (today_days - population.dob[person]) / 365.2425
@@ -60,8 +137,9 @@ def visits_table(rng: np.random.Generator, cards: Cards, population: Population,
     after_death = dead & (day > population.death_date[who])
     keep = (day >= population.dob[who]) & (day <= cards.valid_to[holder]) & (
         ~after_death | ((cards.status[holder] == ACTIVE)
-                        & (rng.random(size) < VISITS_AFTER_DEATH_SHARE)))
+                        & (rng.random(size) < after_death_share)))
     holder, day, inpatient, stay = holder[keep], day[keep], inpatient[keep], stay[keep]
+    after_death = after_death[keep]
     size = len(holder)
 
     admitted = day * MINUTES_PER_DAY + np.where(
@@ -89,23 +167,46 @@ def visits_table(rng: np.random.Generator, cards: Cards, population: Population,
     outpatient_cost = np.round(rng.lognormal(np.log(250_000), 0.9, size), -2)
     inpatient_cost = np.round(
         rng.lognormal(np.log(6_000_000), 0.8, size) * np.sqrt(np.maximum(stay, 1) / 4), -3)
-    total = np.minimum(np.where(inpatient, inpatient_cost, outpatient_cost), 2e9).astype(np.int64)
-    share = np.round(insurer_share_of(cards.level[holder]) * 1000).astype(np.int64)
-    insurer = np.minimum(total, (total * share + 500) // 1000)
+    total = np.minimum(np.where(inpatient, inpatient_cost, outpatient_cost),
+                       MAX_COST).astype(np.int64)
+    visits = Visits(holder.astype(np.int64), admitted, discharged, inpatient,
+                    facility.astype(np.int32), diagnosis.astype(np.int64), total,
+                    insurer_paid(total, cards, holder))
+    kept = possible(visits)
+    return visits.take(kept), after_death[kept]
 
-    order = np.lexsort((holder, admitted))
-    gaps = rng.integers(1, 50, size)
-    visit_number = np.cumsum(gaps)
-    return pa.table({
-        "visit_id": col.join([col.strings(["LK"], np.zeros(size, np.int64)),
-                              col.digits(visit_number, 10)], ""),
-        "card_code": cards.code.take(pa.array(holder[order])),
-        "facility_code": col.digits(facility[order], 5),
-        "admitted_at": _timestamps(admitted[order]),
-        "discharged_at": _timestamps(discharged[order]),
-        "inpatient": pa.array(inpatient[order].astype(np.int8)),
-        "icd10": col.strings(ICD10_CODES, diagnosis[order]),
-        "total_cost": col.integers(total[order]),
-        "insurer_paid": col.integers(insurer[order]),
-        "patient_paid": col.integers(total[order] - insurer[order]),
-    })
+
+def possible(visits: Visits) -> npt.NDArray[np.bool_]:
+    """Which visits to keep so that no card has two inpatient stays at once, outpatient visits
+    in two provinces on one day, or two visits at one facility on one day for one diagnosis:
+    independent draws make a few such pairs, which would look like fraud. The later visit of a
+    clashing pair is dropped (conservatively: a visit clashing with one already dropped is
+    dropped too)."""
+    keep = np.ones(visits.size, dtype=bool)
+    same = np.lexsort((visits.admitted, visits.inpatient, visits.diagnosis, visits.facility,
+                       visits.day(), visits.holder))
+    columns = (visits.holder, visits.day(), visits.facility, visits.diagnosis, visits.inpatient)
+    repeated = np.ones(max(len(same) - 1, 0), dtype=bool)
+    for column in columns:
+        ordered = column[same]
+        repeated &= ordered[1:] == ordered[:-1]
+    keep[same[1:][repeated]] = False
+    big = np.int64(1) << 40  # above any minute count: keys of one holder stay together
+
+    stays = np.flatnonzero(visits.inpatient)
+    stays = stays[np.lexsort((visits.admitted[stays], visits.holder[stays]))]
+    key = visits.holder[stays] * big
+    reach = np.maximum.accumulate(key + visits.discharged[stays])
+    previous = np.concatenate([[np.int64(-1)], reach[:-1]])
+    keep[stays[key + visits.admitted[stays] < previous]] = False
+
+    outs = np.flatnonzero(~visits.inpatient)
+    day = visits.day()[outs]
+    outs_order = np.lexsort((visits.admitted[outs], day, visits.holder[outs]))
+    outs, day = outs[outs_order], day[outs_order]
+    province = visits.facility[outs] // 1000
+    first = np.ones(len(outs), dtype=bool)
+    first[1:] = (visits.holder[outs][1:] != visits.holder[outs][:-1]) | (day[1:] != day[:-1])
+    head = np.maximum.accumulate(np.where(first, np.arange(len(outs)), 0))
+    keep[outs[province != province[head]]] = False
+    return keep
