@@ -254,8 +254,8 @@ def visits_dataset(engine: Engine, out: Path, on: date, k: int, months: int = 12
     """Insured visits by month, facility province and ICD-10 chapter (the last ``months``)."""
     first = _months_back(on, months - 1)
     counts = aggregates.visits(engine, first, on)
-    chapters = [c.number for c in CHAPTERS] + [UNKNOWN_CHAPTER]
-    titles = {c.number: c.title_vi for c in CHAPTERS}
+    chapters = [c.roman for c in CHAPTERS] + [UNKNOWN_CHAPTER]
+    titles = {c.roman: c.title_vi for c in CHAPTERS}
     lines: list[list[object]] = []
     hidden_total = 0
     for month in sorted({m for m, _, _ in counts}):
