@@ -9,6 +9,7 @@ DomainError whose Vietnamese message is shown next to its field, and nothing is 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -145,32 +146,41 @@ def one_time_form(request: Request, citizen: CitizenDep) -> HTMLResponse:
     return _form(request, citizen, "one_time", {}, {})
 
 
-@router.post("/bhxh-mot-lan")
-async def one_time_submit(request: Request, citizen: CitizenDep) -> Response:
+async def _claim(
+    request: Request,
+    citizen: CitizenPrincipal,
+    form_key: str,
+    first_field: str,
+    submit: Callable[..., Any],
+    done_vi: str,
+) -> Response:
+    """Read a claim form (its first field, bank account, note, attachment), file the claim,
+    and answer: the form again with the refusal next to its field, or the new dossier."""
     form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("ground", "bank_account", "note")}
+    values = {k: str(form.get(k, "")) for k in (first_field, "bank_account", "note")}
     try:
         upload = await _upload(request, form)
-        view = claims.submit_one_time_claim(
+        view = submit(
             engine_of(request),
             citizen.personal_id,
-            values["ground"],
+            values[first_field],
             values["bank_account"],
             attachment=upload,
             note=values["note"],
             actor=f"citizen:{citizen.personal_id}",
         )
     except DomainError as error:
-        return _form(
-            request,
-            citizen,
-            "one_time",
-            values,
-            {_field_of(error, "one_time"): error.message_vi},
-            422,
-        )
-    flash(request, f"Đã nộp hồ sơ hưởng BHXH một lần số {view.summary.id}.", "success")
+        errors = {_field_of(error, form_key): error.message_vi}
+        return _form(request, citizen, form_key, values, errors, 422)
+    flash(request, f"Đã nộp hồ sơ {done_vi} số {view.summary.id}.", "success")
     return see_other(f"/cong-dan/dich-vu/ho-so/{view.summary.id}")
+
+
+@router.post("/bhxh-mot-lan")
+async def one_time_submit(request: Request, citizen: CitizenDep) -> Response:
+    return await _claim(
+        request, citizen, "one_time", "ground", claims.submit_one_time_claim, "hưởng BHXH một lần"
+    )
 
 
 @router.get("/tro-cap-that-nghiep")
@@ -181,30 +191,14 @@ def unemployment_form(request: Request, citizen: CitizenDep) -> HTMLResponse:
 
 @router.post("/tro-cap-that-nghiep")
 async def unemployment_submit(request: Request, citizen: CitizenDep) -> Response:
-    form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("termination_date", "bank_account", "note")}
-    try:
-        upload = await _upload(request, form)
-        view = claims.submit_unemployment_claim(
-            engine_of(request),
-            citizen.personal_id,
-            values["termination_date"],
-            values["bank_account"],
-            attachment=upload,
-            note=values["note"],
-            actor=f"citizen:{citizen.personal_id}",
-        )
-    except DomainError as error:
-        return _form(
-            request,
-            citizen,
-            "unemployment",
-            values,
-            {_field_of(error, "unemployment"): error.message_vi},
-            422,
-        )
-    flash(request, f"Đã nộp hồ sơ hưởng trợ cấp thất nghiệp số {view.summary.id}.", "success")
-    return see_other(f"/cong-dan/dich-vu/ho-so/{view.summary.id}")
+    return await _claim(
+        request,
+        citizen,
+        "unemployment",
+        "termination_date",
+        claims.submit_unemployment_claim,
+        "hưởng trợ cấp thất nghiệp",
+    )
 
 
 @router.get("/ho-so/{dossier_id}")
