@@ -98,7 +98,8 @@ def step_rules(work: Path, engine: str) -> dict[str, object]:
     else:
         from nidb.detect.spark import find_spark, spark_session
 
-        session = spark_session()
+        runtime = spark_session()
+        session = runtime.session
         extra["session_start_seconds"] = round(time.perf_counter() - started, 1)
         begun = time.perf_counter()
         results = find_spark(session, work / "snapshot", rules, timed)
@@ -107,7 +108,7 @@ def step_rules(work: Path, engine: str) -> dict[str, object]:
         status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
         hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
         extra["jvm_peak_rss_mib"] = round(int(hwm.split()[1]) / 1024)
-        session.stop()
+        runtime.stop()
     scores = score(results, read_truth(work / "data" / "frauds.parquet"))
     keys_path = work / f"alerts-{engine}.json"
     keys_path.write_text(json.dumps(_keys(results)), encoding="utf-8")

@@ -16,23 +16,18 @@ from typing import Any
 
 from nidb.detect.base import Rule
 from nidb.detect.runner import HELPER_VIEWS, RuleResult, snapshot_files
+from nidb.identity.spark import SparkRuntime, start
 
 
-def spark_session(master: str = "local[2]", driver_memory: str = "4g") -> Any:
-    """A Spark session for detection (no web UI; UTC; quiet logs)."""
-    from pyspark.sql import SparkSession
+def spark_session(cores: int = 2, driver_memory: str = "4g") -> SparkRuntime:
+    """Spark in local mode for detection: the very runtime ``nidb match --engine spark`` starts
+    (loopback only, no web UI, UTC, 8 shuffle partitions, Splink's jar on the driver).
 
-    session = (
-        SparkSession.builder.master(master)
-        .appName("nidb-detect")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", driver_memory)
-        .config("spark.sql.shuffle.partitions", "8")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
+    One process has one JVM, and only the session that launches it puts jars on its class
+    path: were detection to start Spark first without Splink's jar, matching in the same
+    process would later find its similarity functions missing. ``.session`` is the
+    ``SparkSession``; ``.stop()`` stops it and removes its temporary folder."""
+    return start(cores=cores, driver_memory=driver_memory, shuffle_partitions=8)
 
 
 def find_spark(

@@ -48,11 +48,11 @@ def test_spark_finds_exactly_what_duckdb_finds(tmp_path: Path) -> None:
     snapshot_from_generated(tmp_path / "data", tmp_path / "snapshot")
     rules = select_rules(None)
     duck = find(tmp_path / "snapshot", rules)
-    session = spark_session(driver_memory="1g")
+    runtime = spark_session(driver_memory="1g")
     try:
-        spark = find_spark(session, tmp_path / "snapshot", rules)
+        spark = find_spark(runtime.session, tmp_path / "snapshot", rules)
     finally:
-        session.stop()
+        runtime.stop()
     assert all(r.findings for r in duck)
     for a, b in zip(duck, spark, strict=True):
         assert a.findings == b.findings, a.rule.name
