@@ -94,6 +94,37 @@ def _months_ago(day: date, months: int) -> date:
     return add_months(day.replace(day=1), -months)
 
 
+def _file_claim(
+    conn: Connection,
+    kind: str,
+    title_vi: str,
+    pid: str,
+    codes: list[str],
+    actor: str | None,
+    attachment: Upload | None,
+    checks: list[dict[str, Any]],
+    data: dict[str, Any],
+) -> DossierView:
+    """Open a citizen's claim dossier in ``submitted`` with its checks, attach the evidence and
+    tell the citizen it was received (in the caller's transaction)."""
+    dossier_id = open_dossier(
+        conn,
+        kind=kind,
+        state="submitted",
+        actor=actor or f"citizen:{pid}",
+        applicant_personal_id=pid,
+        applicant_bhxh_code=codes[0],
+        subject_personal_id=pid,
+        province=register.province_for(conn, pid, codes),
+        data=data,
+        checks=checks,
+        note="tiếp nhận hồ sơ trực tuyến",
+    )
+    _attach(conn, dossier_id, attachment)
+    notify(conn, pid, f"Đã tiếp nhận hồ sơ {title_vi} số {dossier_id}.", dossier_id)
+    return read_dossier(conn, dossier_id)
+
+
 def submit_one_time_claim(
     engine: Engine,
     personal_id: str,
@@ -171,16 +202,16 @@ def submit_one_time_claim(
                     f"tuổi {age_months // 12} năm {age_months % 12} tháng; cần {need // 12} năm {need % 12} tháng",
                 )
             )
-        dossier_id = open_dossier(
+        return _file_claim(
             conn,
-            kind="one_time_si",
-            state="submitted",
-            actor=actor or f"citizen:{pid}",
-            applicant_personal_id=pid,
-            applicant_bhxh_code=codes[0],
-            subject_personal_id=pid,
-            province=register.province_for(conn, pid, codes),
-            data={
+            "one_time_si",
+            "hưởng BHXH một lần",
+            pid,
+            codes,
+            actor,
+            attachment,
+            checks,
+            {
                 "ground": ground,
                 "ground_vi": ONE_TIME_GROUNDS[ground],
                 "bank_account": account,
@@ -190,12 +221,7 @@ def submit_one_time_claim(
                 "amount": found.amount,
                 "explanation_vi": found.explanation_vi,
             },
-            checks=checks,
-            note="tiếp nhận hồ sơ trực tuyến",
         )
-        _attach(conn, dossier_id, attachment)
-        notify(conn, pid, f"Đã tiếp nhận hồ sơ hưởng BHXH một lần số {dossier_id}.", dossier_id)
-        return read_dossier(conn, dossier_id)
 
 
 def submit_unemployment_claim(
@@ -245,16 +271,16 @@ def submit_unemployment_claim(
             ),
         ]
         start = today + timedelta(days=15)  # Art. 50.3: from the 16th day after filing
-        dossier_id = open_dossier(
+        return _file_claim(
             conn,
-            kind="unemployment",
-            state="submitted",
-            actor=actor or f"citizen:{pid}",
-            applicant_personal_id=pid,
-            applicant_bhxh_code=codes[0],
-            subject_personal_id=pid,
-            province=register.province_for(conn, pid, codes),
-            data={
+            "unemployment",
+            "hưởng trợ cấp thất nghiệp",
+            pid,
+            codes,
+            actor,
+            attachment,
+            checks,
+            {
                 "termination_date": ended.isoformat(),
                 "bank_account": account,
                 "note": note_text,
@@ -265,11 +291,4 @@ def submit_unemployment_claim(
                 "start_date": start.isoformat(),
                 "explanation_vi": found.explanation_vi,
             },
-            checks=checks,
-            note="tiếp nhận hồ sơ trực tuyến",
         )
-        _attach(conn, dossier_id, attachment)
-        notify(
-            conn, pid, f"Đã tiếp nhận hồ sơ hưởng trợ cấp thất nghiệp số {dossier_id}.", dossier_id
-        )
-        return read_dossier(conn, dossier_id)
