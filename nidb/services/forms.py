@@ -14,6 +14,7 @@ from datetime import date
 
 from nidb.domain.dates import parse_date
 from nidb.domain.errors import DomainError
+from nidb.domain.evidence import MAX_EVIDENCE_BYTES, sniff
 from nidb.domain.identifiers import PersonalId
 from nidb.services.errors import FormInvalid
 from nidb.services.workdays import today_vn
@@ -28,13 +29,7 @@ __all__ = [
     "check_upload",
 ]
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-# file types by their first bytes, not by the name or the browser's word for it
-_SIGNATURES = {
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-}
+MAX_UPLOAD_BYTES = MAX_EVIDENCE_BYTES
 _MARKUP = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|javascript:", re.IGNORECASE)
 _ACCOUNT = re.compile(r"[0-9]{6,20}")
 
@@ -123,9 +118,9 @@ def check_upload(filename: str, content: bytes, field: str = "attachment") -> Up
             f"tệp quá lớn ({len(content) // 1024} KB); tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB",
             f"file too large ({len(content)} bytes); at most {MAX_UPLOAD_BYTES} bytes",
         )
-    for content_type, signatures in _SIGNATURES.items():
-        if any(content.startswith(sig) for sig in signatures):
-            return Upload(name, content_type, content)
+    content_type = sniff(content)  # by the first bytes, not the name or the browser's word
+    if content_type is not None:
+        return Upload(name, content_type, content)
     raise _invalid(
         field,
         name,

@@ -1,8 +1,5 @@
-"""Evidence files: PDF, JPEG or PNG only, recognised by their first bytes, at most 5 MB.
-
-The extension and the browser's Content-Type are not trusted: a renamed executable or an HTML
-file called ``scan.pdf`` is refused because its bytes do not start like a PDF.
-"""
+"""Evidence files for correction requests: PDF, JPEG or PNG only, recognised by their first
+bytes (``nidb.domain.evidence``), at most 5 MB, with a safe display name and their SHA-256."""
 
 from __future__ import annotations
 
@@ -11,12 +8,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
-SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-)
+from nidb.domain.evidence import MAX_EVIDENCE_BYTES, SIGNATURES, sniff
+
+__all__ = [
+    "MAX_EVIDENCE_BYTES",
+    "SIGNATURES",
+    "Evidence",
+    "EvidenceRefused",
+    "accept_evidence",
+    "safe_filename",
+    "sniff",
+]
+
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
@@ -41,14 +44,6 @@ class Evidence:
     @property
     def size(self) -> int:
         return len(self.content)
-
-
-def sniff(content: bytes) -> str | None:
-    """The content type the bytes really have (of the accepted ones), or None."""
-    for magic, content_type in SIGNATURES:
-        if content.startswith(magic):
-            return content_type
-    return None
 
 
 def safe_filename(raw: str, content_type: str) -> str:
