@@ -44,10 +44,12 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_schema(engine)
         runtime = ExchangeRuntime(engine, key)
+        await runtime.start_async()
         app.state.exchange = runtime
         try:
             yield
         finally:
+            await runtime.stop_async()
             runtime.close()
 
     app = FastAPI(

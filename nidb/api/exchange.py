@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -42,17 +42,18 @@ def _openapi(route: Route) -> dict[str, Any]:
 async def answer(runtime: ExchangeRuntime, service: str, raw: bytes) -> tuple[int, bytes]:
     """The HTTP status and JSON bytes of the reply to ``raw``, once its access record is durable.
 
-    Handled on the event loop: a card check is ~1 ms of CPU and one indexed query, cheaper than
-    a hop to the thread pool and back; concurrency comes from the worker processes.
+    Handled on the event loop: signature checks are CPU, and on PostgreSQL a card check awaits
+    its one query there (`ExchangeRuntime.start_async`); concurrency beyond that comes from
+    the worker processes.
     """
-    outcome = runtime.handle(service, raw)
-    if not await asyncio.wrap_future(runtime.log.submit(outcome.record)):
+    outcome = await runtime.handle_async(service, raw)
+    if not await runtime.record_async(outcome.record):
         # another worker logged this message_id first: a replay, whatever we computed
         outcome = runtime.replayed(outcome)
-        await asyncio.wrap_future(runtime.log.submit(outcome.record))
+        await runtime.record_async(outcome.record)
     elif outcome.reads:  # each person a page discloses sees the read in their own history
-        await asyncio.gather(*(asyncio.wrap_future(runtime.log.submit(r)) for r in outcome.reads))
-    return outcome.status, json.dumps(outcome.reply, ensure_ascii=False).encode("utf-8")
+        await asyncio.gather(*(runtime.record_async(r) for r in outcome.reads))
+    return outcome.status, orjson.dumps(outcome.reply)
 
 
 async def _answer(request: Request, service: str) -> Response:

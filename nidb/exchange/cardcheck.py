@@ -6,12 +6,14 @@ in the population database); result codes as the insurance's look-up service giv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 
 from nidb.domain.dates import parse_birth_date
@@ -99,6 +101,27 @@ _CARDS_WITH_HOLDER = (
 _CARDS_WITH_HOLDER_PG = _CARDS_WITH_HOLDER.compile(dialect=postgresql_psycopg.dialect()).string
 
 
+# For the event-loop path (nidb.exchange.pgasync): the same statement with asyncpg's $1.
+CARDS_WITH_HOLDER_ASYNCPG = _CARDS_WITH_HOLDER.compile(dialect=postgresql_asyncpg.dialect()).string
+
+
+class CardRow(NamedTuple):
+    """One row of `_CARDS_WITH_HOLDER`, by name (asyncpg's records are read by key)."""
+
+    card_code: str
+    group_code: str
+    benefit_level: int
+    province_code: str
+    facility_code: str
+    valid_from: date
+    valid_to: date
+    five_years_from: date | None
+    status: str
+    holder_name: str | None
+    holder_birth: str | None
+    holder_gender: str | None
+
+
 def _cards_of(conn: Connection, bhxh_code: str) -> list[Any]:
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.dbapi_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
@@ -144,17 +167,59 @@ def card_check(
     visit_date: date,
 ) -> Answer:
     """Is this card valid for a visit today, and does the patient's identity match it?"""
+    presented = read_card_code(card_code)
+    if isinstance(presented, Answer):
+        return presented
+    bhxh_code, card = presented
+    cards = _cards_of(conn, bhxh_code)
+    return card_verdict(cards, bhxh_code, card, full_name, date_of_birth, gender, visit_date)
+
+
+class CardReader(Protocol):
+    """Where the event-loop path reads cards from (`nidb.exchange.pgasync.AsyncCardReader`)."""
+
+    async def cards(self, bhxh_code: str) -> Sequence[Any]: ...
+
+
+async def card_check_async(
+    reader: CardReader,
+    card_code: str,
+    full_name: str,
+    date_of_birth: str,
+    gender: str | None,
+    visit_date: date,
+) -> Answer:
+    """`card_check` with the cards read on the event loop."""
+    presented = read_card_code(card_code)
+    if isinstance(presented, Answer):
+        return presented
+    bhxh_code, card = presented
+    cards = await reader.cards(bhxh_code)
+    return card_verdict(cards, bhxh_code, card, full_name, date_of_birth, gender, visit_date)
+
+
+def read_card_code(card_code: str) -> tuple[str, HealthCardCode | None] | Answer:
+    """The BHXH code a presented card (or bare BHXH) code names, or the 051 answer."""
     raw = card_code.strip().upper()
-    presented: HealthCardCode | None = None
     try:
         if len(raw) == 15:
             presented = HealthCardCode.parse(raw)
-            bhxh_code = presented.value[5:]
-        else:
-            bhxh_code = BhxhCode.parse(raw).value
+            return presented.value[5:], presented
+        return BhxhCode.parse(raw).value, None
     except DomainError:
-        return Answer(card_answer("051", None, visit_date), None, (), "051")
-    cards = _cards_of(conn, bhxh_code)
+        return Answer(card_answer("051", None, date.today()), None, (), "051")
+
+
+def card_verdict(
+    cards: Sequence[Any],
+    bhxh_code: str,
+    presented: HealthCardCode | None,
+    full_name: str,
+    date_of_birth: str,
+    gender: str | None,
+    visit_date: date,
+) -> Answer:
+    """The answer for the cards found under ``bhxh_code`` (rows of `_CARDS_WITH_HOLDER`)."""
     if not cards:
         return Answer(card_answer("050", None, visit_date), None, (), "050")
     current = next((c for c in cards if c.valid_from <= visit_date <= c.valid_to), cards[0])

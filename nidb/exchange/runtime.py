@@ -1,18 +1,20 @@
 """One partner request from bytes to signed reply: gate, service, answer, access record.
 
-The HTTP layer only moves bytes: it hands the body to `ExchangeRuntime.handle` (in a worker
-thread, as it touches the database), waits for the access record to be durable, and sends the
-reply. A reply is never sent before the request is in the access log.
+The HTTP layer only moves bytes: it hands the body to `ExchangeRuntime.handle_async` (which
+awaits a card look-up on the event loop on PostgreSQL, and runs `handle` for the rest), waits
+for the access record to be durable, and sends the reply. A reply is never sent before the
+request is in the access log.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, create_engine
 
@@ -27,6 +29,7 @@ from nidb.exchange.bodies import (
     PersonQueryBody,
     VisitsBody,
 )
+from nidb.exchange.cardcheck import CardReader, card_check_async
 from nidb.exchange.catalogue import SERVICES, Service
 from nidb.exchange.envelope import NIDB_MEMBER, Header, new_header, sign
 from nidb.exchange.errors import RefusalCode, Refused
@@ -35,15 +38,30 @@ from nidb.exchange.gate import Admission, Gate, GateRefusal
 from nidb.exchange.keys import SigningKey
 from nidb.exchange.partners import Directory
 
+if TYPE_CHECKING:
+    from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader
+
 MAX_BODY_BYTES = 256 * 1024
 UNKNOWN_MEMBER = "XX/UNKNOWN/UNKNOWN/UNKNOWN"
 
 Handler = Callable[[Connection, Any, Admission], services.Answer]
+AsyncHandler = Callable[[CardReader, Any, Admission], Awaitable[services.Answer]]
 
 
 def _card_check(conn: Connection, body: Any, admission: Admission) -> services.Answer:
     return services.card_check(
         conn,
+        body.card_code,
+        body.full_name,
+        body.date_of_birth,
+        body.gender,
+        body.visit_date or admission.today,
+    )
+
+
+async def _card_check_async(reader: CardReader, body: Any, admission: Admission) -> services.Answer:
+    return await card_check_async(
+        reader,
         body.card_code,
         body.full_name,
         body.date_of_birth,
@@ -90,9 +108,15 @@ def reader_engine(engine: Engine) -> Engine:
     which the partner retries, instead of costing every request a round trip)."""
     if engine.dialect.name != "postgresql":
         return engine
+    # autocommit set once per connection at connect, not switched on and back at every checkout
     return create_engine(
-        engine.url, pool_size=20, max_overflow=20, pool_pre_ping=False, pool_recycle=600
-    ).execution_options(isolation_level="AUTOCOMMIT")
+        engine.url,
+        pool_size=20,
+        max_overflow=20,
+        pool_pre_ping=False,
+        pool_recycle=600,
+        isolation_level="AUTOCOMMIT",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +127,19 @@ class Route:
     writes: bool = False
     wakes_extracts: bool = False
     """A job was queued: the extract worker should look now, not at its next poll."""
+    async_handler: AsyncHandler | None = None
+    """The same service with its reads awaited on the event loop (`ExchangeRuntime.start_async`)."""
 
 
 def route_table() -> dict[str, Route]:
     """The services partners can call, with their body schemas and handlers."""
     return {
-        "card.check/v1": Route(SERVICES["card.check/v1"], CardCheckBody, _card_check),
+        "card.check/v1": Route(
+            SERVICES["card.check/v1"],
+            CardCheckBody,
+            _card_check,
+            async_handler=_card_check_async,
+        ),
         "person.summary/v1": Route(SERVICES["person.summary/v1"], PersonQueryBody, _person_summary),
         "participation.history/v1": Route(
             SERVICES["participation.history/v1"], PersonQueryBody, _participation
@@ -154,6 +185,10 @@ class ExchangeRuntime:
         self.log = log or AccessLog(engine)
         self.routes = route_table()
         self.extracts = ExtractWorker(engine)
+        # the event-loop path (start_async): PostgreSQL only, bound to the loop that started it
+        self.cards: AsyncCardReader | None = None
+        self.async_log: AsyncAccessLog | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def close(self) -> None:
         self.extracts.stop()
@@ -161,16 +196,77 @@ class ExchangeRuntime:
         if self.reader is not self.engine:
             self.reader.dispose()
 
+    async def start_async(self) -> None:
+        """Move the card look-ups and the access log onto the running event loop (PostgreSQL;
+        called by the server's lifespan). Without it, or on SQLite, requests take the
+        synchronous path."""
+        if self.engine.dialect.name != "postgresql" or self._loop is not None:
+            return
+        from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader, asyncpg_dsn
+
+        dsn = asyncpg_dsn(self.engine)
+        self.cards, self.async_log = AsyncCardReader(dsn), AsyncAccessLog(dsn)
+        self._loop = asyncio.get_running_loop()
+
+    async def stop_async(self) -> None:
+        """Write what the event-loop access log holds and close its connections."""
+        if self.async_log is not None:
+            await self.async_log.close()
+        if self.cards is not None:
+            await self.cards.close()
+        self.cards, self.async_log, self._loop = None, None, None
+
+    def _on_loop(self) -> bool:
+        return self._loop is not None and asyncio.get_running_loop() is self._loop
+
+    async def handle_async(self, service_name: str, raw: bytes) -> Outcome:
+        """`handle`, with the card look-up awaited on the event loop when it can be."""
+        route = self.routes[service_name]
+        if route.async_handler is None or self.cards is None or not self._on_loop():
+            return self.handle(service_name, raw)
+        admitted = self._admit(route, raw)
+        if isinstance(admitted, Outcome):
+            return admitted
+        admission, body = admitted
+        try:
+            answer = await route.async_handler(self.cards, body, admission)
+        except Refused as refused:
+            return self._refusal(route.service, refused, admission.header, True, admission)
+        return self._answered(route, admission, answer)
+
+    def record_async(self, record: AccessRecord) -> Awaitable[bool]:
+        """Write ``record`` to the access log; resolves once it is durable (False: a replay)."""
+        if self.async_log is not None and self._on_loop():
+            return self.async_log.submit(record)
+        return asyncio.wrap_future(self.log.submit(record))
+
     def handle(self, service_name: str, raw: bytes) -> Outcome:
         """Answer one request (never raises for anything the caller sent)."""
         route = self.routes[service_name]
+        admitted = self._admit(route, raw)
+        if isinstance(admitted, Outcome):
+            return admitted
+        admission, body = admitted
+        try:
+            if route.writes:
+                with self.engine.begin() as conn:
+                    answer = route.handler(conn, body, admission)
+            else:
+                with self.reader.connect() as conn:
+                    answer = route.handler(conn, body, admission)
+        except Refused as refused:
+            return self._refusal(route.service, refused, admission.header, True, admission)
+        return self._answered(route, admission, answer)
+
+    def _admit(self, route: Route, raw: bytes) -> tuple[Admission, BaseModel] | Outcome:
+        """The admission and the validated body, or the refusal to send."""
         if len(raw) > MAX_BODY_BYTES:
             return self._refusal(
                 route.service, Refused(RefusalCode.MALFORMED, "message too large"), None, False
             )
         try:
-            decoded = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            decoded = orjson.loads(raw)  # strict RFC 8259: no NaN, no lone surrogates
+        except ValueError:
             return self._refusal(
                 route.service, Refused(RefusalCode.MALFORMED, "not JSON"), None, False
             )
@@ -179,7 +275,7 @@ class ExchangeRuntime:
         except GateRefusal as refusal:
             return self._refusal(route.service, refusal, refusal.header, refusal.authenticated)
         try:
-            body = route.body.model_validate(admission.envelope.body)
+            return admission, route.body.model_validate(admission.envelope.body)
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
@@ -191,15 +287,9 @@ class ExchangeRuntime:
                 True,
                 admission,
             )
-        try:
-            if route.writes:
-                with self.engine.begin() as conn:
-                    answer = route.handler(conn, body, admission)
-            else:
-                with self.reader.connect() as conn:
-                    answer = route.handler(conn, body, admission)
-        except Refused as refused:
-            return self._refusal(route.service, refused, admission.header, True, admission)
+
+    def _answered(self, route: Route, admission: Admission, answer: services.Answer) -> Outcome:
+        """The signed reply to an admitted request and its access records."""
         header = admission.header
         reply = self._reply(
             header.service, header.purpose, header.sender, header.message_id, answer.body

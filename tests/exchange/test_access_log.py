@@ -118,6 +118,30 @@ def test_a_message_id_is_claimed_once(engine: Engine) -> None:
     assert verify_chain(engine).entries == 1
 
 
+def test_a_replay_inside_a_batch_refuses_only_that_entry(engine: Engine) -> None:
+    # the second writer already knows its lane's head, so it first bets that no id in the
+    # batch is taken; the unique index refuses the bet and the batch is written the careful way
+    first, second = AccessLog(engine), AccessLog(engine)
+    try:
+        entry = AccessRecord(actor="a", service="card.check/v1", result="ok", message_id="m-1")
+        assert first.record(entry) is True
+        assert second.record(AccessRecord(actor="b", service="card.check/v1", result="ok"))
+        batch = [
+            AccessRecord(actor="b", service="card.check/v1", result="ok", message_id=m)
+            for m in ("m-2", "m-1", "m-3", "m-2")
+        ]
+        futures = [second.submit(record) for record in batch]
+        assert [f.result(30) for f in futures] == [True, False, True, False]
+    finally:
+        first.close()
+        second.close()
+    report = verify_chain(engine)
+    assert report.intact and report.entries == 4
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT message_id FROM access_log")).scalars()
+        assert sorted(m or "-" for m in ids) == ["-", "m-1", "m-2", "m-3"]
+
+
 def test_audit_verify_command_reports_tampering_with_exit_code_1(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,147 @@
+"""On PostgreSQL the server answers card checks and writes the access log on its event loop.
+
+The answers must be those of the synchronous path, the chain must hold, a message id must still
+be claimed once across the event-loop and thread writers, and a dropped database connection
+must cost at most a retry, never an entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, text
+
+from nidb.exchange.accesslog import AccessLog, AccessRecord, verify_chain
+from nidb.exchange.cardcheck import card_check, card_check_async
+from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader, asyncpg_dsn
+from tests.exchange.conftest import BHXH, Exchange, seed_register
+
+
+@pytest.fixture
+def pg(engine: Engine) -> Engine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the event-loop path is PostgreSQL's; SQLite keeps the synchronous one")
+    return engine
+
+
+def entry(message_id: str | None, actor: str = "VN/GOV/BYT/BV-01001") -> AccessRecord:
+    return AccessRecord(actor=actor, service="card.check/v1", result="ok", message_id=message_id)
+
+
+def test_the_server_checks_cards_on_its_event_loop(exchange: Exchange) -> None:
+    if exchange.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    reply = exchange.client().call(
+        "card.check/v1",
+        "KCB",
+        {"card_code": f"DN401{BHXH}", "full_name": "Nguyễn Văn An", "date_of_birth": "1985-03-17"},
+    )
+    assert reply.status == 200 and reply.body["result_code"] == "000"
+    runtime = exchange.http.app.state.exchange  # type: ignore[attr-defined]
+    assert runtime.async_log is not None and runtime.async_log.lane >= 0  # written there
+    assert runtime.cards is not None and runtime.cards._opened >= 1  # read there
+    assert verify_chain(exchange.engine).intact
+
+
+@pytest.mark.parametrize(
+    ("card_code", "full_name", "birth", "gender", "expected"),
+    [
+        (f"DN401{BHXH}", "Nguyễn Văn An", "1985-03-17", "M", "000"),
+        (BHXH, "NGUYỄN VĂN AN", "1985-03-17", None, "000"),
+        (f"DN401{BHXH}", "Trần Văn An", "1985-03-17", None, "060"),
+        (f"DN401{BHXH}", "Nguyễn Văn An", "1986-03-17", None, "070"),
+        (f"DN401{BHXH}", "Nguyễn Văn An", "1985-03-17", "F", "080"),
+        (f"HT301{BHXH}", "Nguyễn Văn An", "1985-03-17", None, "054"),
+        ("DN4019999999999", "Nguyễn Văn An", "1985-03-17", None, "050"),
+        ("not-a-card", "Nguyễn Văn An", "1985-03-17", None, "051"),
+    ],
+)
+def test_the_event_loop_answer_is_the_synchronous_answer(
+    pg: Engine, card_code: str, full_name: str, birth: str, gender: str | None, expected: str
+) -> None:
+    seed_register(pg)
+    today = date.today()
+    with pg.connect() as conn:
+        sync = card_check(conn, card_code, full_name, birth, gender, today)
+
+    async def on_the_loop() -> object:
+        reader = AsyncCardReader(asyncpg_dsn(pg))
+        try:
+            return await card_check_async(reader, card_code, full_name, birth, gender, today)
+        finally:
+            await reader.close()
+
+    assert asyncio.run(on_the_loop()) == sync
+    assert sync.result == expected
+
+
+def test_a_message_id_is_claimed_once_across_both_writers(pg: Engine) -> None:
+    threaded = AccessLog(pg)
+    try:
+        assert threaded.record(entry("m-1")) is True
+    finally:
+        threaded.close()
+
+    async def write() -> list[bool]:
+        log = AsyncAccessLog(asyncpg_dsn(pg), linger=0.005)
+        try:
+            assert await log.submit(entry(None)) is True  # the lane and its head are known now
+            batch = [log.submit(entry(m)) for m in ("m-2", "m-1", "m-3", "m-2")]
+            return list(await asyncio.gather(*batch))
+        finally:
+            await log.close()
+
+    assert asyncio.run(write()) == [True, False, True, False]
+    report = verify_chain(pg)
+    assert report.intact and report.entries == 4
+
+
+def test_dropped_connections_cost_a_retry_not_an_entry(pg: Engine) -> None:
+    seed_register(pg)
+
+    def kill_other_backends() -> int:
+        with pg.connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).rowcount
+
+    async def run() -> list[str]:
+        dsn = asyncpg_dsn(pg)
+        log, reader = AsyncAccessLog(dsn), AsyncCardReader(dsn, size=1)
+        try:
+            assert await log.submit(entry("a-1")) is True
+            first = await card_check_async(
+                reader, BHXH, "Nguyễn Văn An", "1985-03-17", None, date.today()
+            )
+            assert await asyncio.to_thread(kill_other_backends) >= 2  # the writer's, the reader's
+            assert await log.submit(entry("a-2")) is True  # reconnected, lane reclaimed
+            again = await card_check_async(
+                reader, BHXH, "Nguyễn Văn An", "1985-03-17", None, date.today()
+            )
+            return [first.result, again.result]
+        finally:
+            await log.close()
+            await reader.close()
+
+    assert asyncio.run(run()) == ["000", "000"]
+    report = verify_chain(pg)
+    assert report.intact and report.entries == 2
+
+
+def test_closing_writes_what_was_queued(pg: Engine) -> None:
+    async def run() -> list[asyncio.Future[bool]]:
+        log = AsyncAccessLog(asyncpg_dsn(pg), linger=0.05)
+        futures = [log.submit(entry(f"c-{n}")) for n in range(50)]
+        await log.close()
+        with pytest.raises(RuntimeError):
+            log.submit(entry("late"))
+        return futures
+
+    futures = asyncio.run(run())
+    assert all(f.done() and f.result() is True for f in futures)
+    assert verify_chain(pg).entries == 50
