@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from nidb.cli import app
 from nidb.identity import match as match_module
@@ -29,6 +29,12 @@ Rows = dict[str, dict[str, str]]
 def read(path: Path) -> Rows:
     with path.open(encoding="utf-8", newline="") as handle:
         return {row["record_id"]: row for row in csv.DictReader(handle)}
+
+
+def match_on_spark(registry: Path, records: Path, out: Path) -> Result:
+    """`nidb match --engine spark`."""
+    arguments = ["--registry", str(registry), "--records", str(records), "--out", str(out)]
+    return CliRunner().invoke(app, ["match", "--engine", "spark", *arguments])
 
 
 @pytest.fixture(scope="module")
@@ -66,20 +72,7 @@ def both(
     out = folder / "spark.parquet"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(match_module, "match_files", keep_summary)
-        result = CliRunner().invoke(
-            app,
-            [
-                "match",
-                "--engine",
-                "spark",
-                "--registry",
-                str(registry),
-                "--records",
-                str(records),
-                "--out",
-                str(out),
-            ],
-        )
+        result = match_on_spark(registry, records, out)
     assert result.exit_code == 0, result.output
     assert len(summaries) == 1
     return folder, read(folder / "duckdb.csv"), read_parquet(out), summaries[0]
@@ -145,20 +138,7 @@ def test_the_command_says_when_java_is_missing(
         pytest.importorskip("pyspark")  # without pyspark the message names pyspark instead
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    result = CliRunner().invoke(
-        app,
-        [
-            "match",
-            "--engine",
-            "spark",
-            "--registry",
-            str(tmp_path / "registry.csv"),
-            "--records",
-            str(tmp_path / "records.csv"),
-            "--out",
-            str(tmp_path / "m.csv"),
-        ],
-    )
+    result = match_on_spark(tmp_path / "registry.csv", tmp_path / "records.csv", tmp_path / "m.csv")
     assert result.exit_code == 1
     assert "Java" in result.output and "không tìm thấy" in result.output
     assert not (tmp_path / "m.csv").exists()
