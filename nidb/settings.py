@@ -7,6 +7,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """The portal's own external base URL, for the OpenID Connect ``redirect_uri``; default:
     taken from the incoming request."""
+
+    access_log_linger_ms: float = Field(default=3.0, ge=0, le=100)
+    """How long a busy access-log writer keeps its batch open for more entries (PostgreSQL):
+    one commit per dozen requests instead of one per request (docs/exchange.md)."""
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""

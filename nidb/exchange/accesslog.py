@@ -19,7 +19,6 @@ replay.
 from __future__ import annotations
 
 import hashlib
-import os
 import queue
 import threading
 import time
@@ -35,13 +34,21 @@ from sqlalchemy import Connection, Engine, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from nidb.exchange.canonical import canonical_json
+from nidb.settings import get_settings
 from nidb.store import models
 
 GENESIS = "0" * 64
 LANE_LOCK = 0x6E696462  # "nidb": advisory locks (LANE_LOCK, lane) mark the lanes in use
 LANES = 64
-LINGER_SECONDS = float(os.environ.get("NIDB_ACCESS_LOG_LINGER_MS", "3")) / 1000
 BUSY_SECONDS = 0.01
+"""A writer whose last batch ended this recently is busy: it lingers for more entries."""
+
+
+def linger_seconds() -> float:
+    """``NIDB_ACCESS_LOG_LINGER_MS`` in seconds (a busy PostgreSQL writer's batch window)."""
+    return get_settings().access_log_linger_ms / 1000
+
+
 # The lane is not hashed: entries written before lanes existed (all in lane 0) keep their hashes,
 # and an entry moved to another lane breaks both chains' links anyway.
 _COLUMNS = (
@@ -224,7 +231,7 @@ class AccessLog:
         self.linger = (
             linger
             if linger is not None
-            else (LINGER_SECONDS if engine.dialect.name == "postgresql" else 0.0)
+            else (linger_seconds() if engine.dialect.name == "postgresql" else 0.0)
         )
         self._last_write = 0.0
         # one connection, no ping per batch: a dead connection fails one batch, which is retried

@@ -35,10 +35,10 @@ from nidb.exchange.accesslog import (
     GENESIS,
     LANE_LOCK,
     LANES,
-    LINGER_SECONDS,
     PG_COLUMN_TYPES,
     AccessRecord,
     chain_rows,
+    linger_seconds,
 )
 from nidb.exchange.cardcheck import CARDS_WITH_HOLDER_ASYNCPG, CardRow
 
@@ -104,11 +104,12 @@ class AsyncAccessLog:
     def __init__(
         self,
         dsn: str,
-        linger: float = LINGER_SECONDS,
+        linger: float | None = None,
         max_batch: int = 500,
         attempts: int = 20,
     ) -> None:
-        self.dsn, self.linger, self.max_batch, self.attempts = dsn, linger, max_batch, attempts
+        self.dsn, self.max_batch, self.attempts = dsn, max_batch, attempts
+        self.linger = linger_seconds() if linger is None else linger
         self.lane = -1
         self._conn: asyncpg.Connection | None = None
         self._head: tuple[int, str] | None = None
