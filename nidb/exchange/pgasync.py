@@ -51,7 +51,14 @@ _INSERT = (
 )
 _TAKEN = "SELECT message_id FROM access_log WHERE message_id = ANY($1::text[])"
 _HEAD = "SELECT seq, entry_hash FROM access_log WHERE lane = $1 ORDER BY seq DESC LIMIT 1"
-_BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# The connection is gone or going: closed under us (PostgresConnectionError, InterfaceError,
+# OSError), or the server said so first (AdminShutdownError and the rest of SQLSTATE class 57).
+_BROKEN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    OSError,
+)
 
 
 def asyncpg_dsn(engine: Engine) -> str:

@@ -8,6 +8,7 @@ must cost at most a retry, never an entry.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import date
 
 import pytest
@@ -98,17 +99,32 @@ def test_a_message_id_is_claimed_once_across_both_writers(pg: Engine) -> None:
     assert report.intact and report.entries == 4
 
 
-def test_dropped_connections_cost_a_retry_not_an_entry(pg: Engine) -> None:
+@pytest.mark.parametrize("gone", [False, True], ids=["while-going", "gone"])
+def test_dropped_connections_cost_a_retry_not_an_entry(pg: Engine, gone: bool) -> None:
+    """The server's "terminating connection" may be read mid-query (AdminShutdownError) or the
+    connection found closed (ConnectionDoesNotExistError): both must be retried."""
     seed_register(pg)
 
     def kill_other_backends() -> int:
         with pg.connect() as conn:
-            return conn.execute(
+            killed = conn.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
                 )
             ).rowcount
+            for _ in range(200 if gone else 0):  # until the killed sessions have ended
+                left = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                    )
+                ).scalar_one()
+                if not left:
+                    break
+                time.sleep(0.01)
+            return killed
 
     async def run() -> list[str]:
         dsn = asyncpg_dsn(pg)
