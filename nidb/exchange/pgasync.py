@@ -52,11 +52,14 @@ _INSERT = (
 _TAKEN = "SELECT message_id FROM access_log WHERE message_id = ANY($1::text[])"
 _HEAD = "SELECT seq, entry_hash FROM access_log WHERE lane = $1 ORDER BY seq DESC LIMIT 1"
 # The connection is gone or going: closed under us (PostgresConnectionError, InterfaceError,
-# OSError), or the server said so first (AdminShutdownError and the rest of SQLSTATE class 57).
+# OSError), the server said so first (AdminShutdownError and the rest of SQLSTATE class 57),
+# or the driver lost track of its state because the server's goodbye came between two
+# operations (InternalClientError). A new connection is the answer to all of them.
 _BROKEN = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InternalClientError,
     OSError,
 )
 
@@ -67,12 +70,20 @@ def asyncpg_dsn(engine: Engine) -> str:
 
 
 class AsyncCardReader:
-    """Card look-ups on up to ``size`` connections of this event loop."""
+    """Card look-ups on up to ``size`` connections of this event loop.
+
+    The pool is a queue of ``size`` slots, each an open connection or None (a slot whose
+    connection is yet to be opened, or was dropped): a waiter always gets either, so a broken
+    connection never leaves a waiter without one.
+    """
 
     def __init__(self, dsn: str, size: int = 4) -> None:
-        self.dsn, self.size = dsn, size
-        self._idle: asyncio.Queue[asyncpg.Connection] = asyncio.Queue()
-        self._opened = 0
+        self.dsn = dsn
+        self._slots: asyncio.Queue[asyncpg.Connection | None] = asyncio.Queue()
+        for _ in range(size):
+            self._slots.put_nowait(None)
+        self.opened = 0
+        """Connections open now (in use or idle)."""
 
     async def cards(self, bhxh_code: str) -> list[CardRow]:
         """The cards of ``bhxh_code`` with their holder (a dropped connection is retried once)."""
@@ -81,28 +92,43 @@ class AsyncCardReader:
             try:
                 rows = await conn.fetch(CARDS_WITH_HOLDER_ASYNCPG, bhxh_code)
             except _BROKEN:
-                self._opened -= 1
-                conn.terminate()
+                self._discard(conn)
                 if attempt == 2:
                     raise
                 continue
-            self._idle.put_nowait(conn)
+            except Exception:  # the statement failed; the connection is fine
+                self._slots.put_nowait(conn)
+                raise
+            except BaseException:  # cancelled mid-query: its state is unknown
+                self._discard(conn)
+                raise
+            self._slots.put_nowait(conn)
             return [CardRow(*row) for row in rows]
         raise AssertionError("unreachable")
 
     async def _take(self) -> asyncpg.Connection:
-        if self._idle.empty() and self._opened < self.size:
-            self._opened += 1
-            try:
-                return await asyncpg.connect(self.dsn)
-            except BaseException:
-                self._opened -= 1
-                raise
-        return await self._idle.get()
+        slot = await self._slots.get()
+        if slot is not None:
+            return slot
+        try:
+            conn = await asyncpg.connect(self.dsn)
+        except BaseException:
+            self._slots.put_nowait(None)  # the slot stays free for the next caller
+            raise
+        self.opened += 1
+        return conn
+
+    def _discard(self, conn: asyncpg.Connection) -> None:
+        conn.terminate()
+        self.opened -= 1
+        self._slots.put_nowait(None)
 
     async def close(self) -> None:
-        while not self._idle.empty():
-            await self._idle.get_nowait().close()
+        while not self._slots.empty():
+            slot = self._slots.get_nowait()
+            if slot is not None:
+                await slot.close()
+                self.opened -= 1
 
 
 class AsyncAccessLog:
@@ -201,6 +227,9 @@ class AsyncAccessLog:
                 continue
             except Exception as failure:  # anything else: every waiter must hear it
                 error = failure
+                if self._conn is not None and not isinstance(failure, asyncpg.PostgresError):
+                    self._conn.terminate()  # in an unknown state: the next batch starts afresh
+                    self._conn, self._head = None, None
                 break
             for (_, future), accepted in zip(batch, results, strict=True):
                 if not future.done():
