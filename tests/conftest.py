@@ -21,10 +21,20 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from nidb.settings import get_settings
 from nidb.store.db import ensure_schema, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _settings_from_this_tests_environment() -> Iterator[None]:
+    """`get_settings()` is read once per process in production; a test that sets NIDB_*
+    variables (or runs the CLI with its own environment) must not get another test's."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def _postgres_unavailable(reason: str) -> None:
