@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from nidb.settings import get_settings
 from nidb.store.db import ensure_schema, make_engine
@@ -34,6 +35,16 @@ def _settings_from_this_tests_environment() -> Iterator[None]:
     variables (or runs the CLI with its own environment) must not get another test's."""
     get_settings.cache_clear()
     yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """Run nidb's commands in this process against the test's database, as ``test:cli``."""
+    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
+    monkeypatch.setenv("NIDB_ACTOR", "test:cli")
+    get_settings.cache_clear()
+    yield CliRunner()
     get_settings.cache_clear()
 
 

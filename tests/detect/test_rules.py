@@ -5,7 +5,6 @@ Each rule has at least one true case and one near miss that must not raise an al
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ from typer.testing import CliRunner
 
 from nidb.cli import app
 from nidb.detect import RULES, UnknownRule, run_detection
-from nidb.settings import get_settings
 from nidb.store import models
 
 A, B, C, E = "0100000001", "0100000002", "0100000003", "0100000005"
@@ -232,14 +230,6 @@ def test_running_twice_adds_nothing_and_a_dismissed_alert_stays_dismissed(engine
 def test_unknown_rule_is_refused(engine: Engine) -> None:
     with pytest.raises(UnknownRule, match="no_such_rule"):
         run_detection(engine, ["no_such_rule"])
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_cli_prints_a_row_per_rule_and_is_idempotent(engine: Engine, cli: CliRunner) -> None:

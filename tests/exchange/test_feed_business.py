@@ -15,7 +15,6 @@ from nidb.cli import app as nidb_app
 from nidb.exchange.inbound.business import business_client, follow_business
 from nidb.exchange.inbound.feed import FeedUnavailable
 from nidb.identity.connector import CircuitBreaker, RetryPolicy
-from nidb.settings import get_settings
 from nidb.sim.business import create_app
 from nidb.sim.population import BackgroundServer
 from nidb.store import models
@@ -347,14 +346,6 @@ def test_bad_events_are_rejected_by_name_and_the_good_ones_applied(
     assert {a.detail["field"] for a in alerts} >= {"data.province", "enterprise_code", "data.name"}
     assert workers == 9
     assert count(engine, models.AuditEntry, models.AuditEntry.action == "feed.rejected") == 6
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_command_prints_what_was_applied_and_exits_1_when_the_registry_is_down(

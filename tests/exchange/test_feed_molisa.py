@@ -15,7 +15,6 @@ from nidb.cli import app as nidb_app
 from nidb.exchange.inbound.feed import FeedUnavailable
 from nidb.exchange.inbound.molisa import follow_molisa, molisa_client
 from nidb.identity.connector import CircuitBreaker, RetryPolicy
-from nidb.settings import get_settings
 from nidb.sim.molisa import create_app
 from nidb.sim.population import BackgroundServer
 from nidb.store import models
@@ -321,14 +320,6 @@ def test_bad_events_are_rejected_by_name_and_the_good_ones_applied(
         assert message.startswith(start), message
     assert count(engine, models.Alert, models.Alert.kind == "feed_rejected") == 6
     assert count(engine, models.AuditEntry, models.AuditEntry.action == "feed.rejected") == 6
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_command_prints_what_was_applied_and_exits_1_when_molisa_is_down(

@@ -574,16 +574,6 @@ def first_progress_line(process: subprocess.Popen[str], timeout: float = 60) -> 
     pytest.fail(f"no progress line from the command: {''.join(seen)[-2000:]}")
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """Run the commands in this process against the test's database."""
-    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
-    monkeypatch.setenv("NIDB_ACTOR", "test:cli")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
 def test_sigkill_mid_run_then_rerun_verifies_every_record_exactly_once(
     database_url: str,
     engine: Engine,

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine, update
 from typer.testing import CliRunner
 
 from nidb.cli import app
 from nidb.services.claims import submit_one_time_claim
-from nidb.settings import get_settings
 from nidb.store.models_services import Dossier
 from tests.services.conftest import LEFT
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
-    monkeypatch.setenv("NIDB_ACTOR", "cli:duyet.hcm")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_staff_list_show_and_decide_a_dossier_at_the_terminal(
