@@ -27,16 +27,6 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "analytics.md"
-IMPORT_ORDER = (
-    "employers",
-    "registry",
-    "records",
-    "participation",
-    "contributions",
-    "cards",
-    "benefits",
-    "visits",
-)
 
 
 def store_url(work: Path, people: int) -> str:
@@ -46,6 +36,7 @@ def store_url(work: Path, people: int) -> str:
 
 def prepare(work: Path, people: int) -> None:
     """Generate, import and verify a store of ``people`` (skipped steps already done)."""
+    from nidb.demo import IMPORT_ORDER
     from nidb.identity.connector import PopulationClient
     from nidb.identity.verify import verify_records
     from nidb.ingest.loader import import_file
