@@ -43,20 +43,27 @@ def _month_start(on: date) -> str:
     return on.replace(day=1).isoformat()
 
 
-def participants(engine: Engine, on: date) -> Counter[tuple[str, str, str]]:
-    """People (BHXH codes) with a participation period open on ``on``, by scheme, province
-    (their employer's, else their card's) and age band."""
+def active_participation(on: date) -> str:
+    """Two SQL CTEs: ``active`` (each BHXH code and scheme with a participation period open on
+    ``on``, with its employer) and ``code_province`` (a code's card province). A participant's
+    province is their employer's, else their card's (open data and the reports alike)."""
     day, month = on.isoformat(), _month_start(on)
-    sql = f"""
-    WITH active AS (
+    return f"""active AS (
         SELECT bhxh_code || '' AS bhxh_code, scheme, MIN(employer_code) AS employer_code
         FROM participation_periods
         WHERE start_month <= '{day}' AND (end_month IS NULL OR end_month >= '{month}')
         GROUP BY bhxh_code || '', scheme
     ), code_province AS (
         SELECT bhxh_code || '' AS bhxh_code, MIN(province_code) AS province
-            FROM health_cards GROUP BY bhxh_code || ''
-    ), birth AS (
+        FROM health_cards GROUP BY bhxh_code || ''
+    )"""
+
+
+def participants(engine: Engine, on: date) -> Counter[tuple[str, str, str]]:
+    """People (BHXH codes) with a participation period open on ``on``, by scheme, province
+    (their employer's, else their card's) and age band."""
+    sql = f"""
+    WITH {active_participation(on)}, birth AS (
         SELECT bhxh_code || '' AS bhxh_code, MIN(birth_year) AS birth_year
         FROM persons GROUP BY bhxh_code || ''
     )

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 
+from nidb.analytics.aggregates import active_participation
 from nidb.analytics.quality import (
     INFO_GROUPS,
     MEASURE_NAMES,
@@ -137,19 +138,10 @@ def _rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
 
 def participants_section(engine: Engine, cutoff: date) -> Section:
     """People with an open participation period on the cut-off, by province and scheme."""
-    day, month = cutoff.isoformat(), cutoff.replace(day=1).isoformat()
     rows = _rows(
         engine,
         f"""
-        WITH active AS (
-            SELECT bhxh_code || '' AS bhxh_code, scheme, MIN(employer_code) AS employer_code
-            FROM participation_periods
-            WHERE start_month <= '{day}' AND (end_month IS NULL OR end_month >= '{month}')
-            GROUP BY bhxh_code || '', scheme
-        ), code_province AS (
-            SELECT bhxh_code || '' AS bhxh_code, MIN(province_code) AS province
-            FROM health_cards GROUP BY bhxh_code || ''
-        )
+        WITH {active_participation(cutoff)}
         SELECT COALESCE(e.province, cp.province, '00'), a.scheme, COUNT(*)
         FROM active a LEFT JOIN employers e ON e.employer_code = a.employer_code
         LEFT JOIN code_province cp ON cp.bhxh_code = a.bhxh_code
