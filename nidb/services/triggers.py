@@ -87,17 +87,20 @@ def on_birth(conn: Connection, seq: int, personal_id: str, data: Mapping[str, st
     birth_province = find_province(data.get("birth_province") or personal_id[:3]).code
     address = (data.get("permanent_address") or "").strip() or None
     household = (data.get("household_id") or "").strip() or None
+    identity = {  # the child as the population database has it, in both tables
+        "full_name": forms.exact,
+        "name_base": forms.base,
+        "date_of_birth": born.isoformat(),
+        "dob_precision": "day",
+        "birth_year": born.year,
+        "gender": gender,
+        "birth_province": birth_province,
+    }
     if register.citizen(conn, personal_id) is None:
         conn.execute(
             insert(models.Citizen).values(
                 personal_id=personal_id,
-                full_name=forms.exact,
-                name_base=forms.base,
-                date_of_birth=born.isoformat(),
-                dob_precision="day",
-                birth_year=born.year,
-                gender=gender,
-                birth_province=birth_province,
+                **identity,
                 permanent_address=address,
                 household_id=household,
                 status="alive",
@@ -111,15 +114,9 @@ def on_birth(conn: Connection, seq: int, personal_id: str, data: Mapping[str, st
             insert(models.Person).values(
                 record_id=f"KS-{personal_id}",
                 bhxh_code=code,
-                full_name=forms.exact,
-                name_base=forms.base,
-                date_of_birth=born.isoformat(),
-                dob_precision="day",
-                birth_year=born.year,
-                gender=gender,
+                **identity,
                 declared_id=personal_id,
                 declared_id_kind="personal_id",
-                birth_province=birth_province,
                 address=address,
                 verification_status="verified",
                 verified_personal_id=personal_id,
