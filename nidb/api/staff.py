@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -12,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
-from nidb.exchange.accesslog import AccessRecord, access_history
+from nidb.exchange.accesslog import access_history, staff_read
 from nidb.exchange.tokens import Principal, authenticate
 from nidb.identity import review
 
@@ -199,13 +198,5 @@ async def _log_read(
     detail: dict[str, Any],
 ) -> None:
     """A staff read of personal data goes to the access log before the answer leaves."""
-    record = AccessRecord(
-        actor=who.actor,
-        service=service,
-        result="ok",
-        purpose="GQCD",
-        subject=subject,
-        fields=fields,
-        detail={"role": who.role, **detail},
-    )
-    await asyncio.wrap_future(request.app.state.exchange.log.submit(record))
+    record = staff_read(who.actor, who.role, service, subject, fields, detail)
+    await request.app.state.exchange.record_async(record)

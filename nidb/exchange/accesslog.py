@@ -79,6 +79,27 @@ class AccessRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def staff_read(
+    actor: str,
+    role: str,
+    service: str,
+    subject: str | None,
+    fields: str,
+    detail: dict[str, Any],
+) -> AccessRecord:
+    """The access record of a staff member's read of a person's data (purpose GQCD: handling
+    the person's case), as the staff API and the console both write it."""
+    return AccessRecord(
+        actor=actor,
+        service=service,
+        result="ok",
+        purpose="GQCD",
+        subject=subject,
+        fields=fields,
+        detail={"role": role, **detail},
+    )
+
+
 def entry_hash(row: dict[str, Any], prev_hash: str) -> str:
     """The hash that chains ``row`` (its stored column values) to ``prev_hash``."""
     values = [row[name] for name in _COLUMNS]

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from nidb.exchange.accesslog import AccessRecord
+from nidb.exchange.accesslog import staff_read
 from nidb.web.console.scope import NotInScope, StaffScope
 from nidb.web.sessions import StaffPrincipal
 from nidb.web.templating import render
@@ -43,14 +43,8 @@ def log_staff_read(
 ) -> None:
     """Put a staff member's read of a person's data in the access log before the page leaves,
     as the staff JSON API does (the person sees it in their access history)."""
-    record = AccessRecord(
-        actor=staff.actor,
-        service=service,
-        result="ok",
-        purpose="GQCD",
-        subject=subject,
-        fields=fields,
-        detail={"role": staff.role, "via": "console", **detail},
+    record = staff_read(
+        staff.actor, staff.role, service, subject, fields, {"via": "console", **detail}
     )
     request.app.state.exchange.log.record(record, timeout=30.0)
 
