@@ -178,6 +178,10 @@ def test_rate_limit_per_partner(exchange: Exchange) -> None:
         b'{"header": {}, "body": {}, "signature": "x"}',
         b"\xff\xfe",
         json.dumps({"header": {"message_id": "x"}, "body": {}}).encode(),
+        b'{"header": NaN, "body": {}, "signature": "x"}',  # not JSON, though Python reads it
+        b'{"header": {}, "body": {"a": "\\ud800"}, "signature": "x"}',  # a lone surrogate
+        b'{"header": {}, "body": {"a": 1e400}, "signature": "x"}',  # infinity
+        b'{"header": {}, "body": {}, "signature": "x"} {}',  # something after the object
     ],
 )
 def test_malformed_messages_are_refused_with_a_code(exchange: Exchange, raw: bytes) -> None:
@@ -213,6 +217,14 @@ def test_floats_cannot_be_signed_ambiguously(exchange: Exchange) -> None:
     message = good(exchange)
     message["body"]["full_name"] = 1.5
     assert post(exchange, message)[1] in {"E_MALFORMED", "E_BAD_SIGNATURE"}
+
+
+def test_an_integer_beyond_64_bits_cannot_be_signed_ambiguously(exchange: Exchange) -> None:
+    # read as a float (as most JSON parsers would), so it has no canonical form to verify
+    message = good(exchange)
+    message["body"]["full_name"] = "PLACEHOLDER"
+    raw = json.dumps(message).replace('"PLACEHOLDER"', "123456789012345678901234567890")
+    assert post(exchange, raw.encode()) == (400, "E_MALFORMED")
 
 
 def test_oversized_message_is_refused(exchange: Exchange) -> None:
