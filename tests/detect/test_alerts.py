@@ -10,9 +10,7 @@ from nidb.cli import app
 from nidb.detect import run_detection
 from nidb.detect.alerts import AlertError, decide, list_alerts, rule_stats
 from nidb.store import models
-from tests.detect.test_rules import cli, load_register
-
-__all__ = ["cli"]
+from tests.detect.test_rules import load_register
 
 
 def test_confirm_and_dismiss_are_audited_final_and_give_each_rule_its_precision(

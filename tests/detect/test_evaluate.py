@@ -23,9 +23,6 @@ from nidb.detect.evaluate import RuleScore, read_truth, score
 from nidb.detect.synthetic import snapshot_from_generated
 from nidb.ingest.loader import import_file
 from nidb.sim.generate import ErrorRates, generate
-from tests.detect.test_rules import cli
-
-__all__ = ["cli"]
 
 RATES = ErrorRates(
     id_missing=0.0,

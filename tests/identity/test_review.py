@@ -26,14 +26,13 @@ from tests.identity.test_verify import (
     PHUC,
     RECORDS,
     Dataset,
-    cli,
     load,
     scalar,
     small,
     small_service,
 )
 
-__all__ = ["cli", "small", "small_service"]  # fixtures shared with test_verify
+__all__ = ["small", "small_service"]  # fixtures shared with test_verify
 
 QUEUED = sorted(rid for rid, (_, status, _) in RECORDS.items() if status == "review")
 
