@@ -36,8 +36,8 @@ def store_url(work: Path, people: int) -> str:
 
 def prepare(work: Path, people: int) -> None:
     """Generate, import and verify a store of ``people`` (skipped steps already done)."""
-    from nidb.demo import IMPORT_ORDER
-    from nidb.identity.connector import PopulationClient
+    from nidb.cli.demo import IMPORT_ORDER
+    from nidb.connectors.population import PopulationClient
     from nidb.identity.verify import verify_records
     from nidb.ingest.loader import import_file
     from nidb.sim.generate import generate

@@ -43,10 +43,10 @@ TOPICS = ("identity.verified", "identity.person_dead", "person.card_changed", "p
 
 from sqlalchemy import Engine, insert, select  # noqa: E402
 
-from nidb.exchange.dispatcher import Dispatcher, DispatchSettings, Stats  # noqa: E402
-from nidb.exchange.keys import SigningKey  # noqa: E402
-from nidb.exchange.outbox_admin import status, subscribe  # noqa: E402
 from nidb.exchange.partners import add_partner  # noqa: E402
+from nidb.outbox.admin import status, subscribe  # noqa: E402
+from nidb.outbox.dispatcher import Dispatcher, DispatchSettings, Stats  # noqa: E402
+from nidb.protocol.keys import SigningKey  # noqa: E402
 from nidb.store import models  # noqa: E402
 from nidb.store.db import ensure_schema, make_engine  # noqa: E402
 

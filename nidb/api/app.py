@@ -14,10 +14,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from nidb.api import exchange, staff
+from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
-from nidb.exchange.keys import SigningKey
 from nidb.exchange.runtime import ExchangeRuntime, route_table
-from nidb.services import routes as service_routes
+from nidb.protocol.keys import SigningKey
 from nidb.settings import get_settings
 from nidb.store.db import ensure_schema, make_engine
 from nidb.web import routes as web_routes

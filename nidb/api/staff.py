@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from nidb.accesslog.log import access_history, staff_read
 from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
-from nidb.exchange.accesslog import access_history, staff_read
 from nidb.exchange.tokens import Principal, authenticate
 from nidb.identity import review
 

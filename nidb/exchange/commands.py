@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nidb.exchange.accesslog import chain_head, format_heads, parse_heads, verify_chain
+from nidb.accesslog.log import chain_head, format_heads, parse_heads, verify_chain
 from nidb.exchange.catalogue import INFO_GROUPS, PARTNER_KINDS, PURPOSES, SERVICES
 from nidb.exchange.partners import PartnerError, add_grant, add_partner, load_partners, revoke_grant
 from nidb.exchange.tokens import ROLES, create_token, revoke_tokens
@@ -227,7 +227,7 @@ def audit_head() -> None:
 def keys_show() -> None:
     """In khóa công khai của CSDL bảo hiểm (print nidb's public signing key)."""
     from nidb.api.app import signing_key_path
-    from nidb.exchange.keys import SigningKey
+    from nidb.protocol.keys import SigningKey
 
     key = SigningKey.load_or_create(signing_key_path())
     _cli().out.print(

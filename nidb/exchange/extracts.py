@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 
 from nidb.exchange import services
 from nidb.exchange.catalogue import SERVICES
-from nidb.exchange.errors import RefusalCode, Refused
 from nidb.exchange.partners import PartnerInfo
+from nidb.protocol.errors import RefusalCode, Refused
 from nidb.store import models
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nidb.exchange.catalogue import Service
-from nidb.exchange.envelope import (
+from nidb.exchange.partners import Directory, PartnerInfo
+from nidb.protocol.envelope import (
     NIDB_MEMBER,
     ClockWindow,
     Envelope,
@@ -28,8 +29,7 @@ from nidb.exchange.envelope import (
     split_signature,
     verify_signature,
 )
-from nidb.exchange.errors import RefusalCode, Refused
-from nidb.exchange.partners import Directory, PartnerInfo
+from nidb.protocol.errors import RefusalCode, Refused
 
 BUSINESS_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

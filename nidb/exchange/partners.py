@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from nidb.exchange.catalogue import PARTNER_KINDS, PURPOSES, SERVICES, parse_groups
-from nidb.exchange.envelope import MEMBER_ID
-from nidb.exchange.keys import VerifyKey
+from nidb.protocol.envelope import MEMBER_ID
+from nidb.protocol.keys import VerifyKey
 from nidb.store import models
 from nidb.store.audit import write_audit
 

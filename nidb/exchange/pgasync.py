@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Engine
 
-from nidb.exchange.accesslog import (
+from nidb.accesslog.log import (
     ALL_COLUMNS,
     BUSY_SECONDS,
     GENESIS,

@@ -18,8 +18,8 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, create_engine
 
+from nidb.accesslog.log import AccessLog, AccessRecord
 from nidb.exchange import extracts, services
-from nidb.exchange.accesslog import AccessLog, AccessRecord
 from nidb.exchange.bodies import (
     CardCheckBody,
     EmployerQueryBody,
@@ -31,12 +31,12 @@ from nidb.exchange.bodies import (
 )
 from nidb.exchange.cardcheck import CardReader, card_check_async
 from nidb.exchange.catalogue import SERVICES, Service
-from nidb.exchange.envelope import NIDB_MEMBER, Header, new_header, sign
-from nidb.exchange.errors import RefusalCode, Refused
 from nidb.exchange.extracts import ExtractWorker
 from nidb.exchange.gate import Admission, Gate, GateRefusal
-from nidb.exchange.keys import SigningKey
 from nidb.exchange.partners import Directory
+from nidb.protocol.envelope import NIDB_MEMBER, Header, new_header, sign
+from nidb.protocol.errors import RefusalCode, Refused
+from nidb.protocol.keys import SigningKey
 
 if TYPE_CHECKING:
     from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader

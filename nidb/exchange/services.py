@@ -18,8 +18,8 @@ from nidb.domain.identifiers import BhxhCode, PersonalId
 from nidb.exchange.answer import Answer
 from nidb.exchange.cardcheck import CARD_RESULTS, card_answer, card_check
 from nidb.exchange.catalogue import CONSENT_PURPOSES
-from nidb.exchange.errors import RefusalCode, Refused
 from nidb.exchange.visits import submit_visits
+from nidb.protocol.errors import RefusalCode, Refused
 from nidb.store import models, models_web
 
 __all__ = [

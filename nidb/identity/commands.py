@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from nidb.connectors.population import PopulationClient
 from nidb.identity import review
-from nidb.identity.connector import PopulationClient
 from nidb.identity.verify import (
     CHUNK_RECORDS,
     VerificationStopped,

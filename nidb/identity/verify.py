@@ -38,10 +38,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
-from nidb.domain.dates import parse_birth_date
-from nidb.domain.gender import Gender
-from nidb.domain.names import name_forms
-from nidb.identity.connector import (
+from nidb.connectors.population import (
     MAX_BATCH,
     PopulationClient,
     PopulationError,
@@ -49,6 +46,9 @@ from nidb.identity.connector import (
     VerifyRequest,
     VerifyResult,
 )
+from nidb.domain.dates import parse_birth_date
+from nidb.domain.gender import Gender
+from nidb.domain.names import name_forms
 from nidb.identity.verify_classify import (
     INFORMATIONAL,
     SAFE_FIXES,

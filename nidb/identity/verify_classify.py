@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
+from nidb.connectors.population_messages import FieldResult, LifeStatus, VerifyResult
 from nidb.domain.dates import PartialDate, parse_birth_date
 from nidb.domain.errors import DomainError
 from nidb.domain.gender import Gender
 from nidb.domain.identifiers import PersonalId
 from nidb.domain.names import NameForms, ToneStyle, name_forms, to_tone_style
-from nidb.identity.connector_messages import FieldResult, LifeStatus, VerifyResult
 from nidb.identity.reasons import IdentityView, Reason, explain
 
 __all__ = [

@@ -490,7 +490,7 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-# events not yet fanned out to the subscriptions (nidb.exchange.outbox.fan_out), in id order
+# events not yet fanned out to the subscriptions (nidb.outbox.events.fan_out), in id order
 Index(
     "ix_outbox_events_undispatched",
     OutboxEvent.id,

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from nidb.cli import app
-from nidb.demo import IMPORT_ORDER
+from nidb.cli.demo import IMPORT_ORDER
 from nidb.detect import RULES, find, run_detection, select_rules
 from nidb.detect.evaluate import RuleScore, read_truth, score
 from nidb.detect.synthetic import snapshot_from_generated

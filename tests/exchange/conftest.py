@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
 from nidb.api.app import create_app
-from nidb.exchange.client import ExchangeClient
-from nidb.exchange.keys import SigningKey, VerifyKey
 from nidb.exchange.partners import add_grant, add_partner
+from nidb.protocol.client import ExchangeClient
+from nidb.protocol.keys import SigningKey, VerifyKey
 from nidb.store import models
 
 BHXH = "0123456789"

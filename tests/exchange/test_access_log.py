@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from nidb.accesslog.log import AccessLog, AccessRecord, chain_head, verify_chain
 from nidb.cli import app
-from nidb.exchange.accesslog import AccessLog, AccessRecord, chain_head, verify_chain
 
 
 def write(engine: Engine, count: int, log: AccessLog | None = None) -> None:

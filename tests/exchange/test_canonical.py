@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nidb.exchange.canonical import NotCanonical, canonical_json
+from nidb.protocol.canonical import NotCanonical, canonical_json
 
 
 def reference(value: Any) -> bytes:

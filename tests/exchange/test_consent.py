@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from nidb.exchange.keys import SigningKey
 from nidb.exchange.partners import add_grant, add_partner
+from nidb.protocol.keys import SigningKey
 from nidb.web.consents import save_choices
 from tests.exchange.conftest import BHXH, PID, Exchange
 

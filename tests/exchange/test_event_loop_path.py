@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, text
 
-from nidb.exchange.accesslog import AccessLog, AccessRecord, verify_chain
+from nidb.accesslog.log import AccessLog, AccessRecord, verify_chain
 from nidb.exchange.cardcheck import card_check, card_check_async
 from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader, asyncpg_dsn
 from tests.exchange.conftest import BHXH, Exchange, seed_register

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from nidb.exchange.accesslog import access_history
-from nidb.exchange.client import Reply
+from nidb.accesslog.log import access_history
 from nidb.exchange.extracts import run_pending
 from nidb.exchange.partners import PartnerError, add_grant
+from nidb.protocol.client import Reply
 from nidb.store import models
 from tests.exchange.conftest import BHXH, MINISTRY, PID, Exchange
 

@@ -12,9 +12,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from typer.testing import CliRunner
 
 from nidb.cli import app as nidb_app
-from nidb.exchange.inbound.business import business_client, follow_business
-from nidb.exchange.inbound.feed import FeedUnavailable
-from nidb.identity.connector import CircuitBreaker, RetryPolicy
+from nidb.connectors.population import CircuitBreaker, RetryPolicy
+from nidb.feeds.business import business_client, follow_business
+from nidb.feeds.feed import FeedUnavailable
 from nidb.sim.business import create_app
 from nidb.sim.population import BackgroundServer
 from nidb.store import models

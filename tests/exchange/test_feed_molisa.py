@@ -12,9 +12,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from typer.testing import CliRunner
 
 from nidb.cli import app as nidb_app
-from nidb.exchange.inbound.feed import FeedUnavailable
-from nidb.exchange.inbound.molisa import follow_molisa, molisa_client
-from nidb.identity.connector import CircuitBreaker, RetryPolicy
+from nidb.connectors.population import CircuitBreaker, RetryPolicy
+from nidb.feeds.feed import FeedUnavailable
+from nidb.feeds.molisa import follow_molisa, molisa_client
 from nidb.sim.molisa import create_app
 from nidb.sim.population import BackgroundServer
 from nidb.store import models

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from nidb.exchange.inbound.population import follow_population
-from nidb.identity.connector import PopulationClient
+from nidb.connectors.population import PopulationClient
+from nidb.feeds.population import follow_population
 from nidb.sim.population.app import create_app
 from nidb.sim.population.server import BackgroundServer
 from nidb.store import models
@@ -158,7 +158,7 @@ def test_an_unreliable_feed_and_a_stop_mid_way_lose_nothing_and_apply_nothing_tw
     engine: Engine, tmp_path: Path
 ) -> None:
     """40 deaths through a stand-in failing 30% of requests, read 5 at a time, stopped twice."""
-    from nidb.identity.connector_resilience import RetryPolicy
+    from nidb.connectors.resilience import RetryPolicy
 
     people = [f"001080{n:06d}" for n in range(40)]
     path = tmp_path / "registry.csv"

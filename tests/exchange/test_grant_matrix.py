@@ -7,8 +7,8 @@ from typing import Any
 
 from nidb.exchange.catalogue import INFO_GROUPS, SERVICES
 from nidb.exchange.extracts import EXTRACTABLE, run_pending
-from nidb.exchange.keys import SigningKey
 from nidb.exchange.partners import add_grant, add_partner
+from nidb.protocol.keys import SigningKey
 from tests.exchange.conftest import BHXH, PID, Exchange
 
 BODIES: dict[str, dict[str, Any]] = {

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from nidb.api.app import create_app
 from nidb.cli import app as cli_app
-from nidb.exchange.client import ExchangeClient
-from nidb.exchange.keys import SigningKey
 from nidb.exchange.tokens import create_token
+from nidb.protocol.client import ExchangeClient
+from nidb.protocol.keys import SigningKey
 from nidb.sim.population.server import BackgroundServer
 from nidb.store.db import ensure_schema, make_engine
 from tests.exchange.conftest import BHXH, seed_register

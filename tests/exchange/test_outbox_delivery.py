@@ -9,10 +9,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import Engine
 
-from nidb.exchange.dispatcher import Dispatcher, envelope_for
-from nidb.exchange.keys import SigningKey
-from nidb.exchange.outbox import claim, fan_out
-from nidb.exchange.outbox_admin import dead_letters, resolve_dead
+from nidb.outbox.admin import dead_letters, resolve_dead
+from nidb.outbox.dispatcher import Dispatcher, envelope_for
+from nidb.outbox.events import claim, fan_out
+from nidb.protocol.keys import SigningKey
 from nidb.sim.webhook import FaultSettings
 from tests.exchange.test_outbox_support import (
     FAST,

@@ -10,16 +10,16 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from nidb.cli import app
-from nidb.exchange.keys import SigningKey
-from nidb.exchange.outbox import Outcome, RetryPolicy, claim, fan_out, record, topic_matches, utcnow
-from nidb.exchange.outbox_admin import (
+from nidb.exchange.partners import add_partner
+from nidb.outbox.admin import (
     dead_letters,
     resolve_dead,
     set_state,
     status,
     subscribe,
 )
-from nidb.exchange.partners import add_partner
+from nidb.outbox.events import Outcome, RetryPolicy, claim, fan_out, record, topic_matches, utcnow
+from nidb.protocol.keys import SigningKey
 from nidb.settings import get_settings
 from nidb.store import models
 from tests.exchange.test_outbox_support import emit

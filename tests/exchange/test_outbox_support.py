@@ -12,11 +12,11 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine, insert, select
 
-from nidb.exchange.dispatcher import Dispatcher, DispatchSettings
-from nidb.exchange.keys import SigningKey
-from nidb.exchange.outbox import RetryPolicy
-from nidb.exchange.outbox_admin import subscribe
 from nidb.exchange.partners import add_partner
+from nidb.outbox.admin import subscribe
+from nidb.outbox.dispatcher import Dispatcher, DispatchSettings
+from nidb.outbox.events import RetryPolicy
+from nidb.protocol.keys import SigningKey
 from nidb.sim.population.server import BackgroundServer
 from nidb.sim.webhook import FaultSettings, Receiver, create_app
 from nidb.store import models

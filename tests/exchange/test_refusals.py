@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from nidb.exchange.envelope import sign
-from nidb.exchange.keys import SigningKey
 from nidb.exchange.partners import revoke_grant
+from nidb.protocol.envelope import sign
+from nidb.protocol.keys import SigningKey
 from nidb.store import models
 from tests.exchange.conftest import BHXH, HOSPITAL, Exchange
 

@@ -19,10 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from nidb.domain.gender import Gender
-from nidb.domain.identifiers import PersonalId
-from nidb.domain.names import strip_diacritics
-from nidb.identity.connector import (
+from nidb.connectors.population import (
     AsyncPopulationClient,
     ChangeKind,
     CircuitBreaker,
@@ -38,6 +35,9 @@ from nidb.identity.connector import (
     VerifyRequest,
     VerifyResult,
 )
+from nidb.domain.gender import Gender
+from nidb.domain.identifiers import PersonalId
+from nidb.domain.names import strip_diacritics
 from nidb.sim.population import BackgroundServer, create_app
 
 T = TypeVar("T")

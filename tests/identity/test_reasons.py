@@ -10,10 +10,10 @@ import sys
 import unicodedata
 from datetime import date
 
+from nidb.connectors.population import FieldResult, LifeStatus, VerifiedFields, VerifyResult
 from nidb.domain.dates import parse_birth_date
 from nidb.domain.gender import Gender
 from nidb.domain.names import name_forms
-from nidb.identity.connector import FieldResult, LifeStatus, VerifiedFields, VerifyResult
 from nidb.identity.reasons import IdentityView, Reason, explain, join_reasons
 from nidb.identity.verify import CitizenRow, RecordRow, Status, classify
 

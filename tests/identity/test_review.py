@@ -13,9 +13,9 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select
 from typer.testing import CliRunner
 
+from nidb.connectors.population import PopulationClient
 from nidb.identity import review
 from nidb.identity.commands import standalone_app
-from nidb.identity.connector import PopulationClient
 from nidb.identity.verify import verify_records
 from nidb.store import models
 from nidb.store.db import alembic_config

@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
+from nidb.connectors.population import CircuitBreaker, CircuitOpen, PopulationClient, RetryPolicy
 from nidb.domain.gender import Gender
 from nidb.domain.identifiers import PersonalId
 from nidb.domain.names import strip_diacritics
 from nidb.identity.commands import standalone_app
-from nidb.identity.connector import CircuitBreaker, CircuitOpen, PopulationClient, RetryPolicy
 from nidb.identity.verify import VerificationStopped, verify_records
 from nidb.ingest.loader import import_file
 from nidb.settings import get_settings

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from nidb.api.app import create_app as create_nidb
-from nidb.exchange.keys import SigningKey
+from nidb.protocol.keys import SigningKey
 from nidb.services.payments import CALLBACK_PATH, start_payment
 from nidb.services.renewal import submit_renewal
 from nidb.services.views import get_dossier

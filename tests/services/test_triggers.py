@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
-from nidb.exchange.inbound.population import follow_population
-from nidb.identity.connector import PopulationClient
+from nidb.connectors.population import PopulationClient
+from nidb.feeds.population import follow_population
 from nidb.services import triggers
 from nidb.services.decisions import decide
 from nidb.services.views import get_dossier, list_for_person, notifications_for

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from nidb.api.app import create_app
-from nidb.exchange.keys import SigningKey
+from nidb.protocol.keys import SigningKey
 from nidb.sim.population.server import BackgroundServer
 from nidb.web.staff_users import create_staff_user
 
@@ -253,7 +253,7 @@ def register(engine: Engine) -> Engine:
 
     from sqlalchemy import insert
 
-    from nidb.exchange.accesslog import AccessRecord, append
+    from nidb.accesslog.log import AccessRecord, append
     from nidb.exchange.partners import add_partner
     from nidb.store import models
     from tests.exchange.conftest import BHXH, seed_register

@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from nidb.exchange.client import ExchangeClient, ReplyNotTrusted
-from nidb.exchange.keys import SigningKey
+from nidb.protocol.client import ExchangeClient, ReplyNotTrusted
+from nidb.protocol.keys import SigningKey
 
 
 class Patient(BaseModel):

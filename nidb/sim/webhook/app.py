@@ -26,9 +26,9 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from nidb.exchange.envelope import ClockWindow, parse_envelope, verify_signature
-from nidb.exchange.errors import Refused
-from nidb.exchange.keys import VerifyKey
+from nidb.protocol.envelope import ClockWindow, parse_envelope, verify_signature
+from nidb.protocol.errors import Refused
+from nidb.protocol.keys import VerifyKey
 
 SERVICE = "event.notify/v1"
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from nidb.exchange.accesslog import staff_read
+from nidb.accesslog.log import staff_read
 from nidb.web.console.scope import NotInScope, StaffScope
 from nidb.web.sessions import StaffPrincipal
 from nidb.web.templating import render

@@ -16,9 +16,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from nidb.accesslog.log import access_history
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
-from nidb.exchange.accesslog import access_history
 from nidb.store import models
 from nidb.web.console.common import log_staff_read, page, parse_page
 from nidb.web.console.scope import Auditor, Scope

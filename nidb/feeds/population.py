@@ -25,12 +25,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
+from nidb.connectors.population import Change, ChangeKind, ChangePage
 from nidb.domain.errors import DomainError
 from nidb.domain.names import name_forms
 from nidb.domain.provinces import province
-from nidb.exchange.inbound import feed
-from nidb.exchange.inbound.cursors import advance_cursor, read_cursor
-from nidb.identity.connector import Change, ChangeKind, ChangePage
+from nidb.feeds import feed
+from nidb.feeds.cursors import advance_cursor, read_cursor
 from nidb.store import models
 
 SOURCE = "population"

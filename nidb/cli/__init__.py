@@ -81,10 +81,10 @@ def _mount_exchange_commands() -> None:
     app.add_typer(exchange_commands.audit_app, name="audit")
     app.command("keys")(exchange_commands.keys_show)
     app.command("serve")(exchange_commands.serve_command)
-    from nidb.exchange import outbox_commands
+    from nidb.outbox import commands as outbox_commands
 
     outbox_commands.mount(app, sim_app)
-    from nidb.exchange import feeds_commands  # `nidb feed …`, `nidb sim business|molisa`
+    from nidb.feeds import commands as feeds_commands  # `nidb feed …`, `nidb sim business|molisa`
 
     feeds_commands.mount(app, sim_app)
 
@@ -321,7 +321,7 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên.")] = 2026,
 ) -> None:
     """Chạy thử: sinh một tỉnh mẫu, nạp, đối sánh và tóm tắt (generate, import, match, summarise)."""
-    from nidb.demo import run_demo
+    from nidb.cli.demo import run_demo
     from nidb.settings import get_settings
     from nidb.store.summary import register_summary
 
@@ -342,7 +342,7 @@ def demo_command(
         if result.matching is not None:
             _print_match(result.matching, data_dir / "matches.csv")
         if result.exchange is not None:
-            from nidb.demo_exchange import print_exchange_demo
+            from nidb.cli.demo_exchange import print_exchange_demo
 
             print_exchange_demo(out, result.exchange)
 

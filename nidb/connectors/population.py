@@ -12,8 +12,8 @@
 - `verify_many`, which splits any number of requests into batches sent concurrently (with a
   limit) and returns the answers in input order.
 
-The messages and errors are defined in `nidb.identity.connector_messages`, the retry policy
-and circuit breaker in `nidb.identity.connector_resilience`; all are importable from here.
+The messages and errors are defined in `nidb.connectors.population_messages`, the retry policy
+and circuit breaker in `nidb.connectors.resilience`; all are importable from here.
 Every failure is a `PopulationError`. `PopulationClient` is a blocking façade over the async
 client, for scripts and synchronous code.
 """
@@ -29,8 +29,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from nidb.domain.gender import Gender
-from nidb.identity.connector_messages import (
+from nidb.connectors.population_messages import (
     MAX_BATCH,
     Candidate,
     Change,
@@ -52,7 +51,8 @@ from nidb.identity.connector_messages import (
     parse_change,
     parse_verify_result,
 )
-from nidb.identity.connector_resilience import CircuitBreaker, CircuitState, RetryPolicy
+from nidb.connectors.resilience import CircuitBreaker, CircuitState, RetryPolicy
+from nidb.domain.gender import Gender
 
 __all__ = [
     "MAX_BATCH",

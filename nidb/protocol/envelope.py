@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from nidb.exchange.canonical import NotCanonical, canonical_json
-from nidb.exchange.errors import RefusalCode, Refused
-from nidb.exchange.keys import SigningKey, VerifyKey, b64url, b64url_decode
+from nidb.protocol.canonical import NotCanonical, canonical_json
+from nidb.protocol.errors import RefusalCode, Refused
+from nidb.protocol.keys import SigningKey, VerifyKey, b64url, b64url_decode
 
 NIDB_MEMBER = "VN/GOV/BHXH/CSDLBH"
 """The insurance database's own identifier as receiver and as signer of responses."""

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from nidb.domain.catalogues import BENEFICIARY_GROUPS
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import HealthCardCode, PersonalId
-from nidb.exchange.inbound.feed import (
+from nidb.feeds.feed import (
     EventRejected,
     FeedClient,
     FeedSource,

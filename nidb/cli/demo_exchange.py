@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from nidb.exchange.accesslog import verify_chain
-from nidb.exchange.inbound.population import PopulationFeedReport, follow_population
-from nidb.exchange.keys import SigningKey
+from nidb.accesslog.log import verify_chain
 from nidb.exchange.partners import add_grant, ensure_partner
+from nidb.feeds.population import PopulationFeedReport, follow_population
+from nidb.protocol.keys import SigningKey
 from nidb.store import models
 
 
@@ -90,7 +90,7 @@ def run_exchange_demo(
 ) -> ExchangeDemo | None:
     """Start nidb's API and a hospital; check cards; report a death; check again."""
     from nidb.api.app import create_app as nidb_app
-    from nidb.identity.connector import PopulationClient
+    from nidb.connectors.population import PopulationClient
     from nidb.sim.hospital import create_app as hospital_app
     from nidb.sim.population import BackgroundServer
     from nidb.sim.population import create_app as population_app

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import aliased
 
-from nidb.exchange.outbox import (
+from nidb.outbox.events import (
     PENDING,
     TOPIC_PATTERN,
     D,

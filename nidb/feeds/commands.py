@@ -1,6 +1,6 @@
 """The inbound-feed commands: `nidb feed business|molisa` and `nidb sim business|molisa`.
 
-Mounted by nidb/cli.py (`mount`). Thin: they parse, call nidb.exchange.inbound.*, print (in
+Mounted by nidb/cli.py (`mount`). Thin: they parse, call nidb.feeds.*, print (in
 Vietnamese first) and set exit codes: 0 done; 1 the source or the database is unavailable
 (rerun: it continues from the stored cursor); 2 bad input. Another feed is one more command
 on `feed_app` that calls `run_feed` with its follower, its report's labels and its errors.
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nidb.exchange.inbound.feed import FeedError, FeedReport
+from nidb.feeds.feed import FeedError, FeedReport
 
 feed_app = typer.Typer(
     help="Nhận luồng thay đổi từ CSDL khác (inbound change feeds from other registries).",
@@ -128,8 +128,8 @@ def feed_business(
     retries: RetriesOption = 3,
 ) -> None:
     """CSDL quốc gia về đăng ký doanh nghiệp → đơn vị sử dụng lao động (business registry)."""
-    from nidb.exchange.inbound.business import business_client, follow_business
-    from nidb.identity.connector import RetryPolicy
+    from nidb.connectors.population import RetryPolicy
+    from nidb.feeds.business import business_client, follow_business
 
     with business_client(url, retry=RetryPolicy(retries=retries)) as client:
         run_feed(
@@ -165,8 +165,8 @@ def feed_population(
     retries: RetriesOption = 3,
 ) -> None:
     """CSDL quốc gia về dân cư → báo tử, đổi tên, sửa số định danh (population database)."""
-    from nidb.exchange.inbound.population import follow_population
-    from nidb.identity.connector import PopulationClient, PopulationError, RetryPolicy
+    from nidb.connectors.population import PopulationClient, PopulationError, RetryPolicy
+    from nidb.feeds.population import follow_population
     from nidb.settings import get_settings
 
     base = url or get_settings().population_url
@@ -192,8 +192,8 @@ def feed_molisa(
     retries: RetriesOption = 3,
 ) -> None:
     """CSDL an sinh xã hội (Bộ LĐTBXH) → đối tượng hưởng và thẻ BHYT do nhà nước đóng (MOLISA)."""
-    from nidb.exchange.inbound.molisa import follow_molisa, molisa_client
-    from nidb.identity.connector import RetryPolicy
+    from nidb.connectors.population import RetryPolicy
+    from nidb.feeds.molisa import follow_molisa, molisa_client
 
     with molisa_client(url, retry=RetryPolicy(retries=retries)) as client:
         run_feed(

@@ -2,7 +2,7 @@
 
 `RetryPolicy` says how often and how patiently a failed call is retried (exponential backoff
 with jitter); `CircuitBreaker` stops calling a service that keeps failing and lets one probe
-call through after a cool-down. Both are used by `nidb.identity.connector`'s client.
+call through after a cool-down. Both are used by `nidb.connectors.population`'s client.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nidb.identity.connector_messages import CircuitOpen
+from nidb.connectors.population_messages import CircuitOpen
 
 __all__ = ["CircuitBreaker", "CircuitState", "RetryPolicy"]
 

@@ -33,7 +33,7 @@ from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from nidb.exchange.canonical import canonical_json
+from nidb.protocol.canonical import canonical_json
 from nidb.settings import get_settings
 from nidb.store import models
 

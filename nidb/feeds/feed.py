@@ -4,7 +4,7 @@
   `{"changes": [...], "next_cursor": "..."}`), built for an unreliable partner with the
   population connector's `RetryPolicy` and `CircuitBreaker`.
 - `follow_feed` applies pages after the stored cursor, each page in one transaction with the
-  cursor move (`nidb.exchange.inbound.cursors`), so a stopped follower resumes exactly after the
+  cursor move (`nidb.feeds.cursors`), so a stopped follower resumes exactly after the
   last page kept: nothing is lost or applied twice.
 - `EventRejected` / `reject`: an event that cannot be applied is recorded once (a `feed_rejected`
   alert and an audit entry naming the event, field, value and rule) and the feed moves on.
@@ -26,9 +26,9 @@ from typing import Any, Protocol, Self
 import httpx
 from sqlalchemy import Connection, Engine, insert, select, text
 
+from nidb.connectors.population import CircuitBreaker, CircuitOpen, RetryPolicy
 from nidb.domain.errors import DomainError
-from nidb.exchange.inbound.cursors import advance_cursor, read_cursor
-from nidb.identity.connector import CircuitBreaker, CircuitOpen, RetryPolicy
+from nidb.feeds.cursors import advance_cursor, read_cursor
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from nidb.exchange.envelope import NIDB_MEMBER, new_header, parse_envelope, sign, verify_signature
-from nidb.exchange.errors import Refused
-from nidb.exchange.keys import SigningKey, VerifyKey
+from nidb.protocol.envelope import NIDB_MEMBER, new_header, parse_envelope, sign, verify_signature
+from nidb.protocol.errors import Refused
+from nidb.protocol.keys import SigningKey, VerifyKey
 
 
 class ReplyNotTrusted(Exception):

@@ -250,7 +250,7 @@ async def cancel(request: Request, dossier_id: int, citizen: CitizenDep) -> Resp
 
 def mount(app: FastAPI) -> None:
     """Add the citizen and staff pages of the online services."""
-    from nidb.services import pages_staff
+    from nidb.web.console import pages_dossiers as pages_staff
 
     env.globals["dossier_state_titles"] = STATE_TITLES
     app.include_router(router)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from nidb.demo_exchange import ExchangeDemo, run_exchange_demo
+from nidb.cli.demo_exchange import ExchangeDemo, run_exchange_demo
 from nidb.identity.match import MatchSummary, match_files
 from nidb.identity.verify import VerifyReport
 from nidb.ingest.loader import ImportReport, import_file
@@ -74,7 +74,7 @@ def run_demo(
 
 def _verify(engine: Engine, registry: Path, on_stage: Callable[[str], None] | None) -> VerifyReport:
     """Start the population-database stand-in over HTTP and verify the register against it."""
-    from nidb.identity.connector import PopulationClient
+    from nidb.connectors.population import PopulationClient
     from nidb.identity.verify import verify_records
     from nidb.sim.population import BackgroundServer, create_app
 

@@ -53,7 +53,7 @@ async def payment_callback(request: Request) -> JSONResponse:
 
 def mount(app: FastAPI) -> None:
     """Add this package's routes to ``app``."""
-    from nidb.services import pages  # citizen and staff pages, on the web foundation
+    from nidb.web import services_pages as pages  # citizen and staff pages, on the web foundation
 
     app.include_router(router)
     pages.mount(app)

@@ -5,8 +5,8 @@ The values exchanged with the service (`VerifyRequest`, `VerifyResult` and its p
 into them (anything outside the contract is a `PopulationProtocolError`), and the errors every
 call may raise: `PopulationUnavailable` (retries exhausted; `cause` holds the last error),
 `CircuitOpen` (a kind of unavailability), `PopulationRequestRejected` (a 4xx answer) or
-`PopulationProtocolError`. The client is in `nidb.identity.connector`, its retry policy and
-circuit breaker in `nidb.identity.connector_resilience`.
+`PopulationProtocolError`. The client is in `nidb.connectors.population`, its retry policy and
+circuit breaker in `nidb.connectors.resilience`.
 """
 
 from __future__ import annotations

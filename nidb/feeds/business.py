@@ -16,7 +16,7 @@ page in one transaction with the cursor move, its audit entries, alerts and outb
 Events are checked at the edge: one with a malformed enterprise code, an unknown province or a
 missing field is not applied; a ``feed_rejected`` alert and audit entry name the event, the
 field, the value and the rule, and the feed moves on. Re-applying an event changes nothing
-more. The feed client and the page loop are `nidb.exchange.inbound.feed`'s.
+more. The feed client and the page loop are `nidb.feeds.feed`'s.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import EnterpriseCode
 from nidb.domain.provinces import is_province_code
-from nidb.exchange.inbound.feed import (
+from nidb.feeds.feed import (
     EventRejected,
     FeedClient,
     FeedSource,

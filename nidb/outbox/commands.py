@@ -1,6 +1,6 @@
 """The change-feed commands: `nidb outbox ...` and `nidb sim webhook`.
 
-Mounted by nidb/cli.py. Thin: they parse, call nidb.exchange.outbox*, print, and set exit codes
+Mounted by nidb/cli.py. Thin: they parse, call nidb.outbox.events*, print, and set exit codes
 (0 done; 1 the database failed; 2 bad input named in the message).
 """
 
@@ -13,8 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nidb.exchange.outbox import OutboxError
-from nidb.exchange.outbox_admin import (
+from nidb.outbox.admin import (
     dead_letters,
     list_subscriptions,
     resolve_dead,
@@ -23,6 +22,7 @@ from nidb.exchange.outbox_admin import (
     subscribe,
     undispatched_count,
 )
+from nidb.outbox.events import OutboxError
 from nidb.settings import actor_name
 
 outbox_app = typer.Typer(
@@ -124,8 +124,8 @@ def outbox_dispatch(
 ) -> None:
     """Gửi thông báo đến webhook của các bên đăng ký (deliver the outbox; Ctrl-C stops)."""
     from nidb.api.app import signing_key_path
-    from nidb.exchange.dispatcher import Dispatcher, DispatchSettings, Stats
-    from nidb.exchange.keys import SigningKey
+    from nidb.outbox.dispatcher import Dispatcher, DispatchSettings, Stats
+    from nidb.protocol.keys import SigningKey
 
     cli = _cli()
 
@@ -258,7 +258,7 @@ def sim_webhook(
     cli = _cli()
     if nidb_key is None:
         from nidb.api.app import signing_key_path
-        from nidb.exchange.keys import SigningKey
+        from nidb.protocol.keys import SigningKey
 
         nidb_key = SigningKey.load_or_create(signing_key_path()).public_b64
     faults = FaultSettings(

@@ -2,7 +2,7 @@
 
 One asyncio loop: a fan-out task queues new outbox events, and one worker per sendable
 subscription repeats *claim a batch → POST each delivery → record the outcomes*. A batch holds
-at most one event per subject (see nidb.exchange.outbox), so its POSTs run concurrently without
+at most one event per subject (see nidb.outbox.events), so its POSTs run concurrently without
 breaking the order per subject. Database calls run on one dedicated thread, one at a time, so
 the loop never blocks on them and SQLite never sees two writers of ours. The POSTs run on a
 pool of ``concurrency`` threads sharing one synchronous httpx client: on this code base's
@@ -45,11 +45,11 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy import Engine
 
-from nidb.exchange import outbox
-from nidb.exchange.envelope import NIDB_MEMBER, new_header, sign
-from nidb.exchange.keys import SigningKey
-from nidb.exchange.outbox import Claimed, Outcome, RetryPolicy
-from nidb.exchange.outbox_admin import SubscriptionInfo, list_subscriptions
+from nidb.outbox import events as outbox
+from nidb.outbox.admin import SubscriptionInfo, list_subscriptions
+from nidb.outbox.events import Claimed, Outcome, RetryPolicy
+from nidb.protocol.envelope import NIDB_MEMBER, new_header, sign
+from nidb.protocol.keys import SigningKey
 
 SERVICE = "event.notify/v1"
 PURPOSE = "THONGBAO"

@@ -1,0 +1,1 @@
+"""HTTP clients of other organisations' services (retries, circuit breaker, batching)."""

@@ -1,0 +1,1 @@
+"""The outbound change feed: outbox events, subscriptions, signed webhook delivery."""
