@@ -35,6 +35,8 @@ demo: install
 lint: install
 	$(BIN)/ruff check nidb tests bench
 	$(BIN)/mypy
+	@# imports point one way (pyproject.toml [tool.importlinter]; docs/architecture.md)
+	$(BIN)/lint-imports --no-cache
 
 browser:
 	@# end-to-end tests drive Debian's chromium through Playwright (never a downloaded browser)
