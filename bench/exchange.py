@@ -44,7 +44,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nidb.accesslog.log import count_entries, verify_chain  # noqa: E402
+from nidb.accesslog import count_entries, verify_chain  # noqa: E402
 from nidb.protocol.client import ExchangeClient  # noqa: E402
 from nidb.protocol.keys import SigningKey  # noqa: E402
 from nidb.store.db import ensure_schema, make_engine  # noqa: E402

@@ -20,8 +20,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from nidb.exchange.cardcheck import card_check_async
-from nidb.exchange.pgasync import AsyncCardReader, asyncpg_dsn
+from nidb.exchange.pgasync import AsyncCardReader
 from nidb.store.db import make_engine
+from nidb.store.pgasync import asyncpg_dsn
 
 
 @asynccontextmanager

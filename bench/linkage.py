@@ -733,7 +733,7 @@ def main() -> None:
     started_at = datetime.now()
     host = machine()
     if args.engines:
-        from nidb.identity import spark as spark_engine
+        from nidb.engines import spark as spark_engine
 
         body = run_engines(args, data, manifest)
         section = [

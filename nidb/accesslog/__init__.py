@@ -1,1 +1,40 @@
-"""The append-only, hash-chained access log: every partner request and every read of personal data."""
+"""The access log (nhật ký truy cập): every partner request and every read of a person's data.
+
+What other packages may use is named here; the modules behind it are this package's own:
+``records`` (what an entry says), ``chain`` (lanes and hashes), ``writer`` (the process's
+group-committing writer, a thread and, on PostgreSQL, the server's event loop through
+``pgasync``), ``verify`` (the chain and its heads) and ``history`` (a person's own view).
+
+- Write: `AccessLog` — ``record`` (blocking), ``record_async`` (awaitable), ``submit``;
+  `append` writes entries in the caller's own transaction.
+- Check: `verify_chain`, `chain_head`, `format_heads`, `parse_heads`.
+- Read: `access_history`, `count_entries`.
+"""
+
+from nidb.accesslog.history import AccessView, access_history, count_entries
+from nidb.accesslog.records import AccessRecord, staff_read
+from nidb.accesslog.verify import (
+    ChainProblem,
+    ChainReport,
+    chain_head,
+    format_heads,
+    parse_heads,
+    verify_chain,
+)
+from nidb.accesslog.writer import AccessLog, append
+
+__all__ = [
+    "AccessLog",
+    "AccessRecord",
+    "AccessView",
+    "ChainProblem",
+    "ChainReport",
+    "access_history",
+    "append",
+    "chain_head",
+    "count_entries",
+    "format_heads",
+    "parse_heads",
+    "staff_read",
+    "verify_chain",
+]

@@ -14,14 +14,16 @@ import csv
 import io
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from nidb.analytics import aggregates
+from nidb.analytics.catalog import write_catalog
+from nidb.analytics.dataset import Dataset
 from nidb.analytics.icd10 import CHAPTERS, UNKNOWN_CHAPTER
+from nidb.analytics.parquet_copy import write_parquet_copy
 from nidb.analytics.quality import UNKNOWN_PROVINCE
 from nidb.analytics.suppression import Key, suppress_two_way, two_way_counts
 from nidb.domain.catalogues import BENEFICIARY_GROUPS, Scheme
@@ -39,24 +41,6 @@ def province_name(code: str) -> str:
     if code in PROVINCES_34:
         return PROVINCES_34[code].name
     return "Không xác định"
-
-
-@dataclass
-class Dataset:
-    """One file written and what the catalogue says about it."""
-
-    identifier: str
-    file: str
-    title_vi: str
-    title_en: str
-    description_vi: str
-    description_en: str
-    themes: tuple[str, ...]
-    temporal: tuple[date, date] | None
-    kind: str  # statistics | reference
-    rows: int = 0
-    suppressed: int = 0
-    parquet_file: str | None = None
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
@@ -387,9 +371,6 @@ def publish(
 ) -> list[Dataset]:
     """Write every dataset (and, with ``parquet``, a Parquet copy of each) and
     ``catalog.jsonld`` into ``out``; the datasets written."""
-    from nidb.analytics.catalog import write_catalog
-    from nidb.analytics.parquet_copy import write_parquet_copy
-
     if k < 1:
         raise ValueError("min-cell must be at least 1")
     out.mkdir(parents=True, exist_ok=True)

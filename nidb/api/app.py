@@ -46,6 +46,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         runtime = ExchangeRuntime(engine, key)
         await runtime.start_async()
         app.state.exchange = runtime
+        app.state.access_log = runtime.log  # staff reads (API and console) are logged here too
         try:
             yield
         finally:

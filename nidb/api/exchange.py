@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -39,26 +37,10 @@ def _openapi(route: Route) -> dict[str, Any]:
     }
 
 
-async def answer(runtime: ExchangeRuntime, service: str, raw: bytes) -> tuple[int, bytes]:
-    """The HTTP status and JSON bytes of the reply to ``raw``, once its access record is durable.
-
-    Handled on the event loop: signature checks are CPU, and on PostgreSQL a card check awaits
-    its one query there (`ExchangeRuntime.start_async`); concurrency beyond that comes from
-    the worker processes.
-    """
-    outcome = await runtime.handle_async(service, raw)
-    if not await runtime.record_async(outcome.record):
-        # another worker logged this message_id first: a replay, whatever we computed
-        outcome = runtime.replayed(outcome)
-        await runtime.record_async(outcome.record)
-    elif outcome.reads:  # each person a page discloses sees the read in their own history
-        await asyncio.gather(*(runtime.record_async(r) for r in outcome.reads))
-    return outcome.status, orjson.dumps(outcome.reply)
-
-
 async def _answer(request: Request, service: str) -> Response:
-    status, content = await answer(request.app.state.exchange, service, await request.body())
-    return Response(content, status_code=status, media_type="application/json")
+    runtime: ExchangeRuntime = request.app.state.exchange
+    reply = await runtime.answer_async(service, await request.body())
+    return Response(reply.content, status_code=reply.status, media_type="application/json")
 
 
 def _endpoint(route: Route) -> Any:

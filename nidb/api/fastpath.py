@@ -1,7 +1,7 @@
 """A plain ASGI fast path for partner messages, in front of the FastAPI application.
 
 ``POST /x/<service>`` is the hottest path of the system (a hospital checks a card at every
-visit). This wrapper answers it with the same `nidb.api.exchange.answer` the FastAPI routes
+visit). This wrapper hands it to the same `ExchangeRuntime.answer_async` the FastAPI routes
 use, without FastAPI's routing, dependency and middleware machinery; everything else (other
 paths and methods, OpenAPI, the staff API) goes to the FastAPI application unchanged.
 """
@@ -12,8 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from nidb.api.exchange import answer
-from nidb.exchange.runtime import MAX_BODY_BYTES
+from nidb.exchange.runtime import MAX_BODY_BYTES, ExchangeRuntime
 
 _HEADERS = [(b"content-type", b"application/json")]
 
@@ -30,9 +29,9 @@ class PartnerFastPath:
         if scope["type"] != "http" or scope.get("method") != "POST" or not path.startswith("/x/"):
             await self.app(scope, receive, send)
             return
-        runtime = self.app.state.exchange
+        runtime: ExchangeRuntime = self.app.state.exchange
         service = path[3:]
-        if service not in runtime.routes:
+        if not runtime.serves(service):
             await self.app(scope, receive, send)  # FastAPI's 404
             return
         body = bytearray()
@@ -47,7 +46,7 @@ class PartnerFastPath:
                 while more:  # drain the rest without keeping it
                     message = await receive()
                     more = message.get("more_body", False) and message["type"] != "http.disconnect"
-        status, content = await answer(runtime, service, bytes(body))
-        headers = [*_HEADERS, (b"content-length", str(len(content)).encode("ascii"))]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        reply = await runtime.answer_async(service, bytes(body))
+        headers = [*_HEADERS, (b"content-length", str(len(reply.content)).encode("ascii"))]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.content})

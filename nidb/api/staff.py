@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from nidb.accesslog.log import access_history, staff_read
+from nidb.accesslog import AccessLog, access_history, staff_read
 from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
@@ -199,4 +199,5 @@ async def _log_read(
 ) -> None:
     """A staff read of personal data goes to the access log before the answer leaves."""
     record = staff_read(who.actor, who.role, service, subject, fields, detail)
-    await request.app.state.exchange.record_async(record)
+    log: AccessLog = request.app.state.access_log
+    await log.record_async(record)

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from nidb.accesslog.log import verify_chain
+from nidb.accesslog import verify_chain
 from nidb.exchange.partners import add_grant, ensure_partner
 from nidb.feeds.population import PopulationFeedReport, follow_population
 from nidb.protocol.keys import SigningKey

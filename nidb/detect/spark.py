@@ -16,7 +16,7 @@ from typing import Any
 
 from nidb.detect.base import Rule
 from nidb.detect.runner import HELPER_VIEWS, RuleResult, snapshot_files
-from nidb.identity.spark import SparkRuntime, start
+from nidb.engines.spark import SparkRuntime, start
 
 
 def spark_session(cores: int = 2, driver_memory: str = "4g") -> SparkRuntime:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nidb.accesslog.log import chain_head, format_heads, parse_heads, verify_chain
+from nidb.accesslog import chain_head, format_heads, parse_heads, verify_chain
 from nidb.exchange.catalogue import INFO_GROUPS, PARTNER_KINDS, PURPOSES, SERVICES
 from nidb.exchange.partners import PartnerError, add_grant, add_partner, load_partners, revoke_grant
 from nidb.exchange.tokens import ROLES, create_token, revoke_tokens

@@ -1,18 +1,11 @@
-"""The partner services' PostgreSQL I/O on the event loop (asyncpg), for `nidb serve`.
+"""Card look-ups on the event loop (asyncpg), for `nidb serve`'s partner requests.
 
 A card check is the hottest request of the system: a hospital checks a card at every visit.
 Run the synchronous way, each one held its worker's event loop for the whole database round
-trip, and each access-log batch was handed to a writer thread and back. Here both live on the
-worker's event loop: while PostgreSQL looks up one card the loop verifies the next signature,
-and the access log is group-committed by a task of the same loop, so a reply waits for its
-entry without any thread hand-over. asyncpg also spends about a third of the driver CPU the
-synchronous path did per query (bench/results/exchange.md).
-
-- `AsyncCardReader`: a few autocommit connections for card look-ups (`CARDS_WITH_HOLDER`).
-- `AsyncAccessLog`: the access log's writer for one process: it owns a lane (advisory lock,
-  as `accesslog.AccessLog` does), chains entries with the same `accesslog` code, and writes a
-  batch as one autocommitted INSERT, or, when a message id in it was used before, the careful
-  way in a transaction so only the replayed entries are refused.
+trip. Here, while PostgreSQL looks up one card the loop verifies the next signature. asyncpg
+also spends about a third of the driver CPU the synchronous path did per query
+(bench/results/exchange.md). The access log's event-loop writer is `nidb.accesslog`'s
+(``AccessLog.start_async``).
 
 Only PostgreSQL: on SQLite the runtime keeps its synchronous path.
 """
@@ -20,53 +13,11 @@ Only PostgreSQL: on SQLite the runtime keeps its synchronous path.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-from collections import deque
-from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
-from sqlalchemy import Engine
 
-from nidb.accesslog.log import (
-    ALL_COLUMNS,
-    BUSY_SECONDS,
-    GENESIS,
-    LANE_LOCK,
-    LANES,
-    PG_COLUMN_TYPES,
-    AccessRecord,
-    chain_rows,
-    linger_seconds,
-)
 from nidb.exchange.cardcheck import CARDS_WITH_HOLDER_ASYNCPG, CardRow
-
-log = logging.getLogger(__name__)
-
-_INSERT = (
-    f"INSERT INTO access_log ({', '.join(ALL_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(PG_COLUMN_TYPES, start=1))
-    + ")"
-)
-_TAKEN = "SELECT message_id FROM access_log WHERE message_id = ANY($1::text[])"
-_HEAD = "SELECT seq, entry_hash FROM access_log WHERE lane = $1 ORDER BY seq DESC LIMIT 1"
-# The connection is gone or going: closed under us (PostgresConnectionError, InterfaceError,
-# OSError), the server said so first (AdminShutdownError and the rest of SQLSTATE class 57),
-# or the driver lost track of its state because the server's goodbye came between two
-# operations (InternalClientError). A new connection is the answer to all of them.
-_BROKEN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InternalClientError,
-    OSError,
-)
-
-
-def asyncpg_dsn(engine: Engine) -> str:
-    """The libpq URL of ``engine``'s database (asyncpg takes no SQLAlchemy driver name)."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+from nidb.store.pgasync import BROKEN_CONNECTION
 
 
 class AsyncCardReader:
@@ -91,7 +42,7 @@ class AsyncCardReader:
             conn = await self._take()
             try:
                 rows = await conn.fetch(CARDS_WITH_HOLDER_ASYNCPG, bhxh_code)
-            except _BROKEN:
+            except BROKEN_CONNECTION:
                 self._discard(conn)
                 if attempt == 2:
                     raise
@@ -129,133 +80,3 @@ class AsyncCardReader:
             if slot is not None:
                 await slot.close()
                 self.opened -= 1
-
-
-class AsyncAccessLog:
-    """Group-committing access-log writer on the event loop (one lane per process)."""
-
-    def __init__(
-        self,
-        dsn: str,
-        linger: float | None = None,
-        max_batch: int = 500,
-        attempts: int = 20,
-    ) -> None:
-        self.dsn, self.max_batch, self.attempts = dsn, max_batch, attempts
-        self.linger = linger_seconds() if linger is None else linger
-        self.lane = -1
-        self._conn: asyncpg.Connection | None = None
-        self._head: tuple[int, str] | None = None
-        self._pending: deque[tuple[AccessRecord, asyncio.Future[bool]]] = deque()
-        self._wake = asyncio.Event()
-        self._last_write = 0.0
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
-
-    def submit(self, record: AccessRecord) -> asyncio.Future[bool]:
-        """Queue ``record``; the future is True once it is committed, False for a replayed
-        message id, or fails with the error that kept it from being written."""
-        if self._closing:
-            raise RuntimeError("the access log is closed")
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        self._wake.set()
-        return future
-
-    async def close(self) -> None:
-        """Write what is queued, then give the lane back."""
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if not self._pending:
-                if self._closing:
-                    return
-                continue
-            busy = time.monotonic() - self._last_write < BUSY_SECONDS
-            if busy and self.linger > 0 and not self._closing:
-                await asyncio.sleep(self.linger)  # let more requests join this commit
-            while self._pending:
-                count = min(len(self._pending), self.max_batch)
-                batch = [self._pending.popleft() for _ in range(count)]
-                await self._write(batch)
-            self._last_write = time.monotonic()
-            if self._closing and not self._pending:
-                return
-
-    async def _claim_lane(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self.dsn)
-        for lane in range(LANES):
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LANE_LOCK, lane):
-                row = await conn.fetchrow(_HEAD, lane)
-                self.lane, self._conn = lane, conn
-                self._head = (0, GENESIS) if row is None else (row["seq"], row["entry_hash"])
-                return conn
-        await conn.close()
-        raise RuntimeError(f"all {LANES} access-log lanes are in use")
-
-    async def _write(self, batch: list[tuple[AccessRecord, asyncio.Future[bool]]]) -> None:
-        records = [record for record, _ in batch]
-        error: BaseException | None = None
-        for attempt in range(self.attempts):
-            try:
-                conn = self._conn or await self._claim_lane()
-                assert self._head is not None
-                results = await self._append(conn, records)
-            except asyncpg.UniqueViolationError as failure:
-                # an id claimed in another lane between our look-up and our insert: the
-                # transaction is undone and the head has not moved; look again
-                error = failure
-                await asyncio.sleep(min(0.002 * 2**attempt, 0.2))
-                continue
-            except _BROKEN as failure:  # a dropped connection: reclaim the lane, reread its head
-                error = failure
-                if self._conn is not None:
-                    self._conn.terminate()
-                    self._conn, self._head = None, None
-                await asyncio.sleep(min(0.002 * 2**attempt, 0.2))
-                continue
-            except Exception as failure:  # anything else: every waiter must hear it
-                error = failure
-                if self._conn is not None and not isinstance(failure, asyncpg.PostgresError):
-                    self._conn.terminate()  # in an unknown state: the next batch starts afresh
-                    self._conn, self._head = None, None
-                break
-            for (_, future), accepted in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(accepted)
-            return
-        log.error("access log batch of %d not written: %s", len(batch), error)
-        for _, future in batch:
-            if not future.done():
-                future.set_exception(error or RuntimeError("access log not written"))
-
-    async def _append(self, conn: asyncpg.Connection, records: list[AccessRecord]) -> list[bool]:
-        assert self._head is not None
-        accepted, rows, head = chain_rows(records, set(), self.lane, self._head)
-        try:
-            if rows:  # one autocommitted statement: the bet that no message id was used
-                await conn.execute(_INSERT, *_columns(rows))
-        except asyncpg.UniqueViolationError:  # nothing was written; now the careful way
-            claimed = [r.message_id for r in records if r.message_id]
-            async with conn.transaction():
-                taken = {row[0] for row in await conn.fetch(_TAKEN, claimed)}
-                accepted, rows, head = chain_rows(records, taken, self.lane, self._head)
-                if rows:
-                    await conn.execute(_INSERT, *_columns(rows))
-        self._head = head  # committed: the lane's head moves on
-        return accepted
-
-
-def _columns(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    return [[row[column] for row in rows] for column in ALL_COLUMNS]

@@ -1,9 +1,11 @@
 """One partner request from bytes to signed reply: gate, service, answer, access record.
 
-The HTTP layer only moves bytes: it hands the body to `ExchangeRuntime.handle_async` (which
-awaits a card look-up on the event loop on PostgreSQL, and runs `handle` for the rest), waits
-for the access record to be durable, and sends the reply. A reply is never sent before the
-request is in the access log.
+The HTTP layer only moves bytes: it hands the body to `ExchangeRuntime.answer_async` (or
+`ExchangeRuntime.answer` off the event loop) and sends the status and bytes it gets back. The
+runtime owns the rule that matters: a reply is never handed back before the request is in the
+access log. On PostgreSQL, after `start_async`, a card look-up is awaited on the event loop and
+the access record is written by the access log's task of the same loop (no thread hand-over);
+everything else runs the synchronous way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, create_engine
 
-from nidb.accesslog.log import AccessLog, AccessRecord
+from nidb.accesslog import AccessLog, AccessRecord
 from nidb.exchange import extracts, services
 from nidb.exchange.bodies import (
     CardCheckBody,
@@ -39,7 +41,7 @@ from nidb.protocol.errors import RefusalCode, Refused
 from nidb.protocol.keys import SigningKey
 
 if TYPE_CHECKING:
-    from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader
+    from nidb.exchange.pgasync import AsyncCardReader
 
 MAX_BODY_BYTES = 256 * 1024
 UNKNOWN_MEMBER = "XX/UNKNOWN/UNKNOWN/UNKNOWN"
@@ -163,6 +165,14 @@ def route_table() -> dict[str, Route]:
 
 
 @dataclass(frozen=True, slots=True)
+class Reply:
+    """What goes back to the partner: the HTTP status and the signed envelope as JSON bytes."""
+
+    status: int
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The reply to send, its HTTP status, and the access record that must be written first."""
 
@@ -187,7 +197,6 @@ class ExchangeRuntime:
         self.extracts = ExtractWorker(engine)
         # the event-loop path (start_async): PostgreSQL only, bound to the loop that started it
         self.cards: AsyncCardReader | None = None
-        self.async_log: AsyncAccessLog | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def close(self) -> None:
@@ -202,28 +211,59 @@ class ExchangeRuntime:
         synchronous path."""
         if self.engine.dialect.name != "postgresql" or self._loop is not None:
             return
-        from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader, asyncpg_dsn
+        from nidb.exchange.pgasync import AsyncCardReader
+        from nidb.store.pgasync import asyncpg_dsn
 
-        dsn = asyncpg_dsn(self.engine)
-        self.cards, self.async_log = AsyncCardReader(dsn), AsyncAccessLog(dsn)
+        self.cards = AsyncCardReader(asyncpg_dsn(self.engine))
+        await self.log.start_async()
         self._loop = asyncio.get_running_loop()
 
     async def stop_async(self) -> None:
         """Write what the event-loop access log holds and close its connections."""
-        if self.async_log is not None:
-            await self.async_log.close()
+        await self.log.stop_async()
         if self.cards is not None:
             await self.cards.close()
-        self.cards, self.async_log, self._loop = None, None, None
+        self.cards, self._loop = None, None
+
+    def serves(self, service_name: str) -> bool:
+        """Whether partners can call ``service_name`` here."""
+        return service_name in self.routes
+
+    async def answer_async(self, service_name: str, raw: bytes) -> Reply:
+        """The reply to ``raw``, once its access records are durable (on the event loop).
+
+        Signature checks are CPU and run here; on PostgreSQL a card check awaits its one query
+        on this loop and the access record is written by the log's task of this loop;
+        concurrency beyond that comes from the worker processes.
+        """
+        outcome = await self._handle_async(service_name, raw)
+        if not await self.log.record_async(outcome.record):
+            # another worker logged this message_id first: a replay, whatever we computed
+            outcome = self._replayed(outcome)
+            await self.log.record_async(outcome.record)
+        elif outcome.reads:  # each person a page discloses sees the read in their own history
+            await asyncio.gather(*(self.log.record_async(r) for r in outcome.reads))
+        return Reply(outcome.status, orjson.dumps(outcome.reply))
+
+    def answer(self, service_name: str, raw: bytes, timeout: float = 30.0) -> Reply:
+        """`answer_async` for a caller off the event loop: blocks until the records are durable."""
+        outcome = self._handle(service_name, raw)
+        if not self.log.record(outcome.record, timeout):
+            outcome = self._replayed(outcome)
+            self.log.record(outcome.record, timeout)
+        elif outcome.reads:
+            for written in [self.log.submit(r) for r in outcome.reads]:
+                written.result(timeout)
+        return Reply(outcome.status, orjson.dumps(outcome.reply))
 
     def _on_loop(self) -> bool:
         return self._loop is not None and asyncio.get_running_loop() is self._loop
 
-    async def handle_async(self, service_name: str, raw: bytes) -> Outcome:
-        """`handle`, with the card look-up awaited on the event loop when it can be."""
+    async def _handle_async(self, service_name: str, raw: bytes) -> Outcome:
+        """`_handle`, with the card look-up awaited on the event loop when it can be."""
         route = self.routes[service_name]
         if route.async_handler is None or self.cards is None or not self._on_loop():
-            return self.handle(service_name, raw)
+            return self._handle(service_name, raw)
         admitted = self._admit(route, raw)
         if isinstance(admitted, Outcome):
             return admitted
@@ -234,14 +274,8 @@ class ExchangeRuntime:
             return self._refusal(route.service, refused, admission.header, True, admission)
         return self._answered(route, admission, answer)
 
-    def record_async(self, record: AccessRecord) -> Awaitable[bool]:
-        """Write ``record`` to the access log; resolves once it is durable (False: a replay)."""
-        if self.async_log is not None and self._on_loop():
-            return self.async_log.submit(record)
-        return asyncio.wrap_future(self.log.submit(record))
-
-    def handle(self, service_name: str, raw: bytes) -> Outcome:
-        """Answer one request (never raises for anything the caller sent)."""
+    def _handle(self, service_name: str, raw: bytes) -> Outcome:
+        """Answer one request (never raises for anything the caller sent); nothing logged yet."""
         route = self.routes[service_name]
         admitted = self._admit(route, raw)
         if isinstance(admitted, Outcome):
@@ -324,7 +358,7 @@ class ExchangeRuntime:
             self.extracts.wake()
         return Outcome(200, reply, record, reads)
 
-    def replayed(self, outcome: Outcome) -> Outcome:
+    def _replayed(self, outcome: Outcome) -> Outcome:
         """The refusal to send instead of ``outcome`` when its message_id was already logged."""
         record = outcome.record
         header = Header(

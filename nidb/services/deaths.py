@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from nidb.services import register, rules
-from nidb.services.decisions import record_benefit
+from nidb.services.benefits import record_benefit
 from nidb.services.rules import vnd
 from nidb.services.workdays import add_months
 from nidb.services.workflow import DOSSIERS, notify, open_dossier

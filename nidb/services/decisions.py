@@ -8,46 +8,25 @@ outbox event. Approving needs every check passed; refusing needs a reason.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select
+from sqlalchemy import Connection, Engine, Row
 
+from nidb.services.benefits import record_benefit
+from nidb.services.deaths import grant_survivors
 from nidb.services.errors import FormInvalid, NotEligible, TransitionRefused
 from nidb.services.forms import check_text
 from nidb.services.rules import vnd
+from nidb.services.triggers import issue_child_card
 from nidb.services.views import DossierView, read_dossier
 from nidb.services.workdays import add_months, today_vn
-from nidb.services.workflow import APPROVER, CITIZEN, REVIEWER, load, move, notify
-from nidb.store import models
+from nidb.services.workflow import APPROVER, CITIZEN, DOSSIERS, REVIEWER, load, move, notify
 
-__all__ = ["ACTIONS", "decide", "record_benefit"]
+__all__ = ["ACTIONS", "decide"]
 
 ACTIONS = ("check", "approve", "refuse", "cancel")
 _TARGET = {"check": "checked", "refuse": "refused", "cancel": "cancelled"}
-
-
-def record_benefit(conn: Connection, bhxh_code: str, kind: str, start: date, **values: Any) -> int:
-    """Insert a benefit row (unique per code, kind and start: a replay inserts nothing)."""
-    b = models.Benefit
-    existing = conn.execute(
-        select(b.id).where(b.bhxh_code == bhxh_code, b.kind == kind, b.start_date == start)
-    ).scalar()
-    if existing is not None:
-        return int(existing)
-    return int(
-        conn.execute(
-            insert(b)
-            .values(
-                bhxh_code=bhxh_code,
-                kind=kind,
-                start_date=start,
-                decided_at=datetime.now(UTC),
-                **values,
-            )
-            .returning(b.id)
-        ).scalar_one()
-    )
 
 
 def _approve_effects(
@@ -86,12 +65,8 @@ def _approve_effects(
             {"benefit_id": benefit},
         )
     if dossier.kind == "death_benefits":
-        from nidb.services.deaths import grant_survivors  # the death workflow's own module
-
         return grant_survivors(conn, dossier)
     if dossier.kind == "child_card":
-        from nidb.services.triggers import issue_child_card
-
         card = issue_child_card(conn, dossier)
         if card is None:
             raise NotEligible(
@@ -187,8 +162,6 @@ def decide(
 
 def move_data(conn: Connection, dossier_id: int, values: dict[str, Any]) -> Row[Any]:
     """Merge ``values`` into a dossier's data (in the transaction that just moved it)."""
-    from nidb.services.workflow import DOSSIERS
-
     row = load(conn, dossier_id)
     conn.execute(
         DOSSIERS.update()

@@ -19,36 +19,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base with stable constraint names (migrations depend on them)."""
-
-    metadata = MetaData(naming_convention=NAMING)
-
-
-def _now() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+# Base and BigId re-exported: callers write models.Base
+from nidb.store.base import Base as Base
+from nidb.store.base import BigId as BigId
+from nidb.store.base import now_column
 
 
 class ImportBatch(Base):
@@ -160,7 +142,7 @@ class ReviewItem(Base):
     score: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
@@ -295,7 +277,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    occurred_at: Mapped[datetime] = _now()
+    occurred_at: Mapped[datetime] = now_column()
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(60), index=True)
     subject_type: Mapped[str] = mapped_column(String(40))
@@ -310,7 +292,7 @@ class OutboxEvent(Base):
     __tablename__ = "outbox_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     topic: Mapped[str] = mapped_column(String(60), index=True)
     subject_key: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
@@ -355,7 +337,7 @@ class Partner(Base):
     kind: Mapped[str] = mapped_column(String(20))
     rate_limit: Mapped[int] = mapped_column(Integer)  # requests per second
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -367,7 +349,7 @@ class PartnerKey(Base):
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     partner_code: Mapped[str] = mapped_column(ForeignKey("partners.code"), index=True)
     public_key: Mapped[str] = mapped_column(String(64))  # base64url of the raw 32 bytes
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -385,7 +367,7 @@ class Grant(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     granted_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by: Mapped[str | None] = mapped_column(String(100))
 
@@ -421,7 +403,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -440,7 +422,7 @@ class Subscription(Base):
     partner_code: Mapped[str] = mapped_column(ForeignKey("partners.code"), index=True)
     topic: Mapped[str] = mapped_column(String(60))
     url: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     created_by: Mapped[str] = mapped_column(String(100))
     paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -486,7 +468,7 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -507,7 +489,7 @@ class FeedCursor(Base):
     source: Mapped[str] = mapped_column(String(40), primary_key=True)
     cursor: Mapped[str | None] = mapped_column(String(200))
     changes_applied: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    updated_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class Alert(Base):
@@ -527,7 +509,7 @@ class Alert(Base):
     subject_id: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
@@ -552,7 +534,7 @@ class ExtractJob(Base):
     subjects: Mapped[int] = mapped_column(Integer)
     found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     not_found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -573,14 +555,3 @@ class ExtractItem(Base):
         String(24)
     )  # ok | E_SUBJECT_NOT_FOUND | E_BODY_INVALID
     answer: Mapped[dict[str, object] | None] = mapped_column(JSON)
-
-
-# Tables of later subsystems live in their own modules, on the same metadata.
-from nidb.store import (  # noqa: E402
-    models_analytics,
-    models_services,
-    models_staff,
-    models_web,
-)
-
-__all_table_modules__ = (models_analytics, models_staff, models_web, models_services)

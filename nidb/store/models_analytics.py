@@ -1,6 +1,6 @@
 """Models of data-quality measures (đúng, đủ, sạch, sống).
 
-Tables here join ``nidb.store.models.Base.metadata`` (imported at the end of models.py).
+Tables here join ``nidb.store.base.Base.metadata`` (all of them: ``nidb.store.schema``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nidb.store.models import Base, BigId, _now
+from nidb.store.base import Base, BigId, now_column
 
 
 class QualityMeasure(Base):
@@ -35,5 +35,5 @@ class QualityMeasure(Base):
     measure: Mapped[str] = mapped_column(String(8))
     numerator: Mapped[int] = mapped_column(BigInteger)
     denominator: Mapped[int] = mapped_column(BigInteger)
-    computed_at: Mapped[datetime] = _now()
+    computed_at: Mapped[datetime] = now_column()
     computed_by: Mapped[str] = mapped_column(String(100))

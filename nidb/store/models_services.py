@@ -1,6 +1,6 @@
 """Models of the online public services (dịch vụ công trực tuyến): dossiers and payments.
 
-Tables here join ``nidb.store.models.Base.metadata`` (imported at the end of models.py).
+Tables here join ``nidb.store.base.Base.metadata`` (all of them: ``nidb.store.schema``).
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nidb.store.models import Base, BigId
-
-
-def _now() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+from nidb.store.base import Base, BigId, now_column
 
 
 class Dossier(Base):
@@ -56,8 +51,8 @@ class Dossier(Base):
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     checks: Mapped[list[object]] = mapped_column(JSON, default=list)
     source_ref: Mapped[str | None] = mapped_column(String(120), unique=True)
-    submitted_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    submitted_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -71,7 +66,7 @@ class DossierEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
-    occurred_at: Mapped[datetime] = _now()
+    occurred_at: Mapped[datetime] = now_column()
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -87,7 +82,7 @@ class DossierFile(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
 
 
 class Payment(Base):
@@ -111,7 +106,7 @@ class Payment(Base):
     gateway_payment_id: Mapped[str | None] = mapped_column(String(64))
     gateway_txn_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     pay_url: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -125,7 +120,7 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(10))  # portal | sms | email
     text_vi: Mapped[str] = mapped_column(Text)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

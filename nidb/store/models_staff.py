@@ -8,8 +8,7 @@ items (on ``record_id``), with index-only scans (measured on the 1M register: th
 count of open items fell from 241 ms, a bitmap heap scan, to 79 ms); the audit-log indexes serve the
 auditor's filters (actor, date) without reading the whole log.
 
-These join ``nidb.store.models.Base.metadata`` (this module is imported at the end of
-models.py, when the tables already exist).
+These join ``nidb.store.base.Base.metadata`` (all of them: ``nidb.store.schema``).
 """
 
 from __future__ import annotations

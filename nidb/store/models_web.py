@@ -1,6 +1,6 @@
 """Models of the web front ends: sessions, staff users, consents, correction requests.
 
-Tables here join ``nidb.store.models.Base.metadata`` (imported at the end of models.py).
+Tables here join ``nidb.store.base.Base.metadata`` (all of them: ``nidb.store.schema``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nidb.store.models import Base, BigId, _now
+from nidb.store.base import Base, BigId, now_column
 
 STAFF_ROLES = ("reviewer", "approver", "auditor", "admin")
 SCOPE_LEVELS = ("central", "province", "district")
@@ -44,7 +44,7 @@ class WebSession(Base):
     subject: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
@@ -74,7 +74,7 @@ class StaffUser(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
 
 
 class ConsentChoice(Base):
@@ -88,7 +88,7 @@ class ConsentChoice(Base):
     personal_id: Mapped[str] = mapped_column(String(12))
     topic: Mapped[str] = mapped_column(String(40))
     granted: Mapped[bool] = mapped_column(Boolean)
-    changed_at: Mapped[datetime] = _now()
+    changed_at: Mapped[datetime] = now_column()
 
 
 class CorrectionRequest(Base):
@@ -109,7 +109,7 @@ class CorrectionRequest(Base):
     new_value: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="submitted")
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decision_note: Mapped[str | None] = mapped_column(Text)
@@ -127,7 +127,7 @@ class CorrectionEvidence(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    uploaded_at: Mapped[datetime] = _now()
+    uploaded_at: Mapped[datetime] = now_column()
 
 
 class SignInRequest(Base):
@@ -141,5 +141,5 @@ class SignInRequest(Base):
     code_verifier: Mapped[str] = mapped_column(String(128))
     browser_hash: Mapped[str] = mapped_column(String(64))
     next_path: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

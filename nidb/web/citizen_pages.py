@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from nidb.accesslog.log import access_history
+from nidb.accesslog import access_history
 from nidb.exchange.catalogue import INFO_GROUPS, PURPOSES, SERVICES
 from nidb.settings import get_settings
 from nidb.store import models

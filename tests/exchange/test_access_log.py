@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from nidb.accesslog.log import AccessLog, AccessRecord, chain_head, verify_chain
+from nidb.accesslog import AccessLog, AccessRecord, chain_head, verify_chain
 from nidb.cli import app
 
 

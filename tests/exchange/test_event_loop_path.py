@@ -14,9 +14,11 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, text
 
-from nidb.accesslog.log import AccessLog, AccessRecord, verify_chain
+from nidb.accesslog import AccessLog, AccessRecord, verify_chain
+from nidb.accesslog.pgasync import AsyncAccessLog
 from nidb.exchange.cardcheck import card_check, card_check_async
-from nidb.exchange.pgasync import AsyncAccessLog, AsyncCardReader, asyncpg_dsn
+from nidb.exchange.pgasync import AsyncCardReader
+from nidb.store.pgasync import asyncpg_dsn
 from tests.exchange.conftest import BHXH, Exchange, seed_register
 
 
@@ -41,7 +43,8 @@ def test_the_server_checks_cards_on_its_event_loop(exchange: Exchange) -> None:
     )
     assert reply.status == 200 and reply.body["result_code"] == "000"
     runtime = exchange.http.app.state.exchange  # type: ignore[attr-defined]
-    assert runtime.async_log is not None and runtime.async_log.lane >= 0  # written there
+    writer = runtime.log.loop_writer
+    assert writer is not None and writer.lane >= 0  # written there
     assert runtime.cards is not None and runtime.cards.opened >= 1  # read there
     assert verify_chain(exchange.engine).intact
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from nidb.accesslog.log import access_history
+from nidb.accesslog import access_history
 from nidb.exchange.extracts import run_pending
 from nidb.exchange.partners import PartnerError, add_grant
 from nidb.protocol.client import Reply

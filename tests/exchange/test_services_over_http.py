@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from nidb.accesslog.log import access_history, verify_chain
+from nidb.accesslog import access_history, verify_chain
 from tests.exchange.conftest import BHXH, HOSPITAL, MINISTRY, PID, Exchange
 
 CARD = {

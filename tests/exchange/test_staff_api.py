@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, insert, select
 
-from nidb.accesslog.log import access_history
+from nidb.accesslog import access_history
 from nidb.exchange.tokens import create_token, revoke_tokens
 from nidb.store import models
 from tests.exchange.conftest import BHXH, PID, Exchange

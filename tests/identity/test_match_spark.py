@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from nidb.cli import app
+from nidb.engines import spark
 from nidb.identity import match as match_module
-from nidb.identity import spark
 from nidb.identity.match import MatchSummary, match_files
 from nidb.sim.generate import generate
 

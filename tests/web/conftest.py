@@ -253,7 +253,7 @@ def register(engine: Engine) -> Engine:
 
     from sqlalchemy import insert
 
-    from nidb.accesslog.log import AccessRecord, append
+    from nidb.accesslog import AccessRecord, append
     from nidb.exchange.partners import add_partner
     from nidb.store import models
     from tests.exchange.conftest import BHXH, seed_register

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from nidb.store.models import Base
+from nidb.store.schema import metadata
 
 config = context.config
 engine: Engine | None = config.attributes.get("engine")
@@ -17,7 +17,7 @@ if engine is None:  # run from the alembic command line
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from nidb.accesslog.log import staff_read
+from nidb.accesslog import AccessLog, staff_read
 from nidb.web.console.scope import NotInScope, StaffScope
 from nidb.web.sessions import StaffPrincipal
 from nidb.web.templating import render
@@ -46,7 +46,8 @@ def log_staff_read(
     record = staff_read(
         staff.actor, staff.role, service, subject, fields, {"via": "console", **detail}
     )
-    request.app.state.exchange.log.record(record, timeout=30.0)
+    log: AccessLog = request.app.state.access_log
+    log.record(record, timeout=30.0)
 
 
 def page(

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from nidb.accesslog.log import access_history
+from nidb.accesslog import access_history
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
 from nidb.store import models
