@@ -12,6 +12,7 @@ from nidb.accesslog import AccessLog, access_history, staff_read
 from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
+from nidb.domain.staff import StaffAction, can, roles_allowed
 from nidb.exchange.tokens import Principal, authenticate
 from nidb.identity import review
 
@@ -44,14 +45,17 @@ async def principal(
     return found
 
 
-def role(*allowed: str) -> Any:
+def allowed_to(action: StaffAction) -> Any:
+    """A dependency: the token's principal, if its role may do ``action`` (the one rule table
+    of ``nidb.domain.staff``, shared with the staff console); else 403."""
+
     async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if who.role not in allowed and who.role != "admin":
+        if not can(who.role, action):
             raise _error(
                 403,
                 "E_FORBIDDEN",
                 "Vai trò của bạn không được làm việc này",
-                f"role {who.role} may not do this (needs {' or '.join(allowed)})",
+                f"role {who.role} may not do this (needs {' or '.join(roles_allowed(action))})",
             )
         return who
 
@@ -59,8 +63,9 @@ def role(*allowed: str) -> Any:
 
 
 ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="số của mục đối soát")]
-Reviewer = Annotated[Principal, Depends(role("reviewer", "approver"))]
-Auditor = Annotated[Principal, Depends(role("auditor"))]
+QueueReader = Annotated[Principal, Depends(allowed_to(StaffAction.READ_REVIEW_QUEUE))]
+Reviewer = Annotated[Principal, Depends(allowed_to(StaffAction.DECIDE_REVIEW_ITEM))]
+Auditor = Annotated[Principal, Depends(allowed_to(StaffAction.READ_ACCESS_LOG))]
 
 
 def _item(row: review.ReviewRow) -> ReviewItemOut:
@@ -94,7 +99,7 @@ def _review_error(error: review.ReviewError) -> HTTPException:
 @router.get("/review/items", response_model=list[ReviewItemOut], summary="Hàng đợi đối soát")
 async def list_review_items(
     request: Request,
-    who: Reviewer,
+    who: QueueReader,
     status: Annotated[str | None, Query(pattern="^(open|accepted|rejected)$")] = "open",
     kind: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -110,7 +115,7 @@ async def list_review_items(
 
 
 @router.get("/review/items/{item_id}", response_model=ReviewDetailOut, summary="Xem so sánh")
-async def get_review_item(item_id: ItemId, request: Request, who: Reviewer) -> ReviewDetailOut:
+async def get_review_item(item_id: ItemId, request: Request, who: QueueReader) -> ReviewDetailOut:
     engine = request.app.state.engine
     try:
         detail = await run_in_threadpool(review.get_item, engine, item_id, actor=who.actor)

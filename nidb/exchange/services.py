@@ -20,7 +20,7 @@ from nidb.exchange.cardcheck import CARD_RESULTS, card_answer, card_check
 from nidb.exchange.catalogue import CONSENT_PURPOSES
 from nidb.exchange.visits import submit_visits
 from nidb.protocol.errors import RefusalCode, Refused
-from nidb.store import models, models_web
+from nidb.store import models, models_web, people
 
 __all__ = [
     "CARD_RESULTS",
@@ -52,11 +52,7 @@ def require_consent(conn: Connection, bhxh_code: str, purpose: str) -> None:
     granted = conn.execute(
         select(choice.granted)
         .where(
-            choice.personal_id.in_(
-                select(_PERSON.verified_personal_id).where(
-                    _PERSON.bhxh_code == bhxh_code, _PERSON.verified_personal_id.is_not(None)
-                )
-            ),
+            choice.personal_id.in_(people.verified_personal_ids(bhxh_code)),
             choice.topic == topic,
         )
         .order_by(choice.id.desc())
@@ -71,35 +67,27 @@ def require_consent(conn: Connection, bhxh_code: str, purpose: str) -> None:
 
 
 def resolve_person(conn: Connection, personal_id: str | None, bhxh_code: str | None) -> str:
-    """The BHXH code of the person asked for; raises Refused (body invalid, not found)."""
+    """The BHXH code of the person asked for; raises Refused (body invalid, not found).
+
+    Asked by personal ID: the best-attested code of ``nidb.store.people`` (one verified as the
+    ID, else one an open identity link ties to it).
+    """
     try:
         if bhxh_code:
             code = BhxhCode.parse(bhxh_code).value
             found = conn.execute(
                 select(_PERSON.bhxh_code).where(_PERSON.bhxh_code == code).limit(1)
-            ).first()
+            ).scalar()
         elif personal_id:
             pid = PersonalId.parse(personal_id).value
-            found = (
-                conn.execute(
-                    select(_PERSON.bhxh_code).where(_PERSON.verified_personal_id == pid).limit(1)
-                ).first()
-                or conn.execute(
-                    select(models.IdentityLink.bhxh_code)
-                    .where(
-                        models.IdentityLink.personal_id == pid,
-                        models.IdentityLink.valid_to.is_(None),
-                    )
-                    .limit(1)
-                ).first()
-            )
+            found = next(iter(people.codes_of(conn, pid, include_open_links=True)), None)
         else:
             raise Refused(RefusalCode.BODY_INVALID, "personal_id or bhxh_code is required")
     except DomainError as error:
         raise Refused(RefusalCode.BODY_INVALID, f"{error.field}: {error.message_en}") from None
     if found is None:
         raise Refused(RefusalCode.SUBJECT_NOT_FOUND)
-    return str(found[0])
+    return str(found)
 
 
 def _open_period(conn: Connection, bhxh_code: str, scheme: str) -> Any | None:

@@ -41,7 +41,7 @@ from nidb.feeds.feed import (
     outbox,
     reject,
 )
-from nidb.store import models
+from nidb.store import models, people
 
 SOURCE = "molisa"
 PROGRAM_GROUPS = {"BTXH": "BT", "HONGHEO": "HN", "NCC": "CC"}
@@ -146,13 +146,7 @@ def _parse(entry: dict[str, Any]) -> _Event:
 
 def _bhxh_code(conn: Connection, personal_id: str) -> str | None:
     """The BHXH code of the person verified as this personal ID (None: not known yet)."""
-    person = models.Person
-    return conn.execute(
-        select(person.bhxh_code)
-        .where(person.verified_personal_id == personal_id)
-        .order_by(person.bhxh_code)
-        .limit(1)
-    ).scalar()
+    return next(iter(people.codes_of(conn, personal_id, include_open_links=False)), None)
 
 
 def _added(conn: Connection, event: _Event, report: MolisaFeedReport) -> None:

@@ -31,7 +31,7 @@ from nidb.domain.names import name_forms
 from nidb.domain.provinces import province
 from nidb.feeds import feed
 from nidb.feeds.cursors import advance_cursor, read_cursor
-from nidb.store import models
+from nidb.store import models, people
 
 SOURCE = "population"
 
@@ -136,17 +136,6 @@ def _apply(conn: Connection, change: Change, report: PopulationFeedReport) -> No
         )
 
 
-def _codes(conn: Connection, personal_id: str) -> list[str]:
-    """The BHXH codes held for a personal ID: verified records and open identity links."""
-    verified = select(models.Person.bhxh_code).where(
-        models.Person.verified_personal_id == personal_id
-    )
-    linked = select(models.IdentityLink.bhxh_code).where(
-        models.IdentityLink.personal_id == personal_id, models.IdentityLink.valid_to.is_(None)
-    )
-    return sorted({row[0] for row in conn.execute(verified.union(linked))})
-
-
 def _death(conn: Connection, change: Change, died: date, report: PopulationFeedReport) -> None:
     pid = change.personal_id
     citizens = models.Citizen
@@ -160,7 +149,7 @@ def _death(conn: Connection, change: Change, died: date, report: PopulationFeedR
         )
         .values(status="dead", death_date=died)
     ).rowcount
-    codes = _codes(conn, pid)
+    codes = people.codes_of(conn, pid, include_open_links=True)
     if not codes:
         report.not_held += 1
         return
@@ -257,7 +246,7 @@ def _name_change(
     )
     records = conn.execute(
         update(models.Person)
-        .where(models.Person.verified_personal_id == pid, models.Person.full_name != forms.exact)
+        .where(people.verified_as(pid), models.Person.full_name != forms.exact)
         .values(full_name=forms.exact, name_base=forms.base)
         .returning(models.Person.record_id)
     ).all()

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from nidb.connectors.population import PopulationClient
 from nidb.identity import review
+from nidb.identity.reasons import REASON_LABELS
 from nidb.identity.verify import (
     CHUNK_RECORDS,
     VerificationStopped,
@@ -29,24 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["REASON_LABELS", "review_app", "verify_command"]
 
-REASON_LABELS = {
-    "NAME_DIACRITICS": "tên khác dấu (diacritics differ)",
-    "NAME_MIDDLE_MISSING": "thiếu tên đệm (middle name missing)",
-    "NAME_TYPO": "tên sai chính tả (typo in the name)",
-    "NAME_DIFFERENT": "tên khác (different name)",
-    "DOB_YEAR_ONLY": "chỉ có năm sinh (birth year only)",
-    "DOB_DAY_MONTH_SWAPPED": "đảo ngày và tháng sinh (day and month swapped)",
-    "DOB_DIFFERENT": "ngày sinh khác (different birth date)",
-    "GENDER_MISSING": "thiếu giới tính (gender missing)",
-    "GENDER_MISMATCH": "giới tính khác (different gender)",
-    "BIRTH_PROVINCE_MISMATCH": "tỉnh đăng ký khai sinh khác (different birth province)",
-    "ID_MISSING": "không có số định danh (no personal ID)",
-    "ID_OLD_CMND": "chỉ có CMND 9 số (old ID card number only)",
-    "ID_CHECK_FAILED": "số định danh sai cấu trúc hoặc mâu thuẫn (ID malformed or inconsistent)",
-    "ID_NOT_FOUND": "số định danh không có trong CSDL dân cư (ID not in the population database)",
-    "ID_MISMATCH": "số định danh của người khác (ID belongs to someone else)",
-    "PERSON_DEAD": "đã mất (deceased)",
-}
 _STATUS_LABELS = {
     "verified": "đã xác thực (verified)",
     "review": "chờ cán bộ xem xét (review)",

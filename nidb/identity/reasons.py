@@ -50,6 +50,53 @@ class Reason(StrEnum):
     PERSON_DEAD = "PERSON_DEAD"
     """The registry person has died."""
 
+    @property
+    def label(self) -> str:
+        """The reason in Vietnamese, as the portal shows it (``họ tên khác dấu``)."""
+        return _LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        """The reason in English, for the bilingual staff texts (``diacritics differ``)."""
+        return _LABELS[self][1]
+
+    @property
+    def bilingual(self) -> str:
+        """Vietnamese, then English in brackets, as the console and the CLI show it."""
+        vi, en = _LABELS[self]
+        return f"{vi} ({en})"
+
+
+_LABELS: dict[Reason, tuple[str, str]] = {
+    Reason.NAME_DIACRITICS: ("họ tên khác dấu", "diacritics differ"),
+    Reason.NAME_MIDDLE_MISSING: ("thiếu tên đệm", "middle name missing"),
+    Reason.NAME_TYPO: ("họ tên sai chính tả", "typo in the name"),
+    Reason.NAME_DIFFERENT: ("họ tên khác", "different name"),
+    Reason.DOB_YEAR_ONLY: ("chỉ có năm sinh", "birth year only"),
+    Reason.DOB_DAY_MONTH_SWAPPED: ("ngày và tháng sinh bị đảo", "day and month swapped"),
+    Reason.DOB_DIFFERENT: ("ngày sinh khác", "different birth date"),
+    Reason.GENDER_MISSING: ("thiếu giới tính", "gender missing"),
+    Reason.GENDER_MISMATCH: ("giới tính khác", "different gender"),
+    Reason.BIRTH_PROVINCE_MISMATCH: ("tỉnh đăng ký khai sinh khác", "different birth province"),
+    Reason.ID_MISSING: ("thiếu số định danh", "no personal ID"),
+    Reason.ID_OLD_CMND: ("chỉ có CMND 9 số", "old ID card number only"),
+    Reason.ID_CHECK_FAILED: (
+        "số định danh sai cấu trúc hoặc mâu thuẫn",
+        "ID malformed or inconsistent",
+    ),
+    Reason.ID_NOT_FOUND: (
+        "số định danh không có trong CSDL dân cư",
+        "ID not in the population database",
+    ),
+    Reason.ID_MISMATCH: ("số định danh thuộc người khác", "ID belongs to someone else"),
+    Reason.PERSON_DEAD: ("CSDL dân cư ghi nhận đã chết", "deceased"),
+}
+"""One label per reason, Vietnamese then English. Where the portal's and the staff pages' old
+tables disagreed, the more precise Vietnamese was kept."""
+
+REASON_LABELS: dict[str, str] = {reason.value: reason.bilingual for reason in Reason}
+"""Reason code → bilingual label, for the staff texts (console pages, ``nidb review``)."""
+
 
 class NameAgreement(StrEnum):
     """How two names agree, best level first."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text, update
 
+from nidb.domain.verification import VerificationStatus
 from nidb.identity.review_types import (
     PURPOSE,
     FieldChange,
@@ -127,7 +128,7 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
             update(models.Person)
             .where(models.Person.record_id == item.record_id)
             .values(
-                verification_status="verified",
+                verification_status=VerificationStatus.VERIFIED.value,
                 verified_personal_id=candidate,
                 verified_at=now,
                 **{change.column: change.after for change in changes},
@@ -193,7 +194,9 @@ def reject(engine: Engine, item_id: int, actor: str, note: str) -> ReviewRow:
         conn.execute(
             update(models.Person)
             .where(models.Person.record_id == item.record_id)
-            .values(verification_status="rejected", verified_personal_id=None)
+            .values(
+                verification_status=VerificationStatus.REJECTED.value, verified_personal_id=None
+            )
         )
         detail = {
             "item_id": item_id,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from nidb.domain.review import ReviewKind
 from nidb.store import models
 
 __all__ = [
@@ -34,7 +35,8 @@ __all__ = [
     "select_items",
 ]
 
-KINDS = ("verification", "match", "dedupe")
+KINDS = tuple(kind.value for kind in ReviewKind)
+"""The stored kinds of review item (``nidb.domain.review.ReviewKind``, with their labels)."""
 STATUSES = ("open", "accepted", "rejected")
 PURPOSE = "DUYET_HO_SO"
 """Audit purpose code: staff review of a person record."""

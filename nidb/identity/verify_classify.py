@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 
 from nidb.connectors.population_messages import FieldResult, LifeStatus, VerifyResult
 from nidb.domain.dates import PartialDate, parse_birth_date
@@ -21,6 +20,7 @@ from nidb.domain.errors import DomainError
 from nidb.domain.gender import Gender
 from nidb.domain.identifiers import PersonalId
 from nidb.domain.names import NameForms, ToneStyle, name_forms, to_tone_style
+from nidb.domain.verification import VerificationStatus
 from nidb.identity.reasons import IdentityView, Reason, explain
 
 __all__ = [
@@ -38,12 +38,9 @@ __all__ = [
 ]
 
 
-class Status(StrEnum):
-    """Where verification leaves a record (`persons.verification_status`)."""
-
-    VERIFIED = "verified"
-    REVIEW = "review"
-    UNMATCHED = "unmatched"
+Status = VerificationStatus
+"""Where verification leaves a record (`persons.verification_status`): VERIFIED, REVIEW or
+UNMATCHED (the domain's enum, under the name verification has always used)."""
 
 
 SAFE_FIXES = frozenset({Reason.NAME_DIACRITICS, Reason.DOB_YEAR_ONLY, Reason.GENDER_MISSING})

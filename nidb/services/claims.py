@@ -29,6 +29,7 @@ from nidb.services.forms import (
 from nidb.services.views import DossierView, read_dossier
 from nidb.services.workdays import add_months, today_vn
 from nidb.services.workflow import notify, open_dossier
+from nidb.store import people
 from nidb.store.models_services import DossierFile
 
 __all__ = [
@@ -63,7 +64,7 @@ def _check(code: str, ok: bool, vi: str) -> dict[str, Any]:
 
 
 def _codes_or_refuse(conn: Connection, pid: str) -> list[str]:
-    codes = register.codes_for(conn, pid)
+    codes = people.codes_of(conn, pid, include_open_links=True)
     if not codes:
         raise NotEligible(
             "personal_id",

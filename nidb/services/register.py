@@ -1,7 +1,8 @@
 """What the online services read from the register: people, codes, cards, contributions.
 
 Read-only helpers over ``nidb.store.models``; every function takes the caller's connection so
-checks and the writes they justify are in one transaction.
+checks and the writes they justify are in one transaction. Who a personal ID is and which BHXH
+codes are theirs is ``nidb.store.people``'s question (``citizen`` is re-exported from there).
 """
 
 from __future__ import annotations
@@ -14,48 +15,15 @@ from sqlalchemy import Connection, Row, func, select
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import province as find_province
 from nidb.store import models
+from nidb.store.people import citizen
 
 __all__ = [
     "citizen",
-    "codes_for",
     "contribution_wages",
     "current_cards",
     "latest_card",
     "province_for",
 ]
-
-
-def citizen(conn: Connection, personal_id: str) -> Row[Any] | None:
-    """The population-database row of a personal ID (group a), or None."""
-    return conn.execute(
-        select(models.Citizen.__table__).where(models.Citizen.personal_id == personal_id)
-    ).first()
-
-
-def codes_for(conn: Connection, personal_id: str) -> list[str]:
-    """BHXH codes held for a personal ID: records verified as it and open identity links."""
-    verified = select(models.Person.bhxh_code).where(
-        models.Person.verified_personal_id == personal_id
-    )
-    linked = select(models.IdentityLink.bhxh_code).where(
-        models.IdentityLink.personal_id == personal_id, models.IdentityLink.valid_to.is_(None)
-    )
-    return sorted({row[0] for row in conn.execute(verified.union(linked))})
-
-
-def is_verified(conn: Connection, personal_id: str) -> bool:
-    """True when some participant record is verified against the population database."""
-    return (
-        conn.execute(
-            select(func.count())
-            .select_from(models.Person)
-            .where(
-                models.Person.verified_personal_id == personal_id,
-                models.Person.verification_status == "verified",
-            )
-        ).scalar_one()
-        > 0
-    )
 
 
 def current_cards(conn: Connection, codes: list[str], on: date) -> list[Row[Any]]:

@@ -28,7 +28,7 @@ from nidb.services.rules import vnd
 from nidb.services.views import DossierView, read_dossier
 from nidb.services.workdays import add_months, today_vn
 from nidb.services.workflow import DOSSIERS, notify, open_dossier
-from nidb.store import models
+from nidb.store import models, people
 
 __all__ = ["ALLOWED_MONTHS", "issue_renewal_cards", "submit_renewal"]
 
@@ -60,8 +60,8 @@ def _member(conn: Connection, index: int, pid: str, household: str, today: date)
             "không cùng hộ gia đình với người nộp",
             "not in the applicant's household",
         )
-    codes = register.codes_for(conn, pid)
-    if not codes or not register.is_verified(conn, pid):
+    codes = people.codes_of(conn, pid, include_open_links=True)
+    if not codes or not people.is_verified(conn, pid):
         raise _not_eligible(
             index,
             pid,

@@ -26,11 +26,12 @@ from sqlalchemy import Connection, Row, insert, select, update
 from nidb.domain.identifiers import HealthCardCode
 from nidb.domain.names import name_forms
 from nidb.domain.provinces import province as find_province
+from nidb.domain.verification import VerificationStatus
 from nidb.services import register
 from nidb.services.deaths import grant_survivors, on_death  # the death group, re-exported
 from nidb.services.workdays import add_months
 from nidb.services.workflow import DOSSIERS, SYSTEM, move, notify, open_dossier
-from nidb.store import models
+from nidb.store import models, people
 
 __all__ = ["grant_survivors", "issue_child_card", "on_birth", "on_death", "on_residence"]
 
@@ -106,7 +107,7 @@ def on_birth(conn: Connection, seq: int, personal_id: str, data: Mapping[str, st
                 status="alive",
             )
         )
-    codes = register.codes_for(conn, personal_id)
+    codes = people.codes_of(conn, personal_id, include_open_links=True)
     code = codes[0] if codes else _new_bhxh_code(conn, personal_id)
     if not codes:
         now = datetime.now(UTC)
@@ -118,7 +119,7 @@ def on_birth(conn: Connection, seq: int, personal_id: str, data: Mapping[str, st
                 declared_id=personal_id,
                 declared_id_kind="personal_id",
                 address=address,
-                verification_status="verified",
+                verification_status=VerificationStatus.VERIFIED.value,
                 verified_personal_id=personal_id,
                 verified_at=now,
             )

@@ -21,9 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from nidb.domain.staff import StaffRole
 from nidb.store.base import Base, BigId, now_column
 
-STAFF_ROLES = ("reviewer", "approver", "auditor", "admin")
+STAFF_ROLES = tuple(role.value for role in StaffRole)
+"""The values ``staff_users.role`` may hold (the CHECK constraint below lists them)."""
 SCOPE_LEVELS = ("central", "province", "district")
 CORRECTION_STATUSES = ("submitted", "in_review", "accepted", "rejected")
 
@@ -55,7 +57,7 @@ class StaffUser(Base):
     __tablename__ = "staff_users"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('reviewer', 'approver', 'auditor', 'admin')",
+            "role IN (" + ", ".join(f"'{role}'" for role in STAFF_ROLES) + ")",
             name="role",
         ),
         CheckConstraint("scope_level IN ('central', 'province', 'district')", name="scope_level"),

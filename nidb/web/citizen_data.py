@@ -1,9 +1,9 @@
 """What a signed-in citizen may see of their own record, read for the portal pages.
 
-"Their own" means the participant records whose personal ID, as verified against the
-population database, is the one VNeID vouched for; nothing is looked up by a value the browser
-sends. Reads are a handful of indexed queries per page (``persons.verified_personal_id``,
-then the BHXH codes found there).
+"Their own" means the participant records verified as the personal ID VNeID vouched for
+(``nidb.store.people``, without open identity links: a declared link is not proof); nothing is
+looked up by a value the browser sends. Reads are a handful of indexed queries per page (the
+records verified as the ID, then the BHXH codes found there).
 """
 
 from __future__ import annotations
@@ -15,34 +15,23 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from nidb.store import models
+from nidb.domain.verification import VerificationStatus
+from nidb.identity.reasons import Reason
+from nidb.store import models, people
 
 SCHEMES = ("BHXH", "BHYT", "BHTN")
+VERIFICATION_TONES = {
+    VerificationStatus.VERIFIED: "ok",
+    VerificationStatus.REVIEW: "warn",
+    VerificationStatus.UNMATCHED: "bad",
+    VerificationStatus.REJECTED: "bad",
+    VerificationStatus.UNVERIFIED: "warn",
+}
+"""The badge tone of each verification status (ok, warn, bad)."""
 VERIFICATION_LABELS = {
-    "verified": ("Đã xác thực với CSDL quốc gia về dân cư", "ok"),
-    "unverified": ("Chưa xác thực", "warn"),
-    "mismatch": ("Thông tin chưa khớp với CSDL dân cư", "bad"),
-    "review": ("Đang chờ cán bộ xem xét", "warn"),
-    "rejected": ("Không xác thực được", "bad"),
+    status.value: (status.label, VERIFICATION_TONES[status]) for status in VerificationStatus
 }
-REASON_LABELS = {
-    "NAME_DIACRITICS": "họ tên khác dấu",
-    "NAME_MIDDLE_MISSING": "thiếu tên đệm",
-    "NAME_TYPO": "họ tên sai chính tả",
-    "NAME_DIFFERENT": "họ tên khác",
-    "DOB_YEAR_ONLY": "chỉ có năm sinh",
-    "DOB_DAY_MONTH_SWAPPED": "ngày và tháng sinh bị đảo",
-    "DOB_DIFFERENT": "ngày sinh khác",
-    "GENDER_MISSING": "thiếu giới tính",
-    "GENDER_MISMATCH": "giới tính khác",
-    "BIRTH_PROVINCE_MISMATCH": "nơi đăng ký khai sinh khác",
-    "ID_MISSING": "thiếu số định danh",
-    "ID_OLD_CMND": "còn dùng số CMND cũ",
-    "ID_CHECK_FAILED": "số định danh không hợp lệ",
-    "ID_NOT_FOUND": "không tìm thấy số định danh",
-    "ID_MISMATCH": "số định danh thuộc người khác",
-    "PERSON_DEAD": "CSDL dân cư ghi nhận đã chết",
-}
+REASON_LABELS = {reason.value: reason.label for reason in Reason}
 BENEFIT_LABELS = {
     "pension": "Lương hưu",
     "survivor": "Trợ cấp tuất hằng tháng",
@@ -63,16 +52,6 @@ STATUS_LABELS = {
 GENDER_LABELS = {"M": "Nam", "F": "Nữ", "male": "Nam", "female": "Nữ"}
 
 
-def bhxh_codes(conn: Connection, personal_id: str) -> list[str]:
-    """The BHXH codes of the records verified as this person (normally exactly one)."""
-    rows = conn.execute(
-        select(models.Person.bhxh_code)
-        .where(models.Person.verified_personal_id == personal_id)
-        .distinct()
-    ).scalars()
-    return sorted(rows)
-
-
 @dataclass
 class Identity:
     """The citizen as the population database says, and how their records were verified."""
@@ -83,20 +62,7 @@ class Identity:
 
 def identity(conn: Connection, personal_id: str) -> Identity:
     """Population-database identity and the participant records verified to it."""
-    citizen = conn.execute(
-        select(models.Citizen).where(models.Citizen.personal_id == personal_id)
-    ).one_or_none()
-    person = models.Person
-    records = conn.execute(
-        select(
-            person.record_id, person.bhxh_code, person.full_name, person.date_of_birth,
-            person.gender, person.verification_status, person.verification_reasons,
-            person.verified_at, person.employer_code,
-        )
-        .where(person.verified_personal_id == personal_id)
-        .order_by(person.bhxh_code, person.record_id)
-    ).all()  # fmt: skip
-    return Identity(citizen, list(records))
+    return Identity(people.citizen(conn, personal_id), people.records_of(conn, personal_id))
 
 
 @dataclass

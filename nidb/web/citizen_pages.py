@@ -17,7 +17,7 @@ from sqlalchemy import select
 from nidb.accesslog import access_history
 from nidb.exchange.catalogue import INFO_GROUPS, PURPOSES, SERVICES
 from nidb.settings import get_settings
-from nidb.store import models
+from nidb.store import models, people
 from nidb.web import citizen_data as data
 from nidb.web.ecard import card_payload, qr_svg
 from nidb.web.routing import see_other, web_router
@@ -68,7 +68,7 @@ def sign_out(request: Request) -> Response:
 def citizen_home(request: Request, citizen: CitizenDep) -> HTMLResponse:
     """The citizen's start page: a summary and the way to each page."""
     with engine_of(request).connect() as conn:
-        codes = data.bhxh_codes(conn, citizen.personal_id)
+        codes = people.codes_of(conn, citizen.personal_id, include_open_links=False)
         cards = data.health_cards(conn, codes)
     card = data.current_card(cards, _today())
     return render(
@@ -132,7 +132,7 @@ def my_card(request: Request, citizen: CitizenDep) -> HTMLResponse:
     """Thẻ BHYT điện tử: the card in force, with a QR code a hospital can check."""
     today = _today()
     with engine_of(request).connect() as conn:
-        codes = data.bhxh_codes(conn, citizen.personal_id)
+        codes = people.codes_of(conn, citizen.personal_id, include_open_links=False)
         cards = data.health_cards(conn, codes)
         name, birth, gender = _holder(conn, citizen)
     card = data.current_card(cards, today)
@@ -192,7 +192,7 @@ def who_accessed(request: Request, citizen: CitizenDep) -> HTMLResponse:
     """Ai đã xem dữ liệu của tôi: partner reads (access log) and staff actions (audit log)."""
     engine = engine_of(request)
     with engine.connect() as conn:
-        codes = data.bhxh_codes(conn, citizen.personal_id)
+        codes = people.codes_of(conn, citizen.personal_id, include_open_links=False)
     entries: list[dict[str, Any]] = []
     for code in codes:
         for view in access_history(engine, code, limit=200):

@@ -20,6 +20,7 @@ from nidb.domain.errors import DomainError
 from nidb.domain.gender import parse_gender
 from nidb.domain.identifiers import PersonalId
 from nidb.domain.names import name_forms, normalize_name
+from nidb.store import people
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models import Person
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
@@ -269,7 +270,7 @@ def _apply(
     persons = Person.__table__
     records = conn.execute(
         select(persons.c.record_id, *(persons.c[c] for c in values))
-        .where(persons.c.verified_personal_id == personal_id)
+        .where(people.verified_as(personal_id))
         .order_by(persons.c.record_id)
     ).all()
     applied = []

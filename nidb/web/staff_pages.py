@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nidb.domain.staff import StaffRole
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
     StaffPrincipal,
@@ -22,12 +23,7 @@ from nidb.web.templating import render
 
 router = web_router("/can-bo")
 
-ROLE_LABELS = {
-    "reviewer": "Cán bộ thẩm định",
-    "approver": "Cán bộ phê duyệt",
-    "auditor": "Kiểm toán viên",
-    "admin": "Quản trị hệ thống",
-}
+ROLE_LABELS = {role.value: role.label for role in StaffRole}
 StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]
 
 

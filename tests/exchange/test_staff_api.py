@@ -119,9 +119,26 @@ def test_rejecting_needs_a_note(exchange: Exchange) -> None:
 
 
 def test_roles_are_enforced(exchange: Exchange) -> None:
+    """The staff console's rule (nidb.domain.staff): auditors read the queue but decide nothing;
+    approvers decide dossiers, not review items; only auditors and admins read access logs."""
+    item_id = queue_item(exchange.engine)
     auditor = auth(create_token(exchange.engine, "kiem", "auditor"))
     reviewer = auth(create_token(exchange.engine, "lan", "reviewer"))
-    assert exchange.http.get("/staff/v1/review/items", headers=auditor).status_code == 403
+    approver = auth(create_token(exchange.engine, "duyet", "approver"))
+    assert exchange.http.get("/staff/v1/review/items", headers=auditor).status_code == 200
+    for verb in ("accept", "reject"):
+        decided = exchange.http.post(
+            f"/staff/v1/review/items/{item_id}/{verb}", json={"note": "x"}, headers=auditor
+        )
+        assert decided.status_code == 403
+    assert exchange.http.get("/staff/v1/review/items", headers=approver).status_code == 403
+    assert (
+        exchange.http.get(f"/staff/v1/review/items/{item_id}", headers=approver).status_code == 403
+    )
+    rejected = exchange.http.post(
+        f"/staff/v1/review/items/{item_id}/reject", json={"note": "x"}, headers=approver
+    )
+    assert rejected.status_code == 403 and rejected.json()["error"]["code"] == "E_FORBIDDEN"
     assert (
         exchange.http.get(f"/staff/v1/people/{BHXH}/access-log", headers=reviewer).status_code
         == 403

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from nidb.domain.staff import StaffAction, can, roles_allowed
 from nidb.web.console.scope import NotInScope
 from nidb.web.templating import env, register_staff_nav, render
 
@@ -23,14 +24,17 @@ NAV = (
 )
 
 
-NAV_ROLES = {
-    "review": ("reviewer", "auditor", "admin"),
-    "corrections": ("reviewer", "auditor", "admin"),
-    "dossiers": ("approver", "admin"),
-    "audit": ("auditor", "admin"),
+NAV_ACTIONS = {
+    "review": StaffAction.READ_REVIEW_QUEUE,
+    "corrections": StaffAction.READ_CORRECTIONS,
+    "dossiers": StaffAction.PROCESS_DOSSIERS,
+    "audit": StaffAction.READ_ACCESS_LOG,
 }
-"""Navigation keys shown only to some roles (a link that would answer 403 is not shown);
-keys not listed are shown to every role."""
+"""Navigation keys shown only to the roles that may do an action (a link that would answer 403
+is not shown); keys not listed are shown to every role."""
+NAV_ROLES = {
+    key: tuple(role.value for role in roles_allowed(action)) for key, action in NAV_ACTIONS.items()
+}
 
 
 def mount(app: FastAPI) -> None:
@@ -40,6 +44,7 @@ def mount(app: FastAPI) -> None:
     for key, label, url in NAV:
         register_staff_nav(key, label, url)
     env.globals["staff_nav_roles"] = NAV_ROLES
+    env.globals["staff_can"] = can  # staff_can(staff.role, "review.decide"), in templates
 
     @app.exception_handler(NotInScope)
     async def not_in_scope(request: Request, error: NotInScope) -> HTMLResponse:

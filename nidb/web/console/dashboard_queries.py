@@ -18,19 +18,14 @@ from sqlalchemy import Engine, func, select
 
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import province
+from nidb.domain.verification import VerificationStatus
 from nidb.store import models
 from nidb.web.console.cache import cached, clear
 from nidb.web.console.scope import StaffScope
 
 CACHE_SECONDS = 60.0
-VERIFICATION_STATUSES = ("verified", "review", "unmatched", "rejected", "unverified")
-STATUS_LABELS = {
-    "verified": "Đã xác thực",
-    "review": "Chờ cán bộ xem xét",
-    "unmatched": "Chưa khớp",
-    "rejected": "Bị từ chối",
-    "unverified": "Chưa xác thực",
-}
+VERIFICATION_STATUSES = tuple(status.value for status in VerificationStatus)
+STATUS_LABELS = {status.value: status.label for status in VerificationStatus}
 
 _PERSONS = models.Person.__table__
 _ALERTS = models.Alert.__table__

@@ -15,11 +15,18 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from nidb.domain.staff import StaffAction, can
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
 from nidb.web import corrections as requests_of_citizens
 from nidb.web.console import cache, queries
 from nidb.web.console.common import log_staff_read, page, parse_id, parse_page
-from nidb.web.console.scope import NotInScope, QueueReader, Reviewer, Scope, StaffScope
+from nidb.web.console.scope import (
+    CorrectionDecider,
+    CorrectionReader,
+    NotInScope,
+    Scope,
+    StaffScope,
+)
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import StaffPrincipal, engine_of, flash
 
@@ -52,7 +59,7 @@ def _absent_page(request: Request, staff: StaffPrincipal, scope: StaffScope) -> 
 @router.get("/")
 def corrections(
     request: Request,
-    staff: QueueReader,
+    staff: CorrectionReader,
     scope: Scope,
     trang_thai: str | None = None,
     trang: str | None = None,
@@ -123,20 +130,22 @@ def _detail(
         request, "console/correction_item.html", staff, scope, status=status, row=row,
         evidence=evidence, errors=errors or {}, note=note, message=message,
         status_labels=STATUS_LABELS, field_labels=FIELD_LABELS,
-        can_decide=staff.role in ("reviewer", "admin") and row.status in OPEN,
+        can_decide=can(staff.role, StaffAction.DECIDE_CORRECTION) and row.status in OPEN,
         active_nav="corrections",
     )  # fmt: skip
 
 
 @router.get("/{request_id}")
-def correction(request: Request, request_id: str, staff: QueueReader, scope: Scope) -> HTMLResponse:
+def correction(
+    request: Request, request_id: str, staff: CorrectionReader, scope: Scope
+) -> HTMLResponse:
     """One request: the field, its current and asked-for values, the reason, the evidence."""
     return _detail(request, staff, scope, _request_in_scope(request, scope, request_id))
 
 
 @router.get("/{request_id}/minh-chung/{evidence_id}")
 def evidence_file(
-    request: Request, request_id: str, evidence_id: str, staff: QueueReader, scope: Scope
+    request: Request, request_id: str, evidence_id: str, staff: CorrectionReader, scope: Scope
 ) -> Response:
     """One evidence file, as an attachment (never rendered inline: it came from outside)."""
     row = _request_in_scope(request, scope, request_id)
@@ -166,7 +175,7 @@ def evidence_file(
 def decide(
     request: Request,
     request_id: str,
-    staff: Reviewer,
+    staff: CorrectionDecider,
     scope: Scope,
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from nidb.domain.errors import DomainError
+from nidb.domain.staff import StaffAction, can
 from nidb.services import decisions, views
 from nidb.services.workflow import KINDS, STATE_TITLES
 from nidb.store.audit import write_audit
@@ -24,7 +25,6 @@ from nidb.web.templating import register_staff_nav, render
 
 router = web_router("/can-bo/ho-so")
 StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]
-DECIDING_ROLES = ("reviewer", "approver")
 PAGE_SIZE = 50
 
 
@@ -111,8 +111,8 @@ def _detail(
         active_nav="dossiers",
         view=view,
         error=error,
-        can_check=staff.role == "reviewer" and view.summary.state == "submitted",
-        can_decide=staff.role == "approver"
+        can_check=can(staff.role, StaffAction.CHECK_DOSSIER) and view.summary.state == "submitted",
+        can_decide=can(staff.role, StaffAction.DECIDE_DOSSIER)
         and view.summary.state
         in ("submitted", "checked", "awaiting_approval", "awaiting_residence"),
     )
@@ -132,7 +132,9 @@ def dossier_detail(request: Request, dossier_id: int, staff: StaffDep) -> Respon
 @router.post("/{dossier_id}/quyet-dinh")
 async def dossier_decide(request: Request, dossier_id: int, staff: StaffDep) -> Response:
     """Record a decision made on the version of the dossier the staff member saw."""
-    if staff.role not in DECIDING_ROLES:
+    if not (
+        can(staff.role, StaffAction.CHECK_DOSSIER) or can(staff.role, StaffAction.DECIDE_DOSSIER)
+    ):
         raise Forbidden(
             "Vai trò của bạn không được quyết định hồ sơ.",
             f"role {staff.role} cannot decide dossiers",

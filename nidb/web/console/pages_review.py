@@ -14,8 +14,10 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nidb.domain.review import ReviewKind
+from nidb.domain.staff import StaffAction, can
 from nidb.identity import review
-from nidb.identity.commands import REASON_LABELS
+from nidb.identity.reasons import REASON_LABELS
 from nidb.identity.review_types import KINDS
 from nidb.web.console import cache, queries
 from nidb.web.console.common import log_staff_read, page, parse_id, parse_page
@@ -26,11 +28,7 @@ from nidb.web.staff_pages import ROLE_LABELS
 
 router = web_router("/can-bo")
 
-KIND_LABELS = {
-    "verification": "Xác thực với CSDL dân cư",
-    "match": "Đối sánh xác suất",
-    "dedupe": "Trùng mã số BHXH",
-}
+KIND_LABELS = {kind.value: kind.label for kind in ReviewKind}
 STATUS_LABELS = {"open": "Đang chờ", "accepted": "Đã chấp nhận", "rejected": "Đã từ chối"}
 NOTE_MAX = 1000
 
@@ -116,7 +114,7 @@ def _detail_page(
         request, "console/review_item.html", staff, scope, status=status, detail=detail,
         bhxh_code=bhxh_code, errors=errors or {}, note=note, message=message,
         kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
-        can_decide=staff.role in ("reviewer", "admin"), active_nav="review",
+        can_decide=can(staff.role, StaffAction.DECIDE_REVIEW_ITEM), active_nav="review",
     )  # fmt: skip
 
 

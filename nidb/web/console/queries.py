@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, func, inspect, select
 
 from nidb.identity.review_types import ReviewRow, item_row, select_items
-from nidb.store import models
+from nidb.store import models, people
 from nidb.store.models_web import CorrectionRequest
 from nidb.web.console.cache import cached
 from nidb.web.console.scope import StaffScope
@@ -177,8 +177,8 @@ def corrections_query(
     A request names the citizen by personal ID; its province is that of the record verified
     with that ID (a citizen without a verified record is seen by central staff only).
     """
-    visible = select(_PERSONS.c.verified_personal_id).where(
-        _PERSONS.c.verified_personal_id == _REQUESTS.c.personal_id,
+    visible = select(_PERSONS.c.record_id).where(
+        people.verified_as(_REQUESTS.c.personal_id),
         scope.bhxh_condition(_PERSONS.c.bhxh_code),
     )
     columns: list[Any] = [func.count()] if count else list(_REQUESTS.c)
@@ -193,8 +193,4 @@ def corrections_query(
 def correction_bhxh_codes(engine: Engine, personal_id: str) -> list[str]:
     """BHXH codes of the records verified with ``personal_id`` (for the scope check)."""
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(_PERSONS.c.bhxh_code).where(_PERSONS.c.verified_personal_id == personal_id)
-            ).scalars()
-        )
+        return people.codes_of(conn, personal_id, include_open_links=False)

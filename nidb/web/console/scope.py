@@ -2,9 +2,11 @@
 
 Written once, used by every console page as a dependency:
 
-- **role** — reviewer (decides identity review items and correction requests), approver
-  (dossiers, on the services pages), auditor (read-only: access history, audit log,
-  dashboards), admin (everything). A page the role may not use answers a 403 page in Vietnamese.
+- **role** — what each role may do is the one rule table of ``nidb.domain.staff`` (``can``),
+  shared with the staff API: reviewer (decides identity review items and correction requests,
+  checks dossiers), approver (decides dossiers, on the services pages), auditor (read-only:
+  access history, audit log, the queue, dashboards), admin (what reviewers and auditors do).
+  A page the role may not use answers a 403 page in Vietnamese.
 - **area** — central staff see all provinces; province staff their province; district staff
   their district where a record carries one, else their province (person records, alerts and
   correction requests carry only a province, so district staff see their province's). A record
@@ -27,9 +29,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import PROVINCES_34, predecessors, province
+from nidb.domain.staff import StaffAction, can, roles_allowed
 from nidb.web.sessions import Forbidden, StaffPrincipal, current_staff
-
-ROLES = ("reviewer", "approver", "auditor", "admin")
 
 
 class NotInScope(Exception):
@@ -122,13 +123,16 @@ def scope_of(staff: StaffPrincipal) -> StaffScope:
     return StaffScope(staff.scope_level, tuple(codes), staff.district_code)
 
 
-def _role_dependency(*roles: str) -> Any:
+def _allowed_to(action: StaffAction) -> Any:
+    """A dependency: the signed-in staff member, if their role may do ``action``; else 403."""
+
     def dependency(staff: StaffPrincipal = Depends(current_staff)) -> StaffPrincipal:  # noqa: B008
-        if staff.role not in roles and staff.role != "admin":
+        if not can(staff.role, action):
+            needs = " or ".join(roles_allowed(action))
             raise Forbidden(
                 "Vai trò của bạn không được dùng chức năng này. "
                 "Nếu cần, hãy liên hệ quản trị hệ thống để được phân quyền.",
-                f"role {staff.role} may not use this page (needs {' or '.join(roles)})",
+                f"role {staff.role} may not use this page (needs {needs})",
             )
         return staff
 
@@ -141,10 +145,14 @@ def staff_scope(staff: StaffPrincipal = Depends(current_staff)) -> StaffScope:  
 
 
 AnyStaff = Annotated[StaffPrincipal, Depends(current_staff)]
-Reviewer = Annotated[StaffPrincipal, Depends(_role_dependency("reviewer"))]
-"""May decide identity review items and correction requests."""
-QueueReader = Annotated[StaffPrincipal, Depends(_role_dependency("reviewer", "auditor"))]
-"""May look at the review queue and correction requests (auditors read only)."""
-Auditor = Annotated[StaffPrincipal, Depends(_role_dependency("auditor"))]
+Reviewer = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.DECIDE_REVIEW_ITEM))]
+"""May decide identity review items."""
+QueueReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_REVIEW_QUEUE))]
+"""May look at the review queue (auditors read only)."""
+CorrectionDecider = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.DECIDE_CORRECTION))]
+"""May decide citizens' correction requests."""
+CorrectionReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_CORRECTIONS))]
+"""May look at citizens' correction requests (auditors read only)."""
+Auditor = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_ACCESS_LOG))]
 """May read access histories and the audit log."""
 Scope = Annotated[StaffScope, Depends(staff_scope)]

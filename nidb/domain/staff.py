@@ -1,0 +1,101 @@
+"""Staff roles (vai trò cán bộ) and the one table of what each role may do.
+
+The staff console, the staff HTTP API, bearer tokens and staff accounts all read this table,
+so a role cannot be allowed an action in one place and refused it in another. Where a staff
+member may act (their province or district) is a separate question, answered by the console's
+scope (``nidb.web.console.scope``).
+
+Examples:
+    >>> can(StaffRole.REVIEWER, StaffAction.DECIDE_REVIEW_ITEM)
+    True
+    >>> can("approver", StaffAction.DECIDE_REVIEW_ITEM)
+    False
+    >>> StaffRole.AUDITOR.label
+    'Kiểm toán viên'
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["StaffAction", "StaffRole", "can", "roles_allowed"]
+
+
+class StaffRole(StrEnum):
+    """A staff member's role; the values are those stored in ``staff_users.role`` and
+    ``api_tokens.role``."""
+
+    REVIEWER = "reviewer"
+    """Decides identity review items and citizens' correction requests; checks dossiers."""
+    APPROVER = "approver"
+    """Approves or refuses online-service dossiers."""
+    AUDITOR = "auditor"
+    """Reads only: access histories, the audit log, the review queue and correction requests."""
+    ADMIN = "admin"
+    """Administers the system; may do what reviewers and auditors do, but decides no dossier."""
+
+    @property
+    def label(self) -> str:
+        """The role in Vietnamese, as the console shows it."""
+        return _LABELS[self]
+
+
+class StaffAction(StrEnum):
+    """Something a role may or may not do (whatever the door: console page or staff API)."""
+
+    READ_REVIEW_QUEUE = "review.read"
+    """List the identity review queue and open an item (record and registry side by side)."""
+    DECIDE_REVIEW_ITEM = "review.decide"
+    """Accept or reject a review item."""
+    READ_CORRECTIONS = "correction.read"
+    """List citizens' correction requests, open one, download its evidence."""
+    DECIDE_CORRECTION = "correction.decide"
+    """Accept or reject a correction request."""
+    READ_ACCESS_LOG = "access.read"
+    """Read a person's access history and the audit log (the audit log: central scope only)."""
+    PROCESS_DOSSIERS = "dossier.process"
+    """Work on online-service dossiers: the navigation's dossier pages. Any staff member may
+    still read a dossier of their area by its address."""
+    CHECK_DOSSIER = "dossier.check"
+    """Mark a dossier checked (đã thẩm định)."""
+    DECIDE_DOSSIER = "dossier.decide"
+    """Approve or refuse a dossier."""
+
+
+_LABELS: dict[StaffRole, str] = {
+    StaffRole.REVIEWER: "Cán bộ thẩm định",
+    StaffRole.APPROVER: "Cán bộ phê duyệt",
+    StaffRole.AUDITOR: "Kiểm toán viên",
+    StaffRole.ADMIN: "Quản trị hệ thống",
+}
+
+_REVIEWER, _APPROVER, _AUDITOR, _ADMIN = StaffRole
+_ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
+    StaffAction.READ_REVIEW_QUEUE: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
+    StaffAction.DECIDE_REVIEW_ITEM: frozenset({_REVIEWER, _ADMIN}),
+    StaffAction.READ_CORRECTIONS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
+    StaffAction.DECIDE_CORRECTION: frozenset({_REVIEWER, _ADMIN}),
+    StaffAction.READ_ACCESS_LOG: frozenset({_AUDITOR, _ADMIN}),
+    StaffAction.PROCESS_DOSSIERS: frozenset({_REVIEWER, _APPROVER, _ADMIN}),
+    StaffAction.CHECK_DOSSIER: frozenset({_REVIEWER}),
+    StaffAction.DECIDE_DOSSIER: frozenset({_APPROVER}),
+}
+"""Who may do what: the one rule table (docs/console.md, docs/services.md)."""
+
+
+def can(role: StaffRole | str, action: StaffAction | str) -> bool:
+    """Whether ``role`` may do ``action``; an unknown role may do nothing.
+
+    An unknown action is a programming error and raises ValueError.
+    """
+    allowed = _ALLOWED[StaffAction(action)]
+    try:
+        return StaffRole(role) in allowed
+    except ValueError:
+        return False
+
+
+def roles_allowed(action: StaffAction | str) -> tuple[StaffRole, ...]:
+    """The roles that may do ``action``, in the order of ``StaffRole``."""
+    allowed = _ALLOWED[StaffAction(action)]
+    return tuple(role for role in StaffRole if role in allowed)

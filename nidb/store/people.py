@@ -1,0 +1,113 @@
+"""The person and the BHXH codes of a personal ID: the one place that answers it.
+
+**The rule.**
+
+- A person record is *verified as* a personal ID when its ``verification_status`` is
+  ``verified`` and its ``verified_personal_id`` is that ID. Verification against the population
+  database, a staff member accepting a review item and a birth registered from the population
+  feed are what make a record so; rejecting a review item unmakes it.
+- An *open identity link* is an ``identity_links`` row for the pair whose ``valid_to`` is empty,
+  whatever its source (declared by an employer, verified, staff, registry). A closed link
+  (``valid_to`` set) never counts: it is history.
+- The BHXH codes of a personal ID are the codes of the records verified as it; with
+  ``include_open_links``, also the codes an open link ties to it that no verified record backs.
+  Verified codes come first, then the link-only ones, each group in ascending order, so the
+  first code is always the best-attested one.
+- A code retired by a merge (gộp sổ) holds nothing once merged (its records and links moved to
+  the kept code), so it is never an answer; undoing the merge moves them back.
+
+**Which strictness, and why.** The citizen portal (``include_open_links=False``) shows a citizen
+only what is verified as theirs: an employer's declaration is a claim, not proof, and a wrong
+one would show a stranger's contributions. The online services, the population and MOLISA feeds
+and the partner exchange (``include_open_links=True``) also act on a person known only by a
+declared link — a renewal, a death or a card check must find the person before verification
+has reached their record; the services check ``is_verified`` themselves where the law needs a
+verified identity.
+
+Reads only, on the caller's connection (so that a check and the write it justifies are one
+transaction); every query is an index look-up (``persons.verified_personal_id``,
+``identity_links.personal_id``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, select
+
+from nidb.domain.verification import VerificationStatus
+from nidb.store import models
+
+__all__ = [
+    "citizen",
+    "codes_of",
+    "is_verified",
+    "records_of",
+    "verified_as",
+    "verified_personal_ids",
+]
+
+_PERSON = models.Person
+_LINK = models.IdentityLink
+
+
+def verified_as(personal_id: Any) -> ColumnElement[bool]:
+    """SQL condition: the person record is verified as ``personal_id`` (a value or a column)."""
+    return and_(
+        _PERSON.verified_personal_id == personal_id,
+        _PERSON.verification_status == VerificationStatus.VERIFIED.value,
+    )
+
+
+def citizen(conn: Connection, personal_id: str) -> Row[Any] | None:
+    """The person as the population database says (nidb's ``citizens`` extract), or None."""
+    return conn.execute(
+        select(models.Citizen.__table__).where(models.Citizen.personal_id == personal_id)
+    ).first()
+
+
+def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) -> list[str]:
+    """The BHXH codes of a personal ID: verified ones first, then (if asked) link-only ones.
+
+    ``include_open_links=False``: the codes of the records verified as the personal ID (what
+    the citizen portal shows). ``include_open_links=True``: also the codes with an open
+    identity link to it (what services, feeds and the exchange act on). See the module's rule.
+    """
+    verified = sorted(
+        conn.execute(select(_PERSON.bhxh_code).where(verified_as(personal_id)).distinct()).scalars()
+    )
+    if not include_open_links:
+        return verified
+    linked = conn.execute(
+        select(_LINK.bhxh_code)
+        .where(_LINK.personal_id == personal_id, _LINK.valid_to.is_(None))
+        .distinct()
+    ).scalars()
+    return verified + sorted(set(linked) - set(verified))
+
+
+def is_verified(conn: Connection, personal_id: str) -> bool:
+    """True when some person record is verified as this personal ID."""
+    found = conn.execute(select(_PERSON.record_id).where(verified_as(personal_id)).limit(1))
+    return found.first() is not None
+
+
+def records_of(conn: Connection, personal_id: str) -> list[Row[Any]]:
+    """The person records verified as a personal ID (every column), by BHXH code, record id."""
+    return list(
+        conn.execute(
+            select(_PERSON.__table__)
+            .where(verified_as(personal_id))
+            .order_by(_PERSON.bhxh_code, _PERSON.record_id)
+        ).all()
+    )
+
+
+def verified_personal_ids(bhxh_code: Any) -> Select[str | None]:
+    """Subquery: the personal IDs the records of ``bhxh_code`` (a value or a column) are
+    verified as — normally one."""
+    return select(_PERSON.verified_personal_id).where(
+        _PERSON.bhxh_code == bhxh_code,
+        _PERSON.verified_personal_id.is_not(None),
+        _PERSON.verification_status == VerificationStatus.VERIFIED.value,
+    )
