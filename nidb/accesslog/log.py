@@ -30,12 +30,13 @@ from typing import Any
 
 import psycopg
 from psycopg.errors import UniqueViolation
-from sqlalchemy import Connection, Engine, create_engine, func, insert, select
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from nidb.protocol.canonical import canonical_json
 from nidb.settings import get_settings
 from nidb.store import models
+from nidb.store.drivers import psycopg_connection
 
 GENESIS = "0" * 64
 LANE_LOCK = 0x6E696462  # "nidb": advisory locks (LANE_LOCK, lane) mark the lanes in use
@@ -188,19 +189,21 @@ def append(
     """
     claimed = [r.message_id for r in records if r.message_id]
     postgres = conn.dialect.name == "postgresql"
-    cursor = conn.connection.dbapi_connection.cursor() if postgres else None  # type: ignore[union-attr]
+    cursor = psycopg_connection(conn).cursor() if postgres else None
     taken: set[str] = set()
     if claimed and cursor is not None:
         cursor.execute(_PG_TAKEN, {"ids": claimed}, prepare=True)
         taken = {row[0] for row in cursor.fetchall()}
     elif claimed:
-        taken = set(
-            conn.execute(
+        taken = {
+            message_id
+            for message_id in conn.execute(
                 select(models.AccessLogEntry.message_id).where(
                     models.AccessLogEntry.message_id.in_(claimed)
                 )
             ).scalars()
-        )
+            if message_id is not None  # IN (claimed) matches no NULL
+        }
     accepted, rows, head = chain_rows(records, taken, lane, head or _head(conn, lane))
     if rows and cursor is not None:
         _pg_insert(cursor, rows)
@@ -406,7 +409,7 @@ class ChainReport:
         return not self.problems
 
 
-def _stored(engine: Engine, chunk: int = 10_000) -> Iterator[dict[str, Any]]:
+def _stored(engine: Engine, chunk: int = 10_000) -> Iterator[RowMapping]:
     """Every entry in (lane, seq) order, read in chunks."""
     after = (-1, 0)
     table = models.AccessLogEntry.__table__
