@@ -9,6 +9,7 @@ no image library). ``invariant`` output: the same report gives the same bytes.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
@@ -203,7 +204,7 @@ def write_pdf(report: Report, path: Path) -> Path:
         if not section.rows:
             texts.append(["(không có số liệu)"] + [""] * (len(section.header) - 1))
         widths = column_widths(texts, width)
-        values = [section.header, *section.rows]
+        values: list[Sequence[object]] = [section.header, *section.rows]
         data = [
             [
                 Paragraph(

@@ -24,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from nidb.ingest.layouts import LAYOUTS
@@ -33,6 +34,7 @@ from nidb.store.db import ensure_schema, make_engine
 
 if TYPE_CHECKING:  # matching pulls in DuckDB and Splink: loaded only by the commands using it
     from nidb.identity.match import MatchSummary
+    from nidb.sim.generate import ErrorRates
 
 app = typer.Typer(
     help="nidb — Cơ sở dữ liệu quốc gia về Bảo hiểm (National Insurance Database of Vietnam).",
@@ -127,7 +129,7 @@ def _handled() -> Iterator[None]:
         ) from None
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     engine = make_engine()
     ensure_schema(engine)
     return engine
@@ -294,7 +296,7 @@ def generate_command(
     out.print(table)
 
 
-def _parse_rates(rates_type: type, pairs: list[str]) -> object:
+def _parse_rates(rates_type: type[ErrorRates], pairs: list[str]) -> ErrorRates:
     import dataclasses
 
     known = {f.name for f in dataclasses.fields(rates_type)}

@@ -7,7 +7,7 @@ a death. The hospital signs every request; nidb signs every answer and logs ever
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, func, select
 
 from nidb.accesslog import verify_chain
 from nidb.exchange.partners import add_grant, ensure_partner
@@ -43,7 +43,7 @@ class ExchangeDemo:
     chain_intact: bool = False
 
 
-def _holders(engine: Engine, limit: int) -> list[Any]:
+def _holders(engine: Engine, limit: int) -> Sequence[Row[Any]]:
     """Verified people with an active card valid today (and a pension, where there is one)."""
     card, person, citizen = models.HealthCard, models.Person, models.Citizen
     pension = (

@@ -111,8 +111,8 @@ def snapshot_from_generated(data_dir: Path, out_dir: Path) -> dict[str, int]:
             query = _SELECTS[table].format(**sources)
             con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
             rows[table] = int(
-                con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0]
-            )  # type: ignore[index]
+                con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchall()[0][0]
+            )
     finally:
         con.close()
     return rows

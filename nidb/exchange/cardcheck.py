@@ -23,6 +23,7 @@ from nidb.domain.identifiers import BhxhCode, HealthCardCode
 from nidb.domain.names import normalize_name, strip_diacritics
 from nidb.exchange.answer import Answer
 from nidb.store import models
+from nidb.store.drivers import psycopg_connection
 
 CARD_RESULTS: dict[str, str] = {
     "000": "Thông tin thẻ chính xác",
@@ -98,11 +99,14 @@ _CARDS_WITH_HOLDER = (
 # The same statement as PostgreSQL text, run straight on the driver's cursor as a prepared
 # statement: card checks are the hottest path of the system (a hospital checks every visit), and
 # this skips about 120 µs of SQLAlchemy result handling per check.
-_CARDS_WITH_HOLDER_PG = _CARDS_WITH_HOLDER.compile(dialect=postgresql_psycopg.dialect()).string
+# (SQLAlchemy's dialect classes have unannotated constructors: no-untyped-call.)
+_PG_DIALECT = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call]
+_CARDS_WITH_HOLDER_PG = _CARDS_WITH_HOLDER.compile(dialect=_PG_DIALECT).string
 
 
 # For the event-loop path (nidb.exchange.pgasync): the same statement with asyncpg's $1.
-CARDS_WITH_HOLDER_ASYNCPG = _CARDS_WITH_HOLDER.compile(dialect=postgresql_asyncpg.dialect()).string
+_ASYNCPG_DIALECT = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
+CARDS_WITH_HOLDER_ASYNCPG = _CARDS_WITH_HOLDER.compile(dialect=_ASYNCPG_DIALECT).string
 
 
 class CardRow(NamedTuple):
@@ -124,7 +128,7 @@ class CardRow(NamedTuple):
 
 def _cards_of(conn: Connection, bhxh_code: str) -> list[Any]:
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
+        cursor = psycopg_connection(conn).cursor(row_factory=namedtuple_row)
         cursor.execute(_CARDS_WITH_HOLDER_PG, {"bhxh_code": bhxh_code}, prepare=True)
         return cursor.fetchall()
     return list(conn.execute(_CARDS_WITH_HOLDER, {"bhxh_code": bhxh_code}).all())

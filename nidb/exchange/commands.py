@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -29,14 +30,16 @@ audit_app = typer.Typer(
 )
 
 
-def _cli():  # type: ignore[no-untyped-def]
+def _cli() -> ModuleType:
     from nidb import cli
 
     return cli
 
 
 def _partner_error(error: PartnerError) -> typer.Exit:
-    return _cli()._fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
+    from nidb.cli import _fail
+
+    return _fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 
 @partner_app.command("add")

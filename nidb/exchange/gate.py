@@ -150,6 +150,7 @@ class Gate:
         self.clock.check(header.issued_at, self.now())
         if not self.limiter.allow(partner.code, partner.rate_limit):
             raise Refused(RefusalCode.RATE_LIMITED, f"{partner.rate_limit} requests per second")
+        groups: tuple[str, ...]
         if service.bulk:  # the grant of the service named in the body decides (extracts.py)
             grant_id, groups = 0, ()
         else:

@@ -296,24 +296,24 @@ def load_partners(conn: Connection) -> dict[str, PartnerInfo]:
         )
         for row in conn.execute(select(models.Partner))
     }
-    for row in conn.execute(
+    for key_row in conn.execute(
         select(models.PartnerKey).where(models.PartnerKey.revoked_at.is_(None))
     ):
-        if row.partner_code in partners:
-            key = VerifyKey.from_b64(row.public_key)
-            partners[row.partner_code].keys[key.kid] = key
-    for row in conn.execute(select(models.Grant).order_by(models.Grant.id)):
-        if row.partner_code in partners:
-            partners[row.partner_code].grants.append(
+        if key_row.partner_code in partners:
+            key = VerifyKey.from_b64(key_row.public_key)
+            partners[key_row.partner_code].keys[key.kid] = key
+    for grant_row in conn.execute(select(models.Grant).order_by(models.Grant.id)):
+        if grant_row.partner_code in partners:
+            partners[grant_row.partner_code].grants.append(
                 GrantInfo(
-                    row.id,
-                    row.service,
-                    row.purpose,
-                    tuple(row.info_groups.split(",")),
-                    row.legal_basis,
-                    row.valid_from,
-                    row.valid_to,
-                    row.revoked_at is not None,
+                    grant_row.id,
+                    grant_row.service,
+                    grant_row.purpose,
+                    tuple(grant_row.info_groups.split(",")),
+                    grant_row.legal_basis,
+                    grant_row.valid_from,
+                    grant_row.valid_to,
+                    grant_row.revoked_at is not None,
                 )
             )
     return partners

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, false, func, or_, select, true
 
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode, PersonalId
@@ -227,9 +227,11 @@ def employer_headcount(
     table = models.Employer
     if not employer_code and not enterprise_code:
         raise Refused(RefusalCode.BODY_INVALID, "employer_code or enterprise_code is required")
+    by_employer = true() if employer_code is not None else false()
+    by_enterprise = true() if enterprise_code is not None else false()
     condition = or_(
-        and_(employer_code is not None, table.employer_code == (employer_code or "")),
-        and_(enterprise_code is not None, table.enterprise_code == (enterprise_code or "")),
+        and_(by_employer, table.employer_code == (employer_code or "")),
+        and_(by_enterprise, table.enterprise_code == (enterprise_code or "")),
     )
     employer = conn.execute(select(table.__table__).where(condition).limit(1)).first()
     if employer is None:

@@ -13,6 +13,7 @@ from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode, HealthCardCode
 from nidb.exchange.answer import Answer
 from nidb.store import models
+from nidb.store.tables import table_of
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -51,7 +52,7 @@ def submit_visits(conn: Connection, sender: str, visits: list[Any]) -> Answer:
         )
     stored: set[str] = set()
     if rows:
-        table = models.HealthVisit.__table__
+        table = table_of(models.HealthVisit)
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         statement = dialect_insert(table).on_conflict_do_nothing().returning(table.c.visit_id)
         stored = set(conn.execute(statement, rows).scalars())

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nidb.feeds.feed import FeedError, FeedReport
+from nidb.feeds.feed import FeedError, FeedTotals
 
 feed_app = typer.Typer(
     help="Nhận luồng thay đổi từ CSDL khác (inbound change feeds from other registries).",
@@ -49,7 +49,7 @@ def _cli() -> ModuleType:
 
 def run_feed(
     title: str,
-    follow_once: Callable[[Any], FeedReport],
+    follow_once: Callable[[Any], FeedTotals],
     labels: Sequence[tuple[str, str]],
     *,
     follow: bool,

@@ -195,6 +195,16 @@ class FeedReport(Protocol):
     events: int
 
 
+class FeedTotals(Protocol):
+    """A feed run's totals as read by the commands (a report may compute ``events``)."""
+
+    @property
+    def pages(self) -> int: ...
+
+    @property
+    def events(self) -> int: ...
+
+
 def follow_feed(
     engine: Engine,
     client: FeedSource,

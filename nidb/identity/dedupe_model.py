@@ -18,13 +18,13 @@ The name, birth date, personal ID and gender comparisons are the matching model'
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
+from splink.blocking_rule_library import CustomRule
 
 from nidb.domain.names import strip_diacritics
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63, successor
@@ -252,7 +252,7 @@ def settings(shared_share: float) -> SettingsCreator:
             PLACE,
             model.ADDRESS,
         ],
-        blocking_rules_to_generate_predictions=list[Any](BLOCKING_RULES),
+        blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in BLOCKING_RULES],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )

@@ -125,7 +125,7 @@ def _read(
         f"FROM {table}_src"
     )
     con.execute(f"DROP TABLE {table}_src")
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # type: ignore[index]
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -150,13 +150,18 @@ def _distinct(con: duckdb.DuckDBPyConnection, column: str, tables: tuple[str, ..
 def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
     """``name_map``: every distinct full name of both files at each matching level."""
     raw = _distinct(con, "full_name", tables)
-    lower, base, family, middle, given, error = [], [], [], [], [], []
+    lower: list[str | None] = []
+    base: list[str | None] = []
+    family: list[str | None] = []
+    middle: list[str | None] = []
+    given: list[str | None] = []
+    error: list[str | None] = []
     for name in raw:
         try:
             forms = name_forms(name)
         except DomainError as problem:
-            lower.append(None), base.append(None), family.append(None)  # type: ignore[func-returns-value]
-            middle.append(None), given.append(None)  # type: ignore[func-returns-value]
+            for column in (lower, base, family, middle, given):
+                column.append(None)
             error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
             continue
         lower.append(forms.lower)
@@ -185,12 +190,17 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
 def _distinct_dates(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
     """``dob_map``: every distinct birth date text as year, month, day and precision."""
     raw = _distinct(con, "date_of_birth", tables)
-    year, month, day, precision, error = [], [], [], [], []
+    year: list[int | None] = []
+    month: list[int | None] = []
+    day: list[int | None] = []
+    precision: list[str | None] = []
+    error: list[str | None] = []
     for text in raw:
         try:
             parsed = parse_birth_date(text)
         except DomainError as problem:
-            year.append(None), month.append(None), day.append(None)  # type: ignore[func-returns-value]
+            for part in (year, month, day):
+                part.append(None)
             precision.append(None)
             error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
             continue

@@ -161,7 +161,7 @@ def _train_and_predict(
         f"CREATE OR REPLACE TEMP TABLE candidates AS "
         f"SELECT {model.CANDIDATE_COLUMNS} FROM {pairs.physical_name}"
     )
-    summary.candidate_pairs = int(con.execute("SELECT count(*) FROM candidates").fetchall()[0][0])  # type: ignore[index]
+    summary.candidate_pairs = int(con.execute("SELECT count(*) FROM candidates").fetchall()[0][0])
     summary.seconds["predict"] = time.perf_counter() - clock
     return "candidates"
 

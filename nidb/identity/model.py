@@ -24,6 +24,7 @@ import duckdb
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
+from splink.blocking_rule_library import CustomRule
 
 NAME = cl.CustomComparison(
     output_column_name="name",
@@ -164,7 +165,7 @@ def settings(engine: str = "duckdb") -> SettingsCreator:
         link_type="link_only",
         unique_id_column_name="unique_id",
         comparisons=[NAME, BIRTH_DATE, PERSONAL_ID, GENDER, BIRTH_PROVINCE, address],
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in BLOCKING_RULES],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )

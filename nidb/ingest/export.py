@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from nidb.store import models
 
@@ -73,7 +74,7 @@ def export_snapshot(
 
 
 def _export_table(
-    conn: object,
+    conn: Connection,
     name: str,
     out_dir: Path,
     chunk_rows: int,
@@ -84,13 +85,15 @@ def _export_table(
     final = out_dir / f"{name}.parquet"
     temp = out_dir / f".{name}.parquet.{os.getpid()}.tmp"
     rows = 0
-    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(  # type: ignore[attr-defined]
+    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
         select(table).order_by(*table.primary_key.columns)
     )
     try:
         with pq.ParquetWriter(temp, schema, compression="zstd") as writer:
             for part in result.partitions(chunk_rows):
-                columns = list(zip(*part, strict=True)) if part else [[] for _ in schema]
+                columns: list[tuple[Any, ...]] = (
+                    list(zip(*part, strict=True)) if part else [() for _ in schema]
+                )
                 writer.write_table(
                     pa.table(
                         [

@@ -32,6 +32,7 @@ from nidb.ingest.staging import Stage, indexes_rebuilt_after, is_empty
 from nidb.settings import actor_name, get_settings
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
+from nidb.store.tables import table_of
 
 Progress = Callable[[int, int, int], None]
 """Called with (rows read, bytes read, total bytes) after each chunk."""
@@ -228,7 +229,7 @@ def _after_load(conn: Connection, layout: Layout, batch_id: int) -> None:
     """Kind-specific follow-up inside the batch transaction."""
     if layout.kind == "records":
         # every declared, well-formed personal ID opens a 'declared' BHXH ↔ ID link once
-        links = models.IdentityLink.__table__
+        links = table_of(models.IdentityLink)
         rebuild = indexes_rebuilt_after if is_empty(conn, links) else _as_is
         with rebuild(conn, links):
             _open_declared_links(conn, batch_id)
@@ -253,7 +254,7 @@ def _open_declared_links(conn: Connection, batch_id: int) -> None:
 
 
 def _close_batch(conn: Connection, batch_id: int, report: ImportReport, actor: str) -> None:
-    batches = models.ImportBatch.__table__
+    batches = table_of(models.ImportBatch)
     conn.execute(
         batches.update()
         .where(batches.c.id == batch_id)

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import TextIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,7 +85,7 @@ class TableReader:
         if self.total_bytes == 0:
             raise FileError(self.path, "tệp rỗng, không có dòng tiêu đề", "empty file: no header")
         # surrogateescape lets one bad byte spoil one row, not the whole file
-        self._text: IO[str] = self.path.open(
+        self._text: TextIO = self.path.open(
             "r", encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
         self._csv = csv.reader(self._text, strict=False)

@@ -16,6 +16,7 @@ from sqlalchemy import Column, Connection, MetaData, Table, text
 from sqlalchemy.types import BigInteger, Date, DateTime
 
 from nidb.ingest.layouts import Layout
+from nidb.store.drivers import psycopg_connection, sqlite_connection
 
 Staged = bytes | list[tuple[Any, ...]]
 """A chunk ready for staging: COPY text (PostgreSQL) or parameter tuples (SQLite)."""
@@ -39,7 +40,6 @@ class Stage:
         self.table.drop(conn, checkfirst=True)  # a leftover from a killed run on this connection
         self.table.create(conn)
         self.columns = ("_row", *layout.targets)
-        self._raw = conn.connection.driver_connection
         self.temporal = frozenset(
             i
             for i, column in enumerate(self.table.columns)
@@ -49,13 +49,13 @@ class Stage:
     def write(self, staged: Staged) -> None:
         """Append one converted chunk: COPY on PostgreSQL, executemany on SQLite."""
         if isinstance(staged, bytes):
-            cursor = self._raw.cursor()
+            cursor = psycopg_connection(self.conn).cursor()
             with cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN") as copy:
                 copy.write(staged)
             cursor.close()
         else:
             placeholders = ", ".join("?" for _ in self.columns)
-            self._raw.executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", staged)
+            sqlite_connection(self.conn).executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", staged)
 
     def duplicate_keys(self) -> Iterator[tuple[int, str, int]]:
         """(row, key, first row) for every row repeating an earlier row's key; removes them."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -41,14 +42,16 @@ def mount(app: typer.Typer, sim_app: typer.Typer) -> None:
     sim_app.command("webhook")(sim_webhook)
 
 
-def _cli():  # type: ignore[no-untyped-def]
+def _cli() -> ModuleType:
     from nidb import cli
 
     return cli
 
 
 def _outbox_error(error: OutboxError) -> typer.Exit:
-    return _cli()._fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
+    from nidb.cli import _fail
+
+    return _fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 
 @outbox_app.command("subscribe")

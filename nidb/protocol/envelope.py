@@ -13,7 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from nidb.protocol.canonical import NotCanonical, canonical_json
 from nidb.protocol.errors import RefusalCode, Refused
@@ -26,6 +26,13 @@ MEMBER_ID = re.compile(r"^[A-Z]{2}/[A-Z]{2,10}/[A-Za-z0-9-]{1,40}/[A-Za-z0-9._-]
 SERVICE_ID = re.compile(r"^[a-z][a-z0-9_.-]{1,40}/v[0-9]{1,3}$")
 PURPOSE_ID = re.compile(r"^[A-Z0-9_]{2,20}$")
 HEADER_KEYS = ("message_id", "sender", "receiver", "service", "purpose", "issued_at")
+
+
+class JwsHeader(TypedDict):
+    """The JWS protected header of a partner signature, validated."""
+
+    alg: str
+    kid: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +145,7 @@ def signature_kid(signature: str) -> str:
     return protected["kid"]
 
 
-def split_signature(signature: str) -> tuple[dict[str, Any], bytes]:
+def split_signature(signature: str) -> tuple[JwsHeader, bytes]:
     """The protected header and the raw signature of a detached compact JWS; raises
     Refused(E_BAD_SIGNATURE) if it is not one."""
     parts = signature.split(".")
@@ -149,14 +156,15 @@ def split_signature(signature: str) -> tuple[dict[str, Any], bytes]:
         raw_signature = b64url_decode(parts[2])
     except ValueError:
         raise Refused(RefusalCode.BAD_SIGNATURE, "JWS parts are not base64url JSON") from None
+    kid = protected.get("kid") if isinstance(protected, dict) else None
     if (
         not isinstance(protected, dict)
         or protected.get("alg") != "EdDSA"
-        or not isinstance(protected.get("kid"), str)
+        or not isinstance(kid, str)
         or set(protected) - {"alg", "kid"}
     ):
         raise Refused(RefusalCode.BAD_SIGNATURE, 'protected header must be {"alg":"EdDSA","kid"}')
-    return protected, raw_signature
+    return JwsHeader(alg="EdDSA", kid=kid), raw_signature
 
 
 def _signing_input(protected_b64: str, payload: bytes) -> bytes:
@@ -164,7 +172,7 @@ def _signing_input(protected_b64: str, payload: bytes) -> bytes:
 
 
 def verify_signature(
-    envelope: Envelope, key: VerifyKey, parts: tuple[dict[str, Any], bytes] | None = None
+    envelope: Envelope, key: VerifyKey, parts: tuple[JwsHeader, bytes] | None = None
 ) -> None:
     """Raise Refused(E_BAD_SIGNATURE) unless ``key`` signed exactly this header and body.
 

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from nidb.services.errors import ConcurrentDecision, DossierNotFound, TransitionRefused
 from nidb.services.workdays import add_working_days
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models_services import Dossier, DossierEvent, Notification
+from nidb.store.tables import table_of
 
-DOSSIERS: Table = Dossier.__table__  # type: ignore[assignment]
+DOSSIERS = table_of(Dossier)
 
 __all__ = [
     "DOSSIERS",

@@ -24,6 +24,7 @@ from nidb.store import people
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models import Person
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
+from nidb.store.tables import table_of
 from nidb.web.uploads import Evidence
 
 MARKUP = re.compile(r"[<>]")
@@ -267,13 +268,13 @@ def _apply(
     values = _register_values(field, new_value)
     if not values:
         return ()
-    persons = Person.__table__
+    persons = table_of(Person)
     records = conn.execute(
         select(persons.c.record_id, *(persons.c[c] for c in values))
         .where(people.verified_as(personal_id))
         .order_by(persons.c.record_id)
     ).all()
-    applied = []
+    applied: list[dict[str, Any]] = []
     for record in records:
         changed = {c: v for c, v in values.items() if record._mapping[c] != v}
         if not changed:

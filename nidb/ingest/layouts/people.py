@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 from nidb.domain.dates import parse_birth_date, parse_date
-from nidb.domain.errors import DomainError
+from nidb.domain.errors import DomainError, InvalidPersonalId
 from nidb.domain.gender import parse_gender
-from nidb.domain.identifiers import InvalidPersonalId, OldIdNumber, PersonalId
+from nidb.domain.identifiers import OldIdNumber, PersonalId
 from nidb.domain.names import name_forms
 from nidb.domain.provinces import is_province_code
 from nidb.ingest.fields import RowFields, choice, unit_code

@@ -239,8 +239,8 @@ def inject_visit_frauds(
     copy = visits.take(twice)
     day_end = copy.day() * MINUTES_PER_DAY + MINUTES_PER_DAY - 1
     shift = np.minimum(rng.integers(0, 31, len(twice)), day_end - copy.admitted)
-    cost = np.round(copy.total * (1 + rng.uniform(-NEAR_EQUAL, NEAR_EQUAL, len(twice))), -2)
-    cost = cost.astype(np.int64)
+    near = copy.total * (1 + rng.uniform(-NEAR_EQUAL, NEAR_EQUAL, len(twice)))
+    cost = np.round(near, -2).astype(np.int64)
     extra.append(
         Visits(
             copy.holder,

@@ -110,7 +110,8 @@ def _timestamps(minutes: I64) -> pa.Array:
 def insurer_paid(total: I64, cards: Cards, holder: I64) -> I64:
     """What the fund pays of ``total`` at each holder's benefit level, in whole đồng."""
     share = np.round(insurer_share_of(cards.level[holder]) * 1000).astype(np.int64)
-    return np.minimum(total, (total * share + 500) // 1000)
+    paid: I64 = np.minimum(total, (total * share + 500) // 1000)
+    return paid
 
 
 def draw_visits(rng: np.random.Generator, cards: Cards, population: Population,
