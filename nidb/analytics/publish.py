@@ -28,6 +28,7 @@ from nidb.analytics.quality import UNKNOWN_PROVINCE
 from nidb.analytics.suppression import Key, suppress_two_way, two_way_counts
 from nidb.domain.catalogues import BENEFICIARY_GROUPS, Scheme
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63, successor
+from nidb.domain.spreadsheet import safe_cell
 
 TOTAL = "total"
 NATIONAL = "VN"
@@ -47,8 +48,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
     """Write a UTF-8 CSV (LF line ends) atomically; the number of data rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(map(safe_cell, header))
+    writer.writerows(map(safe_cell, row) for row in rows)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.write_bytes(buffer.getvalue().encode("utf-8"))
     os.replace(temp, path)

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nidb.analytics.report_data import Report, Section
+from nidb.domain.spreadsheet import safe_cell
 
 SHEET_NAMES = {
     "summary": "Tong quan",
@@ -62,12 +63,12 @@ def write_xlsx(report: Report, path: Path) -> Path:
     workbook.properties.modified = stamp
     for section in report.sections:
         sheet = workbook.create_sheet(SHEET_NAMES.get(section.key, section.key)[:31])
-        sheet.append(section.header)
+        sheet.append([safe_cell(title) for title in section.header])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDE6F0")
         for row in section.rows:
-            sheet.append([v if v is not None else None for v in row])
+            sheet.append([safe_cell(v) for v in row])  # text is never run as a formula
         for column in section.percent_columns:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
                 cell.number_format = "0.0%"
@@ -75,7 +76,7 @@ def write_xlsx(report: Report, path: Path) -> Path:
             widest = max([len(str(title))] + [len(str(r[i - 1])) for r in section.rows[:50]])
             sheet.column_dimensions[get_column_letter(i)].width = min(45, max(8, widest + 2))
         if section.note:
-            sheet.cell(row=len(section.rows) + 3, column=1, value=section.note)
+            sheet.cell(row=len(section.rows) + 3, column=1, value=safe_cell(section.note))
         if section.chart is not None:
             anchor = f"{get_column_letter(len(section.header) + 2)}2"
             _add_chart(sheet, section, anchor)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from nidb.domain.spreadsheet import neutralise
 from nidb.identity import dedupe_model, model
 from nidb.identity.features import load_records
 
@@ -231,9 +232,10 @@ def _write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]], out
     import pyarrow as pa
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    as_csv = out.suffix.lower() != ".parquet"
     table = pa.table(
-        {
-            "record_id": [r[0] for r in rows],
+        {  # in CSV, a record ID a spreadsheet could run as a formula gets a leading quote
+            "record_id": [neutralise(r[0]) if as_csv else r[0] for r in rows],
             "cluster_id": [r[1] for r in rows],
             "decision": [r[2] for r in rows],
         }

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63
+from nidb.domain.spreadsheet import neutralise_sql
 from nidb.identity import model
 from nidb.identity.features import load_inputs
 
@@ -221,7 +222,10 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     )
     if out.suffix.lower() == ".parquet":
         con.execute(f"COPY ({query}) TO '{temp}' (FORMAT parquet)")
-    else:
+    else:  # a text cell a spreadsheet could run as a formula gets a leading quote
+        cells = ("record_id", "personal_id", "score", "decision", "reasons")
+        safe = ", ".join(c if c == "score" else f"{neutralise_sql(c)} AS {c}" for c in cells)
+        query = f"SELECT {safe} FROM ({query})"
         con.execute(f"COPY ({query}) TO '{temp}' (FORMAT csv, HEADER true)")
     os.replace(temp, out)
 

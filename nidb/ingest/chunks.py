@@ -12,7 +12,10 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
+from functools import cache
 from typing import Any
+
+from sqlalchemy import String
 
 from nidb.ingest.fields import copy_line, sql_value
 from nidb.ingest.layouts import LAYOUTS, Layout, RowInvalid
@@ -36,7 +39,9 @@ def convert_chunk(
     The rows come back already in the form the database takes them, so that this work, not
     only validation, is done by the worker process running it.
     """
-    convert = LAYOUTS[kind].convert
+    layout = LAYOUTS[kind]
+    convert = layout.convert
+    bounded = _bounded_columns(kind)
     good: list[tuple[Any, ...]] = []
     errors: list[RowError] = []
     for number, cells in rows:
@@ -44,6 +49,17 @@ def convert_chunk(
             values = convert(dict(zip(header, cells, strict=True)), today)
         except RowInvalid as invalid:
             errors.extend((number, e.field, e.value, e.rule, e.reason) for e in invalid.errors)
+            continue
+        too_long = [
+            (name, value, limit)
+            for i, name, limit in bounded
+            if (value := values[i]) is not None and len(value) > limit
+        ]
+        if too_long:
+            errors.extend(
+                (number, name, value[:60], "VALUE_TOO_LONG", too_long_reason(limit))
+                for name, value, limit in too_long
+            )
             continue
         good.append((number, *values))
     if dialect == "postgresql":
@@ -53,6 +69,28 @@ def convert_chunk(
             tuple(sql_value(v) if i in temporal else v for i, v in enumerate(row)) for row in good
         ]
     return good, errors
+
+
+@cache
+def _bounded_columns(kind: str) -> tuple[tuple[int, str, int], ...]:
+    """(position, column, length) of every target column of a bounded text type.
+
+    The last guard before staging: SQLite stores text of any length in a ``VARCHAR(n)`` and
+    PostgreSQL refuses the whole COPY, so a value a layout let through too long must be
+    quarantined here, the same on both engines, rather than fail one of them.
+    """
+    layout = LAYOUTS[kind]
+    bounded = []
+    for i, name in enumerate(layout.targets):
+        column_type = layout.table.c[name].type
+        if isinstance(column_type, String) and column_type.length is not None:
+            bounded.append((i, name, column_type.length))
+    return tuple(bounded)
+
+
+def too_long_reason(limit: int) -> str:
+    """The reason of a VALUE_TOO_LONG row (as ``fields.too_long`` gives it)."""
+    return f"dài quá {limit} ký tự (longer than {limit} characters)"
 
 
 def _die_with_parent() -> None:

@@ -71,19 +71,24 @@ class RowFields:
         self.errors.append(DomainError(column, value, rule, vi, en))
 
 
+def too_long(column: str, raw: str, max_length: int) -> DomainError:
+    """The error for a value longer than its column holds (shown cut to 60 characters)."""
+    return DomainError(
+        column,
+        raw[:60],
+        "VALUE_TOO_LONG",
+        f"dài quá {max_length} ký tự",
+        f"longer than {max_length} characters",
+    )
+
+
 def text(max_length: int) -> Callable[[str, str], str]:
     """Free text, trimmed, at most ``max_length`` characters."""
 
     def parse(raw: str, column: str) -> str:
         value = " ".join(raw.split())
         if len(value) > max_length:
-            raise DomainError(
-                column,
-                raw[:60],
-                "VALUE_TOO_LONG",
-                f"dài quá {max_length} ký tự",
-                f"longer than {max_length} characters",
-            )
+            raise too_long(column, raw, max_length)
         return value
 
     return parse

@@ -1,9 +1,12 @@
 """Import one interchange file into the register as one all-or-nothing batch.
 
 How a batch runs (the same on SQLite and PostgreSQL):
-1. The file's SHA-256 names the batch; a file already imported is not imported again.
+1. The file's SHA-256 names the batch; a file already imported is not imported again. Its
+   header is checked first (``header.check_header``): a missing or repeated column, or a
+   Parquet column of a type the layout cannot read, refuses the file before any row loads.
 2. In one transaction: rows stream through validation in chunks into a temporary staging table
-   (PostgreSQL: COPY; SQLite: executemany), bad rows stream to a quarantine file.
+   (PostgreSQL: COPY; SQLite: executemany), bad rows stream to a quarantine file
+   that has no name until the commit (``quarantine``).
 3. Rows whose record key repeats within the file are quarantined (the first one wins).
 4. One ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE data differs`` moves staging into the
    register, so rows already there and identical are left untouched.
@@ -14,8 +17,6 @@ batch is there. Memory stays flat: only one chunk is held at a time.
 
 from __future__ import annotations
 
-import csv
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,18 +27,20 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from nidb.ingest.chunks import validated_chunks
+from nidb.ingest.header import check_header
 from nidb.ingest.layouts import LAYOUTS, Layout
-from nidb.ingest.readers import FileError, RowProblem, TableReader, file_sha256, shown
+from nidb.ingest.quarantine import SCRATCH, Quarantine, rejected_path_for, sweep_leftovers
+from nidb.ingest.readers import FileError, TableReader, file_sha256
 from nidb.ingest.staging import Stage, indexes_rebuilt_after, is_empty
 from nidb.settings import actor_name, get_settings
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
 from nidb.store.tables import table_of
 
+__all__ = ["ImportReport", "import_file", "rejected_path_for"]
+
 Progress = Callable[[int, int, int], None]
 """Called with (rows read, bytes read, total bytes) after each chunk."""
-
-REJECT_COLUMNS = ("row", "column", "value", "rule", "reason")
 
 
 @dataclass
@@ -64,48 +67,6 @@ class ImportReport:
         return self.inserted + self.updated + self.unchanged
 
 
-def rejected_path_for(path: Path) -> Path:
-    """Where the quarantine file of ``path`` goes: ``FILE.rejected.csv`` beside it."""
-    return path.with_name(path.name + ".rejected.csv")
-
-
-class _Quarantine:
-    """Rejected rows, written to a temporary file and moved into place only on commit."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        self._handle = self.temp.open("w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._handle)
-        self._writer.writerow(REJECT_COLUMNS)
-        self.rows: set[int] = set()
-        self.by_rule: dict[str, int] = {}
-
-    def add(self, row: int, column: str, value: object, rule: str, reason: str) -> None:
-        self.rows.add(row)
-        self.by_rule[rule] = self.by_rule.get(rule, 0) + 1
-        shown_value = (
-            shown(value) if isinstance(value, str) else "" if value is None else str(value)
-        )
-        self._writer.writerow((row, column, shown_value, rule, reason))
-
-    def add_problem(self, problem: RowProblem) -> None:
-        self.add(problem.row, problem.column, problem.value, problem.rule, problem.reason)
-
-    def commit(self) -> Path | None:
-        self._handle.close()
-        if self.rows:
-            os.replace(self.temp, self.target)
-            return self.target
-        self.temp.unlink(missing_ok=True)
-        self.target.unlink(missing_ok=True)  # a fixed file leaves no stale quarantine
-        return None
-
-    def discard(self) -> None:
-        self._handle.close()
-        self.temp.unlink(missing_ok=True)
-
-
 def import_file(
     engine: Engine,
     kind: str,
@@ -125,6 +86,9 @@ def import_file(
     if not path.is_file():
         raise FileError(path, "không tìm thấy tệp", "file not found")
     report = ImportReport(kind=kind, path=path)
+    target = rejected_path or rejected_path_for(path)
+    scratch = get_settings().data_dir / SCRATCH
+    sweep_leftovers(target, scratch)
     sha = file_sha256(path)
     if not force:
         with engine.connect() as conn:
@@ -143,8 +107,8 @@ def import_file(
     # a file of one chunk is not worth starting processes for
     workers = settings.import_workers if path.stat().st_size > 4 << 20 else 1
     with TableReader(path, chunk_rows) as reader:
-        columns = _check_header(layout, reader)
-        quarantine = _Quarantine(rejected_path or rejected_path_for(path))
+        columns = check_header(layout, reader)
+        quarantine = Quarantine(target, scratch)
         try:
             with engine.begin() as conn:
                 clock = time.perf_counter()
@@ -191,18 +155,6 @@ def import_file(
         report.rejected_by_rule = dict(sorted(quarantine.by_rule.items()))
     report.seconds = (datetime.now(UTC) - started).total_seconds()
     return report
-
-
-def _check_header(layout: Layout, reader: TableReader) -> list[str]:
-    present = set(reader.header)
-    missing = [name for name in layout.required if name not in present]
-    if missing:
-        raise FileError(
-            reader.path,
-            f"thiếu cột bắt buộc: {', '.join(missing)}",
-            f"missing required column(s): {', '.join(missing)}",
-        )
-    return reader.header
 
 
 def _new_batch(conn: Connection, layout: Layout, path: Path, sha: str, started: datetime) -> int:

@@ -2,8 +2,13 @@
 
 Readers never load a whole file: they yield chunks of rows, each row a list of cell values
 (``None`` for an empty cell) in header order, with its 1-based data row number. Rows that are
-broken as rows (wrong column count, invalid UTF-8, unreadable CSV) come out as ``RowProblem``
-so the caller can quarantine them and go on.
+broken as rows (wrong column count, unreadable CSV, invalid UTF-8 or a control character in a
+cell) come out as ``RowProblem`` so the caller can quarantine them and go on. A header that
+names a column twice makes the whole file unusable (which of the two would be meant?).
+
+No cell of any interchange file holds a control character (U+0000–U+001F, U+007F–U+009F):
+names, addresses and codes have no tab, newline, NUL or terminal escape, and PostgreSQL cannot
+store NUL at all, so such a row is refused the same way on every engine.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +52,17 @@ class RowProblem:
     reason: str
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
 def shown(value: str) -> str:
-    """A cell value safe to print: undecodable bytes as ``\\xNN``."""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A cell value safe to print: undecodable bytes and control characters as ``\\xNN``."""
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(_escaped, text)
 
 
 def file_sha256(path: Path) -> str:
@@ -60,7 +75,12 @@ def file_sha256(path: Path) -> str:
 
 
 class TableReader:
-    """Reads a CSV or Parquet file in chunks of rows; ``header`` is known on open."""
+    """Reads a CSV or Parquet file in chunks of rows; ``header`` is known on open.
+
+    ``use`` narrows the rows to the columns a caller needs (the others are not read from a
+    Parquet file and not checked in a CSV one: extra columns are ignored, as the interchange
+    contract says).
+    """
 
     def __init__(self, path: Path, chunk_rows: int = 20_000) -> None:
         self.path = path
@@ -68,6 +88,10 @@ class TableReader:
         self.total_bytes = path.stat().st_size
         self.bytes_done = 0
         self.rows_read = 0
+        self.header: list[str] = []
+        """The column names, in file order (after ``use``, the columns used)."""
+        self.arrow_types: dict[str, pa.DataType] | None = None
+        """Each column's Arrow type (Parquet); None for CSV, where every cell is text."""
         suffix = path.suffix.lower()
         if suffix == ".csv":
             self._open_csv()
@@ -78,6 +102,25 @@ class TableReader:
                 path,
                 f"định dạng tệp '{suffix or '(không có)'}' không được hỗ trợ; dùng .csv hoặc .parquet",
                 f"unsupported file extension '{suffix or '(none)'}'; use .csv or .parquet",
+            )
+        self._width = len(self.header)
+        self._keep: list[int] | None = None
+
+    def use(self, columns: Sequence[str]) -> None:
+        """Yield only ``columns`` (each in the header), in that order, from now on."""
+        positions = {name: i for i, name in enumerate(self.header)}
+        self._keep = [positions[name] for name in columns]
+        self.header = list(columns)
+
+    def _refuse_repeated_columns(self) -> None:
+        repeated = [name for name, n in Counter(self.header).items() if name and n > 1]
+        if repeated:
+            self.close()
+            listed = ", ".join(repeated)
+            raise FileError(
+                self.path,
+                f"tên cột lặp lại trong dòng tiêu đề: {listed}",
+                f"column name repeated in the header: {listed}",
             )
 
     # -- CSV -------------------------------------------------------------------------------
@@ -105,10 +148,12 @@ class TableReader:
         if not any(self.header):
             self._text.close()
             raise FileError(self.path, "dòng tiêu đề rỗng", "the header row is empty")
+        self._refuse_repeated_columns()
         self.total_rows: int | None = None
 
     def _csv_chunks(self) -> Iterator[tuple[list[Row], list[RowProblem]]]:
-        width = len(self.header)
+        width = self._width
+        keep = self._keep
         row_number = 0
         rows: list[Row] = []
         problems: list[RowProblem] = []
@@ -145,23 +190,11 @@ class TableReader:
                     )
                 )
             else:
-                try:
-                    "\x1f".join(cells).encode("utf-8")
-                except UnicodeEncodeError:
-                    column, value = next(
-                        (name, cell)
-                        for name, cell in zip(self.header, cells, strict=True)
-                        if _has_surrogate(cell)
-                    )
-                    problems.append(
-                        RowProblem(
-                            row_number,
-                            column,
-                            shown(value),
-                            "ENCODING_INVALID",
-                            "không phải UTF-8 hợp lệ (invalid UTF-8)",
-                        )
-                    )
+                if keep is not None:
+                    cells = [cells[i] for i in keep]
+                problem = self._cell_problem(row_number, cells)
+                if problem is not None:
+                    problems.append(problem)
                 else:
                     rows.append((row_number, [cell if cell.strip() else None for cell in cells]))
             if len(rows) + len(problems) >= self.chunk_rows:
@@ -172,6 +205,41 @@ class TableReader:
         self.bytes_done = self.total_bytes
         yield rows, problems
 
+    def _cell_problem(self, row_number: int, cells: Sequence[str]) -> RowProblem | None:
+        """The first cell of a row that is not valid UTF-8 text free of control characters."""
+        # one pass over the joined row in C; the cells are looked at only when it finds something
+        line = ",".join(cells)
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            column, value = next(
+                (name, cell)
+                for name, cell in zip(self.header, cells, strict=True)
+                if _has_surrogate(cell)
+            )
+            return RowProblem(
+                row_number,
+                column,
+                shown(value),
+                "ENCODING_INVALID",
+                "không phải UTF-8 hợp lệ (invalid UTF-8)",
+            )
+        if _CONTROL.search(line) is None:
+            return None
+        column, value = next(
+            (name, cell)
+            for name, cell in zip(self.header, cells, strict=True)
+            if _CONTROL.search(cell)
+        )
+        return RowProblem(
+            row_number,
+            column,
+            shown(value)[:200],
+            "CONTROL_CHARACTER",
+            "có ký tự điều khiển (NUL, tab, xuống dòng, mã thoát…) "
+            "(contains a control character: NUL, tab, line break, escape…)",
+        )
+
     def _csv_progress(self, row_number: int) -> None:
         self.rows_read = row_number
         with contextlib.suppress(OSError, ValueError):
@@ -181,27 +249,36 @@ class TableReader:
     def _open_parquet(self) -> None:
         try:
             self._parquet = pq.ParquetFile(self.path)
+            schema = self._parquet.schema_arrow
         except (pa.ArrowException, OSError) as exc:
             raise FileError(
                 self.path, f"không đọc được tệp Parquet: {exc}", f"unreadable Parquet file: {exc}"
             ) from None
-        self.header = list(self._parquet.schema_arrow.names)
+        self.header = list(schema.names)
+        self._refuse_repeated_columns()
+        self.arrow_types = {field.name: field.type for field in schema}
         self.total_rows = self._parquet.metadata.num_rows
 
     def _parquet_chunks(self) -> Iterator[tuple[list[Row], list[RowProblem]]]:
         row_number = 0
+        names = self.header if self._keep is not None else None
         try:
-            for batch in self._parquet.iter_batches(batch_size=self.chunk_rows):
+            for batch in self._parquet.iter_batches(batch_size=self.chunk_rows, columns=names):
                 columns = [_as_text(batch.column(i)) for i in range(batch.num_columns)]
                 rows: list[Row] = []
+                problems: list[RowProblem] = []
                 for cells in zip(*columns, strict=True):
                     row_number += 1
+                    problem = self._cell_problem(row_number, [c or "" for c in cells])
+                    if problem is not None:
+                        problems.append(problem)
+                        continue
                     rows.append(
                         (row_number, [c if c is not None and c.strip() else None for c in cells])
                     )
                 self.rows_read = row_number
                 self.bytes_done = int(self.total_bytes * row_number / max(self.total_rows or 1, 1))
-                yield rows, []
+                yield rows, problems
         except pa.ArrowException as exc:
             raise FileError(
                 self.path,
@@ -237,9 +314,18 @@ def _has_surrogate(text: str) -> bool:
 
 
 def _as_text(array: pa.Array) -> Sequence[str | None]:
-    """A Parquet column as text cells, whatever its physical type."""
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+    """A Parquet column as text cells (its type was checked against the layout beforehand)."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.dictionary_decode()
+        kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return array.to_pylist()  # type: ignore[no-any-return]
-    if pa.types.is_boolean(array.type):
+    if pa.types.is_null(kind):
+        return [None] * len(array)
+    if pa.types.is_boolean(kind):
         return [None if v is None else ("1" if v else "0") for v in array.to_pylist()]
+    if pa.types.is_timestamp(kind):  # to the second, as the text form of the layouts has it
+        seconds = pc.cast(array, pa.timestamp("s"), safe=False)
+        return pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S").to_pylist()  # type: ignore[no-any-return]
     return pc.cast(array, pa.string()).to_pylist()  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import BigInteger, Date, DateTime
 
 from nidb.ingest.layouts import Layout
@@ -20,6 +21,14 @@ from nidb.store.drivers import psycopg_connection, sqlite_connection
 
 Staged = bytes | list[tuple[Any, ...]]
 """A chunk ready for staging: COPY text (PostgreSQL) or parameter tuples (SQLite)."""
+
+
+class StagingFailed(SQLAlchemyError):
+    """The database refused a chunk of valid rows (a system failure: exit 1).
+
+    The driver's message is left out on purpose: PostgreSQL's names the offending row and
+    value, which is personal data and must not reach a terminal or a log.
+    """
 
 
 class Stage:
@@ -48,14 +57,24 @@ class Stage:
 
     def write(self, staged: Staged) -> None:
         """Append one converted chunk: COPY on PostgreSQL, executemany on SQLite."""
-        if isinstance(staged, bytes):
-            cursor = psycopg_connection(self.conn).cursor()
-            with cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN") as copy:
-                copy.write(staged)
-            cursor.close()
-        else:
-            placeholders = ", ".join("?" for _ in self.columns)
-            sqlite_connection(self.conn).executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", staged)
+        try:
+            if isinstance(staged, bytes):
+                cursor = psycopg_connection(self.conn).cursor()
+                columns = ", ".join(self.columns)
+                with cursor.copy(f"COPY {self.name} ({columns}) FROM STDIN") as copy:
+                    copy.write(staged)
+                cursor.close()
+            else:
+                placeholders = ", ".join("?" for _ in self.columns)
+                sqlite_connection(self.conn).executemany(
+                    f"INSERT INTO {self.name} VALUES ({placeholders})", staged
+                )
+        except self.conn.dialect.loaded_dbapi.Error as error:
+            state = getattr(error, "sqlstate", None) or getattr(error, "sqlite_errorname", "")
+            raise StagingFailed(
+                f"không ghi được bảng tạm {self.name} (could not stage rows): "
+                f"{type(error).__name__} {state}".rstrip()
+            ) from None
 
     def duplicate_keys(self) -> Iterator[tuple[int, str, int]]:
         """(row, key, first row) for every row repeating an earlier row's key; removes them."""

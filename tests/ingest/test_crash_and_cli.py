@@ -9,35 +9,50 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+import pytest
+from sqlalchemy import Engine, create_engine, text
 
-from tests.ingest.test_import import REGISTRY_HEADER
+from nidb.ingest.loader import import_file
+from tests.ingest.test_import import GOOD_REGISTRY, REGISTRY_HEADER, TODAY, write
 
 ROWS = 120_000
 
 
-def big_registry(path: Path, rows: int = ROWS) -> Path:
+def big_registry(path: Path, rows: int = ROWS, bad_every: int = 0) -> Path:
+    """``rows`` registry rows; with ``bad_every``, every such row has an impossible birth date."""
     names = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thị Dung")
     with path.open("w", encoding="utf-8") as handle:
         handle.write(REGISTRY_HEADER + "\n")
         for i in range(rows):
             female = i % 2
+            day = "30" if bad_every and i % bad_every == 0 else f"{1 + i % 28:02d}"
             handle.write(
-                f"0{'01' if i % 3 else '79'}{female}90{i:06d},{names[i % 4]},1990-01-{1 + i % 28:02d},"
+                f"0{'01' if i % 3 else '79'}{female}90{i:06d},{names[i % 4]},1990-02-{day},"
                 f"{'F' if female else 'M'},0{'01' if i % 3 else '79'},Số {i} phố Huế,HK{i // 4},alive,\n"
             )
     return path
 
 
-def nidb(*args: str, url: str, **kwargs: object) -> subprocess.Popen[str]:
+NO_UNNAMED_FILES = (
+    "-c",
+    "import runpy, nidb.ingest.quarantine as q; q._unnamed_file = lambda folder: None; "
+    "runpy.run_module('nidb', run_name='__main__')",
+)
+"""Run nidb as if the file system had no O_TMPFILE (the fallback under NIDB_DATA_DIR)."""
+
+
+def nidb(
+    *args: str, url: str, python: tuple[str, ...] = ("-m", "nidb"), **kwargs: object
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "NIDB_DATABASE_URL": url,
         "NIDB_IMPORT_CHUNK_ROWS": "4000",
         "PYTHONUNBUFFERED": "1",
+        **kwargs.pop("env", {}),  # type: ignore[dict-item]
     }
     return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-        [sys.executable, "-m", "nidb", *args],
+        [sys.executable, *python, *args],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
@@ -86,6 +101,102 @@ def test_sigkill_half_way_then_rerun_leaves_exactly_one_copy_of_each_row(
     assert again.returncode == 0
     assert "already imported" in stdout
     assert counts(database_url) == (ROWS, 1)
+
+
+def kill_half_way(victim: subprocess.Popen[str]) -> None:
+    """SIGKILL ``victim`` once it has reported progress, before it finishes."""
+    assert victim.stderr is not None
+    deadline = time.monotonic() + 120
+    progress = ""
+    while time.monotonic() < deadline:
+        progress = victim.stderr.readline()
+        if " rows, " in progress or not progress:
+            break
+    assert " rows, " in progress, f"no progress line before the kill: {progress!r}"
+    assert f"{ROWS} rows" not in progress, "the import finished before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+
+
+def beside(path: Path) -> list[str]:
+    """Files next to ``path`` that belong to it (the input, its quarantine, temporaries)."""
+    return sorted(p.name for p in path.parent.iterdir() if path.name in p.name)
+
+
+def test_a_killed_import_leaves_no_rejected_rows_beside_the_input(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = big_registry(tmp_path / "registry.csv", bad_every=10)
+    data_dir = tmp_path / "data"
+    env = {"NIDB_DATA_DIR": str(data_dir)}
+    kill_half_way(nidb("import", "--kind", "registry", str(path), url=database_url, env=env))
+    assert beside(path) == ["registry.csv"], "rejected rows (personal data) left behind"
+    assert not data_dir.exists() or not any(data_dir.rglob("*.csv"))
+
+    rerun = nidb("import", "--kind", "registry", str(path), url=database_url, env=env)
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr
+    assert beside(path) == ["registry.csv", "registry.csv.rejected.csv"]
+    assert counts(database_url) == (ROWS - ROWS // 10, 1)
+
+
+def test_without_unnamed_files_a_killed_import_leaves_rows_only_in_the_private_folder(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = big_registry(tmp_path / "registry.csv", bad_every=10)
+    data_dir = tmp_path / "data"
+    env = {"NIDB_DATA_DIR": str(data_dir)}
+    victim = nidb(
+        "import",
+        "--kind",
+        "registry",
+        str(path),
+        url=database_url,
+        python=NO_UNNAMED_FILES,
+        env=env,
+    )
+    kill_half_way(victim)
+    assert beside(path) == ["registry.csv"]
+    scratch = data_dir / "tmp" / "quarantine"
+    [leftover] = scratch.iterdir()
+    assert scratch.stat().st_mode & 0o777 == 0o700
+
+    rerun = nidb(
+        "import",
+        "--kind",
+        "registry",
+        str(path),
+        url=database_url,
+        python=NO_UNNAMED_FILES,
+        env=env,
+    )
+    _, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr
+    assert not leftover.exists() and not list(scratch.iterdir())
+    assert beside(path) == ["registry.csv", "registry.csv.rejected.csv"]
+    with (tmp_path / "registry.csv.rejected.csv").open(encoding="utf-8") as handle:
+        assert sum(1 for _ in handle) == 1 + ROWS // 10
+
+
+def test_the_next_import_removes_temporary_quarantine_files_of_dead_processes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NIDB_DATA_DIR", str(tmp_path / "data"))
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    dead, alive = finished.pid, os.getppid()
+    path = write(tmp_path / "registry.csv", [REGISTRY_HEADER, *GOOD_REGISTRY])
+    stale = tmp_path / f".registry.csv.rejected.csv.{dead}.tmp"
+    in_use = tmp_path / f".registry.csv.rejected.csv.{alive}.tmp"
+    scratch = tmp_path / "data" / "tmp" / "quarantine"
+    scratch.mkdir(parents=True)
+    stale_scratch = scratch / f"{dead}-0badc0de.csv"
+    for leftover in (stale, in_use, stale_scratch):
+        leftover.write_text("row,column,value,rule,reason\n2,full_name,Nguyễn Văn An,X,y\n")
+    import_file(engine, "registry", path, today=TODAY)
+    assert not stale.exists() and not stale_scratch.exists()
+    assert in_use.exists(), "another running import's file is left alone"
 
 
 def test_cli_names_the_file_and_missing_column_and_exits_2(

@@ -11,7 +11,7 @@ participation, contributions), ``health`` (cards, visits), ``benefits``; ``base`
 
 from __future__ import annotations
 
-from nidb.ingest.layouts.base import Layout, RowInvalid
+from nidb.ingest.layouts.base import CellType, Layout, RowInvalid
 from nidb.ingest.layouts.benefits import (
     BENEFIT_KINDS,
     BENEFITS,
@@ -55,6 +55,7 @@ __all__ = [
     "LUMP_SUM_BENEFITS",
     "MONTHLY_BENEFITS",
     "VIETNAM_TIME",
+    "CellType",
     "Layout",
     "RowInvalid",
     "convert_benefits",

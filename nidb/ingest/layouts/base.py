@@ -6,9 +6,10 @@ A layout turns the cells of one row into the values of one register row, in the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table
@@ -30,6 +31,24 @@ class RowInvalid(Exception):
         self.errors = errors
 
 
+class CellType(StrEnum):
+    """What a column holds, which decides the Parquet types it may come in.
+
+    Every column may come as text (all CSV cells are text); ``TEXT`` columns only as text, so a
+    BHXH code written as a float or a gender as a boolean is refused rather than guessed at.
+    """
+
+    TEXT = "text"
+    INTEGER = "integer"
+    """Whole numbers (money in đồng, counts): also any Arrow integer type."""
+    DATE = "date"
+    """Dates: also Arrow date32/date64."""
+    TIMESTAMP = "timestamp"
+    """Date-times: also Arrow dates and timestamps without a time zone."""
+    FLAG = "flag"
+    """0/1: also Arrow booleans and integers."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """How one interchange kind maps onto one register table."""
@@ -43,17 +62,25 @@ class Layout:
     convert: Callable[[dict[str, str | None], date], tuple[Any, ...]]
     reset_on_change: dict[str, Any] = field(default_factory=dict)
     """Columns set on an existing row whenever its data changes (e.g. re-verify)."""
+    cell_types: Mapping[str, CellType] = field(default_factory=dict)
+    """The columns that are not plain text (the rest are ``CellType.TEXT``)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.required + self.optional
 
+    def cell_type(self, column: str) -> CellType:
+        """What ``column`` holds."""
+        return self.cell_types.get(column, CellType.TEXT)
+
 
 # -- shared cell parsers (built once: they run on every row) ------------------------------------
 
+# Lengths are those of the register columns (String(n)); addresses (Text) are held to 500.
 SHORT_TEXT = text(40)
 VISIT_ID = text(100)
 LONG_TEXT = text(200)
+PERSON_NAME_LENGTH = 200
 NAME_TEXT = text(300)
 ADDRESS = text(500)
 COUNT = integer(0)

@@ -11,7 +11,7 @@ from typing import Any
 from nidb.domain.dates import parse_date
 from nidb.domain.errors import DomainError
 from nidb.ingest.fields import RowFields, choice
-from nidb.ingest.layouts.base import POSITIVE, TABLES, Layout, bhxh_code, finish
+from nidb.ingest.layouts.base import POSITIVE, TABLES, CellType, Layout, bhxh_code, finish
 
 MONTHLY_BENEFITS = frozenset({"pension", "survivor", "unemployment"})
 """Paid every month until they end or stop: need ``monthly_amount``."""
@@ -148,4 +148,11 @@ BENEFITS = Layout(
         "decided_at",
     ),
     convert=convert_benefits,
+    cell_types={
+        "start_date": CellType.DATE,
+        "end_date": CellType.DATE,
+        "monthly_amount": CellType.INTEGER,
+        "lump_sum": CellType.INTEGER,
+        "decided_at": CellType.TIMESTAMP,
+    },
 )

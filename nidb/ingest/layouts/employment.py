@@ -22,6 +22,7 @@ from nidb.ingest.layouts.base import (
     POSITIVE,
     SHORT_TEXT,
     TABLES,
+    CellType,
     Layout,
     bhxh_code,
     finish,
@@ -173,6 +174,7 @@ EMPLOYERS = Layout(
         "email",
     ),
     convert=convert_employers,
+    cell_types={"registered_workers": CellType.INTEGER},
 )
 
 PARTICIPATION = Layout(
@@ -216,4 +218,7 @@ CONTRIBUTIONS = Layout(
         "bhtn_amount",
     ),
     convert=convert_contributions,
+    cell_types=dict.fromkeys(
+        ("wage", "bhxh_amount", "bhyt_amount", "bhtn_amount"), CellType.INTEGER
+    ),
 )

@@ -18,7 +18,7 @@ from nidb.ingest.fields import (
     icd10,
     timestamp,
 )
-from nidb.ingest.layouts.base import COUNT, TABLES, VISIT_ID, Layout, finish
+from nidb.ingest.layouts.base import COUNT, TABLES, VISIT_ID, CellType, Layout, finish
 
 # -- cards -------------------------------------------------------------------------------------
 
@@ -129,6 +129,7 @@ CARDS = Layout(
         "status",
     ),
     convert=convert_cards,
+    cell_types=dict.fromkeys(("valid_from", "valid_to", "five_years_from"), CellType.DATE),
 )
 
 VISITS = Layout(
@@ -162,4 +163,12 @@ VISITS = Layout(
         "patient_paid",
     ),
     convert=convert_visits,
+    cell_types={
+        "admitted_at": CellType.TIMESTAMP,
+        "discharged_at": CellType.TIMESTAMP,
+        "inpatient": CellType.FLAG,
+        "total_cost": CellType.INTEGER,
+        "insurer_paid": CellType.INTEGER,
+        "patient_paid": CellType.INTEGER,
+    },
 )

@@ -11,19 +11,31 @@ from nidb.domain.dates import parse_birth_date, parse_date
 from nidb.domain.errors import DomainError, InvalidPersonalId
 from nidb.domain.gender import parse_gender
 from nidb.domain.identifiers import OldIdNumber, PersonalId
-from nidb.domain.names import name_forms
+from nidb.domain.names import NameForms, name_forms
 from nidb.domain.provinces import is_province_code
-from nidb.ingest.fields import RowFields, choice, unit_code
+from nidb.ingest.fields import RowFields, choice, too_long, unit_code
 from nidb.ingest.layouts.base import (
     ADDRESS,
+    PERSON_NAME_LENGTH,
     SHORT_TEXT,
     TABLES,
+    CellType,
     Layout,
     bhxh_code,
     finish,
 )
 
 LIFE_STATUS = choice({"alive", "dead"})
+
+
+def _full_name(raw: str, column: str) -> NameForms:
+    """A person's name and the forms matching compares, each fitting its register column."""
+    if len(raw) > PERSON_NAME_LENGTH and len(" ".join(raw.split())) > PERSON_NAME_LENGTH:
+        raise too_long(column, raw, PERSON_NAME_LENGTH)
+    forms = name_forms(raw, column)
+    if max(len(forms.exact), len(forms.base)) > PERSON_NAME_LENGTH:
+        raise too_long(column, raw, PERSON_NAME_LENGTH)
+    return forms
 
 
 def _personal_id(raw: str, column: str) -> PersonalId:
@@ -57,7 +69,7 @@ def convert_registry(cells: dict[str, str | None], today: date) -> tuple[Any, ..
     """A population-registry row → ``citizens`` values."""
     f = RowFields(cells)
     pid = f.required("personal_id", _personal_id)
-    forms = f.required("full_name", name_forms)
+    forms = f.required("full_name", _full_name)
     dob_iso, precision, year = _dob(f, today)
     gender = f.required("gender", parse_gender)
     province = f.required("birth_province", _province3)
@@ -158,7 +170,7 @@ def convert_records(cells: dict[str, str | None], today: date) -> tuple[Any, ...
     f = RowFields(cells)
     record_id = f.required("record_id", SHORT_TEXT)
     bhxh = f.required("bhxh_code", bhxh_code)
-    forms = f.required("full_name", name_forms)
+    forms = f.required("full_name", _full_name)
     dob_iso, precision, year = _dob(f, today)
     gender = f.optional("gender", parse_gender)
     declared = f.optional("personal_id", _declared_id)
@@ -213,6 +225,7 @@ REGISTRY = Layout(
         "death_date",
     ),
     convert=convert_registry,
+    cell_types={"date_of_birth": CellType.DATE, "death_date": CellType.DATE},
 )
 
 RECORDS = Layout(
@@ -237,6 +250,7 @@ RECORDS = Layout(
         "employer_code",
     ),
     convert=convert_records,
+    cell_types={"date_of_birth": CellType.DATE},
     reset_on_change={
         "verification_status": "unverified",
         "verified_personal_id": None,
