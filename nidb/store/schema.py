@@ -7,8 +7,22 @@ metadata, for the migrations (``alembic check`` compares it with the database).
 
 from __future__ import annotations
 
-from nidb.store import models, models_analytics, models_services, models_staff, models_web
+from nidb.store import (
+    models,
+    models_analytics,
+    models_employment,
+    models_services,
+    models_staff,
+    models_web,
+)
 from nidb.store.base import Base
 
-TABLE_MODULES = (models, models_analytics, models_services, models_staff, models_web)
+TABLE_MODULES = (
+    models,
+    models_analytics,
+    models_employment,
+    models_services,
+    models_staff,
+    models_web,
+)
 metadata = Base.metadata
