@@ -54,7 +54,7 @@ PERSONS = [
             birth_province="001", employer="E1", verified="001085000006", verified_at=_at("2026-10-05T03:00:00")),
 ]  # fmt: skip
 
-EMPLOYERS = [
+EMPLOYERS: list[dict[str, Any]] = [
     {"employer_code": "E1", "enterprise_code": "0101234567", "name": "Công ty A",
      "province": "01", "address": "Hà Nội", "business_line": "Dệt may",
      "employer_type": "enterprise", "status": "active", "phone": "0241234567", "email": None},
@@ -101,7 +101,7 @@ CARDS = [
     _card("ZZ4790100000005", "ZZ", "79", "79002", "active", Y_FROM, Y_TO),  # unknown group
 ]
 
-BENEFITS = [
+BENEFITS: list[dict[str, Any]] = [
     {"bhxh_code": "0100000002", "kind": "pension", "start_date": date(2020, 1, 1),
      "end_date": None, "monthly_amount": 5_000_000, "lump_sum": None, "status": "active",
      "decided_at": _at("2019-12-01T00:00:00")},  # paid on after death
