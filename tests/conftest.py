@@ -5,6 +5,10 @@ starts a private throw-away cluster with ``scripts/pg-cluster.sh`` (initdb/pg_ct
 loopback port and stops it at the end. Each test gets a fresh database cloned from a migrated
 template, so tests never see each other's rows. Under CI=true a missing PostgreSQL is an error,
 never a silent skip.
+
+Also shared by several folders: ``exchange`` (nidb's API over ``seed.insured_person`` with two
+partners: exchange/, api/, web/) and the web harness (``web_app``, ``client``, ``live_server``,
+``make_staff_user``, ``web_env``, ``vneid``: web/, e2e/). Rows are seeded with ``tests.seed``.
 """
 
 from __future__ import annotations
@@ -14,16 +18,27 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from nidb.api.app import create_app
+from nidb.exchange.partners import add_grant, add_partner
+from nidb.protocol.client import ExchangeClient
+from nidb.protocol.keys import SigningKey, VerifyKey
 from nidb.settings import get_settings
+from nidb.sim.population.server import BackgroundServer
 from nidb.store.db import ensure_schema, make_engine
+from nidb.web.staff_users import create_staff_user
+from tests import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -120,3 +135,179 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+# --- the partner exchange over a seeded register ------------------------------------------------
+
+HOSPITAL = seed.HOSPITAL
+MINISTRY = "VN/GOV/BLDTBXH/CSDL-ASXH"
+
+
+@dataclass
+class Exchange:
+    engine: Engine
+    http: TestClient
+    server_key: SigningKey
+    hospital_key: SigningKey
+    ministry_key: SigningKey
+
+    def client(self, sender: str = HOSPITAL, key: SigningKey | None = None) -> ExchangeClient:
+        return ExchangeClient(
+            "http://testserver",
+            sender,
+            key or (self.hospital_key if sender == HOSPITAL else self.ministry_key),
+            server_key=VerifyKey.from_b64(self.server_key.public_b64),
+            http=self.http,
+        )
+
+
+@pytest.fixture
+def exchange(engine: Engine) -> Iterator[Exchange]:
+    """nidb's API over ``seed.insured_person``; a hospital granted card checks (group đ) for KCB
+    and a ministry granted person summaries and participation history (a, d, e) for GQCD."""
+    seed.insured_person(engine)
+    hospital, ministry, server = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
+    add_partner(engine, HOSPITAL, "Bệnh viện Bạch Mai", "hospital", hospital.public_b64, "test")
+    add_grant(engine, HOSPITAL, "card.check/v1", "KCB", "dd", "Luật BHYT Điều 28", "test")
+    add_partner(
+        engine, MINISTRY, "Bộ LĐTBXH", "molisa", ministry.public_b64, "test", rate_limit=1000
+    )
+    for service in ("person.summary/v1", "participation.history/v1"):
+        add_grant(engine, MINISTRY, service, "GQCD", "a,d,e", "Nghị định 43/2021 Điều 10", "test")
+    app = create_app(engine, server)
+    with TestClient(app) as http:
+        yield Exchange(engine, http, server, hospital, ministry)
+
+
+# --- the web harness: the real app on both engines, over HTTP (browsers: tests/e2e) -------------
+
+STAFF_PASSWORD = "Mat-khau-2026!"
+WEB_KEY = SigningKey.generate()  # one signing key for every app the web tests build (fast)
+
+
+@pytest.fixture
+def cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with test-sized cost (the production parameters take ~0.1 s a hash on
+    this machine and a lockout test needs a dozen); web/ and e2e/ use it for every test."""
+    from argon2 import PasswordHasher
+
+    from nidb.web import staff_users
+
+    monkeypatch.setattr(staff_users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
+
+
+@pytest.fixture
+def web_app(engine: Engine) -> FastAPI:
+    """The whole nidb app over the test engine."""
+    return create_app(engine, WEB_KEY)
+
+
+@pytest.fixture
+def client(web_app: FastAPI) -> Iterator[TestClient]:
+    """A TestClient (runs the app's lifespan); redirects are not followed, so tests see them."""
+    with TestClient(web_app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+@dataclass
+class LiveServer:
+    """A running nidb app: its base URL and its engine."""
+
+    url: str
+    engine: Engine
+    app: FastAPI
+
+
+@pytest.fixture
+def live_server(web_app: FastAPI, engine: Engine) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free loopback port (SQLite and PostgreSQL)."""
+    server = BackgroundServer(web_app, lifespan="on").start()
+    try:
+        yield LiveServer(server.url, engine, web_app)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_staff_user(engine: Engine) -> Callable[..., str]:
+    """Create a staff account (password ``STAFF_PASSWORD`` unless given); returns the username."""
+
+    def make(
+        username: str = "canbo.hn",
+        role: str = "reviewer",
+        *,
+        password: str = STAFF_PASSWORD,
+        full_name: str = "Nguyễn Thị Cán Bộ",
+        scope_level: str = "province",
+        province_code: str | None = "01",
+        district_code: str | None = None,
+    ) -> str:
+        create_staff_user(
+            engine,
+            username=username,
+            full_name=full_name,
+            password=password,
+            role=role,
+            scope_level=scope_level,
+            province_code=province_code,
+            district_code=district_code,
+            actor="test",
+        )
+        return username
+
+    return make
+
+
+@pytest.fixture
+def web_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point ``NIDB_*`` settings at the test register; ``web_env.setenv`` adds more (the
+    settings cache is cleared before and after)."""
+    monkeypatch.setenv("NIDB_DATABASE_URL", database_url)
+    monkeypatch.setenv("NIDB_ACTOR", "test:admin")
+
+    class Env:
+        def setenv(self, name: str, value: str) -> None:
+            monkeypatch.setenv(name, value)
+            get_settings.cache_clear()
+
+    get_settings.cache_clear()
+    yield Env()
+    get_settings.cache_clear()
+
+
+VNEID_CLIENT_SECRET = "bi-mat-cua-nidb-portal"
+CITIZEN_PASSWORD = "123456"  # the stand-in's one-time code
+
+
+@dataclass
+class Vneid:
+    """The running VNeID stand-in."""
+
+    url: str
+    server: BackgroundServer
+
+
+@pytest.fixture
+def vneid(web_env: Any) -> Iterator[Vneid]:
+    """The VNeID stand-in on loopback, trusted by nidb (NIDB_VNEID_URL and client secret set);
+    it knows the seeded citizen and another one, and accepts callbacks on loopback and on the
+    TestClient's ``testserver``."""
+    from nidb.sim.vneid.app import DEFAULT_REDIRECTS, RegisteredClient
+    from nidb.sim.vneid.app import create_app as create_vneid
+    from nidb.sim.vneid.people import ListPeople, VneidPerson
+
+    people = ListPeople(
+        [
+            VneidPerson(seed.PID, "Nguyễn Văn An", "1985-03-17", "M"),
+            VneidPerson(seed.OTHER_PID, "Trần Thị Bình", "1990-07-02", "F", password="Binh-2026"),
+        ]
+    )
+    patterns = (*DEFAULT_REDIRECTS, r"^http://testserver/cong-dan/dang-nhap/vneid/callback$")
+    app = create_vneid(people, [RegisteredClient("nidb-portal", VNEID_CLIENT_SECRET, patterns)])
+    server = BackgroundServer(app).start()
+    web_env.setenv("NIDB_VNEID_URL", server.url)
+    web_env.setenv("NIDB_VNEID_CLIENT_SECRET", VNEID_CLIENT_SECRET)
+    try:
+        yield Vneid(server.url, server)
+    finally:
+        server.stop()

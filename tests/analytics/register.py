@@ -7,35 +7,20 @@ cut-off of 2026Q3); R6 is verified after it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, insert
 
 from nidb.store import models
+from tests.seed import register
 
 AS_OF = date(2026, 9, 20)
 
 
-def _person(record_id: str, bhxh: str, **values: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        "record_id": record_id,
-        "bhxh_code": bhxh,
-        "full_name": "Nguyễn Văn An",
-        "name_base": "nguyen van an",
-        "date_of_birth": "1990-01-01",
-        "dob_precision": "day",
-        "birth_year": 1990,
-        "gender": "M",
-        "declared_id": None,
-        "declared_id_kind": None,
-        "birth_province": None,
-        "address": "Số 1, Hà Nội",
-        "employer_code": None,
-        "verification_status": "unverified",
-        "verified_personal_id": None,
-        "verified_at": None,
-    }
-    row.update(values)
-    return row
+def _person(record_id: str, bhxh: str, **values: Any) -> dict[str, Any]:
+    """Keyword arguments of ``Register.person``: Nguyễn Văn An, born 1990-01-01, living at
+    Số 1, Hà Nội, unverified, unless ``values`` say otherwise."""
+    return {"bhxh_code": bhxh, "record_id": record_id, "address": "Số 1, Hà Nội", **values}
 
 
 def _at(day: str) -> datetime:
@@ -51,29 +36,25 @@ CITIZENS = [
 PERSONS = [
     # R1, R4: one person (C1) under two BHXH codes -> both not clean
     _person("R1", "0100000001", declared_id="001090000001", declared_id_kind="cccd",
-            birth_province="001", employer_code="E1", verification_status="verified",
-            verified_personal_id="001090000001", verified_at=_at("2026-09-01T03:00:00")),
+            birth_province="001", employer="E1", verified="001090000001", verified_at=_at("2026-09-01T03:00:00")),
     # R2: dead in the registry, still holding an active card and a pension -> not alive
     _person("R2", "0100000002", full_name="Trần Thị Bình", gender="F",
             declared_id="079080000002", declared_id_kind="cccd", birth_province="079",
-            employer_code="E1", verification_status="verified",
-            verified_personal_id="079080000002", verified_at=_at("2026-09-01T03:00:00")),
+            employer="E1", verified="079080000002", verified_at=_at("2026-09-01T03:00:00")),
     # R3: no gender, no address (incomplete); an open duplicate review item (not clean)
     _person("R3", "0100000003", gender=None, address=None, declared_id="079095000003",
             declared_id_kind="cccd", birth_province="079"),
     _person("R4", "0100000004", declared_id="001090000001", declared_id_kind="cccd",
-            birth_province="001", verification_status="verified",
-            verified_personal_id="001090000001", verified_at=_at("2026-09-02T03:00:00")),
+            birth_province="001", verified="001090000001", verified_at=_at("2026-09-02T03:00:00")),
     # R5: a 12-digit ID failing the structure check (not clean), no birth province
     _person("R5", "0100000005", declared_id="123456789012", declared_id_kind="cccd_invalid",
-            employer_code="E2"),
+            employer="E2"),
     # R6: verified after the cut-off (counts as verified only from 2026-10-05)
     _person("R6", "0100000006", declared_id="001085000006", declared_id_kind="cccd",
-            birth_province="001", employer_code="E1", verification_status="verified",
-            verified_personal_id="001085000006", verified_at=_at("2026-10-05T03:00:00")),
+            birth_province="001", employer="E1", verified="001085000006", verified_at=_at("2026-10-05T03:00:00")),
 ]  # fmt: skip
 
-EMPLOYERS = [
+EMPLOYERS: list[dict[str, Any]] = [
     {"employer_code": "E1", "enterprise_code": "0101234567", "name": "Công ty A",
      "province": "01", "address": "Hà Nội", "business_line": "Dệt may",
      "employer_type": "enterprise", "status": "active", "phone": "0241234567", "email": None},
@@ -87,9 +68,9 @@ EMPLOYERS = [
 ]  # fmt: skip
 
 
-def _period(bhxh: str, employer: str | None, start: date, end: date | None) -> dict[str, object]:
-    return {"bhxh_code": bhxh, "scheme": "BHXH", "employer_code": employer,
-            "participant_type": "DN", "start_month": start, "end_month": end}  # fmt: skip
+def _period(bhxh: str, employer: str | None, start: date, end: date | None) -> dict[str, Any]:
+    """Keyword arguments of ``Register.period``: a BHXH period as an employee (DN)."""
+    return {"bhxh_code": bhxh, "employer": employer, "start": start, "end": end}
 
 
 PERIODS = [
@@ -103,10 +84,11 @@ PERIODS = [
 
 
 def _card(code: str, group: str, province: str, facility: str, status: str,
-          valid_from: date, valid_to: date) -> dict[str, object]:  # fmt: skip
-    return {"card_code": code, "bhxh_code": code[5:], "group_code": group,
-            "benefit_level": int(code[2]), "province_code": province, "facility_code": facility,
-            "valid_from": valid_from, "valid_to": valid_to, "status": status}  # fmt: skip
+          valid_from: date, valid_to: date) -> dict[str, Any]:  # fmt: skip
+    """Keyword arguments of ``Register.card``: the holder and level read from the card code."""
+    return {"bhxh_code": code[5:], "group": group, "card_code": code, "level": int(code[2]),
+            "province": province, "facility": facility, "status": status,
+            "valid_from": valid_from, "valid_to": valid_to}  # fmt: skip
 
 
 Y_FROM, Y_TO = date(2026, 1, 1), date(2026, 12, 31)
@@ -119,7 +101,7 @@ CARDS = [
     _card("ZZ4790100000005", "ZZ", "79", "79002", "active", Y_FROM, Y_TO),  # unknown group
 ]
 
-BENEFITS = [
+BENEFITS: list[dict[str, Any]] = [
     {"bhxh_code": "0100000002", "kind": "pension", "start_date": date(2020, 1, 1),
      "end_date": None, "monthly_amount": 5_000_000, "lump_sum": None, "status": "active",
      "decided_at": _at("2019-12-01T00:00:00")},  # paid on after death
@@ -134,20 +116,22 @@ BENEFITS = [
 
 def load(engine: Engine) -> None:
     """Insert the register, review items, alerts and visits."""
-    with engine.begin() as conn:
-        conn.execute(insert(models.Citizen), [
-            {"personal_id": pid, "full_name": name, "name_base": name.lower(),
-             "date_of_birth": f"19{pid[4:6]}-01-01", "dob_precision": "day",
-             "birth_year": 1900 + int(pid[4:6]), "gender": "M", "birth_province": pid[:3],
-             "permanent_address": None, "household_id": None,
-             "status": "dead" if death else "alive", "death_date": death}
-            for pid, name, death in CITIZENS
-        ])  # fmt: skip
-        conn.execute(insert(models.Employer), EMPLOYERS)
-        conn.execute(insert(models.Person), PERSONS)
-        conn.execute(insert(models.ParticipationPeriod), PERIODS)
-        conn.execute(insert(models.HealthCard), CARDS)
-        conn.execute(insert(models.Benefit), BENEFITS)
+    with register(engine) as reg:
+        conn = reg.conn
+        for pid, name, death in CITIZENS:
+            reg.citizen(pid, name, f"19{pid[4:6]}-01-01", "M", died=death)
+        for employer in EMPLOYERS:
+            reg.employer(**employer)
+        for person in PERSONS:
+            reg.person(**person)
+        for period in PERIODS:
+            reg.period(**period)
+        for card in CARDS:
+            reg.card(**card)
+        for b in BENEFITS:
+            reg.benefit(b["bhxh_code"], b["kind"], b["start_date"], end=b["end_date"],
+                        monthly=b["monthly_amount"], lump_sum=b["lump_sum"], status=b["status"],
+                        decided_at=b["decided_at"])  # fmt: skip
         conn.execute(insert(models.ReviewItem), [
             {"record_id": "R3", "kind": "dedupe", "status": "open"},
             {"record_id": "R6", "kind": "dedupe", "status": "accepted"},

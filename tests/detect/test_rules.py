@@ -15,52 +15,22 @@ from typer.testing import CliRunner
 from nidb.cli import app
 from nidb.detect import RULES, UnknownRule, run_detection
 from nidb.store import models
+from tests.seed import Register, register
 
 A, B, C, E = "0100000001", "0100000002", "0100000003", "0100000005"
 CARD_A, CARD_B = "HT4010100000001", "DN4790100000002"
 
 
-def _citizen(pid: str, name: str, died: date | None) -> dict[str, Any]:
-    return {
-        "personal_id": pid,
-        "full_name": name,
-        "name_base": name.upper(),
-        "date_of_birth": "1950-01-01",
-        "dob_precision": "day",
-        "birth_year": 1950,
-        "gender": "M",
-        "birth_province": "001",
-        "status": "dead" if died else "alive",
-        "death_date": died,
-    }
-
-
-def _person(code: str, pid: str, name: str) -> dict[str, Any]:
-    return {
-        "record_id": f"R{code}",
-        "bhxh_code": code,
-        "full_name": name,
-        "name_base": name.upper(),
-        "date_of_birth": "1950-01-01",
-        "dob_precision": "day",
-        "birth_year": 1950,
-        "verification_status": "verified",
-        "verified_personal_id": pid,
-    }
-
-
-def _card(card: str, code: str, province: str) -> dict[str, Any]:
-    return {
-        "card_code": card,
-        "bhxh_code": code,
-        "group_code": card[:2],
-        "benefit_level": 4,
-        "province_code": province,
-        "facility_code": f"{province}001",
-        "valid_from": date(2025, 1, 1),
-        "valid_to": date(2025, 12, 31),
-        "status": "active",
-    }
+def _card(reg: Register, card: str, code: str, province: str) -> None:
+    """A card of ``code`` valid through 2025, in the group its code starts with."""
+    reg.card(
+        code,
+        card[:2],
+        card_code=card,
+        province=province,
+        valid_from=date(2025, 1, 1),
+        valid_to=date(2025, 12, 31),
+    )
 
 
 def _visit(
@@ -81,41 +51,23 @@ def _visit(
     }
 
 
-def _benefit(code: str, kind: str, start: date, end: date | None, status: str) -> dict[str, Any]:
-    return {
-        "bhxh_code": code,
-        "kind": kind,
-        "start_date": start,
-        "end_date": end,
-        "monthly_amount": 5_000_000,
-        "status": status,
-    }
-
-
 def load_register(engine: Engine) -> None:
     """A (dead 2025-03-10, card in Hà Nội), B (alive, card in TP.HCM), C and E (dead)."""
     d = datetime
-    with engine.begin() as conn:
-        conn.execute(
-            insert(models.Citizen),
-            [
-                _citizen("001050000001", "Nguyễn Văn An", date(2025, 3, 10)),
-                _citizen("079050000002", "Trần Thị Bình", None),
-                _citizen("001050000003", "Lê Văn Cường", date(2025, 1, 31)),
-                _citizen("001050000005", "Phạm Thị Em", date(2025, 2, 15)),
-            ],
-        )
-        conn.execute(
-            insert(models.Person),
-            [
-                _person(A, "001050000001", "Nguyễn Văn An"),
-                _person(B, "079050000002", "Trần Thị Bình"),
-                _person(C, "001050000003", "Lê Văn Cường"),
-                _person(E, "001050000005", "Phạm Thị Em"),
-            ],
-        )
-        conn.execute(insert(models.HealthCard), [_card(CARD_A, A, "01"), _card(CARD_B, B, "79")])
-        conn.execute(
+    people = [
+        ("001050000001", A, "Nguyễn Văn An", date(2025, 3, 10)),
+        ("079050000002", B, "Trần Thị Bình", None),
+        ("001050000003", C, "Lê Văn Cường", date(2025, 1, 31)),
+        ("001050000005", E, "Phạm Thị Em", date(2025, 2, 15)),
+    ]
+    with register(engine) as reg:
+        for pid, _, name, died in people:
+            reg.citizen(pid, name, "1950-01-01", birth_province="001", died=died)
+        for pid, code, name, _ in people:
+            reg.person(code, name, "1950-01-01", None, record_id=f"R{code}", verified=pid)
+        _card(reg, CARD_A, A, "01")
+        _card(reg, CARD_B, B, "79")
+        reg.conn.execute(
             insert(models.HealthVisit),
             [
                 # A: after death (alert); the day before and the day of death (near misses)
@@ -130,16 +82,14 @@ def load_register(engine: Engine) -> None:
                 _visit("B-4", CARD_B, B, "79004", d(2025, 1, 2, 9), d(2025, 1, 2, 10), False),
             ],
         )
-        conn.execute(
-            insert(models.Benefit),
-            [
-                _benefit(A, "pension", date(2015, 1, 1), None, "active"),  # alert
-                _benefit(B, "pension", date(2015, 1, 1), None, "active"),  # alive: no
-                _benefit(C, "pension", date(2015, 1, 1), date(2025, 1, 31), "stopped"),  # no
-                _benefit(E, "pension", date(2015, 1, 1), date(2025, 6, 30), "stopped"),  # alert
-                _benefit(E, "sickness", date(2024, 5, 1), date(2024, 5, 10), "ended"),  # no
-            ],
-        )
+        for code, kind, start, end, status in (
+            (A, "pension", date(2015, 1, 1), None, "active"),  # alert
+            (B, "pension", date(2015, 1, 1), None, "active"),  # alive: no
+            (C, "pension", date(2015, 1, 1), date(2025, 1, 31), "stopped"),  # no
+            (E, "pension", date(2015, 1, 1), date(2025, 6, 30), "stopped"),  # alert
+            (E, "sickness", date(2024, 5, 1), date(2024, 5, 10), "ended"),  # no
+        ):
+            reg.benefit(code, kind, start, end=end, monthly=5_000_000, status=status)
 
 
 def alerts(engine: Engine) -> list[models.Alert]:

@@ -10,15 +10,21 @@ from sqlalchemy import Engine, insert
 
 from nidb.detect import run_detection
 from nidb.store import models
-from tests.detect.test_rules import _card, _visit
+from tests.detect.test_rules import _card as _add_card
+from tests.detect.test_rules import _visit
+from tests.seed import register
 
 
-def _insert(engine: Engine, cards: list[dict[str, Any]], visits: list[dict[str, Any]]) -> None:
-    with engine.begin() as conn:
-        if cards:
-            conn.execute(insert(models.HealthCard), cards)
+def _card(card: str, code: str, province: str) -> dict[str, str]:
+    return {"card_code": card, "bhxh_code": code, "province": province}
+
+
+def _insert(engine: Engine, cards: list[dict[str, str]], visits: list[dict[str, Any]]) -> None:
+    with register(engine) as reg:
+        for card in cards:
+            _add_card(reg, card["card_code"], card["bhxh_code"], card["province"])
         if visits:
-            conn.execute(insert(models.HealthVisit), visits)
+            reg.conn.execute(insert(models.HealthVisit), visits)
 
 
 def _findings(engine: Engine, rule: str) -> list[Any]:
@@ -131,22 +137,9 @@ def test_a_facility_billing_a_chapter_five_times_its_peers_is_an_outlier(
 def test_a_card_used_far_more_often_than_its_peers_is_an_outlier(engine: Engine) -> None:
     codes = [f"01{i:08d}" for i in range(40)]
     cards = [_card(f"DN40101{c[2:]}", c, "01") for c in codes]
-    with engine.begin() as conn:
-        conn.execute(
-            insert(models.Person),
-            [
-                {
-                    "record_id": f"R{c}",
-                    "bhxh_code": c,
-                    "full_name": "A",
-                    "name_base": "A",
-                    "date_of_birth": "1990-01-01",
-                    "dob_precision": "day",
-                    "birth_year": 1990,
-                }
-                for c in codes
-            ],
-        )
+    with register(engine) as reg:
+        for c in codes:
+            reg.person(c, "A", "1990-01-01", None, record_id=f"R{c}", name_base="A")
     counts = {0: 30, 1: 9}  # card 0: 30 visits (alert); card 1: 9 (under the floor of 12)
     visits = []
     for i, card in enumerate(cards):

@@ -6,53 +6,28 @@ The reference month is the latest contribution month, 2025-06 here.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from nidb.detect import run_detection
-from nidb.store import models
+from tests.seed import Register, register
 
 
-def _employer(code: str, registered: int | None, status: str = "active") -> dict[str, Any]:
-    return {
-        "employer_code": code,
-        "name": f"Công ty {code}",
-        "province": "01",
-        "employer_type": "enterprise",
-        "registered_workers": registered,
-        "status": status,
-    }
+def _employer(reg: Register, code: str, registered: int | None, status: str = "active") -> None:
+    reg.employer(code, f"Công ty {code}", registered_workers=registered, status=status)
 
 
-def _workers(employer: str, count: int, end: date | None = None) -> list[dict[str, Any]]:
-    return [
-        {
-            "bhxh_code": f"{employer[-4:]}{i:06d}",
-            "scheme": "BHXH",
-            "employer_code": employer,
-            "participant_type": "DN",
-            "start_month": date(2024, 1, 1),
-            "end_month": end,
-        }
-        for i in range(count)
-    ]
+def _workers(reg: Register, employer: str, count: int, end: date | None = None) -> None:
+    for i in range(count):
+        reg.period(f"{employer[-4:]}{i:06d}", employer, start=date(2024, 1, 1), end=end)
 
 
-def _paid(employer: str, workers: int, months: list[int]) -> list[dict[str, Any]]:
-    return [
-        {
-            "bhxh_code": f"{employer[-4:]}{i:06d}",
-            "employer_code": employer,
-            "period": date(2025, m, 1),
-            "wage": 8_000_000,
-            "bhxh_amount": 2_040_000,
-            "bhyt_amount": 360_000,
-            "bhtn_amount": 160_000,
-        }
-        for i in range(workers)
-        for m in months
-    ]
+def _paid(reg: Register, employer: str, workers: int, months: int) -> None:
+    """Months 1 to ``months`` of 2025 for each worker, on a wage of 8,000,000 đồng."""
+    for i in range(workers):
+        reg.contributions(
+            f"{employer[-4:]}{i:06d}", employer, date(2025, 1, 1), date(2025, months, 1), 8_000_000
+        )
 
 
 def load(engine: Engine) -> None:
@@ -60,34 +35,24 @@ def load(engine: Engine) -> None:
     small: no). SHUT: closed, 30 and 0 (no). STOP: paid to 2025-03, 3 months without, workers
     still declared (alert). LATE: paid to 2025-04 (2 months: no). GONE: paid to 2025-02, every
     period ended (no open worker: no)."""
-    employers = [
-        _employer("UNDR", 20),
-        _employer("FAIR", 20),
-        _employer("TINY", 8),
-        _employer("SHUT", 30, "closed"),
-        _employer("STOP", 5),
-        _employer("LATE", 5),
-        _employer("GONE", 5),
-    ]
-    periods = (
-        _workers("UNDR", 10)
-        + _workers("FAIR", 15)
-        + _workers("STOP", 5)
-        + _workers("LATE", 5)
-        + _workers("GONE", 5, date(2025, 2, 1))
-    )
-    every = [1, 2, 3, 4, 5, 6]
-    paid = (
-        _paid("UNDR", 10, every)
-        + _paid("FAIR", 15, every)
-        + _paid("STOP", 5, [1, 2, 3])
-        + _paid("LATE", 5, [1, 2, 3, 4])
-        + _paid("GONE", 5, [1, 2])
-    )
-    with engine.begin() as conn:
-        conn.execute(insert(models.Employer), employers)
-        conn.execute(insert(models.ParticipationPeriod), periods)
-        conn.execute(insert(models.Contribution), paid)
+    with register(engine) as reg:
+        _employer(reg, "UNDR", 20)
+        _employer(reg, "FAIR", 20)
+        _employer(reg, "TINY", 8)
+        _employer(reg, "SHUT", 30, "closed")
+        _employer(reg, "STOP", 5)
+        _employer(reg, "LATE", 5)
+        _employer(reg, "GONE", 5)
+        _workers(reg, "UNDR", 10)
+        _workers(reg, "FAIR", 15)
+        _workers(reg, "STOP", 5)
+        _workers(reg, "LATE", 5)
+        _workers(reg, "GONE", 5, date(2025, 2, 1))
+        _paid(reg, "UNDR", 10, 6)
+        _paid(reg, "FAIR", 15, 6)
+        _paid(reg, "STOP", 5, 3)
+        _paid(reg, "LATE", 5, 4)
+        _paid(reg, "GONE", 5, 2)
 
 
 def test_employers_insuring_too_few_and_those_that_stopped_paying_are_alerts(
@@ -112,12 +77,9 @@ def test_a_period_ending_before_the_reference_month_does_not_count_as_insured(
     engine: Engine,
 ) -> None:
     load(engine)
-    with engine.begin() as conn:
-        conn.execute(insert(models.Employer), [_employer("LEFT", 12)])
-        conn.execute(
-            insert(models.ParticipationPeriod),
-            _workers("LEFT", 12, date(2025, 5, 1)),  # all left in May: none insured in June
-        )
+    with register(engine) as reg:
+        _employer(reg, "LEFT", 12)
+        _workers(reg, "LEFT", 12, date(2025, 5, 1))  # all left in May: none insured in June
     found = next(iter(run_detection(engine, ["employer_under_declared"]))).findings
     assert [f.subject_id for f in found] == ["LEFT", "UNDR"]
     assert found[0].evidence["insured"] == 0

@@ -8,7 +8,8 @@ import time
 from nidb.exchange.partners import add_grant, add_partner
 from nidb.protocol.keys import SigningKey
 from nidb.web.consents import save_choices
-from tests.exchange.conftest import BHXH, PID, Exchange
+from tests.conftest import Exchange
+from tests.seed import BHXH, PID
 
 BANK = "VN/BANK/VCB/TINDUNG"
 

@@ -19,7 +19,8 @@ from nidb.accesslog.pgasync import AsyncAccessLog
 from nidb.exchange.cardcheck import card_check, card_check_async
 from nidb.exchange.pgasync import AsyncCardReader
 from nidb.store.pgasync import asyncpg_dsn
-from tests.exchange.conftest import BHXH, Exchange, seed_register
+from tests.conftest import Exchange
+from tests.seed import BHXH, insured_person
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_the_server_checks_cards_on_its_event_loop(exchange: Exchange) -> None:
 def test_the_event_loop_answer_is_the_synchronous_answer(
     pg: Engine, card_code: str, full_name: str, birth: str, gender: str | None, expected: str
 ) -> None:
-    seed_register(pg)
+    insured_person(pg)
     today = date.today()
     with pg.connect() as conn:
         sync = card_check(conn, card_code, full_name, birth, gender, today)
@@ -106,7 +107,7 @@ def test_a_message_id_is_claimed_once_across_both_writers(pg: Engine) -> None:
 def test_dropped_connections_cost_a_retry_not_an_entry(pg: Engine, gone: bool) -> None:
     """The server's "terminating connection" may be read mid-query (AdminShutdownError) or the
     connection found closed (ConnectionDoesNotExistError): both must be retried."""
-    seed_register(pg)
+    insured_person(pg)
 
     def kill_other_backends() -> int:
         with pg.connect() as conn:

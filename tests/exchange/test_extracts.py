@@ -13,7 +13,8 @@ from nidb.exchange.extracts import run_pending
 from nidb.exchange.partners import PartnerError, add_grant
 from nidb.protocol.client import Reply
 from nidb.store import models
-from tests.exchange.conftest import BHXH, MINISTRY, PID, Exchange
+from tests.conftest import MINISTRY, Exchange
+from tests.seed import BHXH, PID
 
 
 def wait_done(exchange: Exchange, job_id: str, sender: str = MINISTRY) -> Reply:

@@ -9,7 +9,8 @@ from nidb.exchange.catalogue import INFO_GROUPS, SERVICES
 from nidb.exchange.extracts import EXTRACTABLE, run_pending
 from nidb.exchange.partners import add_grant, add_partner
 from nidb.protocol.keys import SigningKey
-from tests.exchange.conftest import BHXH, PID, Exchange
+from tests.conftest import Exchange
+from tests.seed import BHXH, PID
 
 BODIES: dict[str, dict[str, Any]] = {
     "card.check/v1": {

@@ -14,7 +14,8 @@ from nidb.exchange.partners import revoke_grant
 from nidb.protocol.envelope import sign
 from nidb.protocol.keys import SigningKey
 from nidb.store import models
-from tests.exchange.conftest import BHXH, HOSPITAL, Exchange
+from tests.conftest import HOSPITAL, Exchange
+from tests.seed import BHXH
 
 CARD = {"card_code": f"DN401{BHXH}", "full_name": "Nguyễn Văn An", "date_of_birth": "1985-03-17"}
 

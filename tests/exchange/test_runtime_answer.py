@@ -10,7 +10,8 @@ import json
 
 from nidb.accesslog import count_entries, verify_chain
 from nidb.exchange.runtime import ExchangeRuntime
-from tests.exchange.conftest import BHXH, Exchange
+from tests.conftest import Exchange
+from tests.seed import BHXH
 
 CARD = {"card_code": f"DN401{BHXH}", "full_name": "NGUYỄN VĂN AN", "date_of_birth": "17/03/1985"}
 

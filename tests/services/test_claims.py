@@ -22,7 +22,8 @@ from nidb.services.views import (
 from nidb.services.workdays import add_months
 from nidb.store import models
 from nidb.store.models_services import Dossier, DossierFile
-from tests.services.conftest import LAID_OFF, LAID_OFF_CODE, LEFT, LEFT_CODE, STRANGER, TODAY
+from tests.seed import LAID_OFF, LAID_OFF_CODE, LEFT, LEFT_CODE, STRANGER
+from tests.seed import TODAY_VN as TODAY
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n"
 

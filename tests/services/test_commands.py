@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from nidb.cli import app
 from nidb.services.claims import submit_one_time_claim
 from nidb.store.models_services import Dossier
-from tests.services.conftest import LEFT
+from tests.seed import LEFT
 
 
 def test_staff_list_show_and_decide_a_dossier_at_the_terminal(

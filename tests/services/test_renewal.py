@@ -16,7 +16,8 @@ from nidb.services.workdays import add_months
 from nidb.sim.payment.app import canonical, sign
 from nidb.store import models
 from nidb.store.models_services import Dossier, DossierEvent, Payment
-from tests.services.conftest import HEAD, HEAD_CODE, SON, STRANGER, TODAY, WIFE, WORKER
+from tests.seed import HEAD, HEAD_CODE, SON, STRANGER, WIFE, WORKER
+from tests.seed import TODAY_VN as TODAY
 
 SECRET = "test-secret"
 

@@ -20,7 +20,8 @@ from nidb.sim.population.app import create_app
 from nidb.sim.population.server import BackgroundServer
 from nidb.store import models
 from nidb.store.models_services import Dossier
-from tests.services.conftest import HEAD, HEAD_CODE, TODAY, WIFE, add_months_of_contributions
+from tests.seed import HEAD, HEAD_CODE, WIFE, Register
+from tests.seed import TODAY_VN as TODAY
 
 CHILD = f"0012{TODAY.year % 100:02d}000105"  # a boy born this year in Hà Nội
 BORN = max(TODAY - timedelta(days=3), TODAY.replace(month=1, day=1))
@@ -136,8 +137,8 @@ def test_a_bad_birth_event_is_rejected_and_the_feed_goes_on(
 
 def with_long_career(engine: Engine) -> None:
     with engine.begin() as conn:
-        add_months_of_contributions(
-            conn, HEAD_CODE, date(2008, 1, 1), date(2024, 12, 1), 12_000_000
+        Register(conn).contributions(
+            HEAD_CODE, "DN0001", date(2008, 1, 1), date(2024, 12, 1), 12_000_000
         )
 
 

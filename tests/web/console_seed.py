@@ -14,7 +14,8 @@ from sqlalchemy import Engine, insert
 from nidb.store import models
 from nidb.store.models_web import CorrectionRequest
 from nidb.web.staff_users import create_staff_user
-from tests.web.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD
+from tests.seed import register
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Seeded:
 
 
 CITIZENS = [
-    # personal_id, full_name, dob, gender, birth province
+    # personal_id, full_name, dob, gender, birth province (the ID's first three digits)
     ("001090000001", "Nguyễn Văn An", "1990-05-01", "M", "001"),
     ("079085000002", "Trần Thị Bình", "1985-02-03", "F", "079"),
     ("074092000003", "Lê Văn Cường", "1992-07-08", "M", "074"),
@@ -74,24 +75,15 @@ STAFF = {
 def seed_register(engine: Engine) -> Seeded:
     """Citizens, person records, open review items, alerts and correction requests."""
     items: dict[str, int] = {}
-    with engine.begin() as conn:
+    with register(engine) as reg:
+        conn = reg.conn
         for pid, name, dob, gender, birth in CITIZENS:
-            conn.execute(
-                insert(models.Citizen).values(
-                    personal_id=pid, full_name=name, name_base=name.lower(), date_of_birth=dob,
-                    dob_precision="day", birth_year=int(dob[:4]), gender=gender,
-                    birth_province=birth, status="alive",
-                )
-            )  # fmt: skip
+            reg.citizen(pid, name, dob, gender, birth_province=birth)
         for rid, code, name, dob, gender, declared, status, verified in RECORDS:
-            conn.execute(
-                insert(models.Person).values(
-                    record_id=rid, bhxh_code=code, full_name=name, name_base=name.lower(),
-                    date_of_birth=dob, dob_precision="year" if len(dob) == 4 else "day",
-                    birth_year=int(dob[:4]), gender=gender, declared_id=declared,
-                    declared_id_kind="personal" if declared else None,
-                    verification_status=status, verified_personal_id=verified,
-                )
+            reg.person(
+                code, name, dob, gender, record_id=rid, declared_id=declared,
+                declared_id_kind="personal" if declared else None, status=status,
+                verified=verified,
             )  # fmt: skip
         for rid, reasons in REASONS.items():
             items[rid] = conn.execute(

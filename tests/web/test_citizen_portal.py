@@ -20,7 +20,7 @@ from nidb.store.models_web import (
     WebSession,
 )
 from nidb.web.sessions import utcnow
-from tests.exchange.conftest import BHXH, PID
+from tests.seed import BHXH, PID
 from tests.web.conftest import OTHER_PID, Vneid, citizen_sign_in_http, csrf_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200

@@ -8,12 +8,12 @@ import json
 
 from fastapi.testclient import TestClient
 
-from tests.exchange.conftest import Exchange, exchange  # noqa: F401  (the fixture)
+from tests.conftest import Exchange
 from tests.web.conftest import Vneid, citizen_sign_in_http
 
 
 def test_a_scanned_e_card_checks_valid_and_the_read_shows_in_the_citizens_history(
-    exchange: Exchange,  # noqa: F811
+    exchange: Exchange,
     vneid: Vneid,
 ) -> None:
     with TestClient(exchange.http.app, follow_redirects=False) as citizen:

@@ -18,7 +18,7 @@ from nidb.sim.vneid.tokens import IssuerKey, b64url, s256
 from nidb.store.models import AuditEntry
 from nidb.store.models_web import WebSession
 from nidb.web.oidc import OidcError, pkce_pair, verify_id_token
-from tests.exchange.conftest import PID
+from tests.seed import PID
 from tests.web.conftest import VNEID_CLIENT_SECRET, Vneid
 
 ISSUER = "http://127.0.0.1:9"

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
 from nidb.cli import app as nidb_app
@@ -18,6 +18,7 @@ from nidb.feeds.feed import FeedUnavailable
 from nidb.sim.business import create_app
 from nidb.sim.population import BackgroundServer
 from nidb.store import models
+from tests.seed import register
 
 OLD = "0101234567"  # an enterprise the register already holds, as employer TA0001A in Hà Nội
 NEW = "0312345678"
@@ -25,19 +26,14 @@ NEW = "0312345678"
 
 def seed(engine: Engine) -> None:
     """Employer TA0001A with two insured workers (one in two schemes) and one who left."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(models.Employer).values(
-                employer_code="TA0001A",
-                enterprise_code=OLD,
-                name="Công ty TNHH An Bình",
-                province="01",
-                address="12 Hàng Bài, Hoàn Kiếm, Hà Nội",
-                business_line="4711",
-                employer_type="enterprise",
-                registered_workers=12,
-                status="active",
-            )
+    with register(engine) as reg:
+        reg.employer(
+            "TA0001A",
+            "Công ty TNHH An Bình",
+            enterprise_code=OLD,
+            address="12 Hàng Bài, Hoàn Kiếm, Hà Nội",
+            business_line="4711",
+            registered_workers=12,
         )
         periods = [
             ("0100000001", "BHXH", None),
@@ -46,16 +42,7 @@ def seed(engine: Engine) -> None:
             ("0100000003", "BHXH", date(2024, 6, 1)),  # left before the closure
         ]
         for bhxh, scheme, end in periods:
-            conn.execute(
-                insert(models.ParticipationPeriod).values(
-                    bhxh_code=bhxh,
-                    scheme=scheme,
-                    employer_code="TA0001A",
-                    participant_type="DN",
-                    start_month=date(2022, 1, 1),
-                    end_month=end,
-                )
-            )
+            reg.period(bhxh, "TA0001A", scheme=scheme, start=date(2022, 1, 1), end=end)
 
 
 @pytest.fixture
@@ -184,16 +171,8 @@ def test_suspension_and_a_registration_of_a_known_enterprise_update_it(
 ) -> None:
     url, admin = registry
     seed(engine)
-    with engine.begin() as conn:  # a unit code equal to the new enterprise code is taken
-        conn.execute(
-            insert(models.Employer).values(
-                employer_code=NEW,
-                name="Hộ kinh doanh",
-                province="79",
-                employer_type="household_business",
-                status="active",
-            )
-        )
+    with register(engine) as reg:  # a unit code equal to the new enterprise code is taken
+        reg.employer(NEW, "Hộ kinh doanh", province="79", employer_type="household_business")
     for body in (
         {
             "kind": "registered",

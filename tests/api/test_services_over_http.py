@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from nidb.accesslog import access_history, verify_chain
-from tests.exchange.conftest import BHXH, HOSPITAL, MINISTRY, PID, Exchange
+from tests.conftest import HOSPITAL, MINISTRY, Exchange
+from tests.seed import BHXH, PID
 
 CARD = {
     "card_code": f"DN401{BHXH}",

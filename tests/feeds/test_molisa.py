@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
 from nidb.cli import app as nidb_app
@@ -18,44 +18,18 @@ from nidb.feeds.molisa import follow_molisa, molisa_client
 from nidb.sim.molisa import create_app
 from nidb.sim.population import BackgroundServer
 from nidb.store import models
+from tests.seed import register
 
 AN = ("001085012345", "0123456789")  # verified, holds a DN card issued in Hà Nội (01)
 BINH = ("079190000123", "7900000001")  # verified, no card yet; born in TP. Hồ Chí Minh (79)
 UNKNOWN = "001190000999"  # no record verified as this personal ID
 
 
-def _person(pid: str, bhxh: str, name: str) -> dict[str, Any]:
-    return {
-        "record_id": f"R-{bhxh}",
-        "bhxh_code": bhxh,
-        "full_name": name,
-        "name_base": name.lower(),
-        "date_of_birth": "1985",
-        "dob_precision": "year",
-        "birth_year": 1985,
-        "declared_id": pid,
-        "verification_status": "verified",
-        "verified_personal_id": pid,
-    }
-
-
 def seed(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(insert(models.Person).values(**_person(*AN, "Nguyễn Văn An")))
-        conn.execute(insert(models.Person).values(**_person(*BINH, "Trần Thị Bình")))
-        conn.execute(
-            insert(models.HealthCard).values(
-                card_code=f"DN401{AN[1]}",
-                bhxh_code=AN[1],
-                group_code="DN",
-                benefit_level=4,
-                province_code="01",
-                facility_code="01001",
-                valid_from=date(2025, 1, 1),
-                valid_to=date(2025, 12, 31),
-                status="active",
-            )
-        )
+    with register(engine) as reg:
+        for (pid, bhxh), name in ((AN, "Nguyễn Văn An"), (BINH, "Trần Thị Bình")):
+            reg.person(bhxh, name, "1985", None, declared_id=pid, verified=pid)
+        reg.card(AN[1], "DN", valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31))
 
 
 @pytest.fixture

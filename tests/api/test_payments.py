@@ -23,7 +23,7 @@ from nidb.sim.payment.app import create_app as create_gateway
 from nidb.sim.population.server import BackgroundServer
 from nidb.store import models
 from nidb.store.models_services import Payment
-from tests.services.conftest import HEAD, SON, WIFE
+from tests.seed import HEAD, SON, WIFE
 
 SECRET = "gateway-shared-secret"
 

@@ -22,7 +22,7 @@ from nidb.outbox.events import Outcome, RetryPolicy, claim, fan_out, record, top
 from nidb.protocol.keys import SigningKey
 from nidb.settings import get_settings
 from nidb.store import models
-from tests.exchange.test_outbox_support import emit
+from tests.outbox.support import emit
 
 CODE = "VN/GOV/BYT/BV-01001"
 

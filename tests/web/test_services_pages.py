@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from nidb.services.claims import submit_one_time_claim
 from nidb.store.models_services import Dossier, DossierFile
 from nidb.web.sessions import COOKIE
-from tests.services.conftest import HEAD, LEFT, WIFE, citizen_session, seed
+from tests.seed import HEAD, LEFT, WIFE, citizen_session, household
 from tests.web.conftest import csrf_of, staff_sign_in_http
 
 PDF = b"%PDF-1.4\n%test\n"
@@ -44,7 +44,7 @@ def post_form(
 
 @pytest.fixture
 def seeded(engine: Engine) -> Engine:
-    seed(engine)
+    household(engine)
     return engine
 
 

@@ -15,8 +15,8 @@ from nidb.sim.payment.app import create_app as create_gateway
 from nidb.sim.population.server import BackgroundServer
 from nidb.store import models
 from nidb.web.sessions import COOKIE
-from tests.services.conftest import HEAD, LEFT, LEFT_CODE, SON, citizen_session, seed
-from tests.web.conftest import LiveServer, staff_sign_in
+from tests.e2e.conftest import LiveServer, staff_sign_in
+from tests.seed import HEAD, LEFT, LEFT_CODE, SON, citizen_session, household
 
 SECRET = "browser-secret"
 
@@ -30,7 +30,7 @@ def as_citizen(page: Any, server: LiveServer, pid: str, name: str) -> None:
 
 @pytest.fixture
 def gateway(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    seed(live_server.engine)
+    household(live_server.engine)
     with BackgroundServer(create_gateway(SECRET)) as server:
         monkeypatch.setenv("NIDB_PAYMENT_GATEWAY_URL", server.url)
         monkeypatch.setenv("NIDB_PAYMENT_SECRET", SECRET)

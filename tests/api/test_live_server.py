@@ -23,7 +23,7 @@ from nidb.protocol.client import ExchangeClient
 from nidb.protocol.keys import SigningKey
 from nidb.sim.population.server import BackgroundServer
 from nidb.store.db import ensure_schema, make_engine
-from tests.exchange.conftest import BHXH, seed_register
+from tests.seed import BHXH, insured_person
 
 
 def free_port() -> int:
@@ -43,7 +43,7 @@ def test_nidb_serve_answers_a_hospital_over_http(tmp_path: Path) -> None:
     }
     engine = make_engine(url)
     ensure_schema(engine)
-    seed_register(engine)
+    insured_person(engine)
     hospital = SigningKey.generate()
     runner = CliRunner()
     for args in (
@@ -136,7 +136,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     folder = tmp_path_factory.mktemp("live")
     engine = make_engine(f"sqlite:///{folder / 'nidb.sqlite3'}")
     ensure_schema(engine)
-    seed_register(engine)
+    insured_person(engine)
     token = create_token(engine, "fuzz", "admin")
     with BackgroundServer(create_app(engine, SigningKey.generate()), lifespan="on") as server:
         yield server.url, token

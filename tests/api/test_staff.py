@@ -7,28 +7,23 @@ from sqlalchemy import Engine, insert, select
 from nidb.accesslog import access_history
 from nidb.exchange.tokens import create_token, revoke_tokens
 from nidb.store import models
-from tests.exchange.conftest import BHXH, PID, Exchange
+from tests.conftest import Exchange
+from tests.seed import BHXH, PID, register
 
 
 def queue_item(engine: Engine) -> int:
     """A second record of the same person with a typo in the name, waiting for a reviewer."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(models.Person).values(
-                record_id="R2",
-                bhxh_code="0123456788",
-                full_name="Nguyễn Văn Ann",
-                name_base="nguyen van ann",
-                date_of_birth="1985-03-17",
-                dob_precision="day",
-                birth_year=1985,
-                gender="M",
-                declared_id=PID,
-                verification_status="review",
-            )
+    with register(engine) as reg:
+        reg.person(
+            "0123456788",
+            "Nguyễn Văn Ann",
+            "1985-03-17",
+            record_id="R2",
+            declared_id=PID,
+            status="review",
         )
         return int(
-            conn.execute(
+            reg.conn.execute(
                 insert(models.ReviewItem)
                 .values(
                     record_id="R2",

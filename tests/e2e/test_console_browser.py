@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from nidb.store import models
 from nidb.web.console.dashboard_queries import clear_cache
-from tests.web.conftest import SCREENSHOTS, LiveServer, staff_sign_in
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, staff_sign_in
 from tests.web.console_seed import Seeded, seed_register, seed_staff
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.web.conftest import LiveServer, staff_sign_in
+from tests.e2e.conftest import LiveServer, staff_sign_in
 
 
 def test_staff_signs_in_with_the_keyboard_after_a_wrong_password_and_signs_out(

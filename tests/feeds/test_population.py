@@ -8,14 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from nidb.connectors.population import PopulationClient
 from nidb.feeds.population import follow_population
 from nidb.sim.population.app import create_app
 from nidb.sim.population.server import BackgroundServer
 from nidb.store import models
-from tests.exchange.conftest import BHXH, PID, seed_register
+from tests.seed import BHXH, PID, insured_person, register
 
 REGISTRY = (
     "personal_id,full_name,date_of_birth,gender,birth_province,permanent_address,household_id,status,death_date\n"
@@ -39,17 +39,9 @@ def add_change(url: str, change: dict[str, object]) -> None:
 
 
 def with_pension(engine: Engine) -> None:
-    seed_register(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(models.Benefit).values(
-                bhxh_code=BHXH,
-                kind="pension",
-                start_date=date(2020, 1, 1),
-                monthly_amount=6_000_000,
-                status="active",
-            )
-        )
+    insured_person(engine)
+    with register(engine) as reg:
+        reg.benefit(BHXH, "pension", date(2020, 1, 1), monthly=6_000_000)
 
 
 def test_a_death_suspends_the_card_stops_the_pension_and_alerts_the_province(
@@ -115,7 +107,7 @@ def test_a_name_change_renames_the_citizen_and_the_verified_records(
     engine: Engine, population: tuple[str, PopulationClient]
 ) -> None:
     url, client = population
-    seed_register(engine)
+    insured_person(engine)
     add_change(
         url,
         {"kind": "name_change", "personal_id": PID, "data": {"full_name": "NGUYỄN VĂN AN KHANG"}},
@@ -130,13 +122,9 @@ def test_an_id_correction_moves_records_and_links_and_keeps_history(
     engine: Engine, population: tuple[str, PopulationClient]
 ) -> None:
     url, client = population
-    seed_register(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(models.IdentityLink).values(
-                bhxh_code=BHXH, personal_id=PID, source="verified", valid_from=date(2024, 1, 1)
-            )
-        )
+    insured_person(engine)
+    with register(engine) as reg:
+        reg.link(BHXH, PID, source="verified", valid_from=date(2024, 1, 1))
     add_change(
         url,
         {"kind": "id_correction", "personal_id": PID, "data": {"new_personal_id": "001085099999"}},
@@ -168,36 +156,11 @@ def test_an_unreliable_feed_and_a_stop_mid_way_lose_nothing_and_apply_nothing_tw
         + "".join(f"{p},Lê Văn Tư,1980-01-01,M,001,,,alive,\n" for p in people),
         encoding="utf-8",
     )
-    with engine.begin() as conn:
+    with register(engine) as reg:
         for n, pid in enumerate(people):
             code = f"{2_000_000_000 + n}"
-            conn.execute(
-                insert(models.Person).values(
-                    record_id=f"D{n}",
-                    bhxh_code=code,
-                    full_name="Lê Văn Tư",
-                    name_base="le van tu",
-                    date_of_birth="1980-01-01",
-                    dob_precision="day",
-                    birth_year=1980,
-                    gender="M",
-                    verification_status="verified",
-                    verified_personal_id=pid,
-                )
-            )
-            conn.execute(
-                insert(models.HealthCard).values(
-                    card_code=f"HT301{code}",
-                    bhxh_code=code,
-                    group_code="HT",
-                    benefit_level=3,
-                    province_code="01",
-                    facility_code="01001",
-                    valid_from=date(2026, 1, 1),
-                    valid_to=date(2026, 12, 31),
-                    status="active",
-                )
-            )
+            reg.person(code, "Lê Văn Tư", "1980-01-01", record_id=f"D{n}", verified=pid)
+            reg.card(code, "HT", level=3, valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31))
     with BackgroundServer(create_app(path, admin=True)) as server:
         for pid in people:
             add_change(

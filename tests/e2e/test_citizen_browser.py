@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select, update
 
 from nidb.store.models_web import ConsentChoice, CorrectionRequest, WebSession
 from nidb.web.sessions import utcnow
-from tests.web.conftest import LiveServer, Vneid, citizen_sign_in
+from tests.e2e.conftest import LiveServer, Vneid, citizen_sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 

@@ -14,7 +14,7 @@ from nidb.outbox.dispatcher import Dispatcher, envelope_for
 from nidb.outbox.events import claim, fan_out
 from nidb.protocol.keys import SigningKey
 from nidb.sim.webhook import FaultSettings
-from tests.exchange.test_outbox_support import (
+from tests.outbox.support import (
     FAST,
     Partner,
     add_subscriber,
