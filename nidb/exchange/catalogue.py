@@ -48,6 +48,15 @@ PARTNER_KINDS: dict[str, str] = {
     "other": "Cơ quan khác",
 }
 
+ROLES: dict[str, str] = {
+    "reviewer": "Cán bộ đối soát (xử lý hàng đợi đối chiếu)",
+    "approver": "Cán bộ phê duyệt",
+    "auditor": "Cán bộ kiểm tra nhật ký truy cập",
+    "admin": "Quản trị hệ thống",
+}
+"""Roles of a staff API token (`nidb token create --role`); the staff console (issue 5) adds
+provinces and sessions on top."""
+
 
 @dataclass(frozen=True, slots=True)
 class Service:

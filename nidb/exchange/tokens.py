@@ -9,16 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
 
+from nidb.exchange.catalogue import ROLES
 from nidb.store import models
 from nidb.store.audit import write_audit
-
-ROLES: dict[str, str] = {
-    "reviewer": "Cán bộ đối soát (xử lý hàng đợi đối chiếu)",
-    "approver": "Cán bộ phê duyệt",
-    "auditor": "Cán bộ kiểm tra nhật ký truy cập",
-    "admin": "Quản trị hệ thống",
-}
-"""Staff roles; the staff console (issue 5) adds provinces and sessions on top."""
 
 PREFIX = "nidb_"
 
