@@ -17,7 +17,7 @@ import typer
 from nidb.terminal import err, fail, handled, out
 
 if TYPE_CHECKING:
-    from nidb.feeds.feed import FeedReport
+    from sqlalchemy import Engine
 
 __all__ = ["feed_app", "mount", "run_feed"]
 
@@ -44,7 +44,7 @@ def mount(app: typer.Typer) -> None:
 
 def run_feed(
     title: str,
-    follow_once: Callable[[Any], FeedReport],
+    follow_once: Callable[[Engine], object],
     labels: Sequence[tuple[str, str]],
     *,
     follow: bool,
