@@ -4,8 +4,6 @@ Mounted by nidb.cli (`mount`). Exit codes: 0 done (the log is intact); 1 the dat
 the hash chain is broken; 2 bad input named in the message.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

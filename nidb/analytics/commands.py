@@ -5,8 +5,6 @@
 0 done; 1 the system failed (database, missing font); 2 bad input named in the message.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated

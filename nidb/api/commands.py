@@ -4,8 +4,6 @@ Mounted by nidb.cli (`mount`). uvicorn and the application are imported when the
 so that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -4,8 +4,6 @@ Mounted by nidb.cli (`mount`). Exit codes: 0 done; 1 the database failed; 2 bad 
 unknown rule, a snapshot folder without the needed files).
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -172,7 +170,7 @@ def detect_command(
         _print_scores(results, truth)
 
 
-def _print_scores(results: list[RuleResult], truth: dict[str, set[str]]) -> None:
+def _print_scores(results: "list[RuleResult]", truth: dict[str, set[str]]) -> None:
     from nidb.detect.evaluate import score
 
     def cell(value: float | None) -> str:

@@ -5,8 +5,6 @@ Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.exchange, print, and 
 the commands, so that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,7 +33,7 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(token_app, name="token")
 
 
-def _partner_error(error: PartnerError) -> typer.Exit:
+def _partner_error(error: "PartnerError") -> typer.Exit:
     return fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 

@@ -6,8 +6,6 @@ Vietnamese first) and set exit codes: 0 done; 1 the source or the database is un
 on `feed_app` that calls `run_feed` with its follower, its report's labels and its errors.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
@@ -44,7 +42,7 @@ def mount(app: typer.Typer) -> None:
 
 def run_feed(
     title: str,
-    follow_once: Callable[[Engine], object],
+    follow_once: "Callable[[Engine], object]",
     labels: Sequence[tuple[str, str]],
     *,
     follow: bool,

@@ -9,8 +9,6 @@ verification the models and the HTTP client: each is imported inside the command
 that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -144,7 +142,7 @@ def verify_command(
             raise fail(str(stopped), 1)
 
 
-def print_report(report: VerifyReport) -> None:
+def print_report(report: "VerifyReport") -> None:
     """Print what a verification run did: outcome by status, reasons, safe fixes, what is left."""
     out.print(
         f"[bold]Xác thực (verification)[/]: {report.records:,} hồ sơ (records) · "
@@ -268,7 +266,7 @@ def review_show(item_id: Annotated[int, typer.Argument(help="Mã mục (item id)
     _print_detail(detail)
 
 
-def _print_detail(detail: ItemDetail) -> None:
+def _print_detail(detail: "ItemDetail") -> None:
     item = detail.item
     out.print(
         f"[bold]Mục {item.id}[/] ({item.kind}) · hồ sơ (record) {item.record_id} · "
@@ -368,7 +366,7 @@ def review_reject(
 # --- nidb match, dedupe, merge, unmerge -------------------------------------------------------
 
 
-def print_match(summary: MatchSummary, path: Path) -> None:
+def print_match(summary: "MatchSummary", path: Path) -> None:
     """Print a matching run: records per decision, reasons, sizes and time."""
     table = Table(title=f"Kết quả đối sánh với CSDL dân cư (matches) → {path}")
     table.add_column("quyết định (decision)")

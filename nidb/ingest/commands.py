@@ -6,8 +6,6 @@ Heavy modules (the models, Alembic, PyArrow) are imported inside the commands, s
 `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,7 +31,7 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
-def print_import(report: ImportReport) -> None:
+def print_import(report: "ImportReport") -> None:
     """Print what an import did: rows read, inserted, updated, unchanged and rejected by rule."""
     if report.skipped:
         out.print(

@@ -5,8 +5,6 @@ Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.outbox, print, and se
 the commands, so that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -36,7 +34,7 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(outbox_app, name="outbox")
 
 
-def _outbox_error(error: OutboxError) -> typer.Exit:
+def _outbox_error(error: "OutboxError") -> typer.Exit:
     return fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 

@@ -5,8 +5,6 @@ database failed, 2 refused (the message says why). The store is imported inside 
 so that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,7 +29,7 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(dossier_app, name="dossier")
 
 
-def _table(rows: list[DossierSummary], title: str) -> Table:
+def _table(rows: "list[DossierSummary]", title: str) -> Table:
     table = Table(title=title)
     for column in ("Số", "Loại", "Trạng thái", "Người nộp", "Tỉnh", "Hạn", "Phiên bản"):
         table.add_column(column)

@@ -9,8 +9,6 @@ imported when its command runs, so that `nidb --help` stays fast.
 Exit codes: 0 done (a server ran until stopped); 2 bad input named in the message.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,7 +186,7 @@ DataOption = Annotated[
 ]
 
 
-def _faults(error_rate: float, timeout_rate: float, latency_ms: float, seed: int) -> FaultConfig:
+def _faults(error_rate: float, timeout_rate: float, latency_ms: float, seed: int) -> "FaultConfig":
     from nidb.sim.population.faults import FaultConfig
 
     try:

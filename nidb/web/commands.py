@@ -5,8 +5,6 @@ from a hidden prompt, from ``--password-stdin`` (one line) or from ``NIDB_STAFF_
 from the command line where ``ps`` and shell history would see them.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import TYPE_CHECKING, Annotated
@@ -38,7 +36,7 @@ def _password(from_stdin: bool, confirm: bool = True) -> str:
     return str(typer.prompt("Mật khẩu (password)", hide_input=True, confirmation_prompt=confirm))
 
 
-def _refused(error: StaffUserError) -> typer.Exit:
+def _refused(error: "StaffUserError") -> typer.Exit:
     return fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 
