@@ -8,7 +8,6 @@
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -29,6 +28,8 @@ def mount(app: typer.Typer) -> None:
 
 
 def _today() -> date:
+    from zoneinfo import ZoneInfo
+
     from nidb.settings import get_settings
 
     return datetime.now(ZoneInfo(get_settings().timezone)).date()

@@ -5,7 +5,6 @@ database failed, 2 refused (the message says why). The store is imported inside 
 so that `nidb --help` stays fast.
 """
 
-import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -76,6 +75,8 @@ def list_command(
 @dossier_app.command("show")
 def show_command(dossier_id: int) -> None:
     """Chi tiết một hồ sơ: dữ liệu, kết quả kiểm tra, lịch sử (show one dossier)."""
+    import json
+
     from nidb.services.views import get_dossier
     from nidb.store.db import open_engine
 
