@@ -88,3 +88,13 @@ def actor_name() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli:unknown"
+
+
+def signing_key_path() -> Path:
+    """nidb's own signing key: ``NIDB_SIGNING_KEY_FILE``, else ``NIDB_DATA_DIR/keys/nidb-signing.pem``.
+
+    Read from the environment at each call (not cached): ``nidb serve --key-file`` sets it for
+    the server it starts.
+    """
+    explicit = os.environ.get("NIDB_SIGNING_KEY_FILE")
+    return Path(explicit) if explicit else get_settings().data_dir / "keys" / "nidb-signing.pem"

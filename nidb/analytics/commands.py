@@ -1,19 +1,19 @@
 """Commands of ``nidb.analytics``, mounted on the ``nidb`` command by ``nidb.cli``.
 
 ``nidb quality`` (data quality, its snapshot and trend), ``nidb report quarterly|yearly``
-(PDF + XLSX), ``nidb publish`` (open data and its DCAT-AP catalogue). Exit codes as nidb.cli:
+(PDF + XLSX), ``nidb publish`` (open data and its DCAT-AP catalogue). Exit codes as nidb.terminal:
 0 done; 1 the system failed (database, missing font); 2 bad input named in the message.
 """
-
-from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+
+from nidb.terminal import fail, handled
+from nidb.terminal import out as console  # `out` is the name of the --out options
 
 report_app = typer.Typer(
     help="Báo cáo định kỳ PDF và XLSX (quarterly and yearly reports).", no_args_is_help=True
@@ -28,20 +28,21 @@ def mount(app: typer.Typer) -> None:
 
 
 def _today() -> date:
+    from zoneinfo import ZoneInfo
+
     from nidb.settings import get_settings
 
     return datetime.now(ZoneInfo(get_settings().timezone)).date()
 
 
 def _day(raw: str | None, option: str) -> date:
-    from nidb import cli
 
     if raw is None:
         return _today()
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise cli._fail(
+        raise fail(
             f"{option}={raw!r}: ngày phải có dạng YYYY-MM-DD (a date is written YYYY-MM-DD)"
         ) from None
 
@@ -67,7 +68,6 @@ def quality_command(
     ] = "store",
 ) -> None:
     """Chất lượng dữ liệu đúng, đủ, sạch, sống (data quality per province and group)."""
-    from nidb import cli
     from nidb.analytics.quality import (
         INFO_GROUPS,
         MEASURE_NAMES,
@@ -78,14 +78,15 @@ def quality_command(
     )
     from nidb.analytics.quality_sql import MEASURES
     from nidb.settings import actor_name
+    from nidb.store.db import open_engine
 
     if engine_kind not in ("store", "duckdb"):
-        raise cli._fail(f"--engine={engine_kind!r}: store hoặc duckdb (store or duckdb)")
+        raise fail(f"--engine={engine_kind!r}: store hoặc duckdb (store or duckdb)")
     if trend:
-        with cli._handled():
-            snapshots = saved_trend(cli._engine(), province)
+        with handled():
+            snapshots = saved_trend(open_engine(), province)
         if not snapshots:
-            cli.out.print("Chưa lưu lần đo nào (nothing saved yet): nidb quality --save")
+            console.print("Chưa lưu lần đo nào (nothing saved yet): nidb quality --save")
             return
         table = Table(title=f"Xu hướng chất lượng dữ liệu — {province or 'toàn quốc'} (trend)")
         table.add_column("nhóm (group)")
@@ -102,11 +103,11 @@ def quality_command(
                 got = [m for m in ms if (m.group, m.measure) == (group, measure)]
                 cells.append(_percent(got[0].numerator, got[0].denominator) if got else "–")
             table.add_row(group, MEASURE_NAMES[measure][0], *cells)
-        cli.out.print(table)
+        console.print(table)
         return
     day = _day(as_of, "--as-of")
-    with cli._handled():
-        engine = cli._engine()
+    with handled():
+        engine = open_engine()
         measures = compute_quality(engine, day, engine_kind)
         if save:
             with engine.begin() as conn:
@@ -133,27 +134,27 @@ def quality_command(
         ]
         label = f"{group} — {INFO_GROUPS[group][0]}"
         table.add_row(*([prov] if by_province else []), label, *values)
-    cli.out.print(table)
+    console.print(table)
     if save:
-        cli.out.print(f"Đã lưu {stored:,} chỉ số ngày {day.isoformat()} (saved).")
+        console.print(f"Đã lưu {stored:,} chỉ số ngày {day.isoformat()} (saved).")
 
 
 def _write_report(period_of: object, raw: object, out: Path) -> None:
-    from nidb import cli
     from nidb.analytics.report_data import ReportPeriodInvalid
     from nidb.analytics.report_pdf import FontMissing
     from nidb.analytics.reports import write_report
+    from nidb.store.db import open_engine
 
     try:
         period = period_of(raw)  # type: ignore[operator]
     except ReportPeriodInvalid as error:
-        raise cli._fail(str(error)) from None
-    with cli._handled():
+        raise fail(str(error)) from None
+    with handled():
         try:
-            report, pdf, xlsx = write_report(cli._engine(), period, out)
+            report, pdf, xlsx = write_report(open_engine(), period, out)
         except FontMissing as error:
-            raise cli._fail(str(error), 1) from None
-    cli.out.print(
+            raise fail(str(error), 1) from None
+    console.print(
         f"{report.title}\nNgày chốt số liệu (cut-off): {period.cutoff.isoformat()}; "
         f"hạn gửi (due): {period.due.isoformat()}\n  {pdf}\n  {xlsx}"
     )
@@ -201,16 +202,16 @@ def publish_command(
     ] = False,
 ) -> None:
     """Công bố dữ liệu mở tổng hợp đã ẩn ô nhỏ, kèm danh mục DCAT-AP (open data)."""
-    from nidb import cli
     from nidb.analytics.publish import publish
+    from nidb.store.db import open_engine
 
     day = _day(as_of, "--as-of")
-    with cli._handled():
-        datasets = publish(cli._engine(), out, day, min_cell, base_url, parquet)
+    with handled():
+        datasets = publish(open_engine(), out, day, min_cell, base_url, parquet)
     table = Table(title=f"Dữ liệu mở ngày {day.isoformat()} → {out} (open data, k={min_cell})")
     for column in ("tệp (file)", "dòng (rows)", "ô ẩn (suppressed)"):
         table.add_column(column, justify="right" if column != "tệp (file)" else "left")
     for d in datasets:
         table.add_row(d.file, f"{d.rows:,}", f"{d.suppressed:,}")
     table.add_row("catalog.jsonld", "", "")
-    cli.out.print(table)
+    console.print(table)

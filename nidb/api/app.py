@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -18,15 +16,9 @@ from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
 from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.protocol.keys import SigningKey
-from nidb.settings import get_settings
+from nidb.settings import signing_key_path
 from nidb.store.db import ensure_schema, make_engine
 from nidb.web import routes as web_routes
-
-
-def signing_key_path() -> Path:
-    """nidb's own signing key: ``NIDB_SIGNING_KEY_FILE``, else ``NIDB_DATA_DIR/keys/nidb-signing.pem``."""
-    explicit = os.environ.get("NIDB_SIGNING_KEY_FILE")
-    return Path(explicit) if explicit else get_settings().data_dir / "keys" / "nidb-signing.pem"
 
 
 def app_from_settings() -> PartnerFastPath:

@@ -3,10 +3,30 @@
 ``run_detection`` exports the tables the rules need, runs each rule (nidb.detect.rules) and stores
 one alert per finding in ``alerts`` (kind = rule name), with its explanation in Vietnamese and
 English and the ids of its evidence; a finding already held as an alert is not stored again.
+
+The names below are loaded on first use: `nidb --help` loads ``nidb.detect.commands``, and must
+not load DuckDB and the models with it.
 """
 
-from nidb.detect.rules import RULES, Finding, Rule
-from nidb.detect.runner import RuleResult, UnknownRule, find, run_detection, select_rules
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nidb.detect.rules import RULES, Finding, Rule
+    from nidb.detect.runner import RuleResult, UnknownRule, find, run_detection, select_rules
+
+_HOMES = {
+    "RULES": "nidb.detect.rules",
+    "Finding": "nidb.detect.rules",
+    "Rule": "nidb.detect.rules",
+    "RuleResult": "nidb.detect.runner",
+    "UnknownRule": "nidb.detect.runner",
+    "find": "nidb.detect.runner",
+    "run_detection": "nidb.detect.runner",
+    "select_rules": "nidb.detect.runner",
+}
 
 __all__ = [
     "RULES",
@@ -18,3 +38,12 @@ __all__ = [
     "run_detection",
     "select_rules",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -1,16 +1,16 @@
 """`nidb detect`: run the fraud rules and print, per rule, the alerts found and how many are new.
 
-Mounted by nidb/cli.py (`mount`). Exit codes: 0 done; 1 the database failed; 2 bad input (an
+Mounted by nidb.cli (`mount`). Exit codes: 0 done; 1 the database failed; 2 bad input (an
 unknown rule, a snapshot folder without the needed files).
 """
-
-from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+
+from nidb.terminal import fail, handled, out
 
 if TYPE_CHECKING:
     from nidb.detect.runner import RuleResult
@@ -35,12 +35,12 @@ def alerts_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
     """Danh sách cảnh báo, cũ trước (alerts, oldest first)."""
-    from nidb import cli
     from nidb.detect.alerts import list_alerts
+    from nidb.store.db import open_engine
 
-    with cli._handled():
+    with handled():
         rows = list_alerts(
-            cli._engine(), None if status == "all" else status, kind, province, limit
+            open_engine(), None if status == "all" else status, kind, province, limit
         )
     table = Table(title="Cảnh báo (alerts)")
     for column in ("số", "loại (kind)", "tỉnh", "đối tượng (subject)", "trạng thái", "giải thích"):
@@ -54,21 +54,21 @@ def alerts_list(
             row.status,
             row.explanation_vi,
         )
-    cli.out.print(table)
+    out.print(table)
 
 
 def _decide(alert_id: int, status: str, note: str) -> None:
-    from nidb import cli
     from nidb.detect.alerts import AlertError, decide
     from nidb.settings import actor_name
+    from nidb.store.db import open_engine
 
-    with cli._handled():
+    with handled():
         try:
-            row = decide(cli._engine(), alert_id, status, actor_name(), note)
+            row = decide(open_engine(), alert_id, status, actor_name(), note)
         except AlertError as error:
-            raise cli._fail(str(error)) from None
+            raise fail(str(error)) from None
     word = "xác nhận" if status == "confirmed" else "bác bỏ"
-    cli.out.print(f"Đã {word} cảnh báo số {row.id} ({row.kind}, {row.subject_id}).")
+    out.print(f"Đã {word} cảnh báo số {row.id} ({row.kind}, {row.subject_id}).")
 
 
 @alerts_app.command("confirm")
@@ -92,18 +92,18 @@ def alerts_dismiss(
 @alerts_app.command("stats")
 def alerts_stats() -> None:
     """Độ chính xác đo được của từng quy tắc (each rule's measured precision)."""
-    from nidb import cli
     from nidb.detect.alerts import rule_stats
+    from nidb.store.db import open_engine
 
-    with cli._handled():
-        stats = rule_stats(cli._engine())
+    with handled():
+        stats = rule_stats(open_engine())
     table = Table(title="Độ chính xác theo quy tắc (precision per rule, from staff decisions)")
     for column in ("loại (kind)", "đang mở", "xác nhận", "bác bỏ", "độ chính xác"):
         table.add_column(column)
     for s in stats:
         precision = "—" if s.precision is None else f"{s.precision:.3f}"
         table.add_row(s.kind, str(s.open), str(s.confirmed), str(s.dismissed), precision)
-    cli.out.print(table)
+    out.print(table)
 
 
 def detect_command(
@@ -133,10 +133,9 @@ def detect_command(
     ] = None,
 ) -> None:
     """Phát hiện trục lợi và ghi cảnh báo (run the fraud rules and store alerts)."""
-    from nidb import cli
     from nidb.detect.evaluate import read_truth
     from nidb.detect.runner import UnknownRule, run_detection
-    from nidb.store.db import ensure_schema, make_engine
+    from nidb.store.db import open_engine
 
     names = [n.strip() for n in rules.split(",") if n.strip()] if rules else None
     truth = None
@@ -144,17 +143,15 @@ def detect_command(
         try:
             truth = read_truth(evaluate)
         except (FileNotFoundError, ValueError) as error:
-            raise cli._fail(str(error)) from None
-    engine = make_engine()
-    try:
-        with cli._handled():
-            try:
-                ensure_schema(engine)
-                results = run_detection(engine, names, snapshot)
-            except (UnknownRule, FileNotFoundError) as error:
-                raise cli._fail(str(error)) from None
-    finally:
-        engine.dispose()
+            raise fail(str(error)) from None
+    with handled():
+        engine = open_engine()
+        try:
+            results = run_detection(engine, names, snapshot)
+        except (UnknownRule, FileNotFoundError) as error:
+            raise fail(str(error)) from None
+        finally:
+            engine.dispose()
     table = Table(title="Phát hiện trục lợi (fraud detection)")
     table.add_column("quy tắc (rule)")
     table.add_column("mô tả (description)")
@@ -168,13 +165,12 @@ def detect_command(
             f"{len(result.findings):,}",
             f"{result.new:,}",
         )
-    cli.out.print(table)
+    out.print(table)
     if truth is not None:
         _print_scores(results, truth)
 
 
-def _print_scores(results: list[RuleResult], truth: dict[str, set[str]]) -> None:
-    from nidb import cli
+def _print_scores(results: "list[RuleResult]", truth: dict[str, set[str]]) -> None:
     from nidb.detect.evaluate import score
 
     def cell(value: float | None) -> str:
@@ -192,4 +188,4 @@ def _print_scores(results: list[RuleResult], truth: dict[str, set[str]]) -> None
             cell(s.precision),
             cell(s.recall),
         )
-    cli.out.print(table)
+    out.print(table)

@@ -30,6 +30,7 @@ __all__ = [
     "PERSONAL_ID_PROVINCE",
     "PROVINCE_UNKNOWN",
     "DomainError",
+    "InputFileError",
     "InvalidBhxhCode",
     "InvalidDate",
     "InvalidEnterpriseCode",
@@ -166,3 +167,11 @@ class InvalidGender(DomainError):
 
 class InvalidName(DomainError):
     """A person's name (họ và tên) is empty or has characters a name cannot have."""
+
+
+class InputFileError(Exception):
+    """An input file as a whole cannot be used (unreadable, empty, missing a column).
+
+    The base of each reader's own file error, so the command line can answer every one of them
+    with exit code 2 without knowing which package read the file.
+    """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nidb.domain.staff import StaffRole
+
 INFO_GROUPS: dict[str, str] = {
     "a": "Thông tin cơ bản về cá nhân (basic personal data)",
     "b": "Thông tin liên hệ (contact)",
@@ -47,6 +49,10 @@ PARTNER_KINDS: dict[str, str] = {
     "province": "Ủy ban nhân dân cấp tỉnh",
     "other": "Cơ quan khác",
 }
+
+ROLES: dict[str, str] = {role.value: role.label for role in StaffRole}
+"""Roles of a staff API token (`nidb token create --role`), as the console names them: the
+staff roles of ``nidb.domain.staff``, which also says what each may do."""
 
 
 @dataclass(frozen=True, slots=True)

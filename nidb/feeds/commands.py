@@ -1,22 +1,23 @@
-"""The inbound-feed commands: `nidb feed business|molisa` and `nidb sim business|molisa`.
+"""The inbound-feed commands: `nidb feed business|population|molisa`.
 
-Mounted by nidb/cli.py (`mount`). Thin: they parse, call nidb.feeds.*, print (in
+Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.feeds.*, print (in
 Vietnamese first) and set exit codes: 0 done; 1 the source or the database is unavailable
 (rerun: it continues from the stored cursor); 2 bad input. Another feed is one more command
 on `feed_app` that calls `run_feed` with its follower, its report's labels and its errors.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from types import ModuleType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nidb.feeds.feed import FeedError, FeedTotals
+from nidb.terminal import err, fail, handled, out
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+__all__ = ["feed_app", "mount", "run_feed"]
 
 feed_app = typer.Typer(
     help="Nhận luồng thay đổi từ CSDL khác (inbound change feeds from other registries).",
@@ -34,68 +35,61 @@ PageOption = Annotated[int, typer.Option("--page-size", min=1, max=1000)]
 RetriesOption = Annotated[int, typer.Option("--retries", min=0, help="Số lần thử lại mỗi yêu cầu")]
 
 
-def mount(app: typer.Typer, sim_app: typer.Typer) -> None:
-    """Add `nidb feed` and `nidb sim business|molisa` to the main command."""
+def mount(app: typer.Typer) -> None:
+    """Add `nidb feed` to the main command."""
     app.add_typer(feed_app, name="feed")
-    sim_app.command("business")(sim_business)
-    sim_app.command("molisa")(sim_molisa)
-
-
-def _cli() -> ModuleType:
-    from nidb import cli
-
-    return cli
 
 
 def run_feed(
     title: str,
-    follow_once: Callable[[Any], FeedTotals],
+    follow_once: "Callable[[Engine], object]",
     labels: Sequence[tuple[str, str]],
     *,
     follow: bool,
     interval: float,
-    unavailable: tuple[type[BaseException], ...] = (FeedError,),
+    unavailable: tuple[type[BaseException], ...] | None = None,
 ) -> None:
     """Apply a feed once, or keep following it; print what was applied.
 
     `follow_once(engine)` applies everything new and returns its report; `labels` pairs a
     report attribute with its label ("đăng ký mới (registered)"); `unavailable` are the errors
-    meaning the source could not be read (exit 1). A report's `rejected` list, if any, is
-    printed one message a line.
+    meaning the source could not be read (exit 1; default: `FeedError`). A report's `rejected`
+    list, if any, is printed one message a line.
     """
-    cli = _cli()
-    with cli._handled():
-        engine = cli._engine()
+    from nidb.feeds.feed import FeedError
+    from nidb.store.db import open_engine
+
+    unavailable = unavailable or (FeedError,)
+    with handled():
+        engine = open_engine()
         while True:
             try:
                 report = follow_once(engine)
             except unavailable as error:
-                raise cli._fail(
+                raise fail(
                     f"{title}: không đọc được luồng thay đổi, chạy lại sẽ tiếp tục từ con trỏ "
                     f"(feed unavailable; a rerun continues from the cursor): {error}",
                     1,
                 ) from None
-            _print(cli, title, report, labels, quiet=follow)
+            _print(title, report, labels, quiet=follow)
             if not follow:
                 return
             time.sleep(interval)
 
 
-def _print(
-    cli: Any, title: str, report: Any, labels: Sequence[tuple[str, str]], *, quiet: bool
-) -> None:
+def _print(title: str, report: Any, labels: Sequence[tuple[str, str]], *, quiet: bool) -> None:
     if quiet and not report.events:
         return
     parts = [
         f"{label} {getattr(report, name):,}" for name, label in labels if getattr(report, name)
     ]
-    cli.out.print(
+    out.print(
         f"{title}: {report.events:,} sự kiện trong {report.pages:,} trang (events in pages)"
         + (f" — {', '.join(parts)}" if parts else ""),
         highlight=False,
     )
     for message in getattr(report, "rejected", ()):
-        cli.err.print(f"[yellow]Bị từ chối (rejected):[/] {message}", highlight=False)
+        err.print(f"[yellow]Bị từ chối (rejected):[/] {message}", highlight=False)
 
 
 BUSINESS_LABELS = (
@@ -171,7 +165,7 @@ def feed_population(
 
     base = url or get_settings().population_url
     if not base:
-        raise _cli()._fail("cần --url hoặc NIDB_POPULATION_URL (the population service's URL)")
+        raise fail("cần --url hoặc NIDB_POPULATION_URL (the population service's URL)")
     with PopulationClient(base, retry=RetryPolicy(retries=retries)) as client:
         run_feed(
             "CSDL quốc gia về dân cư (population database)",
@@ -203,67 +197,3 @@ def feed_molisa(
             follow=follow,
             interval=interval,
         )
-
-
-DataOption = Annotated[
-    Path | None, typer.Option("--data", help="Tệp dữ liệu ban đầu (CSV có dòng tiêu đề, hoặc JSON)")
-]
-
-
-def _faults(error_rate: float, timeout_rate: float, latency_ms: float, seed: int) -> Any:
-    from nidb.sim.population.faults import FaultConfig
-
-    try:
-        return FaultConfig(error_rate, timeout_rate, 30.0, latency_ms, seed)
-    except ValueError as error:
-        raise _cli()._fail(str(error), 2) from None
-
-
-def sim_business(
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8002,
-    host: str = "127.0.0.1",
-    data: DataOption = None,
-    error_rate: Annotated[float, typer.Option(help="Tỉ lệ trả 503.")] = 0.0,
-    timeout_rate: Annotated[float, typer.Option(help="Tỉ lệ yêu cầu bị treo 30 s.")] = 0.0,
-    latency_ms: Annotated[float, typer.Option(help="Độ trễ thêm cho mỗi yêu cầu.")] = 0.0,
-    seed: int = 0,
-) -> None:
-    """CSDL quốc gia về đăng ký doanh nghiệp giả lập (the business-registry stand-in)."""
-    from nidb.sim.business import BusinessRegistry, DataFileError, create_app, load_enterprises
-
-    cli = _cli()
-    faults = _faults(error_rate, timeout_rate, latency_ms, seed)
-    try:
-        registry = BusinessRegistry(load_enterprises(data) if data else None)
-    except (DataFileError, OSError, ValueError) as error:
-        raise cli._fail(str(error), 2) from None
-    cli.out.print(f"{len(registry):,} doanh nghiệp — http://{host}:{port} (OpenAPI: /docs)")
-    _serve(create_app(faults=faults, registry=registry), host, port)
-
-
-def sim_molisa(
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8003,
-    host: str = "127.0.0.1",
-    data: DataOption = None,
-    error_rate: Annotated[float, typer.Option(help="Tỉ lệ trả 503.")] = 0.0,
-    timeout_rate: Annotated[float, typer.Option(help="Tỉ lệ yêu cầu bị treo 30 s.")] = 0.0,
-    latency_ms: Annotated[float, typer.Option(help="Độ trễ thêm cho mỗi yêu cầu.")] = 0.0,
-    seed: int = 0,
-) -> None:
-    """CSDL an sinh xã hội giả lập (the MOLISA social-welfare stand-in)."""
-    from nidb.sim.molisa import WelfareRegistry, create_app, load_beneficiaries
-
-    cli = _cli()
-    faults = _faults(error_rate, timeout_rate, latency_ms, seed)
-    try:
-        registry = WelfareRegistry(load_beneficiaries(data) if data else None)
-    except (OSError, ValueError) as error:
-        raise cli._fail(str(error), 2) from None
-    cli.out.print(f"{len(registry):,} đối tượng — http://{host}:{port} (OpenAPI: /docs)")
-    _serve(create_app(faults=faults, registry=registry), host, port)
-
-
-def _serve(app: Any, host: str, port: int) -> None:
-    import uvicorn
-
-    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,34 +1,41 @@
-"""The identity commands: `nidb verify` and `nidb review list|show|accept|reject`.
+"""The identity commands: `nidb verify`, `nidb review list|show|accept|reject`, `nidb match`,
+`nidb dedupe`, `nidb merge` and `nidb unmerge`.
 
-Mounted by nidb/cli.py (`app.command("verify")(verify_command)`,
-`app.add_typer(review_app, name="review")`); also runnable alone as
+Mounted by nidb.cli (`mount`); `verify` and `review` are also runnable alone as
 `python -m nidb.identity.commands`. Thin: they parse, call nidb.identity, print and set exit
 codes (0 done; 1 the population service or the database failed, rerun to continue; 2 bad input
-or a decision that cannot be made, named in the message).
+or a decision that cannot be made, named in the message). Matching pulls in DuckDB and Splink,
+verification the models and the HTTP client: each is imported inside the command using it, so
+that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
 
-from nidb.connectors.population import PopulationClient
-from nidb.identity import review
 from nidb.identity.reasons import REASON_LABELS
-from nidb.identity.verify import (
-    CHUNK_RECORDS,
-    VerificationStopped,
-    VerifyReport,
-    verify_records,
-)
-from nidb.settings import actor_name, get_settings
+from nidb.terminal import RowProgress, err, fail, handled, out
 
 if TYPE_CHECKING:
+    from nidb.identity.match import MatchSummary
     from nidb.identity.review import ItemDetail
+    from nidb.identity.verify import VerifyReport
 
-__all__ = ["REASON_LABELS", "review_app", "verify_command"]
+__all__ = [
+    "REASON_LABELS",
+    "mount",
+    "print_match",
+    "print_report",
+    "review_app",
+    "standalone_app",
+    "verify_command",
+]
+
+VERIFY_CHUNK_RECORDS = 5000
+"""Default of `nidb verify --chunk-size`: nidb.identity.verify.CHUNK_RECORDS, written out so the
+help does not load the verifier (a test keeps the two equal)."""
 
 _STATUS_LABELS = {
     "verified": "đã xác thực (verified)",
@@ -44,6 +51,16 @@ _ITEM_STATUS = {
 review_app = typer.Typer(
     help="Hàng chờ xử lý của cán bộ (the staff review queue).", no_args_is_help=True
 )
+
+
+def mount(app: typer.Typer) -> None:
+    """Add `nidb match|dedupe|merge|unmerge|verify` and `nidb review` to the main command."""
+    app.command("match")(match_command)
+    app.command("dedupe")(dedupe_command)
+    app.command("merge")(merge_command)
+    app.command("unmerge")(unmerge_command)
+    app.command("verify")(verify_command)
+    app.add_typer(review_app, name="review")
 
 
 # --- nidb verify ------------------------------------------------------------------------------
@@ -70,23 +87,26 @@ def verify_command(
     chunk_size: Annotated[
         int,
         typer.Option(min=1, max=100_000, help="Hồ sơ mỗi giao dịch (records per transaction)."),
-    ] = CHUNK_RECORDS,
+    ] = VERIFY_CHUNK_RECORDS,
 ) -> None:
     """Xác thực hồ sơ với CSDL quốc gia về dân cư (verify records against the population
     database, Đề án 06). Dừng giữa chừng thì chạy lại để tiếp tục (rerun to resume)."""
-    from nidb.cli import _engine, _fail, _handled, _RowProgress
+    from nidb.connectors.population import PopulationClient
+    from nidb.identity.verify import VerificationStopped, verify_records
+    from nidb.settings import actor_name, get_settings
+    from nidb.store.db import open_engine
 
     population_url = population_url or get_settings().population_url
     if not population_url:
-        raise _fail(
+        raise fail(
             "chưa có địa chỉ dịch vụ CSDL dân cư: dùng --population-url hoặc đặt "
             "NIDB_POPULATION_URL (no population service URL: pass --population-url or set "
             "NIDB_POPULATION_URL)"
         )
-    with _handled():
-        engine = _engine()
+    with handled():
+        engine = open_engine()
         stopped: VerificationStopped | None = None
-        with PopulationClient(population_url) as client, _RowProgress("xác thực") as bar:
+        with PopulationClient(population_url) as client, RowProgress("xác thực") as bar:
             try:
                 report = verify_records(
                     engine,
@@ -100,14 +120,13 @@ def verify_command(
                 )
             except VerificationStopped as error:
                 stopped, report = error, error.report
-        _print_report(report)
+        print_report(report)
         if stopped is not None:
-            raise _fail(str(stopped), 1)
+            raise fail(str(stopped), 1)
 
 
-def _print_report(report: VerifyReport) -> None:
-    from nidb.cli import out
-
+def print_report(report: "VerifyReport") -> None:
+    """Print what a verification run did: outcome by status, reasons, safe fixes, what is left."""
     out.print(
         f"[bold]Xác thực (verification)[/]: {report.records:,} hồ sơ (records) · "
         f"{report.seconds:.1f} s · {report.records_per_second:,.0f} hồ sơ/s (records/s)",
@@ -176,16 +195,17 @@ def review_list(
     offset: Annotated[int, typer.Option(min=0, help="Bỏ qua N mục đầu (skip N).")] = 0,
 ) -> None:
     """Liệt kê các mục trong hàng chờ (list review items, oldest first)."""
-    from nidb.cli import _engine, _fail, _handled, out
+    from nidb.identity import review
+    from nidb.store.db import open_engine
 
     wanted = None if status == "all" else status
-    with _handled():
-        engine = _engine()
+    with handled():
+        engine = open_engine()
         try:
             rows = review.list_items(engine, wanted, kind, limit, offset)
             total = review.count_items(engine, wanted, kind)
         except ValueError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     table = Table(title=f"Hàng chờ xử lý (review queue): {status}")
     for column in (
         "mã (id)",
@@ -217,19 +237,19 @@ def review_list(
 @review_app.command("show")
 def review_show(item_id: Annotated[int, typer.Argument(help="Mã mục (item id).")]) -> None:
     """Xem một mục: hồ sơ và người trong CSDL dân cư, từng trường (show one item side by side)."""
-    from nidb.cli import _engine, _fail, _handled
+    from nidb.identity import review
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
 
-    with _handled():
+    with handled():
         try:
-            detail = review.get_item(_engine(), item_id, actor=actor_name())
+            detail = review.get_item(open_engine(), item_id, actor=actor_name())
         except review.ReviewError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     _print_detail(detail)
 
 
-def _print_detail(detail: ItemDetail) -> None:
-    from nidb.cli import out
-
+def _print_detail(detail: "ItemDetail") -> None:
     item = detail.item
     out.print(
         f"[bold]Mục {item.id}[/] ({item.kind}) · hồ sơ (record) {item.record_id} · "
@@ -282,13 +302,15 @@ def review_accept(
     note: Annotated[str | None, typer.Option(help="Ghi chú (note).")] = None,
 ) -> None:
     """Chấp nhận người được đề xuất (accept the candidate: the record is verified as them)."""
-    from nidb.cli import _engine, _fail, _handled, out
+    from nidb.identity import review
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
 
-    with _handled():
+    with handled():
         try:
-            item = review.accept(_engine(), item_id, actor_name(), note)
+            item = review.accept(open_engine(), item_id, actor_name(), note)
         except review.ReviewError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     out.print(
         f"Đã chấp nhận mục {item.id}: hồ sơ {item.record_id} được xác thực là "
         f"{item.candidate_personal_id} (accepted: record verified as that personal ID).",
@@ -308,18 +330,143 @@ def review_reject(
     note: Annotated[str, typer.Option(help="Lý do từ chối, bắt buộc (why; required).")],
 ) -> None:
     """Từ chối người được đề xuất (reject the candidate; the record is marked rejected)."""
-    from nidb.cli import _engine, _fail, _handled, out
+    from nidb.identity import review
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
 
-    with _handled():
+    with handled():
         try:
-            item = review.reject(_engine(), item_id, actor_name(), note)
+            item = review.reject(open_engine(), item_id, actor_name(), note)
         except review.ReviewError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     out.print(
         f"Đã từ chối mục {item.id}: hồ sơ {item.record_id} (rejected; the record is marked "
         "rejected).",
         highlight=False,
     )
+
+
+# --- nidb match, dedupe, merge, unmerge -------------------------------------------------------
+
+
+def print_match(summary: "MatchSummary", path: Path) -> None:
+    """Print a matching run: records per decision, reasons, sizes and time."""
+    table = Table(title=f"Kết quả đối sánh với CSDL dân cư (matches) → {path}")
+    table.add_column("quyết định (decision)")
+    table.add_column("hồ sơ (records)", justify="right")
+    table.add_column("tỉ lệ (share)", justify="right")
+    for decision in ("auto", "review", "none"):
+        count = summary.decisions.get(decision, 0)
+        table.add_row(decision, f"{count:,}", f"{100 * count / max(summary.records, 1):.2f}%")
+    out.print(table)
+    reasons = Table(title="Lý do khác biệt (reasons)")
+    reasons.add_column("mã (code)")
+    reasons.add_column("hồ sơ (records)", justify="right")
+    for code, count in summary.reasons.items():
+        reasons.add_row(code, f"{count:,}")
+    out.print(reasons)
+    out.print(
+        f"{summary.records:,} hồ sơ × {summary.registry:,} công dân · "
+        f"{summary.candidate_pairs:,} cặp ứng viên · {summary.total_seconds:.1f} s"
+    )
+
+
+def match_command(
+    registry: Annotated[Path, typer.Option(help="Tệp trích xuất CSDL dân cư (registry).")],
+    records: Annotated[Path, typer.Option(help="Tệp hồ sơ người tham gia (records).")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Tệp kết quả (matches), .csv hoặc .parquet.")
+    ],
+    engine: Annotated[
+        Literal["duckdb", "spark"],
+        typer.Option(
+            help="Nơi huấn luyện và chấm điểm mô hình: duckdb, hoặc spark ở chế độ local "
+            "(where the model trains and scores).",
+        ),
+    ] = "duckdb",
+) -> None:
+    """Đối sánh hồ sơ với CSDL dân cư (link insurance records to the population registry)."""
+    from nidb.identity.features import MatchInputError
+    from nidb.identity.match import match_files
+    from nidb.engines.spark import SparkUnavailable, ensure_available
+
+    try:
+        if engine == "spark":
+            ensure_available()  # before reading the files: a missing Java is said at once
+        summary = match_files(
+            registry, records, out_file, stage=lambda m: err.print(f"• {m}"), engine=engine
+        )
+    except MatchInputError as error:
+        raise fail(str(error), 2) from None
+    except SparkUnavailable as error:
+        raise fail(str(error), 1) from None
+    print_match(summary, out_file)
+
+
+def dedupe_command(
+    records: Annotated[Path, typer.Option(help="Tệp hồ sơ người tham gia (records).")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Tệp kết quả (duplicates), .csv hoặc .parquet.")
+    ],
+) -> None:
+    """Tìm người có nhiều mã BHXH (find persons holding more than one BHXH code)."""
+    from nidb.identity.dedupe import dedupe_file
+    from nidb.identity.features import MatchInputError
+
+    try:
+        summary = dedupe_file(records, out_file, stage=lambda m: err.print(f"• {m}"))
+    except MatchInputError as error:
+        raise fail(str(error), 2) from None
+    table = Table(title=f"Cụm hồ sơ cùng một người (duplicates) → {out_file}")
+    table.add_column("chỉ số (measure)")
+    table.add_column("giá trị (value)", justify="right")
+    table.add_row("hồ sơ (records)", f"{summary.records:,}")
+    table.add_row("người (clusters)", f"{summary.clusters:,}")
+    table.add_row("người có ≥ 2 hồ sơ (clusters of 2+)", f"{summary.multi_record_clusters:,}")
+    for decision in ("auto", "review"):
+        table.add_row(f"hồ sơ {decision}", f"{summary.decisions.get(decision, 0):,}")
+    table.add_row("thời gian (seconds)", f"{summary.total_seconds:.1f}")
+    out.print(table)
+
+
+def merge_command(
+    keep: Annotated[str, typer.Option(help="Mã BHXH giữ lại (the BHXH code to keep).")],
+    retire: Annotated[str, typer.Option(help="Mã BHXH gộp vào (the code to retire).")],
+    reason: Annotated[str, typer.Option(help="Lý do gộp, bắt buộc (why; required).")],
+) -> None:
+    """Gộp sổ: chuyển toàn bộ dữ liệu của một mã BHXH sang mã giữ lại (merge duplicate codes)."""
+    from nidb.identity.merge import merge_codes
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            result = merge_codes(open_engine(), keep, retire, actor=actor_name(), reason=reason)
+        except ValueError as error:
+            raise fail(str(error)) from None
+    moved = ", ".join(f"{table} {count}" for table, count in result.moved.items() if count)
+    out.print(
+        f"Đã gộp {retire} → {keep} (lần gộp số {result.merge_id}); đã chuyển: {moved}. "
+        f"Hoàn tác (undo): nidb unmerge {result.merge_id} --reason …"
+    )
+
+
+def unmerge_command(
+    merge_id: Annotated[int, typer.Argument(help="Số lần gộp (merge id).")],
+    reason: Annotated[str, typer.Option(help="Lý do hoàn tác, bắt buộc (why; required).")],
+) -> None:
+    """Hoàn tác một lần gộp sổ, trả đúng các dòng đã chuyển (undo a merge exactly)."""
+    from nidb.identity.merge import unmerge
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            result = unmerge(open_engine(), merge_id, actor=actor_name(), reason=reason)
+        except ValueError as error:
+            raise fail(str(error)) from None
+    moved = ", ".join(f"{table} {count}" for table, count in result.moved.items() if count)
+    out.print(f"Đã hoàn tác lần gộp {merge_id}; đã trả lại: {moved or 'không có dòng nào'}.")
 
 
 def standalone_app() -> typer.Typer:

@@ -27,11 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from nidb.domain.errors import InputFileError
+
 Cell = str | None
 Row = tuple[int, list[Cell]]
 
 
-class FileError(Exception):
+class FileError(InputFileError):
     """The file as a whole cannot be imported (unreadable, empty, missing a column)."""
 
     def __init__(self, path: Path, message_vi: str, message_en: str) -> None:

@@ -1,30 +1,23 @@
-"""The change-feed commands: `nidb outbox ...` and `nidb sim webhook`.
+"""The change-feed commands: `nidb outbox ...`.
 
-Mounted by nidb/cli.py. Thin: they parse, call nidb.outbox.events*, print, and set exit codes
-(0 done; 1 the database failed; 2 bad input named in the message).
+Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.outbox, print, and set exit codes
+(0 done; 1 the database failed; 2 bad input named in the message). The store is imported inside
+the commands, so that `nidb --help` stays fast.
 """
-
-from __future__ import annotations
 
 import sys
 from datetime import timedelta
-from types import ModuleType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from nidb.outbox.admin import (
-    dead_letters,
-    list_subscriptions,
-    resolve_dead,
-    set_state,
-    status,
-    subscribe,
-    undispatched_count,
-)
-from nidb.outbox.events import OutboxError
-from nidb.settings import actor_name
+from nidb.terminal import fail, handled, out
+
+if TYPE_CHECKING:
+    from nidb.outbox.events import OutboxError
+
+__all__ = ["mount", "outbox_app"]
 
 outbox_app = typer.Typer(
     help="Gửi thông báo biến động cho đối tác đăng ký (the outbound change feed by webhook).",
@@ -36,22 +29,13 @@ dead_app = typer.Typer(
 outbox_app.add_typer(dead_app, name="dead")
 
 
-def mount(app: typer.Typer, sim_app: typer.Typer) -> None:
-    """Add `nidb outbox` and `nidb sim webhook` to the main command."""
+def mount(app: typer.Typer) -> None:
+    """Add `nidb outbox` to the main command."""
     app.add_typer(outbox_app, name="outbox")
-    sim_app.command("webhook")(sim_webhook)
 
 
-def _cli() -> ModuleType:
-    from nidb import cli
-
-    return cli
-
-
-def _outbox_error(error: OutboxError) -> typer.Exit:
-    from nidb.cli import _fail
-
-    return _fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
+def _outbox_error(error: "OutboxError") -> typer.Exit:
+    return fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 
 @outbox_app.command("subscribe")
@@ -68,39 +52,49 @@ def outbox_subscribe(
     ] = None,
 ) -> None:
     """Đăng ký nhận sự kiện qua webhook (subscribe a partner's webhook to a topic)."""
-    cli = _cli()
-    with cli._handled():
+    from nidb.outbox.admin import subscribe
+    from nidb.outbox.events import OutboxError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
         try:
-            sub = subscribe(cli._engine(), code, topic, actor_name(), url, from_event)
+            sub = subscribe(open_engine(), code, topic, actor_name(), url, from_event)
         except OutboxError as error:
             raise _outbox_error(error) from None
-    cli.out.print(f"Đăng ký số {sub.id}: {sub.partner_code} ← {sub.topic} → {sub.url}")
+    out.print(f"Đăng ký số {sub.id}: {sub.partner_code} ← {sub.topic} → {sub.url}")
 
 
 @outbox_app.command("subscriptions")
 def outbox_subscriptions() -> None:
     """Danh sách đăng ký (subscriptions)."""
-    cli = _cli()
-    with cli._handled():
-        subs = list_subscriptions(cli._engine())
+    from nidb.outbox.admin import list_subscriptions
+    from nidb.store.db import open_engine
+
+    with handled():
+        subs = list_subscriptions(open_engine())
     table = Table("số", "đối tác", "chủ đề", "webhook", "trạng thái")
     for sub in subs:
         state = "đã hủy" if sub.ended else "tạm dừng" if sub.paused else "hoạt động"
         table.add_row(str(sub.id), sub.partner_code, sub.topic, sub.url, state)
-    cli.out.print(table)
+    out.print(table)
 
 
 def _state_command(action: str, done_vi: str) -> Any:
     def command(
         subscription: Annotated[int, typer.Argument(help="Số đăng ký")],
     ) -> None:
-        cli = _cli()
-        with cli._handled():
+        from nidb.outbox.admin import set_state
+        from nidb.outbox.events import OutboxError
+        from nidb.settings import actor_name
+        from nidb.store.db import open_engine
+
+        with handled():
             try:
-                set_state(cli._engine(), subscription, action, actor_name())
+                set_state(open_engine(), subscription, action, actor_name())
             except OutboxError as error:
                 raise _outbox_error(error) from None
-        cli.out.print(f"Đăng ký số {subscription}: {done_vi}.")
+        out.print(f"Đăng ký số {subscription}: {done_vi}.")
 
     return command
 
@@ -126,11 +120,10 @@ def outbox_dispatch(
     lease: Annotated[float, typer.Option(min=1.0, help="Giây giữ một lô đã nhận gửi")] = 60.0,
 ) -> None:
     """Gửi thông báo đến webhook của các bên đăng ký (deliver the outbox; Ctrl-C stops)."""
-    from nidb.api.app import signing_key_path
     from nidb.outbox.dispatcher import Dispatcher, DispatchSettings, Stats
     from nidb.protocol.keys import SigningKey
-
-    cli = _cli()
+    from nidb.settings import signing_key_path
+    from nidb.store.db import open_engine
 
     def progress(stats: Stats) -> None:
         opened = [str(i) for i, state in sorted(stats.circuits.items()) if state != "closed"]
@@ -142,8 +135,8 @@ def outbox_dispatch(
             flush=True,
         )
 
-    with cli._handled():
-        engine = cli._engine()
+    with handled():
+        engine = open_engine()
         key = SigningKey.load_or_create(signing_key_path())
         settings = DispatchSettings(
             concurrency=concurrency,
@@ -154,7 +147,7 @@ def outbox_dispatch(
         )
         dispatcher = Dispatcher(engine, key, settings, progress)
         stats = dispatcher.run(once=once, handle_signals=True)
-    cli.out.print(
+    out.print(
         f"Đã gửi {stats.delivered}, thử lại sau {stats.retried}, không gửi được {stats.dead} "
         f"({stats.elapsed:,.1f} s)."
     )
@@ -163,9 +156,11 @@ def outbox_dispatch(
 @outbox_app.command("status")
 def outbox_status() -> None:
     """Tình trạng gửi theo đăng ký: pending / delivered / dead (delivery status)."""
-    cli = _cli()
-    with cli._handled():
-        engine = cli._engine()
+    from nidb.outbox.admin import status, undispatched_count
+    from nidb.store.db import open_engine
+
+    with handled():
+        engine = open_engine()
         rows = status(engine)
         waiting = undispatched_count(engine)
     table = Table("số", "đối tác", "chủ đề", "pending", "delivered", "dead", "skipped", "cũ nhất")
@@ -179,8 +174,8 @@ def outbox_status() -> None:
             *(f"{counts[s]:,}" for s in ("pending", "delivered", "dead", "skipped")),
             oldest,
         )
-    cli.out.print(table)
-    cli.out.print(f"Sự kiện chưa phân phối (events not yet fanned out): {waiting:,}")
+    out.print(table)
+    out.print(f"Sự kiện chưa phân phối (events not yet fanned out): {waiting:,}")
 
 
 @dead_app.command("list")
@@ -189,9 +184,11 @@ def dead_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
 ) -> None:
     """Thông báo không gửi được, và số sự kiện sau nó đang bị giữ (dead letters)."""
-    cli = _cli()
-    with cli._handled():
-        rows = dead_letters(cli._engine(), subscription, limit)
+    from nidb.outbox.admin import dead_letters
+    from nidb.store.db import open_engine
+
+    with handled():
+        rows = dead_letters(open_engine(), subscription, limit)
     table = Table("giao nhận", "đăng ký", "đối tác", "sự kiện", "chủ đề", "đối tượng", "lần", "lỗi")
     table.add_column("đang giữ")
     for r in rows:
@@ -206,18 +203,22 @@ def dead_list(
             r.last_error or "",
             str(r.held),
         )
-    cli.out.print(table)
+    out.print(table)
 
 
 def _resolve(action: str, ids: list[int], subscription: int | None, note: str | None) -> None:
-    cli = _cli()
-    with cli._handled():
+    from nidb.outbox.admin import resolve_dead
+    from nidb.outbox.events import OutboxError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
         try:
-            changed = resolve_dead(cli._engine(), action, actor_name(), ids, subscription, note)
+            changed = resolve_dead(open_engine(), action, actor_name(), ids, subscription, note)
         except OutboxError as error:
             raise _outbox_error(error) from None
     verb = "xếp gửi lại" if action == "retry" else "bỏ qua"
-    cli.out.print(f"Đã {verb} {changed} thông báo.")
+    out.print(f"Đã {verb} {changed} thông báo.")
 
 
 @dead_app.command("retry")
@@ -239,37 +240,3 @@ def dead_skip(
 ) -> None:
     """Bỏ qua (never sent); the subject's later events then go."""
     _resolve("skip", ids or [], subscription, note)
-
-
-def sim_webhook(
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8090,
-    host: str = "127.0.0.1",
-    nidb_key: Annotated[
-        str | None,
-        typer.Option("--nidb-key", help="Khóa công khai của nidb (mặc định: khóa ký cục bộ)"),
-    ] = None,
-    member: Annotated[str | None, typer.Option("--member", help="Mã đối tác nhận")] = None,
-    fail_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
-    ack_loss_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
-    slow_ms: Annotated[float, typer.Option(min=0.0)] = 0.0,
-    down_seconds: Annotated[float, typer.Option(min=0.0)] = 0.0,
-    seed: int = 0,
-) -> None:
-    """Webhook giả lập của đối tác nhận thông báo (the partner's webhook stand-in)."""
-    from nidb.sim.webhook import FaultSettings, serve
-
-    cli = _cli()
-    if nidb_key is None:
-        from nidb.api.app import signing_key_path
-        from nidb.protocol.keys import SigningKey
-
-        nidb_key = SigningKey.load_or_create(signing_key_path()).public_b64
-    faults = FaultSettings(
-        down_seconds=down_seconds,
-        slow_ms=slow_ms,
-        fail_rate=fail_rate,
-        ack_loss_rate=ack_loss_rate,
-        seed=seed,
-    )
-    cli.out.print(f"Webhook: http://{host}:{port}/events (đã nhận: /received, /stats)")
-    serve(nidb_key, host, port, member, faults)

@@ -1,37 +1,34 @@
 """Commands of ``nidb.services``, mounted on the ``nidb`` command by ``nidb.cli``.
 
-``nidb dossier list|show|decide|overdue`` for staff at a terminal, ``nidb sim payment`` for
-the payment-gateway stand-in. Exit codes: 0 done, 2 refused (the message says why).
+``nidb dossier list|show|decide|overdue`` for staff at a terminal. Exit codes: 0 done, 1 the
+database failed, 2 refused (the message says why). The store is imported inside the commands,
+so that `nidb --help` stays fast.
 """
 
-from __future__ import annotations
-
-import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
 from nidb.domain.errors import DomainError
-from nidb.services.views import DossierSummary
+from nidb.terminal import handled, out
 
-console = Console()
+if TYPE_CHECKING:
+    from nidb.services.views import DossierSummary
+
+__all__ = ["dossier_app", "mount"]
+
 dossier_app = typer.Typer(
     help="Hồ sơ dịch vụ công trực tuyến (online public-service dossiers).", no_args_is_help=True
 )
 
 
-def _engine() -> Engine:
-    from nidb.store.db import ensure_schema, make_engine
-
-    engine = make_engine()
-    ensure_schema(engine)
-    return engine
+def mount(app: typer.Typer) -> None:
+    """Add `nidb dossier` to the main command."""
+    app.add_typer(dossier_app, name="dossier")
 
 
-def _table(rows: list[DossierSummary], title: str) -> Table:
+def _table(rows: "list[DossierSummary]", title: str) -> Table:
     table = Table(title=title)
     for column in ("Số", "Loại", "Trạng thái", "Người nộp", "Tỉnh", "Hạn", "Phiên bản"):
         table.add_column(column)
@@ -49,9 +46,10 @@ def _table(rows: list[DossierSummary], title: str) -> Table:
     return table
 
 
-def _fail(error: DomainError) -> None:
-    console.print(f"[red]{error.message_vi}[/red] ({error.message_en}) [{error.rule}]")
-    raise typer.Exit(2)
+def _refused(error: DomainError) -> typer.Exit:
+    # on standard output, as the dossier commands have always said it
+    out.print(f"[red]{error.message_vi}[/red] ({error.message_en}) [{error.rule}]")
+    return typer.Exit(2)
 
 
 @dossier_app.command("list")
@@ -65,31 +63,38 @@ def list_command(
 ) -> None:
     """Danh sách hồ sơ (list dossiers), soonest deadline first."""
     from nidb.services.views import list_for_scope
+    from nidb.store.db import open_engine
 
-    rows = list_for_scope(_engine(), province, states=tuple(state or ()), kind=kind, limit=limit)
-    console.print(_table(rows, f"{len(rows)} hồ sơ"))
+    with handled():
+        rows = list_for_scope(
+            open_engine(), province, states=tuple(state or ()), kind=kind, limit=limit
+        )
+    out.print(_table(rows, f"{len(rows)} hồ sơ"))
 
 
 @dossier_app.command("show")
 def show_command(dossier_id: int) -> None:
     """Chi tiết một hồ sơ: dữ liệu, kết quả kiểm tra, lịch sử (show one dossier)."""
-    from nidb.services.views import get_dossier
+    import json
 
-    try:
-        view = get_dossier(_engine(), dossier_id)
-    except DomainError as error:
-        _fail(error)
-        return
+    from nidb.services.views import get_dossier
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            view = get_dossier(open_engine(), dossier_id)
+        except DomainError as error:
+            raise _refused(error) from None
     s = view.summary
-    console.print(
+    out.print(
         f"[bold]Hồ sơ {s.id}[/bold] — {s.kind_title_vi}: {s.state_title_vi} (phiên bản {s.version})"
     )
     for check in view.checks:
         mark = "[green]đạt[/green]" if check.get("ok") else "[red]không đạt[/red]"
-        console.print(f"  {mark} {check.get('code')}: {check.get('message_vi')}")
-    console.print(json.dumps(view.data, ensure_ascii=False, indent=2, default=str))
+        out.print(f"  {mark} {check.get('code')}: {check.get('message_vi')}")
+    out.print(json.dumps(view.data, ensure_ascii=False, indent=2, default=str))
     for e in view.events:
-        console.print(
+        out.print(
             f"  {e.occurred_at:%Y-%m-%d %H:%M} {e.actor}: {e.from_state or '-'} → {e.to_state} {e.note or ''}"
         )
 
@@ -105,15 +110,22 @@ def decide_command(
     """Quyết định hồ sơ (decide): reviewer checks, approver approves or refuses."""
     from nidb.services.decisions import decide
     from nidb.settings import actor_name
+    from nidb.store.db import open_engine
 
-    try:
-        view = decide(
-            _engine(), dossier_id, action, actor=actor_name(), role=role, version=version, note=note
-        )
-    except DomainError as error:
-        _fail(error)
-        return
-    console.print(
+    with handled():
+        try:
+            view = decide(
+                open_engine(),
+                dossier_id,
+                action,
+                actor=actor_name(),
+                role=role,
+                version=version,
+                note=note,
+            )
+        except DomainError as error:
+            raise _refused(error) from None
+    out.print(
         f"Hồ sơ {dossier_id}: {view.summary.state_title_vi} (phiên bản {view.summary.version})"
     )
 
@@ -124,28 +136,8 @@ def overdue_command(
 ) -> None:
     """Hồ sơ quá hạn (dossiers past their state's deadline)."""
     from nidb.services.views import overdue
+    from nidb.store.db import open_engine
 
-    rows = overdue(_engine(), province)
-    console.print(_table(rows, f"{len(rows)} hồ sơ quá hạn"))
-
-
-def sim_payment_command(
-    port: Annotated[int, typer.Option(help="Cổng lắng nghe.")] = 8090,
-    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
-    secret: Annotated[
-        str,
-        typer.Option(
-            envvar="NIDB_PAYMENT_SECRET", help="Khóa bí mật chung để ký thông báo (HMAC)."
-        ),
-    ] = "change-me",
-) -> None:
-    """Cổng thanh toán giả lập (payment-gateway stand-in) with signed callbacks."""
-    from nidb.sim.payment.app import serve
-
-    serve(host, port, secret)
-
-
-def mount(app: typer.Typer, sim_app: typer.Typer) -> None:
-    """Add this package's commands to ``nidb``."""
-    app.add_typer(dossier_app, name="dossier")
-    sim_app.command("payment")(sim_payment_command)
+    with handled():
+        rows = overdue(open_engine(), province)
+    out.print(_table(rows, f"{len(rows)} hồ sơ quá hạn"))

@@ -68,6 +68,16 @@ def ensure_schema(engine: Engine) -> None:
         upgrade(engine)
 
 
+def open_engine(url: str | None = None) -> Engine:
+    """An engine on ``url`` (default: the configured database) with its schema at head.
+
+    What every command that touches the register starts with.
+    """
+    engine = make_engine(url)
+    ensure_schema(engine)
+    return engine
+
+
 def table_names(engine: Engine) -> list[str]:
     """The tables present in the database."""
     return sorted(inspect(engine).get_table_names())

@@ -1,34 +1,30 @@
-"""Commands of ``nidb.web``, mounted on the ``nidb`` command by ``nidb.cli``.
+"""Commands of ``nidb.web``, mounted on the ``nidb`` command by ``nidb.cli`` (`mount`).
 
 ``nidb staff-user add|list|disable|enable|set-password`` manage staff accounts; passwords come
 from a hidden prompt, from ``--password-stdin`` (one line) or from ``NIDB_STAFF_PASSWORD``, never
 from the command line where ``ps`` and shell history would see them.
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
-from nidb.settings import actor_name
-from nidb.store.db import ensure_schema, make_engine
+from nidb.terminal import fail, handled, out
+
+if TYPE_CHECKING:
+    from nidb.web.staff_users import StaffUserError
+
+__all__ = ["mount", "staff_app"]
 
 staff_app = typer.Typer(help="Tài khoản cán bộ (staff accounts).", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 
-def _engine() -> Engine:
-    engine = make_engine()
-    ensure_schema(engine)
-    return engine
+def mount(app: typer.Typer) -> None:
+    """Add `nidb staff-user` to the main command."""
+    app.add_typer(staff_app, name="staff-user")
 
 
 def _password(from_stdin: bool, confirm: bool = True) -> str:
@@ -40,17 +36,8 @@ def _password(from_stdin: bool, confirm: bool = True) -> str:
     return str(typer.prompt("Mật khẩu (password)", hide_input=True, confirmation_prompt=confirm))
 
 
-def _fail(error: Exception) -> typer.Exit:
-    from nidb.web.staff_users import StaffUserError
-
-    if isinstance(error, StaffUserError):
-        err.print(
-            f"[bold red]Lỗi (error):[/] {error.field}: {error.message_vi} ({error.message_en})",
-            highlight=False,
-        )
-    else:
-        err.print(f"[bold red]Lỗi (error):[/] {error}", highlight=False)
-    return typer.Exit(2)
+def _refused(error: "StaffUserError") -> typer.Exit:
+    return fail(f"{error.field}: {error.message_vi} ({error.message_en})", 2)
 
 
 @staff_app.command("add")
@@ -66,34 +53,40 @@ def add(
     ] = False,
 ) -> None:
     """Tạo tài khoản cán bộ (create a staff account)."""
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
     from nidb.web.staff_users import StaffUserError, create_staff_user
 
     scope_level = scope or ("district" if district else "province" if province else "central")
     password = _password(password_stdin)
-    try:
-        create_staff_user(
-            _engine(),
-            username=username,
-            full_name=full_name or username,
-            password=password,
-            role=role,
-            scope_level=scope_level,
-            province_code=province,
-            district_code=district,
-            actor=actor_name(),
-        )
-    except StaffUserError as error:
-        raise _fail(error) from None
+    with handled():
+        try:
+            create_staff_user(
+                open_engine(),
+                username=username,
+                full_name=full_name or username,
+                password=password,
+                role=role,
+                scope_level=scope_level,
+                province_code=province,
+                district_code=district,
+                actor=actor_name(),
+            )
+        except StaffUserError as error:
+            raise _refused(error) from None
     out.print(f"Đã tạo tài khoản [bold]{username}[/] ({role}, {scope_level}).", highlight=False)
 
 
 @staff_app.command("list")
 def list_users() -> None:
     """Liệt kê tài khoản cán bộ (list staff accounts)."""
+    from nidb.store.db import open_engine
     from nidb.web.staff_users import list_staff_users
 
+    with handled():
+        users = list_staff_users(open_engine())
     table = Table("username", "họ tên", "vai trò", "phạm vi", "trạng thái", "đăng nhập gần nhất")
-    for user in list_staff_users(_engine()):
+    for user in users:
         scope = (
             user.scope_level
             + (f" {user.province_code}" if user.province_code else "")
@@ -107,27 +100,29 @@ def list_users() -> None:
     out.print(table)
 
 
+def _set_active(username: str, active: bool) -> None:
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+    from nidb.web.staff_users import StaffUserError, set_active
+
+    with handled():
+        try:
+            set_active(open_engine(), username, active, actor=actor_name())
+        except StaffUserError as error:
+            raise _refused(error) from None
+
+
 @staff_app.command("disable")
 def disable(username: str) -> None:
     """Vô hiệu hóa tài khoản (disable an account; its sessions stop at once)."""
-    from nidb.web.staff_users import StaffUserError, set_active
-
-    try:
-        set_active(_engine(), username, False, actor=actor_name())
-    except StaffUserError as error:
-        raise _fail(error) from None
+    _set_active(username, False)
     out.print(f"Đã vô hiệu hóa {username}.", highlight=False)
 
 
 @staff_app.command("enable")
 def enable(username: str) -> None:
     """Kích hoạt lại tài khoản (re-enable an account, clearing any lockout)."""
-    from nidb.web.staff_users import StaffUserError, set_active
-
-    try:
-        set_active(_engine(), username, True, actor=actor_name())
-    except StaffUserError as error:
-        raise _fail(error) from None
+    _set_active(username, True)
     out.print(f"Đã kích hoạt {username}.", highlight=False)
 
 
@@ -139,73 +134,13 @@ def set_password_command(
     ] = False,
 ) -> None:
     """Đặt lại mật khẩu (set a new password; clears the lockout)."""
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
     from nidb.web.staff_users import StaffUserError, set_password
 
-    try:
-        set_password(_engine(), username, _password(password_stdin), actor=actor_name())
-    except StaffUserError as error:
-        raise _fail(error) from None
+    with handled():
+        try:
+            set_password(open_engine(), username, _password(password_stdin), actor=actor_name())
+        except StaffUserError as error:
+            raise _refused(error) from None
     out.print(f"Đã đặt mật khẩu mới cho {username}.", highlight=False)
-
-
-def sim_vneid(
-    port: Annotated[int, typer.Option(help="Cổng lắng nghe")] = 8010,
-    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
-    people: Annotated[
-        Path | None,
-        typer.Option(help="CSV: personal_id, full_name, date_of_birth, gender[, password]"),
-    ] = None,
-    db: Annotated[
-        str | None, typer.Option(help="Đọc công dân từ bảng citizens của CSDL này")
-    ] = None,
-    client_id: Annotated[str, typer.Option(help="client_id của nidb")] = "nidb-portal",
-    client_secret: Annotated[
-        str | None, typer.Option(help="client secret (mặc định NIDB_VNEID_CLIENT_SECRET)")
-    ] = None,
-    redirect_uri: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="redirect_uri được phép (lặp lại được); mặc định: callback trên loopback"
-        ),
-    ] = None,
-    otp: Annotated[
-        str, typer.Option(help="Mã OTP chung cho người không có mật khẩu riêng")
-    ] = "123456",
-    issuer: Annotated[str | None, typer.Option(help="issuer; mặc định http://HOST:PORT")] = None,
-) -> None:
-    """Chạy hệ thống giả lập VNeID (OpenID Connect) — a VNeID stand-in for development."""
-    import re
-
-    import uvicorn
-
-    from nidb.settings import get_settings
-    from nidb.sim.vneid.app import DEFAULT_REDIRECTS, RegisteredClient, create_app
-    from nidb.sim.vneid.people import CsvPeople, DatabasePeople, People
-
-    if (people is None) == (db is None):
-        err.print("[bold red]Lỗi (error):[/] cần đúng một trong --people FILE hoặc --db URL")
-        raise typer.Exit(2)
-    source: People
-    if people is not None:
-        if not people.is_file():
-            err.print(f"[bold red]Lỗi (error):[/] không có tệp {people}", highlight=False)
-            raise typer.Exit(2)
-        source = CsvPeople(people)
-    else:
-        source = DatabasePeople(str(db))
-    patterns = tuple(re.escape(uri) for uri in redirect_uri) if redirect_uri else DEFAULT_REDIRECTS
-    secret = client_secret or get_settings().vneid_client_secret
-    app = create_app(
-        source,
-        [RegisteredClient(client_id, secret, patterns)],
-        otp=otp,
-        issuer=issuer or f"http://{host}:{port}",
-    )
-    out.print(f"VNeID (giả lập) tại http://{host}:{port} — client {client_id}", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def mount(app: typer.Typer, sim_app: typer.Typer) -> None:
-    """Add this package's commands to ``nidb``."""
-    app.add_typer(staff_app, name="staff-user")
-    sim_app.command("vneid")(sim_vneid)

@@ -1,0 +1,48 @@
+"""`nidb serve`: run the HTTP API (partner services, staff API, portal and console).
+
+Mounted by nidb.cli (`mount`). uvicorn and the application are imported when the command runs,
+so that `nidb --help` stays fast.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nidb.terminal import err, handled
+
+__all__ = ["mount", "serve_command"]
+
+
+def mount(app: typer.Typer) -> None:
+    """Add `nidb serve` to the main command."""
+    app.command("serve")(serve_command)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", help="Số tiến trình")] = 1,
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="Khóa ký (PEM)")] = None,
+) -> None:
+    """Chạy dịch vụ API: chia sẻ dữ liệu với đối tác và API cán bộ (run the HTTP API)."""
+    import os
+
+    import uvicorn
+
+    from nidb.store.db import open_engine
+
+    with handled():
+        open_engine()  # migrate once, before the workers start
+    if key_file is not None:
+        os.environ["NIDB_SIGNING_KEY_FILE"] = str(key_file)
+    err.print(f"nidb serve: http://{host}:{port}/docs ({workers} tiến trình)")
+    uvicorn.run(
+        "nidb.api.app:app_from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,  # requests are in the access log; no personal data in server logs
+    )

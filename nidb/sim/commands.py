@@ -1,0 +1,323 @@
+"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|vneid` and
+`nidb generate` (the synthetic country).
+
+Mounted by nidb.cli (`mount`). The stand-ins play other organisations: like the rest of
+nidb.sim, these commands use only nidb.domain, nidb.protocol and nidb.terminal. What a stand-in
+must know of nidb itself when an option is left out (nidb's public key for the webhook, nidb's
+client secret for VNeID) is given by nidb.cli as `NidbDefaults`. Each stand-in's server is
+imported when its command runs, so that `nidb --help` stays fast.
+Exit codes: 0 done (a server ran until stopped); 2 bad input named in the message.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nidb.terminal import RowProgress, fail, out
+
+if TYPE_CHECKING:
+    from nidb.sim.population.faults import FaultConfig
+
+__all__ = ["NidbDefaults", "generate_command", "mount", "sim_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class NidbDefaults:
+    """What the stand-ins take from nidb's own configuration when an option is left out."""
+
+    public_key: Callable[[], str]
+    """nidb's public signing key, base64url (`nidb sim webhook` without --nidb-key)."""
+    vneid_client_secret: Callable[[], str]
+    """nidb's client secret at VNeID (`nidb sim vneid` without --client-secret)."""
+
+
+sim_app = typer.Typer(
+    help="Hệ thống giả lập của cơ quan khác (stand-ins for other agencies' systems).",
+    no_args_is_help=True,
+)
+_nidb: NidbDefaults | None = None
+
+
+def mount(app: typer.Typer, nidb: NidbDefaults) -> None:
+    """Add `nidb generate` and `nidb sim` to the main command."""
+    global _nidb
+    _nidb = nidb
+    app.command("generate")(generate_command)
+    app.add_typer(sim_app, name="sim")
+
+
+def _defaults() -> NidbDefaults:
+    if _nidb is None:
+        raise RuntimeError("nidb.sim.commands.mount() gives the stand-ins nidb's defaults")
+    return _nidb
+
+
+# --- nidb generate ----------------------------------------------------------------------------
+
+
+def generate_command(
+    out_dir: Annotated[Path, typer.Argument(help="Thư mục ghi các tệp (output folder).")],
+    people: Annotated[int, typer.Option(min=1, help="Số người trong CSDL dân cư.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên (same seed, same files).")] = 1,
+    file_format: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(help="Tỉ lệ lỗi, dạng tên=giá_trị, e.g. --rate name_typo=0.05 (repeatable)."),
+    ] = None,
+) -> None:
+    """Sinh một quốc gia tổng hợp (generate a synthetic country in the interchange layouts)."""
+    from nidb.sim.generate import ErrorRates, generate
+
+    if file_format not in ("csv", "parquet"):
+        raise fail(f"--format {file_format!r} không hợp lệ; chọn csv hoặc parquet")
+    rates = _parse_rates(ErrorRates, rate or [])
+    started = time.perf_counter()
+    with RowProgress("sinh dữ liệu (bước/steps)") as bar:
+        summary = generate(
+            out_dir,
+            people,
+            seed,
+            rates=rates,
+            fmt=file_format,  # type: ignore[arg-type]
+            progress=lambda stage, done, total: bar.update(done, done, total),
+        )
+    table = Table(
+        title=f"Đã sinh (generated) → {out_dir} trong {time.perf_counter() - started:.1f} s"
+    )
+    table.add_column("tệp (file)")
+    table.add_column("dòng (rows)", justify="right")
+    for name, rows in summary.rows.items():
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+
+
+def _parse_rates(rates_type: Any, pairs: list[str]) -> Any:
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(rates_type)}
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, _, raw = pair.partition("=")
+        if name not in known:
+            raise fail(
+                f"--rate {pair!r}: không có tỉ lệ tên {name!r}; có: {', '.join(sorted(known))}"
+            )
+        try:
+            value = float(raw)
+        except ValueError:
+            raise fail(f"--rate {pair!r}: giá trị phải là số từ 0 đến 1") from None
+        if not 0.0 <= value <= 1.0:
+            raise fail(f"--rate {pair!r}: giá trị phải nằm trong [0, 1]")
+        values[name] = value
+    return rates_type(**values)
+
+
+# --- nidb sim population ----------------------------------------------------------------------
+
+
+@sim_app.command("population")
+def sim_population(
+    data: Annotated[Path, typer.Option("--data", help="Tệp trích xuất CSDL dân cư (registry).")],
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8001,
+    host: str = "127.0.0.1",
+    admin: Annotated[bool, typer.Option(help="Bật /v1/admin (changes, faults).")] = False,
+    error_rate: Annotated[float, typer.Option(help="Tỉ lệ trả 503.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Tỉ lệ yêu cầu bị treo.")] = 0.0,
+    timeout_seconds: float = 30.0,
+    latency_ms: Annotated[float, typer.Option(help="Độ trễ thêm cho mỗi yêu cầu.")] = 0.0,
+    seed: int = 0,
+) -> None:
+    """CSDL quốc gia về dân cư giả lập (the population-database stand-in, over HTTP)."""
+    from nidb.sim.population import FaultConfig, RegistryFileError, load_registry, serve
+
+    try:
+        faults = FaultConfig(error_rate, timeout_rate, timeout_seconds, latency_ms, seed)
+        with RowProgress(f"nạp {data.name}") as bar:
+            registry = load_registry(data, progress=lambda rows: bar.update(rows, 0, 0))
+    except (RegistryFileError, ValueError, OSError) as error:
+        raise fail(str(error), 2) from None
+    out.print(f"{len(registry):,} người — http://{host}:{port} (OpenAPI: /docs)")
+    serve(data, host, port, faults, admin=admin, registry=registry)
+
+
+# --- nidb sim webhook -------------------------------------------------------------------------
+
+
+@sim_app.command("webhook")
+def sim_webhook(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8090,
+    host: str = "127.0.0.1",
+    nidb_key: Annotated[
+        str | None,
+        typer.Option("--nidb-key", help="Khóa công khai của nidb (mặc định: khóa ký cục bộ)"),
+    ] = None,
+    member: Annotated[str | None, typer.Option("--member", help="Mã đối tác nhận")] = None,
+    fail_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    ack_loss_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    slow_ms: Annotated[float, typer.Option(min=0.0)] = 0.0,
+    down_seconds: Annotated[float, typer.Option(min=0.0)] = 0.0,
+    seed: int = 0,
+) -> None:
+    """Webhook giả lập của đối tác nhận thông báo (the partner's webhook stand-in)."""
+    from nidb.sim.webhook import FaultSettings, serve
+
+    if nidb_key is None:
+        nidb_key = _defaults().public_key()
+    faults = FaultSettings(
+        down_seconds=down_seconds,
+        slow_ms=slow_ms,
+        fail_rate=fail_rate,
+        ack_loss_rate=ack_loss_rate,
+        seed=seed,
+    )
+    out.print(f"Webhook: http://{host}:{port}/events (đã nhận: /received, /stats)")
+    serve(nidb_key, host, port, member, faults)
+
+
+# --- nidb sim business, nidb sim molisa -------------------------------------------------------
+
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="Tệp dữ liệu ban đầu (CSV có dòng tiêu đề, hoặc JSON)")
+]
+
+
+def _faults(error_rate: float, timeout_rate: float, latency_ms: float, seed: int) -> "FaultConfig":
+    from nidb.sim.population.faults import FaultConfig
+
+    try:
+        return FaultConfig(error_rate, timeout_rate, 30.0, latency_ms, seed)
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+
+
+@sim_app.command("business")
+def sim_business(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8002,
+    host: str = "127.0.0.1",
+    data: DataOption = None,
+    error_rate: Annotated[float, typer.Option(help="Tỉ lệ trả 503.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Tỉ lệ yêu cầu bị treo 30 s.")] = 0.0,
+    latency_ms: Annotated[float, typer.Option(help="Độ trễ thêm cho mỗi yêu cầu.")] = 0.0,
+    seed: int = 0,
+) -> None:
+    """CSDL quốc gia về đăng ký doanh nghiệp giả lập (the business-registry stand-in)."""
+    from nidb.sim.business import BusinessRegistry, DataFileError, create_app, load_enterprises
+
+    faults = _faults(error_rate, timeout_rate, latency_ms, seed)
+    try:
+        registry = BusinessRegistry(load_enterprises(data) if data else None)
+    except (DataFileError, OSError, ValueError) as error:
+        raise fail(str(error), 2) from None
+    out.print(f"{len(registry):,} doanh nghiệp — http://{host}:{port} (OpenAPI: /docs)")
+    _serve(create_app(faults=faults, registry=registry), host, port)
+
+
+@sim_app.command("molisa")
+def sim_molisa(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8003,
+    host: str = "127.0.0.1",
+    data: DataOption = None,
+    error_rate: Annotated[float, typer.Option(help="Tỉ lệ trả 503.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Tỉ lệ yêu cầu bị treo 30 s.")] = 0.0,
+    latency_ms: Annotated[float, typer.Option(help="Độ trễ thêm cho mỗi yêu cầu.")] = 0.0,
+    seed: int = 0,
+) -> None:
+    """CSDL an sinh xã hội giả lập (the MOLISA social-welfare stand-in)."""
+    from nidb.sim.molisa import WelfareRegistry, create_app, load_beneficiaries
+
+    faults = _faults(error_rate, timeout_rate, latency_ms, seed)
+    try:
+        registry = WelfareRegistry(load_beneficiaries(data) if data else None)
+    except (OSError, ValueError) as error:
+        raise fail(str(error), 2) from None
+    out.print(f"{len(registry):,} đối tượng — http://{host}:{port} (OpenAPI: /docs)")
+    _serve(create_app(faults=faults, registry=registry), host, port)
+
+
+def _serve(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+# --- nidb sim payment -------------------------------------------------------------------------
+
+
+@sim_app.command("payment")
+def sim_payment_command(
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe.")] = 8090,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    secret: Annotated[
+        str,
+        typer.Option(
+            envvar="NIDB_PAYMENT_SECRET", help="Khóa bí mật chung để ký thông báo (HMAC)."
+        ),
+    ] = "change-me",
+) -> None:
+    """Cổng thanh toán giả lập (payment-gateway stand-in) with signed callbacks."""
+    from nidb.sim.payment.app import serve
+
+    serve(host, port, secret)
+
+
+# --- nidb sim vneid ---------------------------------------------------------------------------
+
+
+@sim_app.command("vneid")
+def sim_vneid(
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe")] = 8010,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
+    people: Annotated[
+        Path | None,
+        typer.Option(help="CSV: personal_id, full_name, date_of_birth, gender[, password]"),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Đọc công dân từ bảng citizens của CSDL này")
+    ] = None,
+    client_id: Annotated[str, typer.Option(help="client_id của nidb")] = "nidb-portal",
+    client_secret: Annotated[
+        str | None, typer.Option(help="client secret (mặc định NIDB_VNEID_CLIENT_SECRET)")
+    ] = None,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="redirect_uri được phép (lặp lại được); mặc định: callback trên loopback"
+        ),
+    ] = None,
+    otp: Annotated[
+        str, typer.Option(help="Mã OTP chung cho người không có mật khẩu riêng")
+    ] = "123456",
+    issuer: Annotated[str | None, typer.Option(help="issuer; mặc định http://HOST:PORT")] = None,
+) -> None:
+    """Chạy hệ thống giả lập VNeID (OpenID Connect) — a VNeID stand-in for development."""
+    import re
+
+    import uvicorn
+
+    from nidb.sim.vneid.app import DEFAULT_REDIRECTS, RegisteredClient, create_app
+    from nidb.sim.vneid.people import CsvPeople, DatabasePeople, People
+
+    if (people is None) == (db is None):
+        raise fail("cần đúng một trong --people FILE hoặc --db URL")
+    source: People
+    if people is not None:
+        if not people.is_file():
+            raise fail(f"không có tệp {people}")
+        source = CsvPeople(people)
+    else:
+        source = DatabasePeople(str(db))
+    patterns = tuple(re.escape(uri) for uri in redirect_uri) if redirect_uri else DEFAULT_REDIRECTS
+    secret = client_secret or _defaults().vneid_client_secret()
+    app = create_app(
+        source,
+        [RegisteredClient(client_id, secret, patterns)],
+        otp=otp,
+        issuer=issuer or f"http://{host}:{port}",
+    )
+    out.print(f"VNeID (giả lập) tại http://{host}:{port} — client {client_id}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
