@@ -3,8 +3,8 @@
 Each command runs in a fresh child process (`python -m nidb … --help`), N times; the best run
 counts (the least disturbed by other work on the machine). Each command's wall time and its CPU
 time (user + system) are kept; in the same run it times the floor any Typer command pays:
-`python -c "import typer"`, and a two-command Typer app printing its help (Typer loads Rich to
-draw help). The budget is 0.5 s per command; on a shared, busy machine the CPU time is the
+`python -c "import typer"`, and a two-command Typer app printing its help and a command's help
+(Typer loads Rich to draw help, and Pydantic for a command's options). The budget is 0.5 s per command; on a shared, busy machine the CPU time is the
 measure that holds (the wall time there mostly measures the neighbours).
 
     python bench/cli_startup.py                      # best of 5
@@ -32,10 +32,11 @@ RESULTS = ROOT / "bench" / "results" / "cli_startup.md"
 BUDGET = 0.5
 
 TYPER_HELP = """
+from typing import Annotated
 import typer
 app = typer.Typer()
 @app.command()
-def one() -> None:
+def one(port: Annotated[int, typer.Option(help="Port.")] = 1) -> None:
     '''One.'''
 @app.command()
 def two() -> None:
@@ -109,6 +110,11 @@ def main() -> None:
         (
             "a two-command Typer app's `--help` (Typer + Rich help)",
             best_of([python, "-c", TYPER_HELP, "--help"], args.runs),
+        ),
+        (
+            "the same app's `one --help`, a command with one option (Typer loads Pydantic "
+            "to coerce options)",
+            best_of([python, "-c", TYPER_HELP, "one", "--help"], args.runs),
         ),
     ]
     if args.before:
