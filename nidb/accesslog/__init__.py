@@ -9,19 +9,44 @@ group-committing writer, a thread and, on PostgreSQL, the server's event loop th
   `append` writes entries in the caller's own transaction.
 - Check: `verify_chain`, `chain_head`, `format_heads`, `parse_heads`.
 - Read: `access_history`, `count_entries`.
+
+The names are loaded on first use: `nidb --help` loads ``nidb.accesslog.commands``, and must
+not load the store with it.
 """
 
-from nidb.accesslog.history import AccessView, access_history, count_entries
-from nidb.accesslog.records import AccessRecord, staff_read
-from nidb.accesslog.verify import (
-    ChainProblem,
-    ChainReport,
-    chain_head,
-    format_heads,
-    parse_heads,
-    verify_chain,
-)
-from nidb.accesslog.writer import AccessLog, append
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nidb.accesslog.history import AccessView, access_history, count_entries
+    from nidb.accesslog.records import AccessRecord, staff_read
+    from nidb.accesslog.verify import (
+        ChainProblem,
+        ChainReport,
+        chain_head,
+        format_heads,
+        parse_heads,
+        verify_chain,
+    )
+    from nidb.accesslog.writer import AccessLog, append
+
+_HOMES = {
+    "AccessLog": "nidb.accesslog.writer",
+    "AccessRecord": "nidb.accesslog.records",
+    "AccessView": "nidb.accesslog.history",
+    "ChainProblem": "nidb.accesslog.verify",
+    "ChainReport": "nidb.accesslog.verify",
+    "access_history": "nidb.accesslog.history",
+    "append": "nidb.accesslog.writer",
+    "chain_head": "nidb.accesslog.verify",
+    "count_entries": "nidb.accesslog.history",
+    "format_heads": "nidb.accesslog.verify",
+    "parse_heads": "nidb.accesslog.verify",
+    "staff_read": "nidb.accesslog.records",
+    "verify_chain": "nidb.accesslog.verify",
+}
 
 __all__ = [
     "AccessLog",
@@ -38,3 +63,14 @@ __all__ = [
     "staff_read",
     "verify_chain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use: `nidb --help` loads ``nidb.accesslog.commands`` and must
+    not load the store with it."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
