@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from nidb.domain.spreadsheet import neutralise
-from nidb.identity import dedupe_model, model
+from nidb.identity import cells, dedupe_model, model
 from nidb.identity.features import load_records
 
 CONFLICT = """
@@ -63,6 +63,8 @@ class DedupeSummary:
     multi_record_clusters: int = 0
     split_clusters: int = 0
     """Chains of certain links that put conflicting records together: sent to review."""
+    rejected_cells: int = 0
+    """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
     decisions: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -162,6 +164,10 @@ def dedupe_file(
         summary.split_clusters = len({certain.find(r) for r in ids if person[r] != certain.find(r)})
         rows = _decide(ids, person, proposed)
         _write(con, rows, out)
+        cells.write_rejected(con, out)
+        summary.rejected_cells = int(
+            con.execute("SELECT count(*) FROM rejected_cells").fetchall()[0][0]
+        )
         summary.clusters = len({cluster for _, cluster, _ in rows})
         sizes: dict[str, int] = {}
         for _, cluster, _ in rows:

@@ -83,7 +83,7 @@ def test_twins_with_their_own_ids_are_never_merged_automatically(tmp_path: Path)
 def test_the_command_names_a_bad_row_and_exits_2(tmp_path: Path) -> None:
     records = tmp_path / "records.csv"
     records.write_text(
-        "record_id,bhxh_code,full_name,date_of_birth\nR1,0100000001,An,1990-13-01\n",
+        "record_id,bhxh_code,full_name,date_of_birth\nR1,0100000001,An,1990-13-01\nR1,0100000002,Binh,1990\n",
         encoding="utf-8",
     )
     run = subprocess.run(
@@ -102,7 +102,7 @@ def test_the_command_names_a_bad_row_and_exits_2(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 2
-    assert "row) 1" in run.stderr and "date_of_birth" in run.stderr
+    assert "row) 2" in run.stderr and "record_id" in run.stderr and "DUPLICATE_KEY" in run.stderr
 
 
 def _with_rows(folder: Path, rows: list[str]) -> dict[str, dict[str, str]]:
