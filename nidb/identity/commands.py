@@ -494,13 +494,22 @@ def dedupe_command(
     out_file: Annotated[
         Path, typer.Option("--out", help="Tệp kết quả (duplicates), .csv hoặc .parquet.")
     ],
+    registry: Annotated[
+        Path | None,
+        typer.Option(
+            help="Tệp trích xuất CSDL dân cư: hai hồ sơ cùng khớp một công dân là một người "
+            "(registry extract: two records matched to one citizen are one person).",
+        ),
+    ] = None,
 ) -> None:
     """Tìm người có nhiều mã BHXH (find persons holding more than one BHXH code)."""
     from nidb.identity.dedupe import dedupe_file
     from nidb.identity.features import MatchInputError
 
     try:
-        summary = dedupe_file(records, out_file, stage=lambda m: err.print(f"• {m}"))
+        summary = dedupe_file(
+            records, out_file, stage=lambda m: err.print(f"• {m}"), registry=registry
+        )
     except MatchInputError as error:
         raise fail(str(error), 2) from None
     table = Table(title=f"Cụm hồ sơ cùng một người (duplicates) → {out_file}")
@@ -509,6 +518,9 @@ def dedupe_command(
     table.add_row("hồ sơ (records)", f"{summary.records:,}")
     table.add_row("người (clusters)", f"{summary.clusters:,}")
     table.add_row("người có ≥ 2 hồ sơ (clusters of 2+)", f"{summary.multi_record_clusters:,}")
+    if registry is not None:
+        table.add_row("công dân khớp ≥ 2 hồ sơ (citizens matched twice+)",
+                      f"{summary.registry_links:,}")  # fmt: skip
     for decision in ("auto", "review"):
         table.add_row(f"hồ sơ {decision}", f"{summary.decisions.get(decision, 0):,}")
     table.add_row("thời gian (seconds)", f"{summary.total_seconds:.1f}")
