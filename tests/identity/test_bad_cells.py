@@ -45,12 +45,14 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     with_id = [
         r for r in rows if len(r["personal_id"]) == 12 and r["personal_id"] == truth[r["record_id"]]
     ]
-    hit = {"id": with_id[10]["record_id"], "dob": with_id[20]["record_id"]}
+    # a spreadsheet reads 079… as a number and writes 79…: 11 digits
+    spreadsheet = [r for r in with_id if r["personal_id"][1] != "0"]
+    hit = {"id": spreadsheet[10]["record_id"], "dob": with_id[20]["record_id"]}
     hit["gender"] = with_id[30]["record_id"]
     hit["formula"] = with_id[40]["record_id"]
     for row in rows:
         if row["record_id"] == hit["id"]:
-            row["personal_id"] = row["personal_id"][1:]  # a spreadsheet dropped the leading 0
+            row["personal_id"] = row["personal_id"][1:]
         elif row["record_id"] == hit["dob"]:
             row["date_of_birth"] = "1990-02-31"
         elif row["record_id"] == hit["gender"]:
