@@ -31,13 +31,19 @@ def main() -> None:
     import csv
 
     from nidb.identity.dedupe import DedupeThresholds, dedupe_file
-    from nidb.sim.generate import generate
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from linkage import make_data
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--error-model", type=int, choices=(1, 2), default=1)
+    parser.add_argument(
+        "--registry", action="store_true", help="also use matches to registry.csv (--registry)"
+    )
     parser.add_argument(
         "--thresholds",
         default=f"{DedupeThresholds().auto},0.995,0.999",
@@ -45,9 +51,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="nidb-dedupe-"))
-    data = work / f"data-{args.people}"
+    suffix = "" if args.error_model == 1 else f"-m{args.error_model}"
+    data = work / f"data-{args.people}{suffix}"
     if not (data / "manifest.json").exists():
-        generate(data, args.people, seed=7)
+        make_data(data, args.people, 7, args.error_model)
     with (data / "truth.csv").open(encoding="utf-8", newline="") as handle:
         person = {row["record_id"]: row["person_id"] for row in csv.DictReader(handle)}
     by_person: dict[str, list[str]] = defaultdict(list)
@@ -59,7 +66,12 @@ def main() -> None:
     for auto in (float(t) for t in args.thresholds.split(",")):
         out = work / f"duplicates-{args.people}-{auto}.csv"
         started = time.perf_counter()
-        summary = dedupe_file(data / "records.csv", out, thresholds=DedupeThresholds(auto=auto))
+        summary = dedupe_file(
+            data / "records.csv",
+            out,
+            thresholds=DedupeThresholds(auto=auto),
+            registry=data / "registry.csv" if args.registry else None,
+        )
         seconds = time.perf_counter() - started
         with out.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -93,9 +105,11 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as handle:
         handle.write(
-            f"\n## {time.strftime('%Y-%m-%d %H:%M')} — {args.people:,} people (seed 7)\n\n"
+            f"\n## {time.strftime('%Y-%m-%d %H:%M')} — {args.people:,} people (seed 7, error "
+            f"model {args.error_model}{', with registry matches' if args.registry else ''})\n\n"
             f"Machine: {machine}. Command: `python bench/dedupe.py --people {args.people}"
-            f"{thresholds_option}`. "
+            f"{thresholds_option} --error-model {args.error_model}"
+            f"{' --registry' if args.registry else ''}`. "
             "Targets: pairwise precision ≥ 0.999, recall ≥ 0.95.\n\n"
             "| auto threshold | clusters counted | records | true pairs | predicted pairs | correct | "
             "precision | recall | chains sent to review | seconds |\n"

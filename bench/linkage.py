@@ -670,12 +670,33 @@ def run_engines(args: argparse.Namespace, data: Path, manifest: dict[str, object
     return engine_section(reports, agreement(files[0], files[1]))
 
 
+def make_data(data: Path, people: int, seed: int, error_model: int) -> None:
+    """Generate a data folder with error model 1 (the generator's own) or 2 (``errors2``)."""
+    import dataclasses
+
+    from nidb.sim.generate import ErrorRates, generate
+    from nidb.sim.generate.errors2 import MODEL_1_TYPING_OFF, apply_error_model_2
+
+    if error_model == 1:
+        generate(data, people, seed=seed)
+        return
+    generate(data, people, seed=seed, rates=dataclasses.replace(ErrorRates(), **MODEL_1_TYPING_OFF))
+    apply_error_model_2(data, seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--error-model",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="the generator's typing-error model; 2 is independent and never tuned on",
+    )
     parser.add_argument(
         "--work",
         type=Path,
@@ -721,14 +742,17 @@ def main() -> None:
         return
 
     command = shlex.join([os.path.relpath(sys.executable, ROOT), *sys.argv])
-    data = args.data or args.work / f"data-{args.people}"
+    suffix = "" if args.error_model == 1 else f"-m{args.error_model}"
+    data = args.data or args.work / f"data-{args.people}{suffix}"
     if not (data / "manifest.json").exists():
-        from nidb.sim.generate import generate
-
-        print(f"generating {args.people:,} people (seed {args.seed}) into {data} …", flush=True)
-        generate(data, args.people, seed=args.seed)
+        print(
+            f"generating {args.people:,} people (seed {args.seed}, error model "
+            f"{args.error_model}) into {data} …",
+            flush=True,
+        )
+        make_data(data, args.people, args.seed, args.error_model)
     manifest = json.loads((data / "manifest.json").read_text())
-    out_dir = args.work / f"linkage-{args.people}"
+    out_dir = args.work / f"linkage-{args.people}{suffix}"
     out_dir.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now()
     host = machine()
@@ -797,7 +821,8 @@ def main() -> None:
     body = tables(reports, args.people)
     section = [
         f"## {started_at:%Y-%m-%d %H:%M} — {manifest['people']:,} people "
-        f"(seed {manifest['seed']}, generator v{manifest['generator_version']})",
+        f"(seed {manifest['seed']}, generator v{manifest['generator_version']}, "
+        f"error model {args.error_model})",
         "",
         f"Machine: {host}. Command: `{command}`.",
         "",

@@ -54,8 +54,9 @@ review_app = typer.Typer(
 
 
 def mount(app: typer.Typer) -> None:
-    """Add `nidb match|dedupe|merge|unmerge|verify` and `nidb review` to the main command."""
+    """Add `nidb match|unmatch|dedupe|merge|unmerge|verify` and `nidb review` to the main command."""
     app.command("match")(match_command)
+    app.command("unmatch")(unmatch_command)
     app.command("dedupe")(dedupe_command)
     app.command("merge")(merge_command)
     app.command("unmerge")(unmerge_command)
@@ -372,11 +373,15 @@ def print_match(summary: "MatchSummary", path: Path) -> None:
 
 
 def match_command(
-    registry: Annotated[Path, typer.Option(help="Tệp trích xuất CSDL dân cư (registry).")],
-    records: Annotated[Path, typer.Option(help="Tệp hồ sơ người tham gia (records).")],
+    registry: Annotated[
+        Path | None, typer.Option(help="Tệp trích xuất CSDL dân cư (registry).")
+    ] = None,
+    records: Annotated[
+        Path | None, typer.Option(help="Tệp hồ sơ người tham gia (records).")
+    ] = None,
     out_file: Annotated[
-        Path, typer.Option("--out", help="Tệp kết quả (matches), .csv hoặc .parquet.")
-    ],
+        Path | None, typer.Option("--out", help="Tệp kết quả (matches), .csv hoặc .parquet.")
+    ] = None,
     engine: Annotated[
         Literal["duckdb", "spark"],
         typer.Option(
@@ -384,12 +389,39 @@ def match_command(
             "(where the model trains and scores).",
         ),
     ] = "duckdb",
+    chunk_rows: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=100_000,
+            help="Hồ sơ mỗi giao dịch ghi, khi đối sánh trong CSDL "
+            "(records per write transaction, register mode).",
+        ),
+    ] = 2_000,
 ) -> None:
-    """Đối sánh hồ sơ với CSDL dân cư (link insurance records to the population registry)."""
+    """Đối sánh hồ sơ với CSDL dân cư (link insurance records to the population registry).
+
+    Không có tệp nào: đối sánh hồ sơ chưa xác thực trong CSDL với CSDL dân cư đã nhập, ghi liên
+    kết tự động và mục đối soát (no file options: match the register's unverified records
+    against its citizens, writing links and review items).
+    """
     from nidb.engines.spark import SparkUnavailable, ensure_available
     from nidb.identity.features import MatchInputError
     from nidb.identity.match import match_files
 
+    given = {"--registry": registry, "--records": records, "--out": out_file}
+    if all(value is None for value in given.values()):
+        _match_register(chunk_rows)
+        return
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        raise fail(
+            f"thiếu {', '.join(missing)}: đối sánh tệp cần cả ba tuỳ chọn, đối sánh trong CSDL "
+            f"không cần tuỳ chọn nào (missing {', '.join(missing)}: file mode needs all three, "
+            "register mode none)",
+            2,
+        )
+    assert registry is not None and records is not None and out_file is not None
     try:
         if engine == "spark":
             ensure_available()  # before reading the files: a missing Java is said at once
@@ -401,6 +433,60 @@ def match_command(
     except SparkUnavailable as error:
         raise fail(str(error), 1) from None
     print_match(summary, out_file)
+    _say_rejected(summary.rejected_cells, out_file)
+
+
+def _match_register(chunk_rows: int) -> None:
+    """``nidb match`` with no files: link the register's unverified records to its citizens."""
+    from nidb.identity.features import MatchInputError
+    from nidb.identity.match_register import match_register
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            summary = match_register(
+                open_engine(), actor_name(), chunk_rows=chunk_rows,
+                stage=lambda m: err.print(f"• {m}"),
+            )  # fmt: skip
+        except MatchInputError as error:
+            raise fail(str(error), 2) from None
+    if summary.model is None:
+        out.print("Không có hồ sơ nào chưa xác thực (no unverified records to match).")
+        return
+    table = Table(title=f"Đối sánh trong CSDL (register match) · lần {summary.run_id}")
+    table.add_column("chỉ số (measure)")
+    table.add_column("giá trị (value)", justify="right")
+    table.add_row("hồ sơ chưa xác thực (records decided)", f"{summary.records:,}")
+    table.add_row("liên kết tự động (links written)", f"{summary.linked:,}")
+    table.add_row("chuyển cán bộ đối soát (review items)", f"{summary.queued:,}")
+    table.add_row("không tìm thấy (none)", f"{summary.unmatched:,}")
+    table.add_row("đã được xử lý trước (already decided)", f"{summary.skipped:,}")
+    table.add_row("thời gian (seconds)", f"{summary.model.total_seconds:.1f}")
+    out.print(table)
+    if summary.linked:
+        out.print(f"Hoàn tác (undo): nidb unmatch {summary.run_id} --reason …")
+
+
+def unmatch_command(
+    run_id: Annotated[str, typer.Argument(help="Mã lần đối sánh (match run id).")],
+    reason: Annotated[str, typer.Option(help="Lý do hoàn tác, bắt buộc (why; required).")],
+) -> None:
+    """Hoàn tác liên kết tự động của một lần đối sánh (undo the automatic links of a match run)."""
+    from nidb.identity.match_register import unmatch
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            result = unmatch(open_engine(), run_id, actor=actor_name(), reason=reason)
+        except ValueError as error:
+            raise fail(str(error)) from None
+    out.print(
+        f"Đã đóng {result.closed_links:,} liên kết, trả {result.restored_records:,} hồ sơ về "
+        f"trạng thái trước (closed {result.closed_links:,} links, restored "
+        f"{result.restored_records:,} records)."
+    )
 
 
 def dedupe_command(
@@ -408,13 +494,22 @@ def dedupe_command(
     out_file: Annotated[
         Path, typer.Option("--out", help="Tệp kết quả (duplicates), .csv hoặc .parquet.")
     ],
+    registry: Annotated[
+        Path | None,
+        typer.Option(
+            help="Tệp trích xuất CSDL dân cư: hai hồ sơ cùng khớp một công dân là một người "
+            "(registry extract: two records matched to one citizen are one person).",
+        ),
+    ] = None,
 ) -> None:
     """Tìm người có nhiều mã BHXH (find persons holding more than one BHXH code)."""
     from nidb.identity.dedupe import dedupe_file
     from nidb.identity.features import MatchInputError
 
     try:
-        summary = dedupe_file(records, out_file, stage=lambda m: err.print(f"• {m}"))
+        summary = dedupe_file(
+            records, out_file, stage=lambda m: err.print(f"• {m}"), registry=registry
+        )
     except MatchInputError as error:
         raise fail(str(error), 2) from None
     table = Table(title=f"Cụm hồ sơ cùng một người (duplicates) → {out_file}")
@@ -423,10 +518,26 @@ def dedupe_command(
     table.add_row("hồ sơ (records)", f"{summary.records:,}")
     table.add_row("người (clusters)", f"{summary.clusters:,}")
     table.add_row("người có ≥ 2 hồ sơ (clusters of 2+)", f"{summary.multi_record_clusters:,}")
+    if registry is not None:
+        table.add_row("công dân khớp ≥ 2 hồ sơ (citizens matched twice+)",
+                      f"{summary.registry_links:,}")  # fmt: skip
     for decision in ("auto", "review"):
         table.add_row(f"hồ sơ {decision}", f"{summary.decisions.get(decision, 0):,}")
     table.add_row("thời gian (seconds)", f"{summary.total_seconds:.1f}")
     out.print(table)
+    _say_rejected(summary.rejected_cells, out_file)
+
+
+def _say_rejected(count: int, out_file: Path) -> None:
+    """Name the side file of set-aside cells, when a run had any."""
+    from nidb.identity.cells import rejected_path_for
+
+    if count:
+        err.print(
+            f"{count:,} ô dữ liệu sai định dạng đã bỏ qua, hồ sơ vẫn được đối sánh; xem "
+            f"(malformed cells set aside, their records still matched; see) "
+            f"{rejected_path_for(out_file)}"
+        )
 
 
 def merge_command(

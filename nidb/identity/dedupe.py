@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from nidb.domain.spreadsheet import neutralise
-from nidb.identity import dedupe_model, model
+from nidb.identity import cells, dedupe_model, model
 from nidb.identity.features import load_records
 
 CONFLICT = """
@@ -63,6 +63,10 @@ class DedupeSummary:
     multi_record_clusters: int = 0
     split_clusters: int = 0
     """Chains of certain links that put conflicting records together: sent to review."""
+    rejected_cells: int = 0
+    """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
+    registry_links: int = 0
+    """Citizens to whom two or more records were linked automatically (with ``registry``)."""
     decisions: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -99,13 +103,22 @@ def dedupe_file(
     stage: Callable[[str], None] | None = None,
     threads: int | None = None,
     memory_limit: str = "2500MB",
+    registry: Path | None = None,
 ) -> DedupeSummary:
-    """Cluster the records of ``records`` into persons and write ``out`` (INTERCHANGE)."""
+    """Cluster the records of ``records`` into persons and write ``out`` (INTERCHANGE).
+
+    With ``registry`` (a population-registry extract), the records are first matched to it
+    (``match.match_files``): two records linked automatically to the same citizen are one person,
+    as surely as two records of one BHXH code, whatever their own similarity.
+    """
     from splink import DuckDBAPI, Linker
 
     thresholds = thresholds or DedupeThresholds()
     say = stage or (lambda _message: None)
     summary = DedupeSummary()
+    same_citizen: list[tuple[str, str]] = []
+    if registry is not None:
+        same_citizen = _same_citizen(registry, records, out, say, threads, memory_limit, summary)
     con = model.connect(threads, memory_limit)
     try:
         clock = time.perf_counter()
@@ -138,10 +151,13 @@ def dedupe_file(
             JOIN records_x b ON b.unique_id = p.unique_id_r
         """).fetchall()
         # shared BHXH codes that blocking scored below the threshold are still one person
-        shared = con.execute("""
+        shared = (
+            con.execute("""
             SELECT a.unique_id, b.unique_id FROM records_x a JOIN records_x b
             ON a.bhxh_code = b.bhxh_code AND a.unique_id < b.unique_id
         """).fetchall()
+            + same_citizen
+        )
         summary.seconds["predict"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -162,6 +178,10 @@ def dedupe_file(
         summary.split_clusters = len({certain.find(r) for r in ids if person[r] != certain.find(r)})
         rows = _decide(ids, person, proposed)
         _write(con, rows, out)
+        cells.write_rejected(con, out)
+        summary.rejected_cells = int(
+            con.execute("SELECT count(*) FROM rejected_cells").fetchall()[0][0]
+        )
         summary.clusters = len({cluster for _, cluster, _ in rows})
         sizes: dict[str, int] = {}
         for _, cluster, _ in rows:
@@ -173,6 +193,38 @@ def dedupe_file(
     finally:
         con.close()
     return summary
+
+
+def _same_citizen(
+    registry: Path,
+    records: Path,
+    out: Path,
+    say: Callable[[str], None],
+    threads: int | None,
+    memory_limit: str,
+    summary: DedupeSummary,
+) -> list[tuple[str, str]]:
+    """Pairs of records the matching model linked automatically to the same citizen."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from nidb.identity.match import match_files
+
+    say("đối sánh với CSDL dân cư (matching to the registry)")
+    clock = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nidb-dedupe-", dir=out.parent) as scratch:
+        matches = Path(scratch) / "matches.parquet"
+        match_files(registry, records, matches, threads=threads, memory_limit=memory_limit)
+        rows = pq.read_table(matches, columns=["record_id", "personal_id", "decision"]).to_pylist()
+    by_citizen: dict[str, list[str]] = {}
+    for row in rows:
+        if row["decision"] == "auto":
+            by_citizen.setdefault(row["personal_id"], []).append(row["record_id"])
+    pairs = [(ids[0], other) for ids in by_citizen.values() for other in ids[1:]]
+    summary.registry_links = sum(1 for ids in by_citizen.values() if len(ids) > 1)
+    summary.seconds["match"] = time.perf_counter() - clock
+    return pairs
 
 
 def _consistent(
@@ -233,11 +285,14 @@ def _write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]], out
 
     out.parent.mkdir(parents=True, exist_ok=True)
     as_csv = out.suffix.lower() != ".parquet"
+    codes = dict(con.execute("SELECT unique_id, bhxh_code FROM records_x").fetchall())
     table = pa.table(
         {  # in CSV, a record ID a spreadsheet could run as a formula gets a leading quote
             "record_id": [neutralise(r[0]) if as_csv else r[0] for r in rows],
             "cluster_id": [r[1] for r in rows],
             "decision": [r[2] for r in rows],
+            # an added column, last: the code staff act on (gộp sổ keeps one, retires the rest)
+            "bhxh_code": [codes[r[0]] for r in rows],
         }
     )
     con.register("dedupe_rows", table)

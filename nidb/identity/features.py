@@ -18,6 +18,7 @@ import pyarrow as pa
 from nidb.domain.dates import parse_birth_date
 from nidb.domain.errors import DomainError
 from nidb.domain.names import name_forms
+from nidb.identity import cells
 
 RECORDS_REQUIRED = ("record_id", "bhxh_code", "full_name", "date_of_birth")
 RECORDS_OPTIONAL = ("gender", "personal_id", "birth_province", "address", "employer_code")
@@ -36,6 +37,7 @@ FEATURES = (
     "dob_month",
     "dob_day",
     "dob_precision",
+    "name_nodob",
     "gender",
     "birth_province",
     "address_key",
@@ -195,6 +197,8 @@ def _distinct_dates(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
     day: list[int | None] = []
     precision: list[str | None] = []
     error: list[str | None] = []
+    rule: list[str | None] = []
+    reason: list[str | None] = []
     for text in raw:
         try:
             parsed = parse_birth_date(text)
@@ -203,12 +207,16 @@ def _distinct_dates(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
                 part.append(None)
             precision.append(None)
             error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
+            rule.append(str(problem.rule))
+            reason.append(problem.reason)
             continue
         year.append(parsed.year)
         month.append(parsed.month)
         day.append(parsed.day)
         precision.append(parsed.precision.value)
         error.append(None)
+        rule.append(None)
+        reason.append(None)
     dob_map = pa.table(
         {
             "date_of_birth": raw,
@@ -217,6 +225,8 @@ def _distinct_dates(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
             "dob_day": pa.array(day, pa.int8()),
             "dob_precision": precision,
             "error": error,
+            "rule": pa.array(rule, pa.string()),
+            "reason": pa.array(reason, pa.string()),
         }
     )
     con.register("dob_map_arrow", dob_map)
@@ -249,6 +259,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     _distinct_names(con, ("records_in", "registry_in"))
     _distinct_dates(con, ("records_in", "registry_in"))
     _check(con, records, "records_in", id_rule="records")
+    cells.set_aside(con, "records_in")
     _check(con, registry, "registry_in", id_rule="registry")
     _records_x(con)
     con.execute(f"""
@@ -256,6 +267,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
         SELECT r.personal_id AS unique_id, r.personal_id AS pid12,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
+               n.name_base AS name_nodob,
                {_gender_sql("r.gender")} AS gender,
                r.birth_province, {_address_key("r.permanent_address")} AS address_key,
                coalesce(r.status, 'alive') AS status
@@ -267,7 +279,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     con.execute("ALTER TABLE registry_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
     con.execute("""
         UPDATE records_x SET id_confirmed = true FROM registry_x r
-        WHERE records_x.pid12 = r.pid12 AND records_x.name_base = r.name_base
+        WHERE records_x.pid12 = r.pid12 AND NOT records_x.id_hinted
+          AND records_x.name_base = r.name_base
           AND records_x.dob_year = r.dob_year
     """)
     # Splink wants both sides with the same columns; the extras stay in the *_x tables
@@ -286,14 +299,19 @@ def _records_x(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE records_x AS
         SELECT r.record_id AS unique_id, r._row, r.bhxh_code, r.personal_id AS declared_id,
-               CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END AS pid12,
+               coalesce(
+                   CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END,
+                   r.pid_hint) AS pid12,
+               r.pid_hint IS NOT NULL AS id_hinted,
+               coalesce(r.cell_reasons, '') AS cell_reasons,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
+               CASE WHEN d.dob_year IS NULL THEN n.name_base END AS name_nodob,
                {_gender_sql("r.gender")} AS gender,
                r.birth_province, {_address_key("r.address")} AS address_key
         FROM records_in r
         JOIN name_map n USING (full_name)
-        JOIN dob_map d USING (date_of_birth)
+        LEFT JOIN dob_map d USING (date_of_birth)
     """)
     con.execute("ALTER TABLE records_x ADD COLUMN id_confirmed BOOLEAN DEFAULT false")
 
@@ -304,6 +322,7 @@ def load_records(con: duckdb.DuckDBPyConnection, records: Path) -> int:
     _distinct_names(con, ("records_in",))
     _distinct_dates(con, ("records_in",))
     _check(con, records, "records_in", id_rule="records")
+    cells.set_aside(con, "records_in")
     _records_x(con)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE records_f AS SELECT {', '.join(FEATURES)}, "
@@ -313,38 +332,43 @@ def load_records(con: duckdb.DuckDBPyConnection, records: Path) -> int:
 
 
 def _check(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_rule: str) -> None:
-    """Refuse the file if any row breaks a rule, listing row, column, value and rule."""
+    """Refuse the file if a row cannot be matched at all, listing row, column, value and rule.
+
+    The registry is the authority, so any bad cell refuses it. A records row is refused only
+    for what leaves nothing to match or no way to answer it: no record ID (or one used twice),
+    no usable name. Its malformed ID, birth-date and gender cells are set aside instead
+    (``nidb.identity.cells``) and the record is matched on its other fields.
+    """
     key = "record_id" if id_rule == "records" else "personal_id"
+    required = (
+        f"'{key}', 'full_name', 'date_of_birth'"
+        if id_rule == "registry"
+        else (f"'{key}', 'full_name'")
+    )
+    values = f"{key}, full_name, date_of_birth" if id_rule == "registry" else f"{key}, full_name"
     checks = [
         f"SELECT 'dòng (row) ' || t._row || ', cột (column) full_name = ' || t.full_name || ': ' "
         f"|| n.error, t._row FROM {table} t JOIN name_map n USING (full_name) WHERE n.error IS NOT NULL",
-        f"SELECT 'dòng (row) ' || t._row || ', cột (column) date_of_birth = ' || t.date_of_birth "
-        f"|| ': ' || d.error, t._row FROM {table} t JOIN dob_map d USING (date_of_birth) "
-        f"WHERE d.error IS NOT NULL",
-        f"SELECT 'dòng (row) ' || _row || ', cột (column) gender = ' || gender || ': GENDER_INVALID', "
-        f"_row FROM {table} WHERE gender IS NOT NULL AND ({_gender_sql('gender')}) IS NULL",
         f"SELECT 'dòng (row) ' || _row || ', cột (column) ' || c || ': REQUIRED_MISSING', _row FROM "
-        f"(SELECT _row, unnest(['{key}', 'full_name', 'date_of_birth']) AS c, "
-        f"unnest([{key}, full_name, date_of_birth]) AS v FROM {table}) WHERE v IS NULL",
+        f"(SELECT _row, unnest([{required}]) AS c, "
+        f"unnest([{values}]) AS v FROM {table}) WHERE v IS NULL",
         f"SELECT 'dòng (row) ' || _row || ', cột (column) {key} = ' || {key} || ': DUPLICATE_KEY', "
         f"_row FROM (SELECT _row, {key}, count(*) OVER (PARTITION BY {key}) AS n FROM {table}) "
         f"WHERE n > 1 AND {key} IS NOT NULL",
     ]
     if id_rule == "registry":
-        checks.append(
+        checks += [
+            f"SELECT 'dòng (row) ' || t._row || ', cột (column) date_of_birth = ' || t.date_of_birth "
+            f"|| ': ' || d.error, t._row FROM {table} t JOIN dob_map d USING (date_of_birth) "
+            f"WHERE d.error IS NOT NULL",
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) gender = ' || gender || "
+            f"': GENDER_INVALID', _row FROM {table} "
+            f"WHERE gender IS NOT NULL AND ({_gender_sql('gender')}) IS NULL",
             f"SELECT 'dòng (row) ' || _row || ', cột (column) personal_id = ' || personal_id || "
-            f"': PERSONAL_ID_FORMAT', _row FROM {table} WHERE NOT regexp_full_match(personal_id, '[0-9]{{12}}')"
-        )
-        checks.append(
+            f"': PERSONAL_ID_FORMAT', _row FROM {table} WHERE NOT regexp_full_match(personal_id, '[0-9]{{12}}')",
             f"SELECT 'dòng (row) ' || _row || ', cột (column) gender: REQUIRED_MISSING', _row "
-            f"FROM {table} WHERE gender IS NULL"
-        )
-    else:
-        checks.append(
-            f"SELECT 'dòng (row) ' || _row || ', cột (column) personal_id = ' || personal_id || "
-            f"': ID_NUMBER_FORMAT', _row FROM {table} WHERE personal_id IS NOT NULL AND NOT "
-            f"regexp_full_match(personal_id, '[0-9]{{12}}|[0-9]{{9}}')"
-        )
+            f"FROM {table} WHERE gender IS NULL",
+        ]
     problems = _problems(
         con, " UNION ALL ".join(f"({c})" for c in checks) + " ORDER BY 2 LIMIT 1000"
     )

@@ -28,7 +28,7 @@ import duckdb
 
 from nidb.domain.provinces import PROVINCES_34, PROVINCES_63
 from nidb.domain.spreadsheet import neutralise_sql
-from nidb.identity import model
+from nidb.identity import cells, model
 from nidb.identity.features import load_inputs
 
 Stage = Callable[[str], None]
@@ -59,6 +59,8 @@ class MatchSummary:
     decisions: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     candidate_pairs: int = 0
+    rejected_cells: int = 0
+    """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -130,6 +132,7 @@ def id_reasons_sql(
         f"{century} + CAST(substr({rec}.declared_id, 5, 2) AS INTEGER) <> {rec}.dob_year))"
     )
     return f"""CASE
+        WHEN {rec}.cell_reasons LIKE '%ID_MALFORMED%' THEN NULL
         WHEN {rec}.declared_id IS NULL THEN 'ID_MISSING'
         WHEN length({rec}.declared_id) = 9 THEN 'ID_OLD_CMND'
         WHEN {linked} IS NOT NULL AND {rec}.declared_id = {linked} THEN
@@ -194,6 +197,7 @@ def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
                CASE WHEN decision = 'none' THEN NULL ELSE d.candidate END AS personal_id,
                round(d.p, 6) AS score, decision,
                concat_ws(';',
+                   NULLIF(l.cell_reasons, ''),
                    CASE WHEN decision <> 'none' THEN NULLIF({reasons_sql("l", "r")}, '') END,
                    {id_reasons_sql("l", linked, "d.id_owner")},
                    CASE WHEN decision <> 'none' AND r.status = 'dead' THEN 'PERSON_DEAD' END
@@ -202,9 +206,15 @@ def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
             SELECT *, CASE
                 WHEN candidate IS NULL OR p < {thresholds.review} THEN 'none'
                 WHEN p >= {thresholds.auto} AND p2 < {thresholds.rival}
-                     AND NOT (id_owner AND l_pid IS DISTINCT FROM candidate) THEN 'auto'
+                     AND NOT (id_owner AND l_pid IS DISTINCT FROM candidate)
+                     AND NOT (id_hinted AND NOT hint_confirmed) THEN 'auto'
                 ELSE 'review' END AS decision
-            FROM (SELECT d.*, f.pid12 AS l_pid FROM decided d JOIN records_x f ON f.unique_id = d.record_id) d
+            FROM (
+                SELECT d.*, f.pid12 AS l_pid, f.id_hinted,
+                       (c.name_base = f.name_base AND c.dob_year = f.dob_year) AS hint_confirmed
+                FROM decided d JOIN records_x f ON f.unique_id = d.record_id
+                LEFT JOIN registry_x c ON c.unique_id = d.candidate
+            ) d
         ) d
         JOIN records_x l ON l.unique_id = d.record_id
         LEFT JOIN registry_x r ON r.unique_id = d.candidate
@@ -272,6 +282,10 @@ def match_files(
         say("quyết định và ghi kết quả (deciding and writing)")
         _decide(con, thresholds)
         _write(con, out)
+        cells.write_rejected(con, out)
+        summary.rejected_cells = int(
+            con.execute("SELECT count(*) FROM rejected_cells").fetchall()[0][0]
+        )
         summary.decisions = dict(
             con.execute("SELECT decision, count(*) FROM matches GROUP BY 1 ORDER BY 1").fetchall()
         )

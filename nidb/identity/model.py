@@ -131,10 +131,13 @@ BLOCKING_RULES = [
     f"AND l.dob_day = r.dob_day AND {OPEN}",
     f"l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
     f"AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1) AND {OPEN}",
+    f"l.name_nodob = r.name_nodob AND {OPEN}",
 ]
 """Candidate pairs: the declared ID; else the name with the birth year, or enough of the name
 with the birth province or the full birth date that one typo or one missing middle name cannot
-hide a person."""
+hide a person. A record whose birth-date cell was set aside (``nidb.identity.cells``) is
+searched by its name alone: only such records carry ``name_nodob`` on the records side, so the
+rule adds their namesakes and nothing else."""
 
 DETERMINISTIC_RULES = [
     "l.pid12 = r.pid12 AND l.name_base = r.name_base AND l.dob_year = r.dob_year",

@@ -49,6 +49,12 @@ class Reason(StrEnum):
     """The record's ID belongs to a registry person who is not this record's person."""
     PERSON_DEAD = "PERSON_DEAD"
     """The registry person has died."""
+    ID_MALFORMED = "ID_MALFORMED"
+    """The record's ID cell is malformed: set aside (listed in the side file), not used as an ID."""
+    DOB_MALFORMED = "DOB_MALFORMED"
+    """The record's birth-date cell is malformed or empty: set aside, matched without it."""
+    GENDER_MALFORMED = "GENDER_MALFORMED"
+    """The record's gender cell is malformed: set aside, matched without it."""
 
     @property
     def label(self) -> str:
@@ -90,6 +96,15 @@ _LABELS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.ID_MISMATCH: ("số định danh thuộc người khác", "ID belongs to someone else"),
     Reason.PERSON_DEAD: ("CSDL dân cư ghi nhận đã chết", "deceased"),
+    Reason.ID_MALFORMED: ("ô số định danh sai định dạng, đã bỏ qua", "malformed ID cell set aside"),
+    Reason.DOB_MALFORMED: (
+        "ô ngày sinh sai định dạng, đã bỏ qua",
+        "malformed birth-date cell set aside",
+    ),
+    Reason.GENDER_MALFORMED: (
+        "ô giới tính sai định dạng, đã bỏ qua",
+        "malformed gender cell set aside",
+    ),
 }
 """One label per reason, Vietnamese then English. Where the portal's and the staff pages' old
 tables disagreed, the more precise Vietnamese was kept."""

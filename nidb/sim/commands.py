@@ -69,13 +69,30 @@ def generate_command(
         list[str] | None,
         typer.Option(help="Tỉ lệ lỗi, dạng tên=giá_trị, e.g. --rate name_typo=0.05 (repeatable)."),
     ] = None,
+    error_model: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=2,
+            help="Mô hình lỗi nhập liệu: 1 (mặc định) hoặc 2, thiết kế độc lập "
+            "để kiểm tra khái quát hoá (typing-error model: 2 is an independent one, CSV only).",
+        ),
+    ] = 1,
 ) -> None:
     """Sinh một quốc gia tổng hợp (generate a synthetic country in the interchange layouts)."""
     from nidb.sim.generate import ErrorRates, generate
 
     if file_format not in ("csv", "parquet"):
         raise fail(f"--format {file_format!r} không hợp lệ; chọn csv hoặc parquet")
+    if error_model == 2 and (file_format != "csv" or rate):
+        raise fail("--error-model 2 chỉ dùng với csv và không kèm --rate (CSV only, no --rate)")
     rates = _parse_rates(ErrorRates, rate or [])
+    if error_model == 2:
+        import dataclasses
+
+        from nidb.sim.generate.errors2 import MODEL_1_TYPING_OFF
+
+        rates = dataclasses.replace(rates or ErrorRates(), **MODEL_1_TYPING_OFF)
     started = time.perf_counter()
     with RowProgress("sinh dữ liệu (bước/steps)") as bar:
         summary = generate(
@@ -86,6 +103,10 @@ def generate_command(
             fmt=file_format,  # type: ignore[arg-type]
             progress=lambda stage, done, total: bar.update(done, done, total),
         )
+    if error_model == 2:
+        from nidb.sim.generate.errors2 import apply_error_model_2
+
+        apply_error_model_2(out_dir, seed)
     table = Table(
         title=f"Đã sinh (generated) → {out_dir} trong {time.perf_counter() - started:.1f} s"
     )

@@ -113,7 +113,7 @@ class IdentityLink(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     bhxh_code: Mapped[str] = mapped_column(String(10))  # led by ix_identity_links_pair
     personal_id: Mapped[str] = mapped_column(String(12), index=True)
-    source: Mapped[str] = mapped_column(String(12))  # declared | verified | merge | staff
+    source: Mapped[str] = mapped_column(String(12))  # declared | verified | merge | staff | match
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))

@@ -39,12 +39,32 @@ def pairs(
 
 def test_every_record_once_in_the_contract_layout(province: Path) -> None:
     with (province / "duplicates.csv").open(encoding="utf-8") as handle:
-        assert handle.readline().strip() == "record_id,cluster_id,decision"
+        assert handle.readline().strip() == "record_id,cluster_id,decision,bhxh_code"
     out = read(province / "duplicates.csv")
     assert sorted(r["record_id"] for r in out) == sorted(
         r["record_id"] for r in read(province / "records.csv")
     )
     assert {r["decision"] for r in out} <= {"auto", "review"}
+    codes = {r["record_id"]: r["bhxh_code"] for r in read(province / "records.csv")}
+    assert all(r["bhxh_code"] == codes[r["record_id"]] for r in out)
+
+
+def test_records_matched_to_one_citizen_are_one_person(tmp_path: Path) -> None:
+    generate(tmp_path, 3_000, seed=12)
+    truth = {r["record_id"]: r for r in read(tmp_path / "truth.csv")}
+    true_pairs = pairs(list(truth.values()), "person_id")
+    alone = dedupe_file(tmp_path / "records.csv", tmp_path / "alone.csv", threads=2)
+    summary = dedupe_file(
+        tmp_path / "records.csv",
+        tmp_path / "both.csv",
+        threads=2,
+        registry=tmp_path / "registry.csv",
+    )
+    assert summary.registry_links > 0 and alone.registry_links == 0
+    before = pairs(read(tmp_path / "alone.csv"), "cluster_id", "auto")
+    after = pairs(read(tmp_path / "both.csv"), "cluster_id", "auto")
+    assert len(after & true_pairs) >= len(before & true_pairs)
+    assert len(after - true_pairs) <= max(1, len(after) // 1000)
 
 
 def test_automatic_merges_are_right_and_find_most_duplicates(province: Path) -> None:
@@ -83,7 +103,7 @@ def test_twins_with_their_own_ids_are_never_merged_automatically(tmp_path: Path)
 def test_the_command_names_a_bad_row_and_exits_2(tmp_path: Path) -> None:
     records = tmp_path / "records.csv"
     records.write_text(
-        "record_id,bhxh_code,full_name,date_of_birth\nR1,0100000001,An,1990-13-01\n",
+        "record_id,bhxh_code,full_name,date_of_birth\nR1,0100000001,An,1990-13-01\nR1,0100000002,Binh,1990\n",
         encoding="utf-8",
     )
     run = subprocess.run(
@@ -102,7 +122,7 @@ def test_the_command_names_a_bad_row_and_exits_2(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 2
-    assert "row) 1" in run.stderr and "date_of_birth" in run.stderr
+    assert "row) 2" in run.stderr and "record_id" in run.stderr and "DUPLICATE_KEY" in run.stderr
 
 
 def _with_rows(folder: Path, rows: list[str]) -> dict[str, dict[str, str]]:

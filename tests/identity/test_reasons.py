@@ -261,3 +261,41 @@ def test_every_reason_code_has_an_example_here() -> None:
     tests = [name for name in vars(sys.modules[__name__]) if name.startswith("test_")]
     missing = [r.value for r in Reason if not any(r.value.lower() in name for name in tests)]
     assert missing == []
+
+
+def _set_aside(personal_id: str | None, born: str | None, gender: str | None) -> tuple[str, ...]:
+    """The reason codes and likely ID of one records row after ``cells.set_aside``."""
+    import duckdb
+
+    from nidb.identity import cells, features
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE records_in AS SELECT 1 AS _row, ? AS personal_id, "
+        "? AS date_of_birth, ? AS gender",
+        [personal_id, born, gender],
+    )
+    features._distinct_dates(con, ("records_in",))
+    cells.set_aside(con, "records_in")
+    row = con.execute(
+        "SELECT cell_reasons, pid_hint, personal_id, date_of_birth, gender FROM records_in"
+    ).fetchall()[0]
+    return tuple(str(value) for value in row)
+
+
+def test_an_eleven_digit_id_is_reason_id_malformed_with_its_leading_zero_as_evidence() -> None:
+    # a spreadsheet read 079090000101 as a number: the leading 0 of the province code is gone
+    reasons, hint, kept, _, _ = _set_aside("79090000101", "1990-03-04", "M")
+    assert (reasons, hint, kept) == (Reason.ID_MALFORMED, "079090000101", "None")
+    # 11 digits starting with 0 lost a digit somewhere else: no likely intended form
+    assert _set_aside("01090000101", "1990-03-04", "M")[1] == "None"
+
+
+def test_an_impossible_birth_date_is_reason_dob_malformed_and_set_aside() -> None:
+    reasons, hint, _, born, _ = _set_aside("001090000101", "1990-02-31", "M")
+    assert (reasons, hint, born) == (Reason.DOB_MALFORMED, "None", "None")
+
+
+def test_an_unknown_gender_is_reason_gender_malformed_and_set_aside() -> None:
+    reasons, _, _, _, gender = _set_aside(None, "1990", "X")
+    assert (reasons, gender) == (Reason.GENDER_MALFORMED, "None")
