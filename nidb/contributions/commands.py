@@ -1,0 +1,188 @@
+"""The contributions commands: `nidb contributions ...`.
+
+Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.contributions, print, and set exit
+codes (0 done; 1 the database failed; 2 bad input named in the message). The store is imported
+inside the commands, so that `nidb --help` stays fast.
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from nidb.terminal import fail, handled, out
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["contributions_app", "mount"]
+
+contributions_app = typer.Typer(
+    help="Tính số phải đóng, thông báo C12-TS, nộp tiền và nợ (contributions, payments, debt).",
+    no_args_is_help=True,
+)
+
+
+def mount(app: typer.Typer) -> None:
+    """Add `nidb contributions` to the main command."""
+    app.add_typer(contributions_app, name="contributions")
+
+
+def _month(text: str) -> "object":
+    from nidb.contributions.months import parse_month
+    from nidb.domain.errors import DomainError
+
+    try:
+        return parse_month(text)
+    except DomainError as error:
+        raise fail(f"--month: {error.reason}", 2) from None
+
+
+@contributions_app.command("assess")
+def assess_command(
+    month: Annotated[str, typer.Option("--month", help="Tháng, ví dụ 2026-11")],
+) -> None:
+    """Tính số phải đóng của một tháng cho mọi đơn vị (assess one month, once)."""
+    from datetime import date
+
+    from nidb.contributions.assess import assess_month
+    from nidb.contributions.statement import dong
+    from nidb.domain.errors import DomainError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    first = _month(month)
+    assert isinstance(first, date)
+    out.print(f"Đang tính tháng {first:%m/%Y}… (assessing)")
+    with handled():
+        try:
+            report = assess_month(
+                open_engine(), first, actor=actor_name(), progress=_step_printer()
+            )
+        except DomainError as error:
+            raise fail(f"--month: {error.reason}", 2) from None
+    if report.already:
+        out.print(f"Tháng {first:%m/%Y} đã tính trước đây; không thay đổi gì (already assessed).")
+    else:
+        out.print(f"Đã tính tháng {first:%m/%Y} (assessed).")
+    out.print(f"  Lao động (workers): {report.workers:,}".replace(",", "."))
+    out.print(f"  Đơn vị (employers): {report.employers:,}".replace(",", "."))
+    out.print(f"  Phải đóng (due): {dong(report.total_due)}")
+    out.print(f"  Điều chỉnh (adjustments): {dong(report.total_adjustment)}")
+    out.print(f"  Lãi chậm đóng (interest): {dong(report.total_interest)}")
+    for adjusted in report.adjusted_months:
+        out.print(f"  Điều chỉnh tháng {adjusted:%m/%Y}")
+
+
+def _step_printer() -> "Callable[[str], None]":
+    labels = {
+        "lines": "đã tính từng lao động (worker lines)",
+        "adjustments": "đã điều chỉnh các tháng trước (adjustments)",
+        "charges": "đã ghi số phải đóng và lãi (charges)",
+    }
+
+    def step(name: str) -> None:
+        out.print(f"  … {labels.get(name, name)}")
+
+    return step
+
+
+@contributions_app.command("statement")
+def statement_command(
+    employer: Annotated[str, typer.Argument(help="Mã đơn vị")],
+    month: Annotated[str, typer.Option("--month", help="Tháng, ví dụ 2026-11")],
+    fmt: Annotated[str, typer.Option("--format", help="json, csv hoặc pdf")] = "json",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Tệp ghi ra")] = None,
+) -> None:
+    """Thông báo kết quả đóng C12-TS của một đơn vị (the monthly statement)."""
+    from datetime import date
+
+    from nidb.contributions.statement import statement, statement_csv, statement_pdf
+    from nidb.store.db import open_engine
+
+    first = _month(month)
+    assert isinstance(first, date)
+    if fmt not in ("json", "csv", "pdf"):
+        raise fail(f"--format: {fmt!r} không phải json, csv, pdf (not json, csv or pdf)", 2)
+    if fmt == "pdf" and output is None:
+        raise fail("--format pdf cần --output (a PDF needs --output)", 2)
+    with handled(), open_engine().connect() as conn:
+        data = statement(conn, employer, first)
+    if fmt == "pdf":
+        assert output is not None
+        output.write_bytes(statement_pdf(data))
+        out.print(f"Đã ghi {output}")
+        return
+    body = json.dumps(data, ensure_ascii=False, indent=2) if fmt == "json" else statement_csv(data)
+    if output is None:
+        sys.stdout.write(body + ("\n" if fmt == "json" else ""))
+    else:
+        output.write_text(body, encoding="utf-8")
+        out.print(f"Đã ghi {output}")
+
+
+@contributions_app.command("pay")
+def pay_command(
+    employer: Annotated[str, typer.Argument(help="Mã đơn vị")],
+    amount: Annotated[int, typer.Option("--amount", min=1, help="Số tiền (đồng)")],
+    reference: Annotated[str, typer.Option("--reference", help="Số chứng từ")],
+    paid_on: Annotated[str, typer.Option("--paid-on", help="Ngày nộp, NNNN-TT-NN")],
+) -> None:
+    """Ghi một khoản nộp do cán bộ nhập (record a payment by hand; settles oldest debt first)."""
+    from datetime import date
+
+    from nidb.contributions.ledger import record_payment
+    from nidb.contributions.statement import dong
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    try:
+        day = date.fromisoformat(paid_on)
+    except ValueError:
+        raise fail(
+            f"--paid-on: {paid_on!r} không phải ngày NNNN-TT-NN (not YYYY-MM-DD)", 2
+        ) from None
+    with handled(), open_engine().begin() as conn:
+        result = record_payment(
+            conn,
+            employer_code=employer,
+            source="manual",
+            reference=reference,
+            amount=amount,
+            paid_on=day,
+            actor=actor_name(),
+        )
+    if result.duplicate:
+        out.print(f"Chứng từ {reference} đã ghi trước đây (already recorded).")
+    else:
+        out.print(f"Đã ghi {dong(amount)}; đã trừ nợ {dong(result.settled)}.")
+
+
+@contributions_app.command("paid-through")
+def paid_through_command(
+    bhxh_code: Annotated[str, typer.Argument(help="Mã số BHXH")],
+) -> None:
+    """Đã đóng đến tháng nào (the last month paid for a worker)."""
+    from nidb.contributions.ledger import paid_through
+    from nidb.store.db import open_engine
+
+    with handled(), open_engine().connect() as conn:
+        month = paid_through(conn, bhxh_code)
+    out.print(f"Đã đóng đến tháng {month:%m/%Y}" if month else "Chưa có tháng nào đã đóng.")
+
+
+@contributions_app.command("region")
+def region_command(
+    employer: Annotated[str, typer.Argument(help="Mã đơn vị")],
+    region: Annotated[int, typer.Argument(min=1, max=4, help="Vùng 1..4 (vùng I..IV)")],
+) -> None:
+    """Đặt vùng lương tối thiểu của đơn vị (set an employer's minimum-wage region)."""
+    from nidb.contributions.regions import set_region
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        set_region(open_engine(), employer, region, actor=actor_name())
+    out.print(f"Đơn vị {employer}: vùng {region}")
