@@ -186,3 +186,83 @@ def region_command(
     with handled():
         set_region(open_engine(), employer, region, actor=actor_name())
     out.print(f"Đơn vị {employer}: vùng {region}")
+
+
+@contributions_app.command("reconcile")
+def reconcile_command(
+    path: Annotated[Path, typer.Argument(help="Tệp sao kê camt.053 (XML)", exists=True)],
+) -> None:
+    """Đối soát một sao kê ngân hàng camt.053 (reconcile a bank statement, once)."""
+    from nidb.contributions.camt import CamtError
+    from nidb.contributions.reconcile import reconcile_file
+    from nidb.contributions.statement import dong
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            report = reconcile_file(open_engine(), path, actor=actor_name())
+        except CamtError as error:
+            raise fail(str(error), 2) from None
+    m = report.matched
+    out.print(f"Sao kê {', '.join(sorted(report.statement_ids))}: {report.lines} dòng có")
+    out.print(f"  Đã đối soát trước đây (already): {report.already}")
+    out.print(
+        f"  Khớp (matched): theo nội dung {m['reference']}, theo tài khoản {m['account']}, "
+        f"theo số tiền {m['amount']} — {dong(report.amount_matched)}"
+    )
+    out.print(
+        f"  Chưa khớp, chờ cán bộ (unmatched): {report.unmatched} — {dong(report.amount_unmatched)}"
+    )
+
+
+unmatched_app = typer.Typer(
+    help="Dòng sao kê chưa khớp, chờ cán bộ (unmatched bank lines): list, assign.",
+    no_args_is_help=True,
+)
+contributions_app.add_typer(unmatched_app, name="unmatched")
+
+
+@unmatched_app.command("list")
+def unmatched_list() -> None:
+    """Danh sách dòng sao kê chưa khớp (lines waiting for staff)."""
+    from rich.table import Table
+
+    from nidb.contributions.reconcile import unmatched_lines
+    from nidb.contributions.statement import dong, vn_date
+    from nidb.store.db import open_engine
+
+    with handled(), open_engine().connect() as conn:
+        lines = unmatched_lines(conn)
+    from datetime import date
+
+    table = Table("số", "ngày", "số tiền", "người nộp", "tài khoản", "nội dung")
+    for line in lines:
+        table.add_row(
+            str(line.id),
+            vn_date(date.fromisoformat(line.booked_on)),
+            dong(line.amount),
+            line.debtor_name or "",
+            line.debtor_account or "",
+            line.remittance or "",
+        )
+    out.print(table)
+
+
+@unmatched_app.command("assign")
+def unmatched_assign(
+    line: Annotated[int, typer.Argument(help="Số dòng")],
+    employer: Annotated[str, typer.Argument(help="Mã đơn vị")],
+) -> None:
+    """Gán một dòng sao kê cho đơn vị (assign a line to an employer: it becomes a payment)."""
+    from nidb.contributions.reconcile import AssignRefused, assign_line
+    from nidb.contributions.statement import dong
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            settled = assign_line(open_engine(), line, employer, actor=actor_name())
+        except AssignRefused as error:
+            raise fail(str(error), 2) from None
+    out.print(f"Đã gán dòng {line} cho {employer}; đã trừ nợ {dong(settled)}.")

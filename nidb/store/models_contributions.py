@@ -176,3 +176,42 @@ class Recheck(Base):
 
     employer_code: Mapped[str] = mapped_column(String(20), primary_key=True)
     bhxh_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+BANK_LINE_STATUSES = ("matched", "unmatched", "assigned")
+"""A credit line of a bank statement: matched by nidb, waiting for staff, or assigned by staff."""
+
+
+class BankLine(Base):
+    """One credit entry of a bank statement (camt.053 Ntry), kept whether matched or not."""
+
+    __tablename__ = "contribution_bank_lines"
+    __table_args__ = (
+        UniqueConstraint("entry_ref"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in BANK_LINE_STATUSES) + ")", name="status"
+        ),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    statement_id: Mapped[str] = mapped_column(String(100), index=True)
+    entry_ref: Mapped[str] = mapped_column(String(120))
+    booked_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    debtor_account: Mapped[str | None] = mapped_column(String(60))
+    debtor_name: Mapped[str | None] = mapped_column(String(200))
+    remittance: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    matched_by: Mapped[str | None] = mapped_column(String(20))  # reference, account, amount, staff
+    employer_code: Mapped[str | None] = mapped_column(String(20))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("contribution_payments.id"))
+
+
+class PayerAccount(Base):
+    """A bank account an employer pays from, learned from matched lines and staff assignments."""
+
+    __tablename__ = "contribution_payer_accounts"
+
+    account: Mapped[str] = mapped_column(String(60), primary_key=True)
+    employer_code: Mapped[str] = mapped_column(String(20), index=True)
