@@ -266,3 +266,68 @@ def unmatched_assign(
         except AssignRefused as error:
             raise fail(str(error), 2) from None
     out.print(f"Đã gán dòng {line} cho {employer}; đã trừ nợ {dong(settled)}.")
+
+
+@contributions_app.command("debtors")
+def debtors_command(
+    month: Annotated[str, typer.Option("--month", help="Tháng đã tính, ví dụ 2026-11")],
+    province: Annotated[str | None, typer.Option("--province", help="Mã tỉnh, ví dụ 01")] = None,
+) -> None:
+    """Đơn vị nợ từ một tháng trở lên, theo tỉnh (debtors, largest debt first)."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from nidb.contributions.debt import debtors
+    from nidb.contributions.months import vn_month
+    from nidb.contributions.statement import dong
+    from nidb.store.db import open_engine
+
+    first = _month(month)
+    assert isinstance(first, date)
+    with handled(), open_engine().connect() as conn:
+        rows = debtors(conn, first, province)
+    table = Table("mã đơn vị", "tên", "tỉnh", "số nợ", "số tháng", "nợ từ", "ghi chú")
+    for d in rows:
+        note = "doanh nghiệp đã giải thể" if d.closed else ""
+        table.add_row(
+            d.employer_code,
+            d.name,
+            d.province or "",
+            dong(d.debt),
+            str(d.months),
+            vn_month(d.oldest),
+            note,
+        )
+    out.print(table)
+    out.print(f"{len(rows)} đơn vị nợ; tổng {dong(sum(d.debt for d in rows))}")
+
+
+@contributions_app.command("remind")
+def remind_command(
+    month: Annotated[str, typer.Option("--month", help="Tháng đã tính, ví dụ 2026-11")],
+    send: Annotated[bool, typer.Option("--send/--no-send", help="Gửi thư ngay")] = True,
+    smtp_host: Annotated[str, typer.Option(envvar="NIDB_SMTP_HOST", help="Máy chủ SMTP")] = (
+        "127.0.0.1"
+    ),
+    smtp_port: Annotated[int, typer.Option(envvar="NIDB_SMTP_PORT", help="Cổng SMTP")] = 8025,
+) -> None:
+    """Nhắc nợ các đơn vị nợ từ một tháng trở lên, gửi thư điện tử (debt reminders by e-mail)."""
+    from datetime import date
+
+    from nidb.contributions.debt import remind, send_reminders
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    first = _month(month)
+    assert isinstance(first, date)
+    with handled():
+        engine = open_engine()
+        written = remind(engine, first, actor=actor_name())
+        out.print(f"Đã ghi {written} thông báo nhắc nợ (reminders written).")
+        if send:
+            try:
+                sent, missing = send_reminders(engine, smtp_host, smtp_port)
+            except OSError as error:
+                raise fail(f"SMTP {smtp_host}:{smtp_port}: {error}", 1) from None
+            out.print(f"Đã gửi {sent} thư; {missing} đơn vị chưa có địa chỉ thư (no e-mail).")

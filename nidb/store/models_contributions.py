@@ -10,8 +10,10 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -215,3 +217,21 @@ class PayerAccount(Base):
 
     account: Mapped[str] = mapped_column(String(60), primary_key=True)
     employer_code: Mapped[str] = mapped_column(String(20), index=True)
+
+
+class Reminder(Base):
+    """A debt reminder to an employer for an assessed month; ``sent_at`` once e-mailed."""
+
+    __tablename__ = "contribution_reminders"
+    __table_args__ = (UniqueConstraint("employer_code", "month"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    employer_code: Mapped[str] = mapped_column(String(20))
+    month: Mapped[date] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(200))
+    debt: Mapped[int] = mapped_column(BigInteger)
+    months: Mapped[int] = mapped_column(Integer)
+    oldest: Mapped[date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = now_column()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

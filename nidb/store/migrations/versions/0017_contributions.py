@@ -1,8 +1,8 @@
-"""contributions: the monthly assessment, the debt ledger, payments and bank statement lines
+"""contributions: the monthly assessment, the debt ledger, payments, bank statement lines, reminders
 
 Revision ID: 0017
 Revises: 0015
-Create Date: 2026-12-07 01:51:35.919063
+Create Date: 2026-12-07 01:54:14.459493
 """
 
 from __future__ import annotations
@@ -187,6 +187,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("employer_code", "bhxh_code", name=op.f("pk_contribution_recheck")),
     )
     op.create_table(
+        "contribution_reminders",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("employer_code", sa.String(length=20), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("email", sa.String(length=200), nullable=True),
+        sa.Column("debt", sa.BigInteger(), nullable=False),
+        sa.Column("months", sa.Integer(), nullable=False),
+        sa.Column("oldest", sa.Date(), nullable=False),
+        sa.Column("closed", sa.Boolean(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contribution_reminders")),
+        sa.UniqueConstraint(
+            "employer_code", "month", name=op.f("uq_contribution_reminders_employer_code_month")
+        ),
+    )
+    with op.batch_alter_table("contribution_reminders", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_contribution_reminders_sent_at"), ["sent_at"], unique=False
+        )
+
+    op.create_table(
         "contribution_runs",
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("wages_watermark", sa.BigInteger(), nullable=False),
@@ -306,6 +338,10 @@ def downgrade() -> None:
     op.drop_table("contribution_allocations")
     op.drop_table("employer_regions")
     op.drop_table("contribution_runs")
+    with op.batch_alter_table("contribution_reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contribution_reminders_sent_at"))
+
+    op.drop_table("contribution_reminders")
     op.drop_table("contribution_recheck")
     with op.batch_alter_table("contribution_payments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contribution_payments_employer_code"))
