@@ -235,3 +235,16 @@ class Reminder(Base):
     closed: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = now_column()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class GatewayOrder(Base):
+    """A payment an employer ordered at the payment gateway; settled by its signed callback."""
+
+    __tablename__ = "contribution_gateway_orders"
+    __table_args__ = (CheckConstraint("status IN ('pending', 'paid', 'failed')", name="status"),)
+
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employer_code: Mapped[str] = mapped_column(String(20), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = now_column()

@@ -1,8 +1,8 @@
-"""contributions: the monthly assessment, the debt ledger, payments, bank statement lines, reminders
+"""contributions: the monthly assessment, the debt ledger, payments (gateway orders, bank statement lines), reminders
 
 Revision ID: 0017
 Revises: 0015
-Create Date: 2026-12-07 01:54:14.459493
+Create Date: 2026-12-07 01:59:19.982217
 """
 
 from __future__ import annotations
@@ -80,6 +80,31 @@ def upgrade() -> None:
     with op.batch_alter_table("contribution_charges", schema=None) as batch_op:
         batch_op.create_index(
             "ix_contribution_charges_open", ["employer_code", "month"], unique=False
+        )
+
+    op.create_table(
+        "contribution_gateway_orders",
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("employer_code", sa.String(length=20), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "status IN ('pending', 'paid', 'failed')",
+            name=op.f("ck_contribution_gateway_orders_status"),
+        ),
+        sa.PrimaryKeyConstraint("reference", name=op.f("pk_contribution_gateway_orders")),
+    )
+    with op.batch_alter_table("contribution_gateway_orders", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_contribution_gateway_orders_employer_code"),
+            ["employer_code"],
+            unique=False,
         )
 
     op.create_table(
@@ -356,6 +381,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_contribution_lines_assessed_employer")
 
     op.drop_table("contribution_lines")
+    with op.batch_alter_table("contribution_gateway_orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contribution_gateway_orders_employer_code"))
+
+    op.drop_table("contribution_gateway_orders")
     with op.batch_alter_table("contribution_charges", schema=None) as batch_op:
         batch_op.drop_index("ix_contribution_charges_open")
 
