@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from nidb.contributions.ledger import allocate
+from nidb.contributions.ledger import allocate_many
 from nidb.contributions.months import add_months, last_day, vn_month
 from nidb.contributions.sql import AMOUNT_COLUMNS, FUND_COLUMNS, MonthParameters, covering
 from nidb.contributions.sql import expected_lines as expected_sql
@@ -148,10 +148,10 @@ def _assess(
     _write_assessments(conn, month)
     _write_charges(conn, month)
     _charge_interest(conn, month)
-    for (employer,) in conn.execute(
+    ahead = conn.execute(
         text("SELECT DISTINCT employer_code FROM contribution_payments WHERE unallocated > 0")
-    ).all():
-        allocate(conn, str(employer))  # money paid ahead (or credited) meets the new charges
+    ).scalars()
+    allocate_many(conn, [str(e) for e in ahead])  # money paid ahead (or credited) meets charges
     progress("charges")
     totals = conn.execute(
         text(

@@ -69,8 +69,8 @@ def _text(element: Any, *path: str) -> str | None:
     return str(found.text).strip() or None
 
 
-def _all_texts(element: Any, name: str) -> list[str]:
-    return [str(e.text).strip() for e in element.iter() if _local(e.tag) == name and e.text]
+def _all_texts(element: Any, names: tuple[str, ...]) -> list[str]:
+    return [str(e.text).strip() for e in element.iter() if e.text and _local(e.tag) in names]
 
 
 def _entry(statement_id: str, index: int, ntry: Any) -> Entry | None:
@@ -104,7 +104,7 @@ def _entry(statement_id: str, index: int, ntry: Any) -> Entry | None:
         account = _text(parties, "DbtrAcct", "Id", "Othr", "Id") or _text(
             parties, "DbtrAcct", "Id", "IBAN"
         )
-    remittance = " ".join(_all_texts(ntry, "Ustrd") + _all_texts(ntry, "EndToEndId"))
+    remittance = " ".join(_all_texts(ntry, ("Ustrd", "EndToEndId")))
     return Entry(statement_id, reference[:120], booked_on, int(value), account, name, remittance)
 
 
@@ -121,24 +121,26 @@ def read_entries(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Entry]:
     if path.stat().st_size > max_bytes:
         raise CamtError(str(path), f"tệp lớn hơn {max_bytes} byte", f"file over {max_bytes} bytes")
     statement_id = ""
+    header_done = checked = False
     index = 0
-    parents: list[str] = []
     try:
-        for event, element in iterparse(str(path), events=("start", "end")):
-            name = _local(element.tag)
-            if event == "start":
-                if not parents and (name != "Document" or "camt.053" not in element.tag):
+        for _event, element in iterparse(str(path), events=("end",)):
+            tag = element.tag
+            if not checked:
+                if "camt.053" not in tag:
                     raise CamtError(str(path), "không phải camt.053", "not a camt.053 document")
-                parents.append(name)
-                continue
-            parents.pop()
-            if name == "Id" and parents and parents[-1] == "Stmt":
-                statement_id = (element.text or "").strip()
+                checked = True
+            name = _local(tag)
             if name == "Ntry":
                 index += 1
                 entry = _entry(statement_id or path.name, index, element)
                 element.clear()
                 if entry is not None:
                     yield entry
+            elif name == "GrpHdr":
+                header_done = True
+            elif name == "Id" and header_done and not statement_id:
+                # Stmt/Id is the first Id after the group header (Stmt's first child)
+                statement_id = (element.text or "").strip()
     except (ParseError, DefusedXmlException) as error:
         raise CamtError(str(path), f"XML không đọc được: {error}", "unreadable XML") from None

@@ -12,6 +12,7 @@ interest first, the change is ``_KIND_ORDER`` alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, text
 
 from nidb.store.audit import write_audit, write_event
 
-__all__ = ["PaymentResult", "allocate", "paid_through", "record_payment"]
+__all__ = ["PaymentResult", "allocate", "allocate_many", "paid_through", "record_payment"]
 
 TOPIC_PAYMENT = "contributions.payment"
 """Outbox topic: money reached an employer's account (payload: amount, settled, left)."""
@@ -57,54 +58,79 @@ def allocate(conn: Connection, employer_code: str) -> int:
     Runs in the caller's transaction. Charges oldest month first, principal before interest;
     money in the order it was paid.
     """
-    charges = conn.execute(
-        text(
-            "SELECT id, month, amount - settled FROM contribution_charges "
-            "WHERE employer_code = :e AND settled < amount "
-            f"ORDER BY month, {_KIND_ORDER}"
-        ),
-        {"e": employer_code},
-    ).all()
-    payments = conn.execute(
-        text(
-            "SELECT id, paid_on, unallocated FROM contribution_payments "
-            "WHERE employer_code = :e AND unallocated > 0 ORDER BY paid_on, id"
-        ),
-        {"e": employer_code},
-    ).all()
-    open_charges = [_OpenCharge(int(i), _as_date(m), int(left)) for i, m, left in charges]
+    return allocate_many(conn, [employer_code])
+
+
+def _in(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    names = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return ", ".join(f":{n}" for n in names), names
+
+
+def allocate_many(conn: Connection, employers: Sequence[str]) -> int:
+    """``allocate`` for many employers with a few statements per thousand of them."""
     total = 0
-    for payment_id, paid_on, unallocated in payments:
-        money = int(unallocated)
-        for charge in open_charges:
-            if money == 0:
-                break
-            if charge.left == 0:
-                continue
-            take = min(money, charge.left)
-            charge.left -= take
-            money -= take
-            total += take
+    for start in range(0, len(employers), 1_000):
+        part = list(employers[start : start + 1_000])
+        names, params = _in("e", part)
+        charges: dict[str, list[_OpenCharge]] = {}
+        for cid, employer, month, left in conn.execute(
+            text(
+                "SELECT id, employer_code, month, amount - settled FROM contribution_charges "
+                f"WHERE employer_code IN ({names}) AND settled < amount "
+                f"ORDER BY employer_code, month, {_KIND_ORDER}"
+            ),
+            params,
+        ):
+            charges.setdefault(str(employer), []).append(
+                _OpenCharge(int(cid), _as_date(month), int(left))
+            )
+        allocations: list[dict[str, object]] = []
+        settled: dict[int, int] = {}
+        left_over: list[dict[str, int]] = []
+        for pid, employer, paid_on, unallocated in conn.execute(
+            text(
+                "SELECT id, employer_code, paid_on, unallocated FROM contribution_payments "
+                f"WHERE employer_code IN ({names}) AND unallocated > 0 "
+                "ORDER BY employer_code, paid_on, id"
+            ),
+            params,
+        ):
+            money = int(unallocated)
+            for charge in charges.get(str(employer), []):
+                if money == 0:
+                    break
+                if charge.left == 0:
+                    continue
+                take = min(money, charge.left)
+                charge.left -= take
+                money -= take
+                total += take
+                settled[charge.id] = settled.get(charge.id, 0) + take
+                allocations.append(
+                    {
+                        "p": int(pid),
+                        "c": charge.id,
+                        "a": take,
+                        "d": max(_as_date(paid_on), charge.month),
+                    }
+                )
+            if money != int(unallocated):
+                left_over.append({"u": money, "p": int(pid)})
+        if allocations:
             conn.execute(
                 text(
                     "INSERT INTO contribution_allocations (payment_id, charge_id, amount, "
                     "settled_on) VALUES (:p, :c, :a, :d)"
                 ),
-                {
-                    "p": payment_id,
-                    "c": charge.id,
-                    "a": take,
-                    "d": max(_as_date(paid_on), charge.month),
-                },
+                allocations,
             )
             conn.execute(
                 text("UPDATE contribution_charges SET settled = settled + :a WHERE id = :c"),
-                {"a": take, "c": charge.id},
+                [{"a": a, "c": c} for c, a in settled.items()],
             )
-        if money != int(unallocated):
             conn.execute(
                 text("UPDATE contribution_payments SET unallocated = :u WHERE id = :p"),
-                {"u": money, "p": payment_id},
+                left_over,
             )
     return total
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from nidb.contributions.camt import Entry, read_entries
-from nidb.contributions.ledger import allocate, record_payment
+from nidb.contributions.ledger import allocate_many, record_payment
 from nidb.store.audit import write_audit, write_event
 
 __all__ = ["ReconcileReport", "UnmatchedLine", "assign_line", "reconcile_file", "unmatched_lines"]
@@ -141,8 +141,7 @@ def reconcile_file(engine: Engine, path: Path, *, actor: str) -> ReconcileReport
         paid: set[str] = set()
         for chunk in _chunks(read_entries(path)):
             _reconcile_chunk(conn, matcher, chunk, report, paid)
-        for employer in sorted(paid):
-            allocate(conn, employer)
+        allocate_many(conn, sorted(paid))
         detail = {
             "file": path.name,
             "statements": sorted(report.statement_ids),
