@@ -10,6 +10,7 @@ local names. The parser is defusedxml's (no DTD, no entities, no network) and st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +50,7 @@ class Entry:
     remittance: str
 
 
+@functools.lru_cache(maxsize=256)
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
