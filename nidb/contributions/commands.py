@@ -201,7 +201,12 @@ def reconcile_command(
 
     with handled():
         try:
-            report = reconcile_file(open_engine(), path, actor=actor_name())
+            report = reconcile_file(
+                open_engine(),
+                path,
+                actor=actor_name(),
+                progress=lambda n: out.print(f"  … {n:,} dòng đã đọc (lines read)"),
+            )
         except CamtError as error:
             raise fail(str(error), 2) from None
     m = report.matched

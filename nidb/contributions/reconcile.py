@@ -17,7 +17,7 @@ the employer's oldest debt first (ledger.allocate); an unmatched line waits in t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,14 +133,25 @@ def _chunks(entries: Iterable[Entry]) -> Iterable[list[Entry]]:
         yield chunk
 
 
-def reconcile_file(engine: Engine, path: Path, *, actor: str) -> ReconcileReport:
-    """Reconcile one camt.053 file in one transaction (see the module docstring)."""
+def reconcile_file(
+    engine: Engine,
+    path: Path,
+    *,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+) -> ReconcileReport:
+    """Reconcile one camt.053 file in one transaction (see the module docstring).
+
+    ``progress`` hears the number of lines read after each chunk, before the commit.
+    """
     report = ReconcileReport()
     with engine.begin() as conn:
         matcher = _Matcher(conn)
         paid: set[str] = set()
         for chunk in _chunks(read_entries(path)):
             _reconcile_chunk(conn, matcher, chunk, report, paid)
+            if progress is not None:
+                progress(report.lines)
         allocate_many(conn, sorted(paid))
         detail = {
             "file": path.name,
