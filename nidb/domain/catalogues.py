@@ -174,6 +174,11 @@ class ContributionRate:
 _SINCE_2014 = date(2014, 1, 1)  # SI Law 2014 rates; employee pension share 8% from this date
 _OCCUPATIONAL_CUT = date(2017, 6, 1)  # Decree 44/2017/NĐ-CP: occupational fund 1% -> 0.5%
 
+# Sources: Law on Social Insurance 2024 (41/2024/QH15, from 01/07/2025; the 2014 law before it)
+# and Decree 158/2025/NĐ-CP for the BHXH funds; the Law on Health Insurance for BHYT; the Law on
+# Employment 2013 (2025 from 2026) for BHTN. reference/domain-research.md §7 confirms the
+# breakdown only as [P] (QĐ 595/QĐ-BHXH as quoted in public code): the rates are standard, the
+# articles are to be verified against the legal texts.
 # The optional 0.3% occupational rate (eligible employers) and the temporary cuts of 2021-22
 # depend on the employer, not the date alone, so they are not modelled here.
 CONTRIBUTION_RATES: tuple[ContributionRate, ...] = (
