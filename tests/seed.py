@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, insert
 
 from nidb.domain.names import name_forms
 from nidb.services.workdays import add_months, today_vn
-from nidb.store import models
+from nidb.store import models, models_employment
 
 _PRECISION = {4: "year", 7: "month", 10: "day"}
 
@@ -286,6 +286,44 @@ class Register:
             lump_sum=lump_sum,
             status=status,
             decided_at=decided_at,
+        )
+        return self
+
+    def wage(
+        self,
+        employer: str,
+        bhxh_code: str,
+        wage: int,
+        from_month: str,
+        to_month: str | None = None,
+        *,
+        personal_id: str | None = None,
+        contract_type: str = "indefinite",
+        full_time: bool = True,
+        social: bool = True,
+        health: bool = True,
+        unemployment: bool = True,
+        declaration_id: int | None = None,
+    ) -> Self:
+        """A declared contribution salary (declared_wages) over months 'YYYY-MM' .. 'YYYY-MM'."""
+
+        def month(text: str) -> date:
+            return date.fromisoformat(text + "-01")
+
+        self._insert(
+            models_employment.DeclaredWage,
+            employer_code=employer,
+            bhxh_code=bhxh_code,
+            personal_id=personal_id,
+            from_month=month(from_month),
+            to_month=month(to_month) if to_month else None,
+            wage=wage,
+            contract_type=contract_type,
+            full_time=full_time,
+            social=social,
+            health=health,
+            unemployment=unemployment,
+            declaration_id=declaration_id,
         )
         return self
 

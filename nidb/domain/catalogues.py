@@ -19,6 +19,8 @@ __all__ = [
     "BASE_SALARY_HISTORY",
     "BENEFICIARY_GROUPS",
     "CONTRIBUTION_RATES",
+    "LATE_INTEREST_BP_PER_DAY",
+    "REGIONAL_MINIMUM_WAGES",
     "WAGE_CAP_MULTIPLE",
     "BaseSalary",
     "BeneficiaryGroup",
@@ -30,6 +32,8 @@ __all__ = [
     "contribution_amounts",
     "household_premium",
     "rates_on",
+    "regional_minimum_wage",
+    "round_half_up",
 ]
 
 
@@ -170,6 +174,11 @@ class ContributionRate:
 _SINCE_2014 = date(2014, 1, 1)  # SI Law 2014 rates; employee pension share 8% from this date
 _OCCUPATIONAL_CUT = date(2017, 6, 1)  # Decree 44/2017/NĐ-CP: occupational fund 1% -> 0.5%
 
+# Sources: Law on Social Insurance 2024 (41/2024/QH15, from 01/07/2025; the 2014 law before it)
+# and Decree 158/2025/NĐ-CP for the BHXH funds; the Law on Health Insurance for BHYT; the Law on
+# Employment 2013 (2025 from 2026) for BHTN. reference/domain-research.md §7 confirms the
+# breakdown only as [P] (QĐ 595/QĐ-BHXH as quoted in public code): the rates are standard, the
+# articles are to be verified against the legal texts.
 # The optional 0.3% occupational rate (eligible employers) and the temporary cuts of 2021-22
 # depend on the employer, not the date alone, so they are not modelled here.
 CONTRIBUTION_RATES: tuple[ContributionRate, ...] = (
@@ -247,9 +256,67 @@ def rates_on(on: date) -> tuple[ContributionRate, ...]:
     return found
 
 
-def _round_half_up(numerator: int, denominator: int) -> int:
+def round_half_up(numerator: int, denominator: int) -> int:
     """Divide non-negative integers, rounding halves up (Python's round() rounds to even)."""
     return (2 * numerator + denominator) // (2 * denominator)
+
+
+_round_half_up = round_half_up
+
+
+@dataclass(frozen=True, slots=True)
+class RegionalMinimumWages:
+    """The regional minimum monthly wages (mức lương tối thiểu vùng) from a date, in đồng.
+
+    ``by_region[0]`` is region I (vùng I, the highest) … ``by_region[3]`` region IV. Which region
+    an employer is in depends on its district (the decree's annex), so it is recorded per employer.
+    """
+
+    by_region: tuple[int, int, int, int]
+    valid_from: date
+    source: str
+
+
+# Not in reference/domain-research.md (marked U there for the UI ceiling only): the figures are
+# the decrees' published tables, to be verified against the legal text. Newest last.
+REGIONAL_MINIMUM_WAGES: tuple[RegionalMinimumWages, ...] = (
+    RegionalMinimumWages(
+        (4_420_000, 3_920_000, 3_430_000, 3_070_000), date(2020, 1, 1), "Nghị định 90/2019/NĐ-CP"
+    ),
+    RegionalMinimumWages(
+        (4_680_000, 4_160_000, 3_640_000, 3_250_000), date(2022, 7, 1), "Nghị định 38/2022/NĐ-CP"
+    ),
+    RegionalMinimumWages(
+        (4_960_000, 4_410_000, 3_860_000, 3_450_000), date(2024, 7, 1), "Nghị định 74/2024/NĐ-CP"
+    ),
+    RegionalMinimumWages(
+        (5_310_000, 4_730_000, 4_140_000, 3_700_000),
+        date(2026, 1, 1),
+        "Nghị định 293/2025/NĐ-CP (verify)",
+    ),
+)
+
+UI_WAGE_CAP_MULTIPLE = 20
+"""BHTN contribution wages are capped at 20 x the regional minimum wage (Law on Employment 2013
+Art. 58; kept by the Law on Employment 2025) — domain-research.md §7 [U]."""
+
+LATE_INTEREST_BP_PER_DAY = 3
+"""Late payment (chậm đóng): 0.03% per day of the amount paid late, in basis points per day.
+Law on Social Insurance 2024 (41/2024/QH15) Art. 40 (from 01/07/2025); not in
+reference/domain-research.md, so [U]: to be verified against the law's text."""
+
+
+def regional_minimum_wage(region: int, on: date) -> int:
+    """The regional minimum monthly wage of region 1..4 (vùng I..IV) in force on a day, in đồng.
+
+    Raises ValueError for a region outside 1..4 and InvalidDate before 2020-01-01.
+    """
+    if region not in (1, 2, 3, 4):
+        raise ValueError(f"region must be 1..4: {region}")
+    for entry in reversed(REGIONAL_MINIMUM_WAGES):
+        if entry.valid_from <= on:
+            return entry.by_region[region - 1]
+    raise _before_catalogue(on, "mức lương tối thiểu vùng", "regional minimum wage")
 
 
 def contribution_amounts(wage: int, on: date) -> dict[Scheme, int]:

@@ -43,6 +43,7 @@ __all__ = [
     "handle_callback",
     "payment_settings",
     "start_payment",
+    "verify_callback",
 ]
 
 CALLBACK_PATH = "/dich-vu/v1/thanh-toan/callback"
@@ -176,7 +177,9 @@ class CallbackResult:
     dossier_id: int | None = None
 
 
-def _verify(raw: bytes, signature: str | None, secret: str, now: float) -> dict[str, Any]:
+def verify_callback(raw: bytes, signature: str | None, secret: str, now: float) -> dict[str, Any]:
+    """A gateway callback's body once its signature, canonical form, timestamp and fields are
+    checked (PaymentRefused otherwise); shared by every payment nidb takes through the gateway."""
     expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(signature.strip(), expected):
         raise _refused(
@@ -242,7 +245,7 @@ def handle_callback(
     secret = secret if secret is not None else payment_settings().secret
     reference: object = None
     try:
-        body = _verify(raw, signature, secret, time.time() if now is None else now)
+        body = verify_callback(raw, signature, secret, time.time() if now is None else now)
         reference = body["reference"]
         return _apply(engine, body)
     except PaymentRefused as error:

@@ -1,4 +1,4 @@
-"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|vneid` and
+"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|vneid` and
 `nidb generate` (the synthetic country).
 
 Mounted by nidb.cli (`mount`). The stand-ins play other organisations: like the rest of
@@ -284,6 +284,28 @@ def sim_payment_command(
     from nidb.sim.payment.app import serve
 
     serve(host, port, secret)
+
+
+# --- nidb sim smtp ----------------------------------------------------------------------------
+
+
+@sim_app.command("smtp")
+def sim_smtp_command(
+    port: Annotated[int, typer.Option(help="Cổng SMTP.")] = 8025,
+    http_port: Annotated[int, typer.Option(help="Cổng HTTP xem thư (GET /messages).")] = 8026,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    folder: Annotated[Path | None, typer.Option(help="Thư mục lưu thư (.eml).")] = None,
+) -> None:
+    """Máy chủ thư giả lập (SMTP stand-in): nhận thư, xem qua HTTP GET /messages."""
+    from nidb.sim.smtp.server import SmtpStandIn
+
+    server = SmtpStandIn(host, port, http_port, folder).start()
+    out.print(f"SMTP {host}:{server.smtp_port}; thư: http://{host}:{server.http_port}/messages")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
 
 
 # --- nidb sim vneid ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from nidb.store import (
     models,
     models_analytics,
+    models_contributions,
     models_employment,
     models_matching,
     models_services,
@@ -21,6 +22,7 @@ from nidb.store.base import Base
 TABLE_MODULES = (
     models,
     models_analytics,
+    models_contributions,
     models_employment,
     models_matching,
     models_services,

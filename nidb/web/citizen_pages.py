@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from nidb.accesslog import access_history
+from nidb.contributions.ledger import paid_through
 from nidb.exchange.catalogue import INFO_GROUPS, PURPOSES, SERVICES
 from nidb.settings import get_settings
 from nidb.store import models, people
@@ -91,6 +92,7 @@ def my_record(request: Request, citizen: CitizenDep) -> HTMLResponse:
         codes = sorted({r.bhxh_code for r in who.records})
         years = data.participation_history(conn, codes, today)
         benefits = data.benefits(conn, codes)
+        paid = {code: paid_through(conn, code) for code in codes}
         employers = data.employer_names(
             conn, {e for y in years for m in y.months for e in m.schemes.values() if e}
         )
@@ -102,6 +104,7 @@ def my_record(request: Request, citizen: CitizenDep) -> HTMLResponse:
         who=who,
         codes=codes,
         years=years,
+        paid_through={code: month for code, month in paid.items() if month is not None},
         benefits=benefits,
         employers=employers,
         schemes=data.SCHEMES,
