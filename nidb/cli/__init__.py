@@ -20,6 +20,7 @@ from nidb.accesslog import commands as accesslog_commands
 from nidb.analytics import commands as analytics_commands
 from nidb.api import commands as api_commands
 from nidb.detect import commands as detect_commands
+from nidb.employers import commands as employers_commands
 from nidb.exchange import commands as exchange_commands
 from nidb.feeds import commands as feeds_commands
 from nidb.identity import commands as identity_commands
@@ -101,6 +102,7 @@ detect_commands.mount(app)  # detect; alerts
 analytics_commands.mount(app)  # quality, publish; report
 services_commands.mount(app)  # dossier
 web_commands.mount(app)  # staff-user
+employers_commands.mount(app)  # employer
 
 
 def main() -> None:
