@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from nidb.api import employers as employer_routes
 from nidb.api import exchange, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
@@ -61,6 +62,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     app.include_router(exchange.mount(route_table()))
     app.include_router(staff.router)
     service_routes.mount(app)  # payment-gateway callbacks
+    employer_routes.mount(app)  # employers' signed declarations
     web_routes.mount(app)  # citizen portal and staff console (HTML)
 
     @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")

@@ -1,9 +1,9 @@
 """The gate every employer submission passes: the partner protocol's envelope, keys and refusal
 codes (``nidb.protocol``), with employers' keys and a replay check kept in the database.
 
-An employer signs as the member ``VN/DN/<employer_code>/KBDT`` (see `employer_member`), to the
-receiver ``VN/GOV/BHXH/CSDLBH``, for the service ``employer.declaration/v1`` and purpose
-``KBDT`` (kê khai điện tử). Order of checks: shape (E_MALFORMED, E_UNSIGNED) → receiver
+An employer signs as the member ``VN/DN/<employer_code>/KBDT`` to the receiver
+``VN/GOV/BHXH/CSDLBH``, for a service of ``nidb.protocol.employers`` and the purpose ``KBDT``
+(kê khai điện tử). Order of checks: shape (E_MALFORMED, E_UNSIGNED) → receiver
 (E_WRONG_RECEIVER) → service (E_WRONG_SERVICE) → sender is an enrolled employer
 (E_UNKNOWN_SENDER) → the signature's ``kid`` is one of its active keys and the signature
 verifies (E_BAD_SIGNATURE) → account not suspended (E_SENDER_SUSPENDED) → clock window
@@ -14,7 +14,6 @@ and a refused-then-rolled-back message is not burnt).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from nidb.protocol.employers import (
+    DECLARATION_SERVICE,
+    EMPLOYER_MEMBER,
+    EMPLOYER_PURPOSE,
+    employer_member,
+)
 from nidb.protocol.envelope import (
     NIDB_MEMBER,
     ClockWindow,
@@ -42,15 +47,6 @@ __all__ = [
     "admit",
     "employer_member",
 ]
-
-DECLARATION_SERVICE = "employer.declaration/v1"
-EMPLOYER_PURPOSE = "KBDT"
-_MEMBER = re.compile(r"^VN/DN/([A-Za-z0-9-]{1,20})/KBDT$")
-
-
-def employer_member(employer_code: str) -> str:
-    """The member id an employer signs as."""
-    return f"VN/DN/{employer_code}/KBDT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +77,7 @@ def admit(
         raise Refused(RefusalCode.WRONG_RECEIVER)
     if header.service != service:
         raise Refused(RefusalCode.WRONG_SERVICE, f"endpoint is {service}")
-    match = _MEMBER.fullmatch(header.sender)
+    match = EMPLOYER_MEMBER.fullmatch(header.sender)
     if match is None:
         raise Refused(RefusalCode.UNKNOWN_SENDER, "sender must be VN/DN/<employer_code>/KBDT")
     employer_code = match[1]
