@@ -181,3 +181,44 @@ def declare_command(
     out.print(json.dumps(outcome.as_json(), ensure_ascii=False, indent=2))
     if outcome.status != "applied":
         raise typer.Exit(2)
+
+
+@employer_app.command("upload")
+def upload_command(
+    code: Annotated[str, typer.Argument(help="Mã đơn vị")],
+    file: Annotated[Path, typer.Argument(help="Danh sách lao động, CSV (employer_workers)")],
+    number: Annotated[str, typer.Option("--number", help="Số lần nộp của đơn vị")],
+) -> None:
+    """Nộp danh sách lao động (CSV); dòng lỗi không chặn dòng đúng (upload a worker list)."""
+    from nidb.employers.errors import EmployerError
+    from nidb.employers.upload import upload_workers
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise fail(f"{file}: không đọc được tệp (cannot read the file): {error}") from None
+    with handled():
+        try:
+            result = upload_workers(
+                open_engine(), code, number, data, actor=actor_name(), channel="cli"
+            )
+        except EmployerError as error:
+            raise _refused(error) from None
+    out.print(
+        f"{result.rows} dòng: {result.applied} được chấp nhận, {result.refused} bị từ chối "
+        f"({result.rows} rows: {result.applied} applied, {result.refused} refused)."
+    )
+    table = Table("dòng", "cột", "giá trị", "quy tắc", "lý do")
+    for error in result.errors:
+        table.add_row(
+            str(error["row"]),
+            error["field"],
+            error["value"],
+            error["rule"],
+            f"{error['message_vi']} ({error['message_en']})",
+        )
+    if result.errors:
+        out.print(table)
+        raise typer.Exit(2)
