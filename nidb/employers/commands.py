@@ -211,13 +211,13 @@ def upload_command(
         f"({result.rows} rows: {result.applied} applied, {result.refused} refused)."
     )
     table = Table("dòng", "cột", "giá trị", "quy tắc", "lý do")
-    for error in result.errors:
+    for row in result.errors:
         table.add_row(
-            str(error["row"]),
-            error["field"],
-            error["value"],
-            error["rule"],
-            f"{error['message_vi']} ({error['message_en']})",
+            str(row["row"]),
+            row["field"],
+            row["value"],
+            row["rule"],
+            f"{row['message_vi']} ({row['message_en']})",
         )
     if result.errors:
         out.print(table)
