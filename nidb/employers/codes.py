@@ -8,7 +8,7 @@ issued twice, even by two processes at once.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import Connection, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from nidb.domain.bhxh_codes import bhxh_code_candidates
@@ -30,13 +30,9 @@ _HOLDERS = (
 
 
 def is_held(conn: Connection, code: str) -> bool:
-    """Whether any table of the register already holds ``code``."""
-    for columns in _HOLDERS:
-        if conn.execute(
-            select(columns[0]).where(or_(*(c == code for c in columns))).limit(1)
-        ).first():
-            return True
-    return False
+    """Whether any table of the register already holds ``code`` (one query over all)."""
+    probes = [exists().where(or_(*(c == code for c in columns))) for columns in _HOLDERS]
+    return bool(conn.execute(select(or_(*probes))).scalar())
 
 
 def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: str) -> str:

@@ -279,3 +279,14 @@ def test_an_issued_code_is_never_issued_again(employers: Engine) -> None:
         assert first != second and "0100000101" not in (first, second)
         count = conn.execute(select(func.count()).select_from(IssuedBhxhCode)).scalar()
     assert count == 2
+
+
+def test_a_code_held_by_any_table_is_held(employers: Engine) -> None:
+    from nidb.employers.codes import is_held
+
+    with register(employers) as reg:
+        reg.card("0199999999", valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31))
+        reg.link("0188888888", BINH, source="declared")
+    with employers.connect() as conn:
+        assert is_held(conn, "0199999999") and is_held(conn, "0188888888")
+        assert not is_held(conn, "0177777777")
