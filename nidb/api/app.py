@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from nidb.api import contributions as contribution_routes
+from nidb.api import employers as employer_routes
 from nidb.api import exchange, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
@@ -63,6 +64,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     app.include_router(staff.router)
     service_routes.mount(app)  # payment-gateway callbacks
     contribution_routes.mount(app)  # employers' payments through the gateway
+    employer_routes.mount(app)  # employers' signed declarations
     web_routes.mount(app)  # citizen portal and staff console (HTML)
 
     @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")

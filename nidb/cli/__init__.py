@@ -21,6 +21,7 @@ from nidb.analytics import commands as analytics_commands
 from nidb.api import commands as api_commands
 from nidb.contributions import commands as contributions_commands
 from nidb.detect import commands as detect_commands
+from nidb.employers import commands as employers_commands
 from nidb.exchange import commands as exchange_commands
 from nidb.feeds import commands as feeds_commands
 from nidb.identity import commands as identity_commands
@@ -103,6 +104,7 @@ analytics_commands.mount(app)  # quality, publish; report
 services_commands.mount(app)  # dossier
 contributions_commands.mount(app)  # contributions
 web_commands.mount(app)  # staff-user
+employers_commands.mount(app)  # employer
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|vneid` and
+"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|vneid|ivan` and
 `nidb generate` (the synthetic country).
 
 Mounted by nidb.cli (`mount`). The stand-ins play other organisations: like the rest of
@@ -364,3 +364,23 @@ def sim_vneid(
     )
     out.print(f"VNeID (giả lập) tại http://{host}:{port} — client {client_id}", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+# --- nidb sim ivan ----------------------------------------------------------------------------
+
+
+@sim_app.command("ivan")
+def sim_ivan_command(
+    nidb_url: Annotated[str, typer.Option("--nidb-url", help="Địa chỉ của nidb")] = (
+        "http://127.0.0.1:8000"
+    ),
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe.")] = 8030,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    keys_dir: Annotated[
+        Path | None, typer.Option("--keys-dir", help="Thư mục giữ khoá ký của đơn vị (PEM)")
+    ] = None,
+) -> None:
+    """Nhà cung cấp I-VAN giả lập: giữ khoá, ký và chuyển hồ sơ khai báo của đơn vị tới nidb."""
+    from nidb.sim.ivan.app import serve
+
+    serve(host, port, nidb_url, keys_dir)

@@ -36,7 +36,7 @@ class WebSession(Base):
 
     __tablename__ = "web_sessions"
     __table_args__ = (
-        CheckConstraint("kind IN ('citizen', 'staff')", name="kind"),
+        CheckConstraint("kind IN ('citizen', 'staff', 'employer')", name="kind"),
         Index("ix_web_sessions_kind_subject", "kind", "subject"),
     )
 

@@ -25,7 +25,14 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 def mount(app: FastAPI) -> None:
     """Add this package's routes to ``app``: citizen portal, staff sign-in, static files."""
-    from nidb.web import citizen_auth, citizen_forms, citizen_pages, console, staff_pages
+    from nidb.web import (
+        citizen_auth,
+        citizen_forms,
+        citizen_pages,
+        console,
+        employer_pages,
+        staff_pages,
+    )
 
     if _page_context not in templating.CONTEXT_HOOKS:
         templating.CONTEXT_HOOKS.append(_page_context)
@@ -38,3 +45,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(citizen_auth.router)
     app.include_router(citizen_pages.router)
     app.include_router(citizen_forms.router)
+    app.include_router(employer_pages.router)  # employers' pages (/don-vi/)

@@ -23,8 +23,12 @@ from nidb.settings import get_settings
 from nidb.store.models_web import StaffUser, WebSession
 
 COOKIE = "nidb_session"
-Kind = Literal["citizen", "staff"]
-SIGN_IN_PATHS: dict[str, str] = {"citizen": "/cong-dan/dang-nhap", "staff": "/can-bo/dang-nhap"}
+Kind = Literal["citizen", "staff", "employer"]
+SIGN_IN_PATHS: dict[str, str] = {
+    "citizen": "/cong-dan/dang-nhap",
+    "staff": "/can-bo/dang-nhap",
+    "employer": "/don-vi/dang-nhap",
+}
 TOUCH_EVERY = timedelta(seconds=15)  # last_seen_at is written at most this often per session
 
 
@@ -46,7 +50,7 @@ def token_hash(token: str) -> str:
 def idle_timeout(kind: str) -> timedelta:
     """How long a session of ``kind`` may sit unused."""
     settings = get_settings()
-    minutes = settings.staff_idle_minutes if kind == "staff" else settings.citizen_idle_minutes
+    minutes = settings.citizen_idle_minutes if kind == "citizen" else settings.staff_idle_minutes
     return timedelta(minutes=minutes)
 
 
@@ -290,6 +294,26 @@ def current_citizen(request: Request) -> CitizenPrincipal:
     """FastAPI dependency: the signed-in citizen, or a redirect to ``/cong-dan/dang-nhap``."""
     info = _require(request, "citizen")
     return CitizenPrincipal(info.subject, str(info.data.get("full_name", "")), info)
+
+
+@dataclass(frozen=True)
+class EmployerPrincipal:
+    """An employer signed in to its pages (/don-vi/) with the password staff set at enrolment."""
+
+    employer_code: str
+    name: str
+    session: SessionInfo
+
+    @property
+    def actor(self) -> str:
+        """The name this employer acts under in the audit log."""
+        return f"employer-web:{self.employer_code}"
+
+
+def current_employer(request: Request) -> EmployerPrincipal:
+    """FastAPI dependency: the signed-in employer, or a redirect to ``/don-vi/dang-nhap``."""
+    info = _require(request, "employer")
+    return EmployerPrincipal(info.subject, str(info.data.get("name", "")), info)
 
 
 def current_staff(request: Request) -> StaffPrincipal:

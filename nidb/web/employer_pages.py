@@ -1,0 +1,355 @@
+"""Pages for small employers under ``/don-vi/`` (Vietnamese): sign-in, workers, declaring an
+increase, a decrease or a salary change, uploading a worker list with its per-row errors, and
+the declarations with their status.
+
+Sign-in: the employer's code and the password staff set at enrolment
+(``nidb employer enrol CODE --public-key … --password-stdin``), hashed with argon2id as staff
+passwords are; a session of kind ``employer`` (CSRF on every form, the staff idle timeout).
+The pages only parse forms and call ``nidb.employers``: a declaration made here is the same
+declaration as one sent through the signed API, under a number the form carries (sending the
+same form twice changes nothing; a refused one is corrected and sent again under its number).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from nidb.employers.checks import DECREASE_REASONS
+from nidb.employers.declarations import submit
+from nidb.employers.errors import EmployerError
+from nidb.employers.passwords import verify_password
+from nidb.employers.queries import recent_declarations, workers
+from nidb.employers.upload import upload_workers
+from nidb.store import models
+from nidb.store.models_employers import EmployerAccount
+from nidb.web.routing import see_other, web_router
+from nidb.web.sessions import (
+    EmployerPrincipal,
+    current_employer,
+    end_session,
+    engine_of,
+    flash,
+    load_session,
+    start_session,
+)
+from nidb.web.templating import env, render
+
+router = web_router("/don-vi")
+EmployerDep = Annotated[EmployerPrincipal, Depends(current_employer)]
+MAX_LIST_BYTES = 2 * 1024 * 1024
+
+KIND_LABELS = {
+    "register_unit": "Đăng ký thông tin đơn vị",
+    "increase": "Báo tăng lao động",
+    "decrease": "Báo giảm lao động",
+    "salary_change": "Điều chỉnh tiền lương",
+    "correction": "Điều chỉnh thông tin người lao động",
+}
+STATUS_LABELS = {"applied": "Đã chấp nhận", "refused": "Bị từ chối"}
+CONTRACT_LABELS = {
+    "indefinite": "Không xác định thời hạn",
+    "fixed_term": "Xác định thời hạn",
+    "short_term": "Dưới 12 tháng",
+    "manager": "Người quản lý doanh nghiệp",
+    "other": "Khác",
+}
+FIELD_LABELS = {
+    "personal_id": "Số định danh cá nhân",
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "wage": "Tiền lương đóng BHXH",
+    "position": "Chức danh",
+    "contract_type": "Loại hợp đồng",
+    "full_time": "Toàn thời gian",
+    "facility_code": "Nơi đăng ký khám chữa bệnh ban đầu",
+    "month": "Từ tháng",
+    "schemes": "Chế độ tham gia",
+    "reason": "Lý do giảm",
+    "kind": "Loại khai báo",
+    "bhxh_code": "Mã số BHXH",
+}
+_MONTH_VI = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{4})\s*$")
+
+
+def _vn_month(value: Any) -> str:
+    """A first-of-month date as mm/yyyy."""
+    return "" if value is None else f"{value:%m/%Y}"
+
+
+env.filters["vn_month"] = _vn_month
+env.globals["employer_labels"] = {
+    "kinds": KIND_LABELS,
+    "statuses": STATUS_LABELS,
+    "contracts": CONTRACT_LABELS,
+    "fields": FIELD_LABELS,
+    "reasons": DECREASE_REASONS,
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["rule"] == "MONTH_FORMAT":
+        return "Tháng phải có dạng tháng/năm, ví dụ 11/2026."
+    text = str(error["message_vi"])
+    return text[:1].upper() + text[1:] + "."
+
+
+def _month(raw: str) -> str:
+    """mm/yyyy as typed on the page → YYYY-MM for the declaration (anything else as typed)."""
+    match = _MONTH_VI.fullmatch(raw)
+    return f"{match[2]}-{int(match[1]):02d}" if match else raw.strip()
+
+
+def _wage(raw: str) -> str | int:
+    digits = raw.replace(".", "").replace(" ", "").replace("đồng", "").replace("₫", "")
+    return int(digits) if digits.isdigit() else raw
+
+
+def _number() -> str:
+    return "WEB-" + secrets.token_hex(5).upper()
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def _sign_in_page(
+    request: Request, status: int = 200, code: str = "", message: str = ""
+) -> HTMLResponse:
+    return render(
+        request,
+        "don-vi/dang-nhap.html",
+        status=status,
+        code=code,
+        message=message,
+        signed_out=request.query_params.get("da_dang_xuat") == "1",
+        expired=request.query_params.get("het_han") == "1",
+    )
+
+
+@router.get("/dang-nhap")
+def sign_in_form(request: Request) -> Response:
+    """The employer's sign-in form."""
+    info = load_session(request)
+    if info is not None and info.kind == "employer":
+        return see_other("/don-vi/")
+    return _sign_in_page(request)
+
+
+@router.post("/dang-nhap")
+def sign_in(
+    request: Request,
+    employer_code: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the employer's password (argon2id), then start an employer session."""
+    code = employer_code.strip().upper()[:20]
+    with engine_of(request).connect() as conn:
+        row = conn.execute(
+            select(EmployerAccount.password_hash, EmployerAccount.status, models.Employer.name)
+            .join(models.Employer, models.Employer.employer_code == EmployerAccount.employer_code)
+            .where(EmployerAccount.employer_code == code)
+        ).first()
+    ok = (
+        row is not None
+        and row.status == "active"
+        and row.password_hash is not None
+        and len(password) <= 256
+        and verify_password(row.password_hash, password)
+    )
+    if not ok or row is None:
+        return _sign_in_page(request, 401, code, "Mã đơn vị hoặc mật khẩu không đúng.")
+    response = see_other("/don-vi/")
+    start_session(request, response, "employer", code, {"name": row.name})
+    return response
+
+
+@router.post("/dang-xuat")
+def sign_out(request: Request) -> Response:
+    """End the employer's session."""
+    response = see_other("/don-vi/dang-nhap?da_dang_xuat=1")
+    end_session(request, response)
+    return response
+
+
+# --- workers and declarations ----------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, employer: EmployerDep) -> HTMLResponse:
+    """The employer's workers: each one's latest declared run."""
+    with engine_of(request).connect() as conn:
+        rows = workers(conn, employer.employer_code)
+    return render(request, "don-vi/home.html", employer=employer, workers=rows, active_nav="home")
+
+
+@router.get("/ho-so")
+def declarations(request: Request, employer: EmployerDep) -> HTMLResponse:
+    """The employer's declarations and their status."""
+    with engine_of(request).connect() as conn:
+        rows = recent_declarations(conn, employer.employer_code)
+    for row in rows:
+        row["messages"] = [(e["row"], _message(e)) for e in row["errors"] or []]
+    return render(
+        request, "don-vi/ho-so.html", employer=employer, declarations=rows, active_nav="records"
+    )
+
+
+FORMS = {
+    "bao-tang": ("increase", "Báo tăng lao động", "increase"),
+    "bao-giam": ("decrease", "Báo giảm lao động", "decrease"),
+    "dieu-chinh-luong": ("salary_change", "Điều chỉnh tiền lương", "salary"),
+}
+
+
+def _form_page(
+    request: Request,
+    employer: EmployerPrincipal,
+    slug: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    kind, title, nav = FORMS[slug]
+    running: list[dict[str, Any]] = []
+    if kind != "increase":
+        with engine_of(request).connect() as conn:
+            running = [w for w in workers(conn, employer.employer_code) if w["to_month"] is None]
+    return render(
+        request,
+        "don-vi/khai-bao.html",
+        status=status,
+        employer=employer,
+        slug=slug,
+        kind=kind,
+        title=title,
+        values=values,
+        errors=errors,
+        running=running,
+        active_nav=nav,
+    )
+
+
+def _form_route(slug: str) -> None:
+    kind = FORMS[slug][0]
+
+    def show(request: Request, employer: EmployerDep) -> HTMLResponse:
+        values = {"declaration_no": _number(), "full_time": "1", "contract_type": "indefinite"}
+        return _form_page(request, employer, slug, values, {})
+
+    async def send(request: Request, employer: EmployerDep) -> Response:
+        form = await request.form()
+        values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+        values.setdefault("declaration_no", _number())
+        worker: dict[str, Any] = {"personal_id": values.get("personal_id", "")}
+        if kind == "increase":
+            worker.update(
+                full_name=values.get("full_name", ""),
+                date_of_birth=values.get("date_of_birth", ""),
+                wage=_wage(values.get("wage", "")),
+                position=values.get("position") or None,
+                contract_type=values.get("contract_type", "indefinite"),
+                full_time=values.get("full_time") == "1",
+                facility_code=values.get("facility_code", ""),
+            )
+            if worker["position"] is None:
+                del worker["position"]
+        elif kind == "decrease":
+            worker["reason"] = values.get("reason", "")
+        else:
+            worker["wage"] = _wage(values.get("wage", ""))
+        body = {
+            "declaration_no": values["declaration_no"],
+            "kind": kind,
+            "month": _month(values.get("month", "")),
+            "workers": [worker],
+        }
+        with engine_of(request).begin() as conn:
+            outcome = submit(
+                conn, employer.employer_code, body, actor=employer.actor, channel="web"
+            )
+        if outcome.status == "applied":
+            flash(
+                request,
+                f"{FORMS[slug][1]}: hồ sơ số {outcome.declaration_no} đã được chấp nhận.",
+                "success",
+            )
+            return see_other("/don-vi/ho-so")
+        errors: dict[str, str] = {}
+        for error in outcome.errors:
+            name = error["field"] if error["field"] in FIELD_LABELS else "form"
+            errors.setdefault(name, _message(error))
+        return _form_page(request, employer, slug, values, errors, status=422)
+
+    router.add_api_route(f"/{slug}", show, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"/{slug}", send, methods=["POST"])
+
+
+for _slug in FORMS:
+    _form_route(_slug)
+
+
+@router.get("/nop-danh-sach")
+def upload_form(request: Request, employer: EmployerDep) -> HTMLResponse:
+    """The worker-list upload form."""
+    return render(
+        request,
+        "don-vi/nop-danh-sach.html",
+        employer=employer,
+        number=_number(),
+        result=None,
+        errors={},
+        active_nav="upload",
+    )
+
+
+@router.post("/nop-danh-sach")
+async def upload(request: Request, employer: EmployerDep) -> HTMLResponse:
+    """Declare every row of the list; show what became of each row."""
+    form = await request.form()
+    number = str(form.get("number") or _number())
+    item = form.get("danh_sach")
+    errors: dict[str, str] = {}
+    result = None
+    if not isinstance(item, UploadFile) or not item.filename:
+        errors["danh_sach"] = "Vui lòng chọn tệp danh sách lao động (CSV)."
+    else:
+        data = await item.read(MAX_LIST_BYTES + 1)
+        if len(data) > MAX_LIST_BYTES:
+            errors["danh_sach"] = "Tệp lớn hơn 2 MB."
+        else:
+            try:
+                result = upload_workers(
+                    engine_of(request),
+                    employer.employer_code,
+                    number,
+                    data,
+                    actor=employer.actor,
+                    channel="web",
+                )
+            except EmployerError as error:
+                errors["danh_sach"] = error.message_vi[:1].upper() + error.message_vi[1:] + "."
+    messages = (
+        [
+            (e["row"], FIELD_LABELS.get(e["field"], "Dòng"), e["value"], _message(e))
+            for e in result.errors
+        ]
+        if result
+        else []
+    )
+    return render(
+        request,
+        "don-vi/nop-danh-sach.html",
+        status=422 if errors else 200,
+        employer=employer,
+        number=number,
+        result=result,
+        messages=messages,
+        errors=errors,
+        active_nav="upload",
+    )
