@@ -99,6 +99,11 @@ SERVICES: dict[str, Service] = {
             "Gửi dữ liệu khám chữa bệnh BHYT (bảng tổng hợp, QĐ 130/QĐ-BYT)",
             "h",
         ),
+        Service(
+            "claims.submit/v1",
+            "Gửi hồ sơ đề nghị thanh toán BHYT (XML 130, QĐ 130/QĐ-BYT)",
+            "h",
+        ),
     )
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from nidb.store import (
     models,
     models_analytics,
+    models_claims,
     models_employment,
     models_services,
     models_staff,
@@ -20,6 +21,7 @@ from nidb.store.base import Base
 TABLE_MODULES = (
     models,
     models_analytics,
+    models_claims,
     models_employment,
     models_services,
     models_staff,

@@ -1,0 +1,55 @@
+"""The claims commands: `nidb claims ...` (catalogue import, assessment).
+
+Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.claims, print, and set exit codes
+(0 done; 1 the database failed; 2 bad input named in the message). Heavy modules are imported
+inside the commands, so that `nidb --help` stays fast.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nidb.terminal import fail, handled, out
+
+__all__ = ["claims_app", "mount"]
+
+claims_app = typer.Typer(
+    help="Giám định BHYT: danh mục, hồ sơ XML 130, giám định tự động (health-insurance claims).",
+    no_args_is_help=True,
+)
+catalogue_app = typer.Typer(
+    help="Danh mục cơ sở KCB, thuốc, dịch vụ (claims catalogues).", no_args_is_help=True
+)
+claims_app.add_typer(catalogue_app, name="catalogue")
+
+
+def mount(app: typer.Typer) -> None:
+    """Add `nidb claims` to the main command."""
+    app.add_typer(claims_app, name="claims")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    file: Annotated[Path, typer.Argument(help="Tệp CSV (docs/interchange.md)")],
+    kind: Annotated[str, typer.Option("--kind", help="facilities | drugs | services")],
+) -> None:
+    """Nhập danh mục từ CSV; dòng lỗi vào FILE.rejected.csv (import a catalogue)."""
+    from nidb.claims.catalogue import KINDS, import_catalogue
+    from nidb.domain.errors import InputFileError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    if kind not in KINDS:
+        raise fail(f"--kind: phải là một trong {', '.join(KINDS)} (must be one of them)", 2)
+    with handled():
+        try:
+            report = import_catalogue(open_engine(), kind, file, actor_name())
+        except InputFileError as error:
+            raise fail(str(error), 2) from None
+    out.print(
+        f"{kind}: {report.rows} dòng (rows), {report.inserted} mới (new), {report.updated} "
+        f"cập nhật (updated), {report.unchanged} không đổi (unchanged), {report.rejected} lỗi "
+        f"(rejected)" + (f" → {report.rejected_file}" if report.rejected_file else ""),
+        highlight=False,
+    )
