@@ -53,3 +53,33 @@ def catalogue_import(
         f"(rejected)" + (f" → {report.rejected_file}" if report.rejected_file else ""),
         highlight=False,
     )
+
+
+@claims_app.command("assess")
+def assess_command(
+    again: Annotated[
+        bool, typer.Option("--again", help="Giám định lại cả hồ sơ đã giám định (reassess all)")
+    ] = False,
+) -> None:
+    """Giám định tự động các hồ sơ (assess claims line by line, DuckDB)."""
+    from rich.table import Table
+
+    from nidb.claims.assess import assess_claims
+    from nidb.claims.rules import TITLES
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        result = assess_claims(open_engine(), actor_name(), again=again)
+    out.print(
+        f"{len(result.claims)} hồ sơ (claims), {len(result.lines)} dòng (lines) trong "
+        f"{result.seconds:.1f} giây: {result.by_outcome['accepted']} chấp nhận (accepted), "
+        f"{result.by_outcome['reduced']} giảm trừ (reduced), {result.by_outcome['rejected']} "
+        "từ chối (rejected)",
+        highlight=False,
+    )
+    if result.by_rule:
+        table = Table("Quy tắc (rule)", "Số lần (times)")
+        for rule, count in sorted(result.by_rule.items()):
+            table.add_row(f"{TITLES[rule][0]} ({rule})", str(count))
+        out.print(table)
