@@ -83,3 +83,31 @@ def assess_command(
         for rule, count in sorted(result.by_rule.items()):
             table.add_row(f"{TITLES[rule][0]} ({rule})", str(count))
         out.print(table)
+
+
+@claims_app.command("settlement")
+def settlement_command(
+    facility: Annotated[str, typer.Option("--facility", help="Mã cơ sở KCB, 5 chữ số")],
+    year: Annotated[int, typer.Option("--year", min=2000, max=2100)],
+    quarter: Annotated[int, typer.Option("--quarter", min=1, max=4)],
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Ghi bản quyết toán PDF")] = None,
+) -> None:
+    """Quyết toán theo quý với cơ sở KCB (a facility's quarterly settlement)."""
+    from nidb.claims.rules import dong
+    from nidb.claims.settlement import settlement, statement_pdf
+    from nidb.store.db import open_engine
+
+    with handled(), open_engine().connect() as conn:
+        data = settlement(conn, facility, year, quarter)
+    out.print(
+        f"{data.facility_name} — quý {quarter}/{year}: đề nghị {dong(data.claimed)}, chấp nhận "
+        f"{dong(data.accepted)}, giảm trừ {dong(data.reduced)}, quỹ thanh toán {dong(data.insurer)}",
+        highlight=False,
+    )
+    for line in data.as_dict()["reductions"]:
+        out.print(
+            f"  {line['title_vi']}: {line['times']} lần, {dong(line['amount'])}", highlight=False
+        )
+    if pdf is not None:
+        pdf.write_bytes(statement_pdf(data))
+        out.print(f"→ {pdf}", highlight=False)

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
-from nidb.claims.intake import submit_claims
+from nidb.claims.intake import sender_facility, submit_claims
 from nidb.exchange.answer import Answer
 from nidb.exchange.bodies import Strict
 from nidb.exchange.catalogue import SERVICES
@@ -24,6 +24,24 @@ class ClaimsSubmitBody(Strict):
     giamdinhhs: str = Field(min_length=1, max_length=MAX_ENVELOPE_CHARS)
 
 
+class SettlementBody(Strict):
+    """The quarter whose settlement the facility downloads."""
+
+    year: int = Field(ge=2000, le=2100)
+    quarter: int = Field(ge=1, le=4)
+
+
+def _settlement(conn: Connection, body: Any, admission: Admission) -> Answer:
+    import base64
+
+    from nidb.claims.settlement import settlement, statement_pdf
+
+    facility = sender_facility(admission.header.sender)
+    data = settlement(conn, facility, body.year, body.quarter)
+    pdf = base64.b64encode(statement_pdf(data)).decode("ascii")
+    return Answer({**data.as_dict(), "statement_pdf": pdf}, None, ("settlement",))
+
+
 def _submit(conn: Connection, body: Any, admission: Admission) -> Answer:
     return submit_claims(conn, admission.header.sender, body.giamdinhhs)
 
@@ -33,5 +51,8 @@ def exchange_routes() -> dict[str, Route]:
     return {
         "claims.submit/v1": Route(
             SERVICES["claims.submit/v1"], ClaimsSubmitBody, _submit, writes=True
+        ),
+        "claims.settlement/v1": Route(
+            SERVICES["claims.settlement/v1"], SettlementBody, _settlement
         ),
     }
