@@ -42,6 +42,23 @@ def _settlement(conn: Connection, body: Any, admission: Admission) -> Answer:
     return Answer({**data.as_dict(), "statement_pdf": pdf}, None, ("settlement",))
 
 
+class HistoryBody(Strict):
+    """A patient (personal ID or BHXH code) and how many months back."""
+
+    personal_id: str | None = Field(default=None, min_length=9, max_length=12)
+    bhxh_code: str | None = Field(default=None, min_length=10, max_length=10)
+    months: int = Field(default=12, ge=1, le=60)
+
+
+def _history(conn: Connection, body: Any, admission: Admission) -> Answer:
+    from nidb.claims.history import visit_history
+    from nidb.exchange.services import require_consent, resolve_person
+
+    code = resolve_person(conn, body.personal_id, body.bhxh_code)
+    require_consent(conn, code, admission.header.purpose)
+    return visit_history(conn, code, body.months, admission.groups, admission.today)
+
+
 def _submit(conn: Connection, body: Any, admission: Admission) -> Answer:
     return submit_claims(conn, admission.header.sender, body.giamdinhhs)
 
@@ -52,6 +69,7 @@ def exchange_routes() -> dict[str, Route]:
         "claims.submit/v1": Route(
             SERVICES["claims.submit/v1"], ClaimsSubmitBody, _submit, writes=True
         ),
+        "visits.history/v1": Route(SERVICES["visits.history/v1"], HistoryBody, _history),
         "claims.settlement/v1": Route(
             SERVICES["claims.settlement/v1"], SettlementBody, _settlement
         ),
