@@ -369,41 +369,47 @@ def _rows(con: Any, sql: str) -> Iterator[dict[str, Any]]:
 
 def _collect(con: Any) -> Assessment:
     result = Assessment()
-    reduced: dict[int, int] = {}
-    insurer: dict[int, int] = {}
-    accepted: dict[int, int] = {}
-    for r in _rows(
-        con,
-        """SELECT m.id, m.claim_id, m.line_no, m.kind, m.item_code, m.unit_price, m.amount,
-                  m.visit_day, m.catalogue_price, m.duplicate_of, m.price_reduction,
-                  m.route_reduction, m.route_pct, m.facility_level, m.accepted, m.reject_rule,
-                  (m.accepted * coalesce(m.payment_ratio, 0) * s.share_pct * 2 + 10000) // 20000
-                      AS insurer_amount
-           FROM line_money m JOIN claim_share s ON s.claim_id = m.claim_id""",
-    ):
-        reductions = [] if r["reject_rule"] else line_reductions(r)
-        for item in reductions:
-            result.by_rule[item["rule"]] += 1
-        claim_id = r["claim_id"]
-        if reductions:
-            reduced[claim_id] = reduced.get(claim_id, 0) + 1
-        accepted[claim_id] = accepted.get(claim_id, 0) + r["accepted"]
-        insurer[claim_id] = insurer.get(claim_id, 0) + r["insurer_amount"]
-        result.lines.append(
-            {
-                "line_id": r["id"],
-                "accepted_amount": r["accepted"],
-                "insurer_amount": r["insurer_amount"],
-                "reductions": reductions or None,
-            }
-        )
+    reduced: Counter[int] = Counter()
+    insurer: Counter[int] = Counter()
+    accepted: Counter[int] = Counter()
+    cursor = con.execute(
+        """SELECT m.id, m.claim_id, m.accepted,
+                  (m.accepted * coalesce(m.payment_ratio, 0) * s.share_pct * 2 + 10000) // 20000,
+                  m.reject_rule IS NULL AND (m.duplicate_of IS NOT NULL
+                      OR m.catalogue_price IS NULL OR m.price_reduction > 0
+                      OR m.route_reduction > 0),
+                  m.line_no, m.kind, m.item_code, m.unit_price, m.amount, m.visit_day,
+                  m.catalogue_price, m.duplicate_of, m.price_reduction, m.route_reduction,
+                  m.route_pct, m.facility_level
+           FROM line_money m JOIN claim_share s ON s.claim_id = m.claim_id"""
+    )
+    names = [d[0] for d in cursor.description]
+    lines = result.lines
+    while chunk := cursor.fetchmany(100_000):
+        for row in chunk:
+            line_id, claim_id, amount_ok, fund, flagged = row[:5]
+            reductions = line_reductions(dict(zip(names, row, strict=True))) if flagged else []
+            for item in reductions:
+                result.by_rule[item["rule"]] += 1
+            if reductions:
+                reduced[claim_id] += 1
+            accepted[claim_id] += amount_ok
+            insurer[claim_id] += fund
+            lines.append(
+                {
+                    "line_id": line_id,
+                    "accepted_amount": amount_ok,
+                    "insurer_amount": fund,
+                    "reductions": reductions or None,
+                }
+            )
     for r in _rows(con, "SELECT * FROM decided"):
         claim_id = r["claim_id"]
         if r["reject_rule"]:
             outcome, reasons = "rejected", [claim_reason(r["reject_rule"], r)]
             result.by_rule[r["reject_rule"]] += 1
         else:
-            outcome = "reduced" if reduced.get(claim_id) else "accepted"
+            outcome = "reduced" if reduced[claim_id] else "accepted"
             reasons = []
         result.by_outcome[outcome] += 1
         result.claims.append(
@@ -411,8 +417,8 @@ def _collect(con: Any) -> Assessment:
                 "claim_key": claim_id,
                 "facility_code": r["facility_code"],
                 "outcome": outcome,
-                "accepted_total": accepted.get(claim_id, 0),
-                "insurer_total": insurer.get(claim_id, 0),
+                "accepted_total": accepted[claim_id],
+                "insurer_total": insurer[claim_id],
                 "reasons": reasons,
             }
         )

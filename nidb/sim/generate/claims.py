@@ -284,11 +284,15 @@ class SyntheticClaims:
     """One row per seeded error: facility, ma_lk, line (0 for the whole claim), rule."""
 
 
-def _line(rng: np.random.Generator, kind: str) -> LineDraft:
-    table = DRUGS if kind == "drug" else SERVICES
-    code, name, _unit, price, _ratio = table[int(rng.integers(len(table)))]
-    quantity = str(int(rng.integers(1, 30))) if kind == "drug" else "1"
-    return LineDraft(kind, code, name, quantity, price)
+def _lines(rng: np.random.Generator, drugs: int, services: int) -> list[LineDraft]:
+    """Distinct drugs and services (an honest claim repeats no item)."""
+    lines = []
+    for kind, table, count in (("service", SERVICES, services), ("drug", DRUGS, drugs)):
+        for index in rng.choice(len(table), size=min(count, len(table)), replace=False):
+            code, name, _unit, price, _ratio = table[int(index)]
+            quantity = str(int(rng.integers(1, 30))) if kind == "drug" else "1"
+            lines.append(LineDraft(kind, code, name, quantity, price))
+    return lines
 
 
 def synthetic_claims(
@@ -329,13 +333,11 @@ def synthetic_claims(
         )
         # keep honest inpatient stays of one card apart, so only seeded overlaps overlap
         stays = busy.setdefault(card.card_code, [])
-        if (
-            inpatient
-            and error != "overlapping_inpatient"
-            and any(a < discharged and admitted < b for a, b in stays)
-        ):
+        if inpatient and any(a < discharged and admitted < b for a, b in stays):
             inpatient = False
             discharged = admitted + timedelta(hours=2)
+            if error == "overlapping_inpatient":
+                error = None
         route = "1"
         if error == "wrong_route":
             facility = card.facility_code[:2] + "001"  # the province hospital (level 1 or 2)
@@ -347,10 +349,8 @@ def synthetic_claims(
                 error = None  # district hospitals are open to everyone (thông tuyến huyện)
                 route = "1"
                 facility = card.facility_code
-        kinds = (
-            ["service"] + ["drug"] * int(rng.integers(1, 5)) + ["service"] * int(rng.integers(0, 3))
-        )
-        lines = [_line(rng, k) for k in kinds]
+        lines = _lines(rng, int(rng.integers(1, 5)), int(rng.integers(1, 4)))
+        lines = [x for x in lines if x.code != "03.1900"]
         if inpatient:
             lines.append(
                 LineDraft(
