@@ -46,14 +46,12 @@ def submit_claims(conn: Connection, sender: str, xml_text: str) -> Answer:
     except EnvelopeError as problem:
         raise Refused(RefusalCode.BODY_INVALID, str(problem)) from None
     facility = envelope.facility_code
-    if facility != sender_facility(sender):
-        raise Refused(
-            RefusalCode.BODY_INVALID,
-            "FACILITY_NOT_SENDER: mã cơ sở khác cơ sở gửi hồ sơ (facility is not the sender's)",
-        )
+    not_sender = facility != sender_facility(sender)
     results: list[dict[str, Any]] = []
     seen: set[str] = set()
     for claim in envelope.claims:
+        if not_sender:  # a hospital sends for its own facility only: nothing is looked up
+            claim.errors = [error("THONGTINDONVI", 1, "MACSKCB", facility, "FACILITY_NOT_SENDER")]
         _check_against_store(conn, claim, facility, seen)
         if claim.errors:
             results.append(

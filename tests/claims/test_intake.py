@@ -87,7 +87,6 @@ XXE = """<?xml version="1.0"?>
         (BILLION_LAUGHS, "XML_FORBIDDEN"),
         (XXE, "XML_FORBIDDEN"),
         ("<OTHER/>", "ENVELOPE_ROOT"),
-        (envelope("79001", [xml_tables(draft())]), "FACILITY_NOT_SENDER"),
         (envelope("01001", []), "ENVELOPE_EMPTY"),
     ],
 )
@@ -98,6 +97,17 @@ def test_an_unreadable_or_hostile_envelope_is_refused_with_a_code(
     assert reply.status == 422
     assert reply.body["error"]["code"] == "E_BODY_INVALID"
     assert reply.body["error"]["detail"].startswith(code)
+    assert stored(exchange) == (0, 0)
+
+
+def test_a_hospital_may_send_claims_of_its_own_facility_only(exchange: Exchange) -> None:
+    reply = send(exchange, envelope("79001", [xml_tables(draft(facility="79001"))]))
+    assert reply.status == 200
+    (result,) = reply.body["results"]
+    assert result["result"] == "rejected"
+    assert [(e["field"], e["code"]) for e in result["errors"]] == [
+        ("MACSKCB", "FACILITY_NOT_SENDER")
+    ]
     assert stored(exchange) == (0, 0)
 
 
