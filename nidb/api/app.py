@@ -16,6 +16,7 @@ from nidb.api import employers as employer_routes
 from nidb.api import exchange, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
+from nidb.claims.routes import exchange_routes as claims_routes
 from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.protocol.keys import SigningKey
 from nidb.settings import signing_key_path
@@ -33,11 +34,12 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     """The API over ``engine`` (default: the configured database), signing with ``key``."""
     engine = engine or make_engine()
     key = key or SigningKey.load_or_create(signing_key_path())
+    partner_routes = {**route_table(), **claims_routes()}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_schema(engine)
-        runtime = ExchangeRuntime(engine, key)
+        runtime = ExchangeRuntime(engine, key, routes=partner_routes)
         await runtime.start_async()
         app.state.exchange = runtime
         app.state.access_log = runtime.log  # staff reads (API and console) are logged here too
@@ -60,7 +62,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     )
     app.state.engine = engine
     app.state.key = key
-    app.include_router(exchange.mount(route_table()))
+    app.include_router(exchange.mount(partner_routes))
     app.include_router(staff.router)
     service_routes.mount(app)  # payment-gateway callbacks
     contribution_routes.mount(app)  # employers' payments through the gateway

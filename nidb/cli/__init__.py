@@ -19,6 +19,7 @@ import typer
 from nidb.accesslog import commands as accesslog_commands
 from nidb.analytics import commands as analytics_commands
 from nidb.api import commands as api_commands
+from nidb.claims import commands as claims_commands
 from nidb.contributions import commands as contributions_commands
 from nidb.detect import commands as detect_commands
 from nidb.employers import commands as employers_commands
@@ -100,6 +101,7 @@ accesslog_commands.mount(app)  # audit
 outbox_commands.mount(app)  # outbox
 feeds_commands.mount(app)  # feed
 detect_commands.mount(app)  # detect; alerts
+claims_commands.mount(app)  # claims
 analytics_commands.mount(app)  # quality, publish; report
 services_commands.mount(app)  # dossier
 contributions_commands.mount(app)  # contributions

@@ -99,6 +99,13 @@ SERVICES: dict[str, Service] = {
             "Gửi dữ liệu khám chữa bệnh BHYT (bảng tổng hợp, QĐ 130/QĐ-BYT)",
             "h",
         ),
+        Service(
+            "claims.submit/v1",
+            "Gửi hồ sơ đề nghị thanh toán BHYT (XML 130, QĐ 130/QĐ-BYT)",
+            "h",
+        ),
+        Service("visits.history/v1", "Lịch sử khám chữa bệnh BHYT", "h", ("dd",)),
+        Service("claims.settlement/v1", "Quyết toán chi phí KCB BHYT theo quý của cơ sở", "h"),
     )
 }
 

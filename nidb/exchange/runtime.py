@@ -186,14 +186,21 @@ class Outcome:
 class ExchangeRuntime:
     """Everything a worker process needs to answer partners."""
 
-    def __init__(self, engine: Engine, key: SigningKey, log: AccessLog | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        key: SigningKey,
+        log: AccessLog | None = None,
+        routes: dict[str, Route] | None = None,
+    ) -> None:
         self.engine = engine
         self.reader = reader_engine(engine)
         self.key = key
         self.directory = Directory(engine)
         self.gate = Gate(self.directory)
         self.log = log or AccessLog(engine)
-        self.routes = route_table()
+        self.routes = routes if routes is not None else route_table()
+        """The services answered; nidb.api adds those of capabilities above the exchange."""
         self.extracts = ExtractWorker(engine)
         # the event-loop path (start_async): PostgreSQL only, bound to the loop that started it
         self.cards: AsyncCardReader | None = None

@@ -141,6 +141,24 @@ def _parse_rates(rates_type: Any, pairs: list[str]) -> Any:
 # --- nidb sim population ----------------------------------------------------------------------
 
 
+@sim_app.command("claims-catalogues")
+def sim_claims_catalogues(
+    out_dir: Annotated[Path, typer.Argument(help="Thư mục ghi các tệp CSV")],
+    provinces: Annotated[
+        str, typer.Option("--provinces", help="Mã tỉnh, cách nhau bởi dấu phẩy")
+    ] = "01,79",
+    per_province: Annotated[int, typer.Option("--per-province", min=1, max=999)] = 12,
+) -> None:
+    """Danh mục cơ sở KCB, thuốc, dịch vụ giả lập (synthetic claims catalogues, CSV)."""
+    from nidb.sim.generate.claims import write_catalogues
+
+    codes = [p.strip() for p in provinces.split(",") if p.strip()]
+    if not codes or any(len(c) != 2 or not c.isdigit() for c in codes):
+        raise fail("--provinces: mã tỉnh 2 chữ số (2-digit province codes)", 2)
+    for kind, path in write_catalogues(out_dir, codes, per_province).items():
+        out.print(f"{kind}: {path}", highlight=False)
+
+
 @sim_app.command("population")
 def sim_population(
     data: Annotated[Path, typer.Option("--data", help="Tệp trích xuất CSDL dân cư (registry).")],

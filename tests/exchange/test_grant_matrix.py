@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from nidb.exchange.catalogue import INFO_GROUPS, SERVICES
 from nidb.exchange.extracts import EXTRACTABLE, run_pending
 from nidb.exchange.partners import add_grant, add_partner
 from nidb.protocol.keys import SigningKey
+from nidb.sim.generate.claims import ClaimDraft, LineDraft, envelope, xml_tables
 from tests.conftest import Exchange
 from tests.seed import BHXH, PID
 
@@ -37,6 +39,27 @@ BODIES: dict[str, dict[str, Any]] = {
             }
         ]
     },
+    "claims.submit/v1": {
+        "giamdinhhs": envelope(
+            "01001",
+            [
+                xml_tables(
+                    ClaimDraft(
+                        "M1",
+                        "01001",
+                        BHXH,
+                        "01001",
+                        datetime(2026, 3, 2, 8),
+                        datetime(2026, 3, 2, 9),
+                        False,
+                        lines=[LineDraft("service", "02.1896", "Khám bệnh", "1", 42_100)],
+                    )
+                )
+            ],
+        )
+    },
+    "claims.settlement/v1": {"year": 2026, "quarter": 1},
+    "visits.history/v1": {"bhxh_code": BHXH},
 }
 
 GRANTABLE = {name: service for name, service in SERVICES.items() if not service.bulk}
