@@ -7,12 +7,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from nidb.exchange.bodies import CardCheckBody, EmployerQueryBody, PersonQueryBody, Strict
+from nidb.protocol.envelope import MESSAGE_ID
 
 __all__ = ["CardCheckBody", "EmployerQueryBody", "PersonQueryBody", "Strict"]
 
 
 class HeaderDoc(BaseModel):
-    message_id: str = Field(description="UUID, never reused")
+    message_id: str = Field(
+        pattern=MESSAGE_ID.pattern,
+        description="UUID written lower-case with hyphens (its one spelling), never reused",
+    )
     sender: str = Field(
         examples=["VN/GOV/BYT/BV-01001"], description="country/class/member/subsystem"
     )
@@ -20,7 +24,7 @@ class HeaderDoc(BaseModel):
     service: str = Field(examples=["card.check/v1"])
     purpose: str = Field(examples=["KCB"])
     issued_at: str = Field(description="ISO 8601 with UTC offset")
-    in_reply_to: str | None = None
+    in_reply_to: str | None = Field(default=None, pattern=MESSAGE_ID.pattern)
 
 
 class EnvelopeDoc(BaseModel):
