@@ -101,6 +101,7 @@ def _review_error(error: review.ReviewError) -> HTTPException:
         review.ItemNotFound: 404,
         review.ItemAlreadyDecided: 409,
         review.NoteRequired: 422,
+        review.NoteInvalid: 422,
         review.NoCandidate: 409,
         review.RecordNotFound: 409,
     }.get(type(error), 400)
