@@ -39,7 +39,15 @@ class EnvelopeDoc(BaseModel):
 
 
 class DecisionIn(Strict):
+    """An acceptance: the note is optional."""
+
     note: str | None = Field(default=None, max_length=2000)
+
+
+class RejectIn(Strict):
+    """A rejection: the note saying why is required (blank counts as missing)."""
+
+    note: str = Field(min_length=1, max_length=2000, description="lý do từ chối (bắt buộc)")
 
 
 class ReviewItemOut(BaseModel):
@@ -75,6 +83,12 @@ class ErrorOut(BaseModel):
     code: str
     message_vi: str
     message_en: str
+
+
+class ErrorDoc(BaseModel):
+    """Every staff API error: ``{"error": {code, message_vi, message_en, …}}``."""
+
+    error: ErrorOut
 
 
 class AccessOut(BaseModel):

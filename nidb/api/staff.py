@@ -17,9 +17,18 @@ from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
 from nidb.accesslog import AccessLog, access_history, staff_read
-from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
+from nidb.api.schemas import (
+    AccessOut,
+    DecisionIn,
+    ErrorDoc,
+    FieldOut,
+    RejectIn,
+    ReviewDetailOut,
+    ReviewItemOut,
+)
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
+from nidb.domain.review import ReviewKind
 from nidb.domain.staff import StaffAction, can, roles_allowed
 from nidb.exchange.tokens import Principal, authenticate
 from nidb.identity import review
@@ -27,7 +36,21 @@ from nidb.store import models
 from nidb.web.console.queries import item_bhxh_code
 from nidb.web.console.scope import scope_of
 
-router = APIRouter(prefix="/staff/v1", tags=["staff"])
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers an operation gives, as it gives them (all ``ErrorDoc``)."""
+    words = {
+        400: "the decision cannot be made (E_…, named)",
+        401: "no valid bearer token (E_UNAUTHENTICATED)",
+        403: "the token's role may not do this (E_FORBIDDEN)",
+        404: "no such item or person in the token's area (as if absent)",
+        409: "already decided, no candidate, or the record is gone",
+        422: "invalid input (E_INVALID, E_BAD_FILTER, E_NOTEREQUIRED, E_NOTEINVALID, …)",
+    }
+    return {status: {"model": ErrorDoc, "description": words[status]} for status in statuses}
+
+
+router = APIRouter(prefix="/staff/v1", tags=["staff"], responses=_responses(401, 403, 422))
 _bearer = HTTPBearer(auto_error=False)
 
 _UNAUTHORISED = {
@@ -113,7 +136,7 @@ async def list_review_items(
     request: Request,
     who: QueueReader,
     status: Annotated[str | None, Query(pattern="^(open|accepted|rejected)$")] = "open",
-    kind: Annotated[str | None, Query(max_length=12)] = None,
+    kind: Annotated[ReviewKind | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[ReviewItemOut]:
@@ -124,7 +147,7 @@ async def list_review_items(
                 request.app.state.engine,
                 actor=who.actor,
                 status=status,
-                kind=kind,
+                kind=kind.value if kind is not None else None,
                 limit=limit,
                 offset=offset,
                 area=None if scope.sees_all else scope.bhxh_condition,
@@ -154,7 +177,12 @@ async def _in_area(request: Request, who: Principal, item_id: int) -> None:
         raise _review_error(review.ItemNotFound(item_id))
 
 
-@router.get("/review/items/{item_id}", response_model=ReviewDetailOut, summary="Xem so sánh")
+@router.get(
+    "/review/items/{item_id}",
+    response_model=ReviewDetailOut,
+    summary="Xem so sánh",
+    responses=_responses(404),
+)
 async def get_review_item(item_id: ItemId, request: Request, who: QueueReader) -> ReviewDetailOut:
     engine = request.app.state.engine
     await _in_area(request, who, item_id)
@@ -180,7 +208,12 @@ async def get_review_item(item_id: ItemId, request: Request, who: QueueReader) -
     )
 
 
-@router.post("/review/items/{item_id}/accept", response_model=ReviewItemOut, summary="Chấp nhận")
+@router.post(
+    "/review/items/{item_id}/accept",
+    response_model=ReviewItemOut,
+    summary="Chấp nhận",
+    responses=_responses(400, 404, 409),
+)
 async def accept_review_item(
     item_id: ItemId, decision: DecisionIn, request: Request, who: Reviewer
 ) -> ReviewItemOut:
@@ -194,14 +227,19 @@ async def accept_review_item(
     return _item(row)
 
 
-@router.post("/review/items/{item_id}/reject", response_model=ReviewItemOut, summary="Từ chối")
+@router.post(
+    "/review/items/{item_id}/reject",
+    response_model=ReviewItemOut,
+    summary="Từ chối",
+    responses=_responses(400, 404, 409),
+)
 async def reject_review_item(
-    item_id: ItemId, decision: DecisionIn, request: Request, who: Reviewer
+    item_id: ItemId, decision: RejectIn, request: Request, who: Reviewer
 ) -> ReviewItemOut:
     await _in_area(request, who, item_id)
     try:
         row = await run_in_threadpool(
-            review.reject, request.app.state.engine, item_id, who.actor, decision.note or ""
+            review.reject, request.app.state.engine, item_id, who.actor, decision.note
         )
     except review.ReviewError as error:
         raise _review_error(error) from None
@@ -212,9 +250,12 @@ async def reject_review_item(
     "/people/{bhxh_code}/access-log",
     response_model=list[AccessOut],
     summary="Ai đã truy cập dữ liệu của người này",
+    responses=_responses(404),
 )
 async def person_access_log(
-    bhxh_code: str,
+    bhxh_code: Annotated[
+        str, Path(description="mã số BHXH", json_schema_extra={"pattern": "^[0-9]{10}$"})
+    ],
     request: Request,
     who: Auditor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

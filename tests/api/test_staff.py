@@ -114,7 +114,13 @@ def test_rejecting_needs_a_note(exchange: Exchange) -> None:
     response = exchange.http.post(
         f"/staff/v1/review/items/{item_id}/reject", json={}, headers=headers
     )
-    assert response.status_code == 422 and response.json()["error"]["code"] == "E_NOTEREQUIRED"
+    # the schema says so (RejectIn.note is required, at least one character after trimming)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "E_INVALID"
+    assert [p["field"] for p in response.json()["error"]["problems"]] == ["body.note"]
+    blank = exchange.http.post(
+        f"/staff/v1/review/items/{item_id}/reject", json={"note": "   "}, headers=headers
+    )
+    assert blank.status_code == 422
 
 
 def test_roles_are_enforced(exchange: Exchange) -> None:
