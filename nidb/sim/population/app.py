@@ -67,7 +67,9 @@ def _error(
     return JSONResponse(body, status_code=status_code)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (422, 503)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (422, 503)
+}
 
 
 # --- dependencies ---------------------------------------------------------------------------
@@ -244,9 +246,7 @@ async def add_change(body: AdminChange, registry: RegistryDep, feed: FeedDep) ->
             data = {"new_personal_id": body.data.new_personal_id}
     except UnknownPerson:
         raise ServiceError(
-            404,
-            "PERSON_NOT_FOUND",
-            "không có số định danh cá nhân này trong sổ",
+            404, "PERSON_NOT_FOUND", "không có số định danh cá nhân này trong sổ",
             "no such personal ID in the registry",
         ) from None
     except ChangeConflict as error:
@@ -284,9 +284,7 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
     problems = error.errors()
     if any(p["type"] == "too_long" and tuple(p["loc"]) == ("body", "requests") for p in problems):
         return _error(
-            413,
-            "BATCH_TOO_LARGE",
-            f"mỗi lô tối đa {MAX_BATCH} yêu cầu",
+            413, "BATCH_TOO_LARGE", f"mỗi lô tối đa {MAX_BATCH} yêu cầu",
             f"a batch holds at most {MAX_BATCH} requests",
         )
     # Input values are left out: they are personal data and the caller has them anyway.
