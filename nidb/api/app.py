@@ -15,9 +15,9 @@ from nidb.api import exchange, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
 from nidb.exchange.runtime import ExchangeRuntime, route_table
-from nidb.protocol.keys import SigningKey
+from nidb.protocol.keys import SigningKey, VerifyKey
 from nidb.settings import signing_key_path
-from nidb.store.db import ensure_schema, make_engine
+from nidb.store.db import ensure_schema, make_engine, schema_revisions
 from nidb.web import routes as web_routes
 
 
@@ -88,6 +88,38 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
+
+    @app.get("/healthz", tags=["system"], summary="Tiến trình đang chạy (liveness)")
+    def healthz() -> dict[str, str]:
+        """The process answers; nothing else is checked (a restart would not help otherwise)."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["system"],
+        summary="Sẵn sàng phục vụ (readiness)",
+        responses={503: {"description": "a check failed; each check is named with its result"}},
+    )
+    def readyz() -> JSONResponse:
+        """Ready when the database answers, its migrations are at the code's head and the
+        signing key is loaded (and signs); 503 naming the check that failed otherwise."""
+        checks: dict[str, str] = {}
+        try:
+            current, head = schema_revisions(engine)
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if current == head else f"at {current}, code at {head}"
+        except Exception as error:  # noqa: BLE001 - any failure to reach the database is the answer
+            checks["database"] = f"unreachable ({type(error).__name__})"
+            checks["migrations"] = "unknown"
+        probe = b"readyz"
+        checks["signing_key"] = (
+            "ok" if VerifyKey.from_b64(key.public_b64).verify(key.sign(probe), probe) else "broken"
+        )
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/keys", tags=["system"], summary="Khóa công khai của CSDL bảo hiểm")
     def keys() -> dict[str, Any]:
