@@ -6,7 +6,8 @@ group-committing writer, a thread and, on PostgreSQL, the server's event loop th
 ``pgasync``), ``verify`` (the chain and its heads) and ``history`` (a person's own view).
 
 - Write: `AccessLog` — ``record`` (blocking), ``record_async`` (awaitable), ``submit``;
-  `append` writes entries in the caller's own transaction.
+  `append` writes entries in the caller's own transaction. An entry the database refuses for
+  its content fails alone with `EntryRefused`; its batch neighbours are written.
 - Check: `verify_chain`, `chain_head`, `format_heads`, `parse_heads`.
 - Read: `access_history`, `count_entries`.
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nidb.accesslog.history import AccessView, access_history, count_entries
-    from nidb.accesslog.records import AccessRecord, staff_read
+    from nidb.accesslog.records import AccessRecord, EntryRefused, staff_read
     from nidb.accesslog.verify import (
         ChainProblem,
         ChainReport,
@@ -38,6 +39,7 @@ _HOMES = {
     "AccessView": "nidb.accesslog.history",
     "ChainProblem": "nidb.accesslog.verify",
     "ChainReport": "nidb.accesslog.verify",
+    "EntryRefused": "nidb.accesslog.records",
     "access_history": "nidb.accesslog.history",
     "append": "nidb.accesslog.writer",
     "chain_head": "nidb.accesslog.verify",
@@ -54,6 +56,7 @@ __all__ = [
     "AccessView",
     "ChainProblem",
     "ChainReport",
+    "EntryRefused",
     "access_history",
     "append",
     "chain_head",

@@ -31,7 +31,7 @@ from nidb.accesslog.chain import (
     chain_rows,
     linger_seconds,
 )
-from nidb.accesslog.records import AccessRecord
+from nidb.accesslog.records import AccessRecord, EntryRefused
 from nidb.store.pgasync import BROKEN_CONNECTION
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ _INSERT = (
 )
 _TAKEN = "SELECT message_id FROM access_log WHERE message_id = ANY($1::text[])"
 _HEAD = "SELECT seq, entry_hash FROM access_log WHERE lane = $1 ORDER BY seq DESC LIMIT 1"
+
+
+_CONTENT_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+"""What a statement fails with when an entry's content does not fit (a unique violation, a
+replay, is caught before these)."""
 
 
 class AsyncAccessLog:
@@ -141,6 +146,15 @@ class AsyncAccessLog:
                     self._conn, self._head = None, None
                 await asyncio.sleep(min(0.002 * 2**attempt, 0.2))
                 continue
+            except _CONTENT_ERRORS as failure:
+                # the database refused what an entry says: nothing of the batch was written and
+                # the connection is sound; write the entries one by one so only the bad one fails
+                if len(batch) > 1:
+                    for item in batch:
+                        await self._write([item])
+                    return
+                error = EntryRefused(type(failure).__name__)
+                break
             except Exception as failure:  # anything else: every waiter must hear it
                 error = failure
                 if self._conn is not None and not isinstance(failure, asyncpg.PostgresError):

@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class EntryRefused(Exception):
+    """The database refused this one entry for its content (too long for a column, a NUL, ...).
+
+    Raised to that entry's caller alone: a batch that fails for its content is written again one
+    entry at a time, so the entries beside it are written and their callers answered.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"access-log entry refused by the database: {reason}")
+
+
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
     """What happened: who, which service, why, whose data, which fields, with what result."""

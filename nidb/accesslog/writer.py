@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, create_engine, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from nidb.accesslog.chain import (
     ALL_COLUMNS,
@@ -37,7 +37,7 @@ from nidb.accesslog.chain import (
     chain_rows,
     linger_seconds,
 )
-from nidb.accesslog.records import AccessRecord
+from nidb.accesslog.records import AccessRecord, EntryRefused
 from nidb.store import models
 
 if TYPE_CHECKING:
@@ -286,6 +286,16 @@ class AccessLog:
                 else:
                     with self.engine.begin() as conn:  # SQLite: read the head under the lock
                         results, _ = append(conn, records, 0, None)
+            except (DataError, psycopg.DataError) as error:
+                # the database refused what an entry says (too long, a NUL): nothing of the batch
+                # was written; write the entries one by one so only the bad one fails
+                self._head = None
+                if len(batch) > 1:
+                    for item in batch:
+                        self._write([item])
+                    return
+                batch[0][1].set_exception(EntryRefused(type(error).__name__))
+                return
             except (
                 IntegrityError,
                 OperationalError,

@@ -18,9 +18,9 @@ from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
 from nidb.claims.routes import exchange_routes as claims_routes
 from nidb.exchange.runtime import ExchangeRuntime, route_table
-from nidb.protocol.keys import SigningKey
+from nidb.protocol.keys import SigningKey, VerifyKey
 from nidb.settings import signing_key_path
-from nidb.store.db import ensure_schema, make_engine
+from nidb.store.db import ensure_schema, make_engine, schema_revisions
 from nidb.web import routes as web_routes
 
 
@@ -69,11 +69,63 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     employer_routes.mount(app)  # employers' signed declarations
     web_routes.mount(app)  # citizen portal and staff console (HTML)
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's spec, with the schemas the partner bodies refer to in its components."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in exchange.component_schemas(route_table()).items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.get("/health", tags=["system"], summary="Tình trạng dịch vụ")
     def health() -> dict[str, str]:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
+
+    @app.get("/healthz", tags=["system"], summary="Tiến trình đang chạy (liveness)")
+    def healthz() -> dict[str, str]:
+        """The process answers; nothing else is checked (a restart would not help otherwise)."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["system"],
+        summary="Sẵn sàng phục vụ (readiness)",
+        responses={503: {"description": "a check failed; each check is named with its result"}},
+    )
+    def readyz() -> JSONResponse:
+        """Ready when the database answers, its migrations are at the code's head and the
+        signing key is loaded (and signs); 503 naming the check that failed otherwise."""
+        checks: dict[str, str] = {}
+        try:
+            current, head = schema_revisions(engine)
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if current == head else f"at {current}, code at {head}"
+        except Exception as error:  # any failure to reach the database is the answer
+            checks["database"] = f"unreachable ({type(error).__name__})"
+            checks["migrations"] = "unknown"
+        probe = b"readyz"
+        checks["signing_key"] = (
+            "ok" if VerifyKey.from_b64(key.public_b64).verify(key.sign(probe), probe) else "broken"
+        )
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/keys", tags=["system"], summary="Khóa công khai của CSDL bảo hiểm")
     def keys() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from nidb.api.schemas import EnvelopeDoc
 from nidb.exchange.runtime import ExchangeRuntime, Route
@@ -21,12 +22,27 @@ _REFUSALS = {
 }
 
 
+def component_schemas(routes: dict[str, Route]) -> dict[str, Any]:
+    """The schemas the partner operations refer to (``#/components/schemas/…``): the envelope's
+    parts and the bodies' nested models (PersonQueryBody, VisitIn, …). `nidb.api.app` adds them
+    to the spec's components, so every ``$ref`` resolves."""
+    found: dict[str, Any] = {}
+    models: list[type[BaseModel]] = [EnvelopeDoc, *(route.body for route in routes.values())]
+    for model in models:
+        schema = model.model_json_schema(ref_template=_REF)
+        found.update(schema.pop("$defs", {}))
+    return found
+
+
+_REF = "#/components/schemas/{model}"
+
+
 def _openapi(route: Route) -> dict[str, Any]:
-    body_schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
-    envelope = EnvelopeDoc.model_json_schema(ref_template="#/components/schemas/{model}")
-    defs = {**envelope.pop("$defs", {}), **body_schema.pop("$defs", {})}
+    body_schema = route.body.model_json_schema(ref_template=_REF)
+    envelope = EnvelopeDoc.model_json_schema(ref_template=_REF)
+    envelope.pop("$defs", None)  # in components (component_schemas)
+    body_schema.pop("$defs", None)
     envelope["properties"]["body"] = body_schema
-    envelope["$defs"] = defs
     return {
         "requestBody": {
             "required": True,

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from nidb.services.errors import PaymentRefused
 from nidb.services.payments import CALLBACK_PATH, handle_callback
@@ -18,6 +19,41 @@ from nidb.services.payments import CALLBACK_PATH, handle_callback
 MAX_CALLBACK_BYTES = 16 * 1024
 
 router = APIRouter(tags=["online services"])
+
+
+class PaymentCallbackDoc(BaseModel):
+    """The gateway's callback body: canonical JSON, HMAC-SHA256 in ``X-Signature``."""
+
+    reference: str
+    amount: int
+    status: str = Field(examples=["paid", "failed"])
+    transaction_id: str | None = None
+    timestamp: int = Field(description="Unix seconds; refused if more than a few minutes off")
+
+
+class _ErrorBody(BaseModel):
+    code: str
+    message_vi: str
+    message_en: str
+    field: str | None = None
+
+
+class _ErrorDoc(BaseModel):
+    error: _ErrorBody
+
+
+_CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": _ErrorDoc, "description": words}
+    for status, words in (
+        (
+            400,
+            "not canonical JSON, a field missing or wrong, a stale timestamp, an unknown reference",
+        ),
+        (401, "X-Signature missing or wrong (SIGNATURE_INVALID)"),
+        (409, "already paid, or the transaction id used for another payment"),
+        (413, "body over 16 KiB"),
+    )
+}
 
 
 def _error(status: int, code: str, vi: str, en: str, field: str | None = None) -> JSONResponse:
@@ -31,6 +67,13 @@ def _error(status: int, code: str, vi: str, en: str, field: str | None = None) -
     CALLBACK_PATH,
     summary="Thông báo kết quả thanh toán từ cổng thanh toán",
     description="Signed by the gateway (HMAC-SHA256 over the canonical body, `X-Signature`).",
+    responses=_CALLBACK_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PaymentCallbackDoc.model_json_schema()}},
+        }
+    },
 )
 async def payment_callback(request: Request) -> JSONResponse:
     raw = await request.body()

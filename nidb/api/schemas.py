@@ -7,12 +7,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from nidb.exchange.bodies import CardCheckBody, EmployerQueryBody, PersonQueryBody, Strict
+from nidb.protocol.envelope import MESSAGE_ID
 
 __all__ = ["CardCheckBody", "EmployerQueryBody", "PersonQueryBody", "Strict"]
 
 
 class HeaderDoc(BaseModel):
-    message_id: str = Field(description="UUID, never reused")
+    message_id: str = Field(
+        pattern=MESSAGE_ID.pattern,
+        description="UUID written lower-case with hyphens (its one spelling), never reused",
+    )
     sender: str = Field(
         examples=["VN/GOV/BYT/BV-01001"], description="country/class/member/subsystem"
     )
@@ -20,7 +24,7 @@ class HeaderDoc(BaseModel):
     service: str = Field(examples=["card.check/v1"])
     purpose: str = Field(examples=["KCB"])
     issued_at: str = Field(description="ISO 8601 with UTC offset")
-    in_reply_to: str | None = None
+    in_reply_to: str | None = Field(default=None, pattern=MESSAGE_ID.pattern)
 
 
 class EnvelopeDoc(BaseModel):
@@ -35,7 +39,15 @@ class EnvelopeDoc(BaseModel):
 
 
 class DecisionIn(Strict):
+    """An acceptance: the note is optional."""
+
     note: str | None = Field(default=None, max_length=2000)
+
+
+class RejectIn(Strict):
+    """A rejection: the note saying why is required (blank counts as missing)."""
+
+    note: str = Field(min_length=1, max_length=2000, description="lý do từ chối (bắt buộc)")
 
 
 class ReviewItemOut(BaseModel):
@@ -71,6 +83,12 @@ class ErrorOut(BaseModel):
     code: str
     message_vi: str
     message_en: str
+
+
+class ErrorDoc(BaseModel):
+    """Every staff API error: ``{"error": {code, message_vi, message_en, …}}``."""
+
+    error: ErrorOut
 
 
 class AccessOut(BaseModel):

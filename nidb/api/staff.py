@@ -1,22 +1,56 @@
-"""Staff API: the identity review queue and a person's access history (bearer tokens)."""
+"""Staff API: the identity review queue and a person's access history (bearer tokens).
+
+A token carries a role and an area, as a staff account does, and the API applies the console's
+rules: what a role may do is ``nidb.domain.staff.can``; which records an area covers is
+``nidb.web.console.scope`` (an item outside the area answers 404, as one that does not exist).
+Every person a list or a page shows is written to the access log and the audit log.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
 from nidb.accesslog import AccessLog, access_history, staff_read
-from nidb.api.schemas import AccessOut, DecisionIn, FieldOut, ReviewDetailOut, ReviewItemOut
+from nidb.api.schemas import (
+    AccessOut,
+    DecisionIn,
+    ErrorDoc,
+    FieldOut,
+    RejectIn,
+    ReviewDetailOut,
+    ReviewItemOut,
+)
 from nidb.domain.errors import DomainError
 from nidb.domain.identifiers import BhxhCode
+from nidb.domain.review import ReviewKind
 from nidb.domain.staff import StaffAction, can, roles_allowed
 from nidb.exchange.tokens import Principal, authenticate
 from nidb.identity import review
+from nidb.store import models
+from nidb.web.console.queries import item_bhxh_code
+from nidb.web.console.scope import scope_of
 
-router = APIRouter(prefix="/staff/v1", tags=["staff"])
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers an operation gives, as it gives them (all ``ErrorDoc``)."""
+    words = {
+        400: "the decision cannot be made (E_…, named)",
+        401: "no valid bearer token (E_UNAUTHENTICATED)",
+        403: "the token's role may not do this (E_FORBIDDEN)",
+        404: "no such item or person in the token's area (as if absent)",
+        409: "already decided, no candidate, or the record is gone",
+        422: "invalid input (E_INVALID, E_BAD_FILTER, E_NOTEREQUIRED, E_NOTEINVALID, …)",
+    }
+    return {status: {"model": ErrorDoc, "description": words[status]} for status in statuses}
+
+
+router = APIRouter(prefix="/staff/v1", tags=["staff"], responses=_responses(401, 403, 422))
 _bearer = HTTPBearer(auto_error=False)
 
 _UNAUTHORISED = {
@@ -90,6 +124,7 @@ def _review_error(error: review.ReviewError) -> HTTPException:
         review.ItemNotFound: 404,
         review.ItemAlreadyDecided: 409,
         review.NoteRequired: 422,
+        review.NoteInvalid: 422,
         review.NoCandidate: 409,
         review.RecordNotFound: 409,
     }.get(type(error), 400)
@@ -101,22 +136,56 @@ async def list_review_items(
     request: Request,
     who: QueueReader,
     status: Annotated[str | None, Query(pattern="^(open|accepted|rejected)$")] = "open",
-    kind: Annotated[str | None, Query(max_length=12)] = None,
+    kind: Annotated[ReviewKind | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[ReviewItemOut]:
+    scope = scope_of(who)
     try:
         rows = await run_in_threadpool(
-            review.list_items, request.app.state.engine, status, kind, limit, offset
+            lambda: review.read_items(
+                request.app.state.engine,
+                actor=who.actor,
+                status=status,
+                kind=kind.value if kind is not None else None,
+                limit=limit,
+                offset=offset,
+                area=None if scope.sees_all else scope.bhxh_condition,
+            )
         )
     except ValueError as error:
         raise _error(422, "E_BAD_FILTER", "Bộ lọc không hợp lệ", str(error)) from None
-    return [_item(row) for row in rows]
+    log: AccessLog = request.app.state.access_log
+    await asyncio.gather(
+        *(
+            log.record_async(
+                staff_read(
+                    who.actor, who.role, "review.list/v1", code, "identity", {"item": row.id}
+                )
+            )
+            for row, code in rows
+        )
+    )
+    return [_item(row) for row, _ in rows]
 
 
-@router.get("/review/items/{item_id}", response_model=ReviewDetailOut, summary="Xem so sánh")
+async def _in_area(request: Request, who: Principal, item_id: int) -> None:
+    """404 unless the item exists and its record lies in the token's area (as the console)."""
+    exists, code = await run_in_threadpool(item_bhxh_code, request.app.state.engine, item_id)
+    scope = scope_of(who)
+    if not exists or not (scope.sees_all or scope.allows_bhxh_code(code)):
+        raise _review_error(review.ItemNotFound(item_id))
+
+
+@router.get(
+    "/review/items/{item_id}",
+    response_model=ReviewDetailOut,
+    summary="Xem so sánh",
+    responses=_responses(404),
+)
 async def get_review_item(item_id: ItemId, request: Request, who: QueueReader) -> ReviewDetailOut:
     engine = request.app.state.engine
+    await _in_area(request, who, item_id)
     try:
         detail = await run_in_threadpool(review.get_item, engine, item_id, actor=who.actor)
     except review.ReviewError as error:
@@ -139,10 +208,16 @@ async def get_review_item(item_id: ItemId, request: Request, who: QueueReader) -
     )
 
 
-@router.post("/review/items/{item_id}/accept", response_model=ReviewItemOut, summary="Chấp nhận")
+@router.post(
+    "/review/items/{item_id}/accept",
+    response_model=ReviewItemOut,
+    summary="Chấp nhận",
+    responses=_responses(400, 404, 409),
+)
 async def accept_review_item(
     item_id: ItemId, decision: DecisionIn, request: Request, who: Reviewer
 ) -> ReviewItemOut:
+    await _in_area(request, who, item_id)
     try:
         row = await run_in_threadpool(
             review.accept, request.app.state.engine, item_id, who.actor, decision.note
@@ -152,13 +227,19 @@ async def accept_review_item(
     return _item(row)
 
 
-@router.post("/review/items/{item_id}/reject", response_model=ReviewItemOut, summary="Từ chối")
+@router.post(
+    "/review/items/{item_id}/reject",
+    response_model=ReviewItemOut,
+    summary="Từ chối",
+    responses=_responses(400, 404, 409),
+)
 async def reject_review_item(
-    item_id: ItemId, decision: DecisionIn, request: Request, who: Reviewer
+    item_id: ItemId, decision: RejectIn, request: Request, who: Reviewer
 ) -> ReviewItemOut:
+    await _in_area(request, who, item_id)
     try:
         row = await run_in_threadpool(
-            review.reject, request.app.state.engine, item_id, who.actor, decision.note or ""
+            review.reject, request.app.state.engine, item_id, who.actor, decision.note
         )
     except review.ReviewError as error:
         raise _review_error(error) from None
@@ -169,9 +250,12 @@ async def reject_review_item(
     "/people/{bhxh_code}/access-log",
     response_model=list[AccessOut],
     summary="Ai đã truy cập dữ liệu của người này",
+    responses=_responses(404),
 )
 async def person_access_log(
-    bhxh_code: str,
+    bhxh_code: Annotated[
+        str, Path(description="mã số BHXH", json_schema_extra={"pattern": "^[0-9]{10}$"})
+    ],
     request: Request,
     who: Auditor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -180,6 +264,16 @@ async def person_access_log(
         code = BhxhCode.parse(bhxh_code).value
     except DomainError as error:
         raise _error(422, "E_BAD_BHXH_CODE", error.message_vi, error.message_en) from None
+    scope = scope_of(who)
+    if not scope.allows_bhxh_code(code) or not await run_in_threadpool(
+        _person_exists, request.app.state.engine, code
+    ):  # absent or outside the area: the same answer, as the console gives
+        raise _error(
+            404,
+            "E_PERSON_NOT_FOUND",
+            f"Không tìm thấy người có mã số BHXH {code} trong phạm vi của bạn",
+            "no person with this BHXH code in your area",
+        )
     views = await run_in_threadpool(access_history, request.app.state.engine, code, limit)
     await _log_read(request, who, "access.history/v1", code, "access_log", {})
     return [
@@ -206,3 +300,10 @@ async def _log_read(
     record = staff_read(who.actor, who.role, service, subject, fields, detail)
     log: AccessLog = request.app.state.access_log
     await log.record_async(record)
+
+
+def _person_exists(engine: Engine, code: str) -> bool:
+    persons = models.Person.__table__
+    with engine.connect() as conn:
+        found = conn.execute(select(persons.c.record_id).where(persons.c.bhxh_code == code))
+        return found.first() is not None

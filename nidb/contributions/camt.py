@@ -117,8 +117,8 @@ def read_entries(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Entry]:
     """
     from xml.etree.ElementTree import ParseError
 
-    from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-    from defusedxml.ElementTree import iterparse  # type: ignore[import-untyped]
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
 
     if path.stat().st_size > max_bytes:
         raise CamtError(str(path), f"tệp lớn hơn {max_bytes} byte", f"file over {max_bytes} bytes")

@@ -29,6 +29,7 @@ __all__ = [
     "PERSONAL_ID_INCONSISTENT",
     "PERSONAL_ID_PROVINCE",
     "PROVINCE_UNKNOWN",
+    "TEXT_CONTROL_CHARACTER",
     "DomainError",
     "InputFileError",
     "InvalidBhxhCode",
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidOldIdNumber",
     "InvalidPersonalId",
     "InvalidProvinceCode",
+    "InvalidText",
     "Rule",
 ]
 
@@ -67,6 +69,7 @@ class Rule(StrEnum):
     GENDER_INVALID = "GENDER_INVALID"
     NAME_EMPTY = "NAME_EMPTY"
     NAME_INVALID_CHARS = "NAME_INVALID_CHARS"
+    TEXT_CONTROL_CHARACTER = "TEXT_CONTROL_CHARACTER"
 
 
 # Module-level aliases, so callers can write `errors.DATE_FUTURE` as well as `Rule.DATE_FUTURE`.
@@ -90,6 +93,7 @@ MONTH_FORMAT = Rule.MONTH_FORMAT
 GENDER_INVALID = Rule.GENDER_INVALID
 NAME_EMPTY = Rule.NAME_EMPTY
 NAME_INVALID_CHARS = Rule.NAME_INVALID_CHARS
+TEXT_CONTROL_CHARACTER = Rule.TEXT_CONTROL_CHARACTER
 
 
 class DomainError(ValueError):
@@ -167,6 +171,10 @@ class InvalidGender(DomainError):
 
 class InvalidName(DomainError):
     """A person's name (họ và tên) is empty or has characters a name cannot have."""
+
+
+class InvalidText(DomainError):
+    """Text from outside holds a character no stored text may hold (a control character)."""
 
 
 class InputFileError(Exception):

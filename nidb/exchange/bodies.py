@@ -29,7 +29,9 @@ class PersonQueryBody(Strict):
     """A person by personal ID (số định danh) or BHXH code."""
 
     personal_id: str | None = Field(default=None, min_length=9, max_length=12)
-    bhxh_code: str | None = Field(default=None, min_length=10, max_length=10)
+    bhxh_code: str | None = Field(
+        default=None, min_length=10, max_length=10, pattern=r"^[0-9]{10}$", description="mã số BHXH"
+    )
 
 
 class EmployerQueryBody(Strict):

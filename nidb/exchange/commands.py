@@ -172,14 +172,33 @@ def token_create(
     name: Annotated[str, typer.Argument(help="Tên cán bộ hoặc công cụ")],
     role: Annotated[str, typer.Option("--role", help=", ".join(ROLES))],
     days: Annotated[int, typer.Option("--days", help="Số ngày hiệu lực")] = 90,
+    central: Annotated[
+        bool, typer.Option("--central", help="Phạm vi toàn quốc (central: every province)")
+    ] = False,
+    province_code: Annotated[
+        str | None, typer.Option("--province", help="Mã tỉnh của phạm vi (province code)")
+    ] = None,
+    district_code: Annotated[
+        str | None, typer.Option("--district", help="Mã huyện của phạm vi (district code)")
+    ] = None,
 ) -> None:
-    """Tạo mã truy cập; mã chỉ hiện một lần (create a token; it is shown once)."""
+    """Tạo mã truy cập theo phạm vi như tài khoản cán bộ; mã chỉ hiện một lần (create a token
+    covering an area, as a staff account does; it is shown once)."""
     from nidb.exchange.tokens import create_token
     from nidb.store.db import open_engine
 
+    level = "central" if central else "district" if district_code else "province"
     with handled():
         try:
-            token = create_token(open_engine(), name, role, days)
+            token = create_token(
+                open_engine(),
+                name,
+                role,
+                days,
+                scope_level=level,
+                province_code=province_code,
+                district_code=district_code,
+            )
         except ValueError as error:
             raise fail(str(error)) from None
     out.print(token, highlight=False)

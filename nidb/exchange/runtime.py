@@ -20,7 +20,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, create_engine
 
-from nidb.accesslog import AccessLog, AccessRecord
+from nidb.accesslog import AccessLog, AccessRecord, EntryRefused
 from nidb.exchange import extracts, services
 from nidb.exchange.bodies import (
     CardCheckBody,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 256 * 1024
 UNKNOWN_MEMBER = "XX/UNKNOWN/UNKNOWN/UNKNOWN"
+ACTOR_WIDTH = 100
+"""The access log's ``actor`` column: a claimed sender may be longer once prefixed."""
 
 Handler = Callable[[Connection, Any, Admission], services.Answer]
 AsyncHandler = Callable[[CardReader, Any, Admission], Awaitable[services.Answer]]
@@ -244,7 +246,12 @@ class ExchangeRuntime:
         concurrency beyond that comes from the worker processes.
         """
         outcome = await self._handle_async(service_name, raw)
-        if not await self.log.record_async(outcome.record):
+        try:
+            logged = await self.log.record_async(outcome.record)
+        except EntryRefused as refused:
+            outcome = self._unloggable(outcome, refused)
+            logged = await self.log.record_async(outcome.record)
+        if not logged:
             # another worker logged this message_id first: a replay, whatever we computed
             outcome = self._replayed(outcome)
             await self.log.record_async(outcome.record)
@@ -255,7 +262,12 @@ class ExchangeRuntime:
     def answer(self, service_name: str, raw: bytes, timeout: float = 30.0) -> Reply:
         """`answer_async` for a caller off the event loop: blocks until the records are durable."""
         outcome = self._handle(service_name, raw)
-        if not self.log.record(outcome.record, timeout):
+        try:
+            logged = self.log.record(outcome.record, timeout)
+        except EntryRefused as refused:
+            outcome = self._unloggable(outcome, refused)
+            logged = self.log.record(outcome.record, timeout)
+        if not logged:
             outcome = self._replayed(outcome)
             self.log.record(outcome.record, timeout)
         elif outcome.reads:
@@ -365,6 +377,18 @@ class ExchangeRuntime:
             self.extracts.wake()
         return Outcome(200, reply, record, reads)
 
+    def _unloggable(self, outcome: Outcome, refused: EntryRefused) -> Outcome:
+        """The signed refusal to send instead of ``outcome`` when the database would not store
+        its access record: a reply is never sent unlogged, so the request is refused, and the
+        refusal is logged under the service alone (nothing the sender wrote is kept)."""
+        service = SERVICES[outcome.record.service]
+        return self._refusal(
+            service,
+            Refused(RefusalCode.MALFORMED, f"the request could not be logged ({refused.reason})"),
+            None,
+            False,
+        )
+
     def _replayed(self, outcome: Outcome) -> Outcome:
         """The refusal to send instead of ``outcome`` when its message_id was already logged."""
         record = outcome.record
@@ -406,8 +430,12 @@ class ExchangeRuntime:
             detail["detail"] = refused.detail[:500]
         if admission is not None:
             detail["grant"] = admission.grant_id
+        actor = sender
+        if not authenticated:  # a claim only: the actor is bounded, the whole claim in detail
+            actor = f"unverified:{sender}"[:ACTOR_WIDTH]
+            detail["claimed_sender"] = sender
         record = AccessRecord(
-            actor=sender if authenticated else f"unverified:{sender}",
+            actor=actor,
             service=service.name,
             result=str(refused.code),
             purpose=header.purpose if header else None,

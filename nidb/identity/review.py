@@ -16,9 +16,10 @@ name is imported from; the types and errors live in `review_types`, the decision
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from nidb.identity.review_decisions import accept, audit, changes_on_accept, reject
 from nidb.identity.review_types import (
@@ -30,6 +31,7 @@ from nidb.identity.review_types import (
     ItemDetail,
     ItemNotFound,
     NoCandidate,
+    NoteInvalid,
     NoteRequired,
     RecordNotFound,
     RegistryRowMissing,
@@ -50,6 +52,7 @@ __all__ = [
     "ItemDetail",
     "ItemNotFound",
     "NoCandidate",
+    "NoteInvalid",
     "NoteRequired",
     "RecordNotFound",
     "RegistryRowMissing",
@@ -59,6 +62,7 @@ __all__ = [
     "count_items",
     "get_item",
     "list_items",
+    "read_items",
     "reject",
 ]
 
@@ -87,6 +91,55 @@ def list_items(
         query = query.where(items.c.kind == kind)
     with engine.connect() as conn:
         return [item_row(row) for row in conn.execute(query)]
+
+
+def read_items(
+    engine: Engine,
+    *,
+    actor: str,
+    status: str | None = "open",
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    area: Callable[[Any], ColumnElement[bool]] | None = None,
+) -> list[tuple[ReviewRow, str | None]]:
+    """A staff member's look at the queue: `list_items` inside ``area`` (a condition on the
+    record's BHXH code; None: every province), each item with its record's BHXH code.
+
+    The list shows names and personal IDs, so every item listed is audited
+    (``review.list``) in the same transaction as the read; the caller writes the access log.
+    """
+    _check_filters(status, kind)
+    items, persons = models.ReviewItem.__table__, models.Person.__table__
+    query = (
+        select_items()
+        .add_columns(persons.c.bhxh_code)
+        .order_by(items.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if status is not None:
+        query = query.where(items.c.status == status)
+    if kind is not None:
+        query = query.where(items.c.kind == kind)
+    if area is not None:
+        query = query.where(area(persons.c.bhxh_code))
+    listed: list[tuple[ReviewRow, str | None]] = []
+    with engine.begin() as conn:
+        for row in conn.execute(query).all():
+            values = dict(row._mapping)
+            code = values.pop("bhxh_code")
+            item = item_row(_Row(values))
+            audit(conn, actor, "review.list", item, {"item_id": item.id})
+            listed.append((item, code))
+    return listed
+
+
+class _Row:
+    """A mapping dressed as a result row for `item_row`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._mapping = values
 
 
 def count_items(engine: Engine, status: str | None = "open", kind: str | None = None) -> int:

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text, update
 
+from nidb.domain.errors import DomainError
+from nidb.domain.text import check_no_control
 from nidb.domain.verification import VerificationStatus
 from nidb.identity.review_types import (
     PURPOSE,
@@ -22,6 +24,7 @@ from nidb.identity.review_types import (
     ItemAlreadyDecided,
     ItemNotFound,
     NoCandidate,
+    NoteInvalid,
     NoteRequired,
     RecordNotFound,
     RegistryRowMissing,
@@ -33,6 +36,16 @@ from nidb.store import models
 from nidb.store.audit import write_audit, write_event
 
 __all__ = ["accept", "audit", "changes_on_accept", "reject"]
+
+
+def _checked_note(item_id: int, note: str | None) -> None:
+    """The note is text from outside: the domain's control-character rule, on both engines."""
+    if note is None:
+        return
+    try:
+        check_no_control(note, "note", multiline=True)
+    except DomainError as error:
+        raise NoteInvalid(item_id, error.message_vi, error.message_en) from None
 
 
 def _decide(conn: Connection, item_id: int, status: str, actor: str, note: str | None) -> ReviewRow:
@@ -110,6 +123,7 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
     `changes` lists what changed. Raises ItemNotFound, ItemAlreadyDecided, NoCandidate,
     RecordNotFound or RegistryRowMissing (then nothing is written).
     """
+    _checked_note(item_id, note)
     persons = models.Person.__table__
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -181,6 +195,7 @@ def reject(engine: Engine, item_id: int, actor: str, note: str) -> ReviewRow:
 
     Raises NoteRequired, ItemNotFound, ItemAlreadyDecided or RecordNotFound.
     """
+    _checked_note(item_id, note)
     if not (note or "").strip():
         raise NoteRequired(item_id)
     persons = models.Person.__table__

@@ -26,6 +26,7 @@ __all__ = [
     "ItemDetail",
     "ItemNotFound",
     "NoCandidate",
+    "NoteInvalid",
     "NoteRequired",
     "RecordNotFound",
     "RegistryRowMissing",
@@ -84,6 +85,13 @@ class NoteRequired(ReviewError):
         super().__init__(
             item_id, "từ chối phải ghi rõ lý do (--note)", "a rejection needs a note (--note)"
         )
+
+
+class NoteInvalid(ReviewError):
+    """The note holds a character no stored text may hold (``nidb.domain.text``)."""
+
+    def __init__(self, item_id: int, message_vi: str, message_en: str) -> None:
+        super().__init__(item_id, f"ghi chú {message_vi}", f"the note {message_en}")
 
 
 class NoCandidate(ReviewError):

@@ -25,6 +25,13 @@ NIDB_MEMBER = "VN/GOV/BHXH/CSDLBH"
 MEMBER_ID = re.compile(r"^[A-Z]{2}/[A-Z]{2,10}/[A-Za-z0-9-]{1,40}/[A-Za-z0-9._-]{1,40}$")
 SERVICE_ID = re.compile(r"^[a-z][a-z0-9_.-]{1,40}/v[0-9]{1,3}$")
 PURPOSE_ID = re.compile(r"^[A-Z0-9_]{2,20}$")
+MESSAGE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""The one spelling of a message id: a UUID, lower-case, hyphenated, 36 characters.
+
+``uuid.UUID()`` also reads upper case, ``urn:uuid:``, braces, no hyphens and any number of
+extra hyphens; were those accepted, one id would have many spellings (each a fresh id to the
+replay check) and unbounded length (past the access log's column). Only this spelling is read.
+"""
 HEADER_KEYS = ("message_id", "sender", "receiver", "service", "purpose", "issued_at")
 
 
@@ -95,10 +102,10 @@ def parse_header(raw: Any) -> Header:
     if unknown:
         raise _malformed(f"unknown header fields: {', '.join(sorted(unknown))}")
     message_id = _text(raw, "message_id")
-    try:
-        uuid.UUID(message_id)
-    except ValueError:
-        raise _malformed("header.message_id must be a UUID") from None
+    if not MESSAGE_ID.fullmatch(message_id):
+        raise _malformed(
+            "header.message_id must be a UUID written lower-case with hyphens (36 characters)"
+        )
     issued_text = _text(raw, "issued_at")
     try:
         issued_at = datetime.fromisoformat(issued_text)
@@ -107,8 +114,12 @@ def parse_header(raw: Any) -> Header:
     if issued_at.tzinfo is None:
         raise _malformed("header.issued_at must carry a UTC offset")
     in_reply_to = raw.get("in_reply_to")
-    if in_reply_to is not None and not isinstance(in_reply_to, str):
-        raise _malformed("header.in_reply_to must be a string")
+    if in_reply_to is not None and (
+        not isinstance(in_reply_to, str) or not MESSAGE_ID.fullmatch(in_reply_to)
+    ):
+        raise _malformed(
+            "header.in_reply_to must be a UUID written lower-case with hyphens (36 characters)"
+        )
     return Header(
         message_id=message_id,
         sender=_text(raw, "sender", MEMBER_ID),

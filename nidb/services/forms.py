@@ -16,6 +16,7 @@ from nidb.domain.dates import parse_date
 from nidb.domain.errors import DomainError
 from nidb.domain.evidence import MAX_EVIDENCE_BYTES, sniff
 from nidb.domain.identifiers import PersonalId
+from nidb.domain.text import check_no_control
 from nidb.services.errors import FormInvalid
 from nidb.services.workdays import today_vn
 
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 MAX_UPLOAD_BYTES = MAX_EVIDENCE_BYTES
-_MARKUP = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|javascript:", re.IGNORECASE)
+_MARKUP = re.compile(r"[<>]|javascript:", re.IGNORECASE)
 _ACCOUNT = re.compile(r"[0-9]{6,20}")
 
 
@@ -57,8 +58,13 @@ def check_past_date(raw: str, field: str, *, today: date | None = None) -> date:
 def check_text(
     raw: str | None, field: str, *, max_length: int = 500, required: bool = False
 ) -> str:
-    """Free text: trimmed, bounded, without markup or control characters."""
+    """Free text: trimmed, bounded, without markup or control characters (the domain's one
+    rule, ``nidb.domain.text``; tab and line breaks allowed)."""
     value = (raw or "").strip()
+    try:
+        check_no_control(value, field, multiline=True)
+    except DomainError as error:
+        raise _invalid(field, error.value, error.rule, error.message_vi, error.message_en) from None
     if required and not value:
         raise _invalid(field, raw, "TEXT_REQUIRED", "không được để trống", "must not be empty")
     if len(value) > max_length:

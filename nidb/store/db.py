@@ -56,14 +56,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create or migrate the schema if it is not at head."""
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """(the database's migration revision, the code's head revision)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
+    return current, head
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or migrate the schema if it is not at head."""
+    current, head = schema_revisions(engine)
     if current != head:
         upgrade(engine)
 

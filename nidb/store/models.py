@@ -406,6 +406,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = now_column()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the area the holder covers, as a staff account's (issue 16): central, province or district;
+    # tokens issued before areas existed are 'province' with no province: they see nothing
+    scope_level: Mapped[str] = mapped_column(String(10), server_default="province")
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    district_code: Mapped[str | None] = mapped_column(String(5))
 
 
 class Subscription(Base):

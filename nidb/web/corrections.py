@@ -20,6 +20,7 @@ from nidb.domain.errors import DomainError
 from nidb.domain.gender import parse_gender
 from nidb.domain.identifiers import PersonalId
 from nidb.domain.names import name_forms, normalize_name
+from nidb.domain.text import control_character
 from nidb.store import people
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models import Person
@@ -28,7 +29,6 @@ from nidb.store.tables import table_of
 from nidb.web.uploads import Evidence
 
 MARKUP = re.compile(r"[<>]")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 STATUS_LABELS = {
     "submitted": ("Đã tiếp nhận", "warn"),
     "in_review": ("Đang xử lý", "warn"),
@@ -62,7 +62,7 @@ def _free_text(raw: str) -> str:
         raise ValueError("Vui lòng nhập giá trị mới.")
     if len(text) > 200:
         raise ValueError("Giá trị mới dài tối đa 200 ký tự.")
-    if MARKUP.search(text) or CONTROL.search(text):
+    if MARKUP.search(text) or control_character(text) is not None:
         raise ValueError("Giá trị mới không được chứa ký tự < hoặc > hay ký tự điều khiển.")
     return text
 
@@ -129,7 +129,7 @@ def validate(field: str, new_value: str, reason: str) -> tuple[dict[str, str], d
         errors["reason"] = "Vui lòng nêu lý do (ít nhất 10 ký tự)."
     elif len(text) > 1000:
         errors["reason"] = "Lý do dài tối đa 1000 ký tự."
-    elif MARKUP.search(text) or CONTROL.search(text):
+    elif MARKUP.search(text) or control_character(text, multiline=True):
         errors["reason"] = "Lý do không được chứa ký tự < hoặc > hay ký tự điều khiển."
     else:
         clean["reason"] = text
@@ -301,7 +301,9 @@ def decide(
     ``correction.decided`` event are one transaction. Raises DecisionError (bad note, no such
     request) or AlreadyDecided; then nothing is written.
     """
-    if note is not None and (len(note) > 1000 or MARKUP.search(note) or CONTROL.search(note)):
+    if note is not None and (
+        len(note) > 1000 or MARKUP.search(note) or control_character(note, multiline=True)
+    ):
         raise DecisionError("Ghi chú không hợp lệ (tối đa 1000 ký tự, không có < >).", "bad note")
     note = (note or "").strip() or None
     final = status in ("accepted", "rejected")

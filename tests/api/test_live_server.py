@@ -137,7 +137,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     engine = make_engine(f"sqlite:///{folder / 'nidb.sqlite3'}")
     ensure_schema(engine)
     insured_person(engine)
-    token = create_token(engine, "fuzz", "admin")
+    token = create_token(engine, "fuzz", "admin", scope_level="central")
     with BackgroundServer(create_app(engine, SigningKey.generate()), lifespan="on") as server:
         yield server.url, token
     engine.dispose()

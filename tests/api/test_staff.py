@@ -45,7 +45,7 @@ def test_no_token_bad_token_or_revoked_token_is_401(exchange: Exchange) -> None:
     http = exchange.http
     assert http.get("/staff/v1/review/items").status_code == 401
     assert http.get("/staff/v1/review/items", headers=auth("nidb_guess")).status_code == 401
-    token = create_token(exchange.engine, "lan", "reviewer")
+    token = create_token(exchange.engine, "lan", "reviewer", scope_level="central")
     assert http.get("/staff/v1/review/items", headers=auth(token)).status_code == 200
     revoke_tokens(exchange.engine, "lan")
     response = http.get("/staff/v1/review/items", headers=auth(token))
@@ -54,7 +54,7 @@ def test_no_token_bad_token_or_revoked_token_is_401(exchange: Exchange) -> None:
 
 
 def test_an_expired_token_is_401(exchange: Exchange) -> None:
-    token = create_token(exchange.engine, "cu", "reviewer", days=None)
+    token = create_token(exchange.engine, "cu", "reviewer", days=None, scope_level="central")
     with exchange.engine.begin() as conn:
         from datetime import UTC, datetime, timedelta
 
@@ -68,7 +68,7 @@ def test_an_expired_token_is_401(exchange: Exchange) -> None:
 
 def test_a_reviewer_lists_inspects_and_accepts_and_it_is_audited(exchange: Exchange) -> None:
     item_id = queue_item(exchange.engine)
-    headers = auth(create_token(exchange.engine, "lan", "reviewer"))
+    headers = auth(create_token(exchange.engine, "lan", "reviewer", scope_level="central"))
     listed = exchange.http.get("/staff/v1/review/items", headers=headers).json()
     assert [(i["id"], i["reasons"], i["full_name"]) for i in listed] == [
         (item_id, ["NAME_TYPO"], "Nguyễn Văn Ann")
@@ -99,27 +99,37 @@ def test_a_reviewer_lists_inspects_and_accepts_and_it_is_audited(exchange: Excha
             .scalars()
             .all()
         )
-    assert actions == ["review.view", "review.accept"]
-    # the look at the record is in that person's access history
-    assert [h.actor for h in access_history(exchange.engine, "0123456788")] == ["staff:lan"]
+    assert actions == ["review.list", "review.view", "review.accept"]
+    # the list and the look at the record are in that person's access history
+    history = access_history(exchange.engine, "0123456788")
+    assert sorted((h.actor, h.service) for h in history) == [
+        ("staff:lan", "review.list/v1"),
+        ("staff:lan", "review.view/v1"),
+    ]
 
 
 def test_rejecting_needs_a_note(exchange: Exchange) -> None:
     item_id = queue_item(exchange.engine)
-    headers = auth(create_token(exchange.engine, "lan", "reviewer"))
+    headers = auth(create_token(exchange.engine, "lan", "reviewer", scope_level="central"))
     response = exchange.http.post(
         f"/staff/v1/review/items/{item_id}/reject", json={}, headers=headers
     )
-    assert response.status_code == 422 and response.json()["error"]["code"] == "E_NOTEREQUIRED"
+    # the schema says so (RejectIn.note is required, at least one character after trimming)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "E_INVALID"
+    assert [p["field"] for p in response.json()["error"]["problems"]] == ["body.note"]
+    blank = exchange.http.post(
+        f"/staff/v1/review/items/{item_id}/reject", json={"note": "   "}, headers=headers
+    )
+    assert blank.status_code == 422
 
 
 def test_roles_are_enforced(exchange: Exchange) -> None:
     """The staff console's rule (nidb.domain.staff): auditors read the queue but decide nothing;
     approvers decide dossiers, not review items; only auditors and admins read access logs."""
     item_id = queue_item(exchange.engine)
-    auditor = auth(create_token(exchange.engine, "kiem", "auditor"))
-    reviewer = auth(create_token(exchange.engine, "lan", "reviewer"))
-    approver = auth(create_token(exchange.engine, "duyet", "approver"))
+    auditor = auth(create_token(exchange.engine, "kiem", "auditor", scope_level="central"))
+    reviewer = auth(create_token(exchange.engine, "lan", "reviewer", scope_level="central"))
+    approver = auth(create_token(exchange.engine, "duyet", "approver", scope_level="central"))
     assert exchange.http.get("/staff/v1/review/items", headers=auditor).status_code == 200
     for verb in ("accept", "reject"):
         decided = exchange.http.post(
@@ -144,11 +154,11 @@ def test_roles_are_enforced(exchange: Exchange) -> None:
 
 
 def test_bad_input_is_a_clear_422_and_unknown_item_404(exchange: Exchange) -> None:
-    headers = auth(create_token(exchange.engine, "lan", "reviewer"))
+    headers = auth(create_token(exchange.engine, "lan", "reviewer", scope_level="central"))
     assert (
         exchange.http.get("/staff/v1/review/items?status=maybe", headers=headers).status_code == 422
     )
     assert exchange.http.get("/staff/v1/review/items/999", headers=headers).status_code == 404
-    auditor = auth(create_token(exchange.engine, "kiem", "auditor"))
+    auditor = auth(create_token(exchange.engine, "kiem", "auditor", scope_level="central"))
     bad = exchange.http.get("/staff/v1/people/12ab/access-log", headers=auditor)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "E_BAD_BHXH_CODE"

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from nidb.domain.staff import StaffAction, can
+from nidb.domain.text import control_character
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
 from nidb.web import corrections as requests_of_citizens
 from nidb.web.console import cache, queries
@@ -189,6 +190,8 @@ def decide(
         errors["note"] = "Vui lòng ghi lý do từ chối (bắt buộc khi từ chối)."
     if len(note) > NOTE_MAX:
         errors["note"] = f"Ghi chú dài quá {NOTE_MAX} ký tự."
+    elif control_character(note, multiline=True) is not None:
+        errors["note"] = "Ghi chú không được chứa ký tự điều khiển."
     if errors:
         return _detail(request, staff, scope, row, status=400, errors=errors, note=note[:NOTE_MAX])
     try:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from nidb.domain.review import ReviewKind
 from nidb.domain.staff import StaffAction, can
+from nidb.domain.text import control_character
 from nidb.identity import review
 from nidb.identity.reasons import REASON_LABELS
 from nidb.identity.review_types import KINDS
@@ -130,6 +131,8 @@ def _note_problem(note: str, required: bool) -> str | None:
         return "Vui lòng ghi lý do từ chối (bắt buộc khi từ chối)."
     if len(note) > NOTE_MAX:
         return f"Ghi chú dài quá {NOTE_MAX} ký tự."
+    if control_character(note, multiline=True) is not None:
+        return "Ghi chú không được chứa ký tự điều khiển."
     return None
 
 

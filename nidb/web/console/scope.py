@@ -22,7 +22,7 @@ province sees the records of every old province merged into it (``predecessors``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends
 from sqlalchemy import ColumnElement, and_, false, or_, true
@@ -114,8 +114,20 @@ def _name(code: str) -> str:
         return code
 
 
-def scope_of(staff: StaffPrincipal) -> StaffScope:
-    """The area of ``staff``: a merged (34-list) province covers the old codes merged into it."""
+class HasArea(Protocol):
+    """Anyone who covers an area: a signed-in staff member, or a staff API token's holder."""
+
+    @property
+    def scope_level(self) -> str: ...
+    @property
+    def province_code(self) -> str | None: ...
+    @property
+    def district_code(self) -> str | None: ...
+
+
+def scope_of(staff: HasArea) -> StaffScope:
+    """The area of ``staff`` (a console session or an API token: one rule for both); a merged
+    (34-list) province covers the old codes merged into it."""
     if staff.scope_level == "central":
         return StaffScope("central", ())
     code = staff.province_code or ""
