@@ -20,6 +20,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, Engine
 
+from nidb.api.exchange import REFUSALS
+from nidb.api.schemas import EnvelopeDoc
 from nidb.employers.declarations import submit
 from nidb.employers.gate import EmployerAdmission, admit
 from nidb.employers.queries import declaration
@@ -79,6 +81,16 @@ _DECLARATION_EXAMPLE = {
         }
     ],
 }
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": EnvelopeDoc, "description": codes}
+    for status, codes in {
+        **REFUSALS,
+        422: "E_BODY_INVALID; or the declaration refused: `errors` names row, field, value, rule",
+    }.items()
+}
+"""What a signed employer service answers besides 200: the envelope's refusals, signed."""
 
 
 def _openapi(summary_body: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +189,8 @@ def _status(conn: Connection, admission: EmployerAdmission) -> tuple[int, dict[s
         "(E_MALFORMED, E_UNSIGNED, E_BAD_SIGNATURE, E_UNKNOWN_SENDER, E_SENDER_SUSPENDED, "
         "E_STALE, E_FUTURE, E_REPLAY). Replies are signed by nidb."
     ),
+    response_model=EnvelopeDoc,
+    responses=_RESPONSES,
     openapi_extra=_openapi(_DECLARATION_EXAMPLE),
 )
 async def post_declaration(request: Request) -> JSONResponse:
@@ -194,6 +208,8 @@ async def post_declaration(request: Request) -> JSONResponse:
         'A signed envelope with body `{"declaration_no": …}`; answers the declaration\'s '
         "status, errors, flags and results (404 E_SUBJECT_NOT_FOUND if unknown)."
     ),
+    response_model=EnvelopeDoc,
+    responses=_RESPONSES,
     openapi_extra=_openapi({"declaration_no": "D02-2026-11-001"}),
 )
 async def post_status(request: Request) -> JSONResponse:

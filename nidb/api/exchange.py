@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from nidb.api.schemas import EnvelopeDoc
 from nidb.exchange.runtime import ExchangeRuntime, Route
 
-_REFUSALS = {
+REFUSALS = {
+    # the refusals of a signed envelope, by HTTP status (every signed service documents them)
     400: "E_MALFORMED, E_WRONG_RECEIVER, E_WRONG_SERVICE",
     401: "E_UNSIGNED, E_BAD_SIGNATURE, E_UNKNOWN_SENDER, E_STALE, E_FUTURE",
     403: "E_NOT_GRANTED, E_SENDER_SUSPENDED",
@@ -89,7 +90,7 @@ def mount(runtime_routes: dict[str, Route]) -> APIRouter:
             response_model=EnvelopeDoc,
             responses={
                 status: {"model": EnvelopeDoc, "description": codes}
-                for status, codes in _REFUSALS.items()
+                for status, codes in REFUSALS.items()
             },
             openapi_extra=_openapi(route),
         )

@@ -42,7 +42,8 @@ class _ErrorDoc(BaseModel):
     error: _ErrorBody
 
 
-_CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
+CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
+    # what a gateway callback may answer besides 200: the online services' and the employers'
     status: {"model": _ErrorDoc, "description": words}
     for status, words in (
         (
@@ -56,7 +57,7 @@ _CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _error(status: int, code: str, vi: str, en: str, field: str | None = None) -> JSONResponse:
+def error_response(status: int, code: str, vi: str, en: str, field: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message_vi": vi, "message_en": en}
     if field:
         body["field"] = field
@@ -67,7 +68,7 @@ def _error(status: int, code: str, vi: str, en: str, field: str | None = None) -
     CALLBACK_PATH,
     summary="Thông báo kết quả thanh toán từ cổng thanh toán",
     description="Signed by the gateway (HMAC-SHA256 over the canonical body, `X-Signature`).",
-    responses=_CALLBACK_ERRORS,
+    responses=CALLBACK_ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -78,7 +79,7 @@ def _error(status: int, code: str, vi: str, en: str, field: str | None = None) -
 async def payment_callback(request: Request) -> JSONResponse:
     raw = await request.body()
     if len(raw) > MAX_CALLBACK_BYTES:
-        return _error(413, "BODY_TOO_LARGE", "nội dung quá lớn", "body too large")
+        return error_response(413, "BODY_TOO_LARGE", "nội dung quá lớn", "body too large")
     engine = request.app.state.engine
     try:
         result = handle_callback(engine, raw, request.headers.get("X-Signature"))
@@ -90,7 +91,7 @@ async def payment_callback(request: Request) -> JSONResponse:
             if error.rule in ("ALREADY_PAID", "TXN_REUSED")
             else 400
         )
-        return _error(status, error.rule, error.message_vi, error.message_en, error.field)
+        return error_response(status, error.rule, error.message_vi, error.message_en, error.field)
     return JSONResponse({"outcome": result.outcome, "reference": result.reference})
 
 

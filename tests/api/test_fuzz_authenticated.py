@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine
 
 from nidb.api.app import create_app
+from nidb.contributions.gateway import CALLBACK_PATH as EMPLOYER_CALLBACK_PATH
 from nidb.exchange.catalogue import SERVICES
 from nidb.exchange.partners import add_grant, add_partner
 from nidb.exchange.tokens import create_token
@@ -84,6 +85,10 @@ def test_every_operation_past_authentication_never_fails(
     assert set(reached) == set(labels), set(labels) - set(reached)
 
 
+GATEWAY_CALLBACKS = (CALLBACK_PATH, EMPLOYER_CALLBACK_PATH)
+"""The payment gateway's callbacks (online services; employers' contributions), HMAC-signed."""
+
+
 def _gateway_signed(body: dict[str, Any]) -> bytes | None:
     try:
         return canonical_json({**body, "timestamp": int(time.time())})
@@ -123,12 +128,12 @@ def _fuzz(
         headers = {"Authorization": f"Bearer {token}"}
         if case.path.startswith("/x/"):
             case.body = _signed(case, key)
-        elif case.path == CALLBACK_PATH and isinstance(case.body, dict):
+        elif case.path in GATEWAY_CALLBACKS and isinstance(case.body, dict):
             # the gateway's side: canonical JSON, stamped now, HMAC under the shared secret
             raw = _gateway_signed(case.body)
             if raw is not None:
                 response = httpx.post(
-                    f"{url}{CALLBACK_PATH}",
+                    f"{url}{case.path}",
                     content=raw,
                     headers={"content-type": "application/json", "X-Signature": _hmac(raw)},
                 )
