@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from nidb.api import exchange, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
+from nidb.apidocs import mount_offline_docs
 from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.protocol.keys import SigningKey
 from nidb.settings import signing_key_path
@@ -25,6 +26,17 @@ def app_from_settings() -> PartnerFastPath:
     """The app over the configured database (uvicorn's factory for `nidb serve`), with the
     partner messages on the plain ASGI fast path."""
     return PartnerFastPath(create_app())
+
+
+def _hoist_openapi_definitions(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = exchange.hoist_definitions(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> FastAPI:
@@ -55,7 +67,11 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
             "its public key is at `/keys`."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
+    _hoist_openapi_definitions(app)
     app.state.engine = engine
     app.state.key = key
     app.include_router(exchange.mount(route_table()))

@@ -386,9 +386,9 @@ def match_command(
     ] = "duckdb",
 ) -> None:
     """Đối sánh hồ sơ với CSDL dân cư (link insurance records to the population registry)."""
+    from nidb.engines.spark import SparkUnavailable, ensure_available
     from nidb.identity.features import MatchInputError
     from nidb.identity.match import match_files
-    from nidb.engines.spark import SparkUnavailable, ensure_available
 
     try:
         if engine == "spark":

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nidb.apidocs import mount_offline_docs
 from nidb.sim.population.compare import clean_name
 from nidb.sim.population.faults import FaultConfig, FaultInjector, FaultMiddleware
 from nidb.sim.population.feed import ChangeEntry, ChangeFeed, InvalidCursor
@@ -67,9 +68,7 @@ def _error(
     return JSONResponse(body, status_code=status_code)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (422, 503)
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (422, 503)}
 
 
 # --- dependencies ---------------------------------------------------------------------------
@@ -246,7 +245,9 @@ async def add_change(body: AdminChange, registry: RegistryDep, feed: FeedDep) ->
             data = {"new_personal_id": body.data.new_personal_id}
     except UnknownPerson:
         raise ServiceError(
-            404, "PERSON_NOT_FOUND", "không có số định danh cá nhân này trong sổ",
+            404,
+            "PERSON_NOT_FOUND",
+            "không có số định danh cá nhân này trong sổ",
             "no such personal ID in the registry",
         ) from None
     except ChangeConflict as error:
@@ -284,7 +285,9 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
     problems = error.errors()
     if any(p["type"] == "too_long" and tuple(p["loc"]) == ("body", "requests") for p in problems):
         return _error(
-            413, "BATCH_TOO_LARGE", f"mỗi lô tối đa {MAX_BATCH} yêu cầu",
+            413,
+            "BATCH_TOO_LARGE",
+            f"mỗi lô tối đa {MAX_BATCH} yêu cầu",
             f"a batch holds at most {MAX_BATCH} requests",
         )
     # Input values are left out: they are personal data and the caller has them anyway.
@@ -347,7 +350,10 @@ def create_app(
         title="CSDLQG về dân cư — stand-in",
         summary="The national population database as nidb's tests and demos see it (Đề án 06).",
         version="1",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     app.state.registry = loaded
     app.state.feed = ChangeFeed()
     app.state.faults = FaultInjector(faults)
