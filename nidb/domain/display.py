@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "BENEFIT_KIND_LABELS",
     "LIFE_STATUS_LABELS",
     "XLSX_MONEY_FORMAT",
     "gender_label",
@@ -31,6 +32,17 @@ LIFE_STATUS_LABELS = {"alive": "Còn sống", "dead": "Đã mất", "missing": "
 """The population database's life status (``alive``/``dead``) in words."""
 
 _GENDERS = {"M": "Nam", "F": "Nữ"}
+
+BENEFIT_KIND_LABELS = {
+    "pension": "Lương hưu",
+    "survivor": "Trợ cấp tuất hằng tháng",
+    "unemployment": "Trợ cấp thất nghiệp",
+    "one_time": "BHXH một lần",
+    "funeral": "Trợ cấp mai táng",
+    "sickness": "Ốm đau",
+    "maternity": "Thai sản",
+}
+"""The kinds of benefit (``benefits.kind``) in words, for the portal and the reports."""
 
 
 def vn_date(value: date | None) -> str:
