@@ -410,3 +410,21 @@ def test_the_queue_pages_in_id_order_for_central_and_province_staff(
     sign_in(client, "rv.hcm")
     page = client.get("/can-bo/doi-soat/?trang=2").text
     assert "trang 2 / 2" in page and "Lê Văn Cường" in page and "Trần Thị Bình" not in page
+
+
+def test_opening_a_correction_request_is_in_the_citizens_access_history(
+    client: TestClient, engine: Engine, seeded: Seeded
+) -> None:
+    # docs/console.md: a staff read of a citizen's request is logged with the citizen as subject
+    seed_staff(engine, ("rv.hn",))
+    sign_in(client, "rv.hn")
+    request_id = seeded.corrections["01"]
+    assert client.get(f"/can-bo/dieu-chinh/{request_id}").status_code == 200
+    access = models.AccessLogEntry.__table__
+    with engine.connect() as conn:
+        subjects = conn.execute(
+            select(access.c.subject).where(
+                access.c.actor == "staff:rv.hn", access.c.service == "correction.view/v1"
+            )
+        ).scalars().all()
+    assert len(subjects) == 1 and subjects[0] is not None and len(subjects[0]) == 10
