@@ -77,7 +77,7 @@ def generate_command(
         raise fail(f"--format {file_format!r} không hợp lệ; chọn csv hoặc parquet")
     rates = _parse_rates(ErrorRates, rate or [])
     started = time.perf_counter()
-    with RowProgress("sinh dữ liệu (bước/steps)") as bar:
+    with RowProgress("sinh dữ liệu (generating)", unit="bước") as bar:
         summary = generate(
             out_dir,
             people,

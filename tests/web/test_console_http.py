@@ -276,7 +276,7 @@ def test_the_dashboard_counts_progress_alerts_and_backlog_in_the_area(
     assert "<svg" in page and 'role="img"' in page
     assert "Đã xác thực 1 / 2 hồ sơ (50,0 %)" in page
     assert "Hà Nội" in page and "Hồ Chí Minh" not in page and "Bình Dương" not in page
-    assert "card_after_death" in page
+    assert "Thẻ BHYT dùng sau khi chủ thẻ mất" in page and "card_after_death" not in page
     sign_in(client, "kt.tw")
     page = client.get("/can-bo/bang-dieu-khien/?sap_xep=ty_le").text
     assert "Đã xác thực 2 / 5 hồ sơ (40,0 %)" in page
