@@ -383,22 +383,23 @@ def build_report(engine: Engine, period: Period, today: date | None = None) -> R
     ]
     kind_vi = "quý" if period.kind == "quarterly" else "năm"
     title = f"Báo cáo {kind_vi} {period.label} — Cơ sở dữ liệu quốc gia về bảo hiểm"
+    early_warning: list[list[object]] = (
+        [
+            [
+                "LƯU Ý",
+                f"Lập ngày {vn_date(today)}, trước ngày chốt số liệu "
+                f"{vn_date(period.cutoff)}: số liệu chưa đủ kỳ, không dùng để báo cáo",
+            ]
+        ]
+        if today < period.cutoff
+        else []
+    )
     summary = Section(
         "summary",
         "Tổng quan (summary)",
         ["Chỉ tiêu", "Giá trị"],
         [
-            *(
-                [
-                    [
-                        "LƯU Ý",
-                        f"Lập ngày {vn_date(today)}, trước ngày chốt số liệu "
-                        f"{vn_date(period.cutoff)}: số liệu chưa đủ kỳ, không dùng để báo cáo",
-                    ]
-                ]
-                if today < period.cutoff
-                else []
-            ),
+            *early_warning,
             ["Kỳ báo cáo", f"{vn_date(period.first)} – {vn_date(period.last)}"],
             ["Ngày chốt số liệu", vn_date(period.cutoff)],
             ["Hạn gửi báo cáo", vn_date(period.due)],

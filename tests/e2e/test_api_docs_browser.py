@@ -78,7 +78,9 @@ def test_redoc_renders_offline(live_server: LiveServer, page: Any) -> None:
     outside = _offline(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/redoc")
-    page.locator("h2", has_text="Tra cứu thẻ BHYT khi khám chữa bệnh").first.wait_for(timeout=20_000)
+    page.locator("h2", has_text="Tra cứu thẻ BHYT khi khám chữa bệnh").first.wait_for(
+        timeout=20_000
+    )
     assert page.get_by_text("Something went wrong").count() == 0
     page.screenshot(path=f"{SHOTS}/redoc-1280.png")
     assert outside == []

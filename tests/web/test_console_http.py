@@ -422,9 +422,13 @@ def test_opening_a_correction_request_is_in_the_citizens_access_history(
     assert client.get(f"/can-bo/dieu-chinh/{request_id}").status_code == 200
     access = models.AccessLogEntry.__table__
     with engine.connect() as conn:
-        subjects = conn.execute(
-            select(access.c.subject).where(
-                access.c.actor == "staff:rv.hn", access.c.service == "correction.view/v1"
+        subjects = (
+            conn.execute(
+                select(access.c.subject).where(
+                    access.c.actor == "staff:rv.hn", access.c.service == "correction.view/v1"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert len(subjects) == 1 and subjects[0] is not None and len(subjects[0]) == 10

@@ -37,14 +37,16 @@ class Cards:
 
     def table(self) -> pa.Table:
         """The `cards` file in the interchange layout."""
-        return pa.table({
-            "card_code": self.code,
-            "facility_code": col.digits(self.facility, 5),
-            "valid_from": col.date32(self.valid_from),
-            "valid_to": col.date32(self.valid_to),
-            "five_years_from": col.date32(self.five_years_from, self.five_years_from < 0),
-            "status": col.strings(CARD_STATUSES, self.status),
-        })
+        return pa.table(
+            {
+                "card_code": self.code,
+                "facility_code": col.digits(self.facility, 5),
+                "valid_from": col.date32(self.valid_from),
+                "valid_to": col.date32(self.valid_to),
+                "five_years_from": col.date32(self.five_years_from, self.five_years_from < 0),
+                "status": col.strings(CARD_STATUSES, self.status),
+            }
+        )
 
 
 def facility_counts(provinces: ProvinceTable) -> npt.NDArray[np.int32]:
@@ -52,8 +54,9 @@ def facility_counts(provinces: ProvinceTable) -> npt.NDArray[np.int32]:
     return np.clip(np.round(provinces.weights * 1500), 10, 300).astype(np.int32)
 
 
-def draw_facility(rng: np.random.Generator, province: npt.NDArray[np.int16],
-                  provinces: ProvinceTable) -> npt.NDArray[np.int32]:
+def draw_facility(
+    rng: np.random.Generator, province: npt.NDArray[np.int16], provinces: ProvinceTable
+) -> npt.NDArray[np.int32]:
     """A facility code (2-digit province + 3 digits) in each province; low numbers (the big
     hospitals) are drawn more often."""
     counts = facility_counts(provinces)[province]
@@ -66,8 +69,13 @@ def _first_day(month: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
     return np.asarray(as_month.astype("datetime64[D]").astype(np.int32))
 
 
-def make_cards(rng: np.random.Generator, coverage: Coverage, population: Population,
-               provinces: ProvinceTable, today: date) -> Cards:
+def make_cards(
+    rng: np.random.Generator,
+    coverage: Coverage,
+    population: Population,
+    provinces: ProvinceTable,
+    today: date,
+) -> Cards:
     """Issue each insured person's current card from their group and periods."""
     person = coverage.holders()
     size = len(person)
@@ -77,9 +85,13 @@ def make_cards(rng: np.random.Generator, coverage: Coverage, population: Populat
     level = level_of(group.astype(np.int8))
     province = population.household_province[population.household[person]]
     code = col.join(
-        [col.strings(GROUP_CODES, group), col.digits(level, 1),
-         col.digits(provinces.codes[province], 2),
-         col.digits(coverage.primary_code[person], 10)], "",
+        [
+            col.strings(GROUP_CODES, group),
+            col.digits(level, 1),
+            col.digits(provinces.codes[province], 2),
+            col.digits(coverage.primary_code[person], 10),
+        ],
+        "",
     )
 
     dead = population.dead[person]
@@ -104,17 +116,26 @@ def make_cards(rng: np.random.Generator, coverage: Coverage, population: Populat
 
     past_start, past_end = coverage.past_start[person], coverage.past_end[person]
     continuous = np.where(
-        (past_start >= 0) & (start - past_end <= CONTINUITY_GAP_MONTHS + 1), past_start, start)
+        (past_start >= 0) & (start - past_end <= CONTINUITY_GAP_MONTHS + 1), past_start, start
+    )
     child_start = month_of(birth)
     had_child_card = coverage.child_history[person] & (
-        start - (child_start + 71) <= CONTINUITY_GAP_MONTHS + 1)
+        start - (child_start + 71) <= CONTINUITY_GAP_MONTHS + 1
+    )
     continuous = np.where(had_child_card, child_start, continuous)
     reached = continuous + 60
-    five_years = np.where((reached <= now) & (reached <= month_of(valid_to)),
-                          _first_day(reached), NONE).astype(np.int32)
+    five_years = np.where(
+        (reached <= now) & (reached <= month_of(valid_to)), _first_day(reached), NONE
+    ).astype(np.int32)
 
     return Cards(
-        person=person, code=code, level=level, province=province,
-        facility=draw_facility(rng, province, provinces), valid_from=valid_from,
-        valid_to=valid_to, five_years_from=five_years, status=status,
+        person=person,
+        code=code,
+        level=level,
+        province=province,
+        facility=draw_facility(rng, province, provinces),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        five_years_from=five_years,
+        status=status,
     )

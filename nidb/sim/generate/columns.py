@@ -13,8 +13,9 @@ IntArray = npt.NDArray[np.integer]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def strings(vocabulary: Sequence[str] | pa.Array, index: IntArray, null: BoolArray | None = None
-            ) -> pa.Array:
+def strings(
+    vocabulary: Sequence[str] | pa.Array, index: IntArray, null: BoolArray | None = None
+) -> pa.Array:
     """``vocabulary[index]`` as a string array; rows where ``null`` is true (or index < 0) null."""
     table = vocabulary if isinstance(vocabulary, pa.Array) else pa.array(vocabulary, pa.string())
     index = np.asarray(index)
@@ -69,8 +70,9 @@ def pick(variants: Sequence[pa.Array], which: IntArray | BoolArray) -> pa.Array:
     return combined.take(pa.array(positions))
 
 
-def replace_rows(array: pa.Array, rows: IntArray, values: Sequence[str | None] | pa.Array
-                 ) -> pa.Array:
+def replace_rows(
+    array: pa.Array, rows: IntArray, values: Sequence[str | None] | pa.Array
+) -> pa.Array:
     """A copy of ``array`` with ``array[rows[k]] = values[k]``."""
     if len(rows) == 0:
         return array

@@ -53,8 +53,15 @@ from nidb.sim.generate.vocabulary import build_vocabulary
 Progress = Callable[[str, int, int], None]
 
 STAGES = (
-    "population", "registry", "employers", "records", "participation", "contributions", "cards",
-    "visits", "benefits",
+    "population",
+    "registry",
+    "employers",
+    "records",
+    "participation",
+    "contributions",
+    "cards",
+    "visits",
+    "benefits",
 )
 """Steps reported to ``progress`` as (stage, steps done, len(STAGES))."""
 
@@ -132,25 +139,31 @@ def generate(
     choose_outsiders(rng, population, groups, extra)
 
     stage("registry")
-    rows["registry"] = _write(registry_table(population, forms, provinces), out_dir, "registry", fmt)
+    rows["registry"] = _write(
+        registry_table(population, forms, provinces), out_dir, "registry", fmt
+    )
 
     rng = stage("employers")
     employees = np.flatnonzero(groups == EMPLOYEE)
     employers, works_at = make_employers(
-        rng, provinces, population.household_province[population.household[employees]])
+        rng, provinces, population.household_province[population.household[employees]]
+    )
     employer_of = np.full(population.size, -1, dtype=np.int32)
     employer_of[employees] = works_at
     alive = ~population.dead[employees]
     table = employers_table(rng, employers, provinces, works_at, alive)
-    table = under_declare(fraud_rng, table, employers, works_at, alive,
-                          rates.employer_under_declared, frauds)
+    table = under_declare(
+        fraud_rng, table, employers, works_at, alive, rates.employer_under_declared, frauds
+    )
     rows["employers"] = _write(table, out_dir, "employers", fmt)
-    coverage = plan_coverage(rng, population, groups, employer_of, employers, provinces,
-                             rates.duplicate_bhxh, today)
+    coverage = plan_coverage(
+        rng, population, groups, employer_of, employers, provinces, rates.duplicate_bhxh, today
+    )
 
     rng = stage("records")
-    records, truth = records_and_truth(rng, population, coverage, employers, provinces, forms,
-                                       rates, today)
+    records, truth = records_and_truth(
+        rng, population, coverage, employers, provinces, forms, rates, today
+    )
     rows["records"] = _write(records, out_dir, "records", fmt)
     record_codes = records.column("bhxh_code")
     del records
@@ -161,8 +174,16 @@ def generate(
 
     rng = stage("contributions")
     wages = draw_wages(rng, coverage, employers, provinces, contribution_months, today)
-    paid = stop_contributions(fraud_rng, wages, coverage, employers, contribution_months,
-                              rates.contributions_stopped, today, frauds)
+    paid = stop_contributions(
+        fraud_rng,
+        wages,
+        coverage,
+        employers,
+        contribution_months,
+        rates.contributions_stopped,
+        today,
+        frauds,
+    )
     table = contributions_table(paid, coverage, employers)
     rows["contributions"] = _write(table, out_dir, "contributions", fmt)
     del table
@@ -172,10 +193,21 @@ def generate(
     rows["cards"] = _write(cards.table(), out_dir, "cards", fmt)
 
     rng = stage("visits")
-    drawn, after_death = draw_visits(rng, cards, population, provinces, visits_per_person,
-                                     rates.card_after_death, today)
-    injected = inject_visit_frauds(fraud_rng, drawn, after_death, cards, population, provinces,
-                                   rates, visits_per_person, today, frauds)
+    drawn, after_death = draw_visits(
+        rng, cards, population, provinces, visits_per_person, rates.card_after_death, today
+    )
+    injected = inject_visit_frauds(
+        fraud_rng,
+        drawn,
+        after_death,
+        cards,
+        population,
+        provinces,
+        rates,
+        visits_per_person,
+        today,
+        frauds,
+    )
     table, visit_number = injected.visits.table(rng, cards)
     frauds.add("cost_outlier", "visit", visit_ids(visit_number[injected.cost_outliers]))
     rows["visits"] = _write(table, out_dir, "visits", fmt)
@@ -184,8 +216,12 @@ def generate(
     rng = stage("benefits")
     benefits = make_benefits(rng, population, coverage, wages, rates.benefit_after_death, today)
     rows["benefits"] = _write(benefits.table(), out_dir, "benefits", fmt)
-    truth = mark_records(truth, record_codes, benefits.codes_paid_after_death(),
-                         InjectedError.BENEFIT_AFTER_DEATH.value)
+    truth = mark_records(
+        truth,
+        record_codes,
+        benefits.codes_paid_after_death(),
+        InjectedError.BENEFIT_AFTER_DEATH.value,
+    )
     rows["truth"] = _write(truth, out_dir, "truth", fmt)
     frauds.add("benefit_after_death", "person", col.digits(benefits.codes_paid_after_death(), 10))
     rows["frauds"] = _write(frauds.table(), out_dir, "frauds", fmt)

@@ -93,9 +93,16 @@ def _codes(rng: np.random.Generator, prefix: I64) -> I64:
     return unique_draws(rng, prefix, 100_000_000, len(prefix))
 
 
-def plan_coverage(rng: np.random.Generator, population: Population, groups: I16,
-                  employer_of: I32, employers: Employers, provinces: ProvinceTable,
-                  duplicate_share: float, today: date) -> Coverage:
+def plan_coverage(
+    rng: np.random.Generator,
+    population: Population,
+    groups: I16,
+    employer_of: I32,
+    employers: Employers,
+    provinces: ProvinceTable,
+    duplicate_share: float,
+    today: date,
+) -> Coverage:
     """Decide codes and periods. ``employer_of`` is each person's employer or -1."""
     size = population.size
     insured = groups != NOT_INSURED
@@ -113,10 +120,13 @@ def plan_coverage(rng: np.random.Generator, population: Population, groups: I16,
     recent = last - np.floor(u[0] * np.minimum(120, np.maximum(1, last - birth))).astype(np.int32)
     start = np.select(
         [group == Group.TE, group == Group.HS, group == Group.SV, employee, group == Group.HT],
-        [birth, np.minimum(_september_from(birth + 72), last),
-         np.minimum(_september_from(adult), last),
-         last - 1 - np.floor(u[1] * np.minimum(180, worked)).astype(np.int32),
-         np.minimum(retirement, last)],
+        [
+            birth,
+            np.minimum(_september_from(birth + 72), last),
+            np.minimum(_september_from(adult), last),
+            last - 1 - np.floor(u[1] * np.minimum(180, worked)).astype(np.int32),
+            np.minimum(retirement, last),
+        ],
         np.maximum(recent, birth + np.where(group == Group.BT, 80 * 12, 0)),
     ).astype(np.int32)
     start = np.minimum(np.maximum(start, np.where(employee, adult, birth)), last)
@@ -129,8 +139,11 @@ def plan_coverage(rng: np.random.Generator, population: Population, groups: I16,
 
     age_years = (last - birth) / 12
     duplicate = insured & (age_years >= 20) & (u[5] < duplicate_share)
-    past = duplicate | (group == Group.HT) | (
-        employee & (u[6] < PAST_JOB_SHARE) & (start - adult >= 24))
+    past = (
+        duplicate
+        | (group == Group.HT)
+        | (employee & (u[6] < PAST_JOB_SHARE) & (start - adult >= 24))
+    )
     past_end = np.select(
         [employee, group == Group.HT],
         [start - 1 - np.floor(u[7] * 12).astype(np.int32), start - 1],
@@ -149,18 +162,22 @@ def plan_coverage(rng: np.random.Generator, population: Population, groups: I16,
     second_prefix = provinces.codes[employers.province[picked]]
     holders = np.flatnonzero(insured)
     doubles = np.flatnonzero(duplicate)
-    codes = _codes(rng, np.concatenate([primary_prefix[holders], second_prefix[doubles]]).astype(
-        np.int64))
+    codes = _codes(
+        rng, np.concatenate([primary_prefix[holders], second_prefix[doubles]]).astype(np.int64)
+    )
     primary_code = np.full(size, NONE, dtype=np.int64)
-    primary_code[holders] = codes[:len(holders)]
+    primary_code[holders] = codes[: len(holders)]
     second_code = np.full(size, NONE, dtype=np.int64)
-    second_code[doubles] = codes[len(holders):]
+    second_code[doubles] = codes[len(holders) :]
 
     return Coverage(
         group=np.where(insured, group, NOT_INSURED).astype(np.int16),
-        primary_code=primary_code, second_code=second_code,
+        primary_code=primary_code,
+        second_code=second_code,
         employer=np.where(employee, employer_of, NONE).astype(np.int32),
-        start=np.where(insured, start, NONE).astype(np.int32), end=end, work_end=work_end,
+        start=np.where(insured, start, NONE).astype(np.int32),
+        end=end,
+        work_end=work_end,
         past_employer=np.where(past, picked, NONE).astype(np.int32),
         past_start=np.where(past, past_start, NONE).astype(np.int32),
         past_end=np.where(past, past_end, NONE).astype(np.int32),
@@ -169,8 +186,9 @@ def plan_coverage(rng: np.random.Generator, population: Population, groups: I16,
     )
 
 
-def participation_table(coverage: Coverage, population: Population, employers: Employers
-                        ) -> pa.Table:
+def participation_table(
+    coverage: Coverage, population: Population, employers: Employers
+) -> pa.Table:
     """The `participation` file: one row per (BHXH code, scheme, period)."""
     holders = coverage.holders()
     employee = holders[coverage.is_employee()[holders]]
@@ -185,32 +203,61 @@ def participation_table(coverage: Coverage, population: Population, employers: E
     blocks: list[tuple[I64, I32, I32, I32, I32, I32]] = []
     for scheme_index in (BHXH, BHYT, BHTN):
         ends = coverage.end if scheme_index == BHYT else coverage.work_end
-        blocks.append((coverage.primary_code[employee],
-                       np.full(len(employee), scheme_index, np.int32),
-                       coverage.employer[employee], coverage.group[employee].astype(np.int32),
-                       coverage.start[employee], ends[employee]))
-        blocks.append((past_code[past], np.full(len(past), scheme_index, np.int32),
-                       coverage.past_employer[past], past_type[past].astype(np.int32),
-                       coverage.past_start[past], coverage.past_end[past]))
-    blocks.append((coverage.primary_code[others], np.full(len(others), BHYT, np.int32),
-                   np.full(len(others), NONE, np.int32), coverage.group[others].astype(np.int32),
-                   coverage.start[others], coverage.end[others]))
-    blocks.append((coverage.primary_code[children], np.full(len(children), BHYT, np.int32),
-                   np.full(len(children), NONE, np.int32),
-                   np.full(len(children), Group.TE, np.int32), birth[children],
-                   birth[children] + 71))
+        blocks.append(
+            (
+                coverage.primary_code[employee],
+                np.full(len(employee), scheme_index, np.int32),
+                coverage.employer[employee],
+                coverage.group[employee].astype(np.int32),
+                coverage.start[employee],
+                ends[employee],
+            )
+        )
+        blocks.append(
+            (
+                past_code[past],
+                np.full(len(past), scheme_index, np.int32),
+                coverage.past_employer[past],
+                past_type[past].astype(np.int32),
+                coverage.past_start[past],
+                coverage.past_end[past],
+            )
+        )
+    blocks.append(
+        (
+            coverage.primary_code[others],
+            np.full(len(others), BHYT, np.int32),
+            np.full(len(others), NONE, np.int32),
+            coverage.group[others].astype(np.int32),
+            coverage.start[others],
+            coverage.end[others],
+        )
+    )
+    blocks.append(
+        (
+            coverage.primary_code[children],
+            np.full(len(children), BHYT, np.int32),
+            np.full(len(children), NONE, np.int32),
+            np.full(len(children), Group.TE, np.int32),
+            birth[children],
+            birth[children] + 71,
+        )
+    )
     code, scheme, employer, kind, start, end = (
-        np.concatenate([block[k] for block in blocks]) for k in range(6))
+        np.concatenate([block[k] for block in blocks]) for k in range(6)
+    )
     order = np.lexsort((scheme, start, code))
     ends = end[order]
-    return pa.table({
-        "bhxh_code": col.digits(code[order], 10),
-        "scheme": col.strings(SCHEMES, scheme[order]),
-        "employer_code": col.strings(employers.code, employer[order]),
-        "participant_type": col.strings(GROUP_CODES, kind[order]),
-        "start_month": col.months_text(start[order]),
-        "end_month": col.months_text(ends, ends < 0),
-    })
+    return pa.table(
+        {
+            "bhxh_code": col.digits(code[order], 10),
+            "scheme": col.strings(SCHEMES, scheme[order]),
+            "employer_code": col.strings(employers.code, employer[order]),
+            "participant_type": col.strings(GROUP_CODES, kind[order]),
+            "start_month": col.months_text(start[order]),
+            "end_month": col.months_text(ends, ends < 0),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -236,8 +283,14 @@ class Wages:
         return result
 
 
-def draw_wages(rng: np.random.Generator, coverage: Coverage, employers: Employers,
-               provinces: ProvinceTable, months: int, today: date) -> Wages:
+def draw_wages(
+    rng: np.random.Generator,
+    coverage: Coverage,
+    employers: Employers,
+    provinces: ProvinceTable,
+    months: int,
+    today: date,
+) -> Wages:
     """Draw the contribution wage of every current employee and the months they paid."""
     now = today_month(today)
     people = np.flatnonzero(coverage.is_employee())
@@ -252,16 +305,27 @@ def draw_wages(rng: np.random.Generator, coverage: Coverage, employers: Employer
     market = np.clip(np.round(rng.lognormal(np.log(9_500_000), 0.5, size), -4), 5e6, 40e6)
     minimum = np.asarray(REGIONAL_MINIMUM_WAGE, dtype=np.float64)[region]
     coefficient = np.asarray(CIVIL_SERVICE_COEFFICIENTS)[
-        rng.integers(0, len(CIVIL_SERVICE_COEFFICIENTS), size)]
+        rng.integers(0, len(CIVIL_SERVICE_COEFFICIENTS), size)
+    ]
     wage = np.select(
         [coverage.group[people] == Group.HC, rng.random(size) < AT_MINIMUM_WAGE_SHARE],
-        [np.round(coefficient * BASE_SALARY), minimum], market,
+        [np.round(coefficient * BASE_SALARY), minimum],
+        market,
     ).astype(np.int64)
-    raised_from = np.where(rng.random(size) < RAISE_SHARE,
-                           first + np.floor(rng.random(size) * np.maximum(count, 1)), 10**9)
+    raised_from = np.where(
+        rng.random(size) < RAISE_SHARE,
+        first + np.floor(rng.random(size) * np.maximum(count, 1)),
+        10**9,
+    )
     raise_to = np.round(wage * rng.uniform(1.05, 1.12, size), -3).astype(np.int64)
-    return Wages(people=people, first=first.astype(np.int32), count=count.astype(np.int64),
-                 wage=wage, raised_from=raised_from, raise_to=raise_to)
+    return Wages(
+        people=people,
+        first=first.astype(np.int32),
+        count=count.astype(np.int64),
+        wage=wage,
+        raised_from=raised_from,
+        raise_to=raise_to,
+    )
 
 
 def contributions_table(wages: Wages, coverage: Coverage, employers: Employers) -> pa.Table:
@@ -271,17 +335,20 @@ def contributions_table(wages: Wages, coverage: Coverage, employers: Employers) 
     row_person = np.repeat(np.arange(len(people)), count)
     offset = np.arange(len(row_person)) - np.repeat(np.cumsum(count) - count, count)
     period = wages.first[row_person] + offset
-    row_wage = np.where(period >= wages.raised_from[row_person], wages.raise_to[row_person],
-                        wages.wage[row_person])
-    return pa.table({
-        "bhxh_code": col.digits(coverage.primary_code[people][row_person], 10),
-        "employer_code": col.strings(employers.code, employer[row_person]),
-        "period": col.months_text(period),
-        "wage": col.integers(row_wage),
-        "bhxh_amount": col.integers(rounded_share(row_wage, 255)),
-        "bhyt_amount": col.integers(rounded_share(row_wage, 45)),
-        "bhtn_amount": col.integers(rounded_share(row_wage, 20)),
-    })
+    row_wage = np.where(
+        period >= wages.raised_from[row_person], wages.raise_to[row_person], wages.wage[row_person]
+    )
+    return pa.table(
+        {
+            "bhxh_code": col.digits(coverage.primary_code[people][row_person], 10),
+            "employer_code": col.strings(employers.code, employer[row_person]),
+            "period": col.months_text(period),
+            "wage": col.integers(row_wage),
+            "bhxh_amount": col.integers(rounded_share(row_wage, 255)),
+            "bhyt_amount": col.integers(rounded_share(row_wage, 45)),
+            "bhtn_amount": col.integers(rounded_share(row_wage, 20)),
+        }
+    )
 
 
 def rounded_share(wage: I64, per_mille: int) -> I64:

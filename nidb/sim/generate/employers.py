@@ -64,13 +64,18 @@ def _codes(rng: np.random.Generator, count: int) -> pa.Array:
     prefix, rest = np.divmod(drawn, per_prefix)
     number, letter = np.divmod(rest, 26)
     return col.join(
-        [col.strings(prefixes, prefix), col.digits(number, 4),
-         col.strings([chr(ord("A") + k) for k in range(26)], letter)], "",
+        [
+            col.strings(prefixes, prefix),
+            col.digits(number, 4),
+            col.strings([chr(ord("A") + k) for k in range(26)], letter),
+        ],
+        "",
     )
 
 
-def make_employers(rng: np.random.Generator, provinces: ProvinceTable,
-                   employee_province: npt.NDArray[np.int16]) -> tuple[Employers, npt.NDArray[np.int32]]:
+def make_employers(
+    rng: np.random.Generator, provinces: ProvinceTable, employee_province: npt.NDArray[np.int16]
+) -> tuple[Employers, npt.NDArray[np.int32]]:
     """Invent employers for the employees living in ``employee_province``; return the employers
     and each employee's employer (an index into them)."""
     province_count = len(provinces.codes)
@@ -79,8 +84,9 @@ def make_employers(rng: np.random.Generator, provinces: ProvinceTable,
     wanted[(per_province > 0) & (wanted == 0)] = 1
     shortfall = MIN_EMPLOYERS - int(wanted.sum())
     if shortfall > 0:
-        wanted += np.bincount(rng.choice(province_count, shortfall, p=provinces.weights),
-                              minlength=province_count)
+        wanted += np.bincount(
+            rng.choice(province_count, shortfall, p=provinces.weights), minlength=province_count
+        )
     active = int(wanted.sum())
     province = np.repeat(np.arange(province_count, dtype=np.int16), wanted)
     kind = rng.choice(5, size=active, p=_TYPE_SHARES).astype(np.int8)
@@ -91,7 +97,7 @@ def make_employers(rng: np.random.Generator, provinces: ProvinceTable,
     u = rng.random(len(employee_province))
     for p in np.flatnonzero(per_province):
         members = np.flatnonzero(employee_province == p)
-        weights = np.cumsum(size_weight[first[p]:first[p] + wanted[p]])
+        weights = np.cumsum(size_weight[first[p] : first[p] + wanted[p]])
         picked = np.searchsorted(weights, u[members] * weights[-1], side="right")
         employer[members] = first[p] + np.minimum(picked, wanted[p] - 1)
     elsewhere = rng.random(len(employee_province)) < WORKING_ELSEWHERE_SHARE
@@ -110,8 +116,12 @@ def make_employers(rng: np.random.Generator, provinces: ProvinceTable,
     return employers, employer
 
 
-def _names(rng: np.random.Generator, employers: Employers, provinces: ProvinceTable,
-           branch_of: npt.NDArray[np.int64]) -> list[str]:
+def _names(
+    rng: np.random.Generator,
+    employers: Employers,
+    provinces: ProvinceTable,
+    branch_of: npt.NDArray[np.int64],
+) -> list[str]:
     count = employers.count
     forms = [f for f, _ in COMPANY_FORMS]
     form_weights = np.array([w for _, w in COMPANY_FORMS])
@@ -137,9 +147,13 @@ def _names(rng: np.random.Generator, employers: Employers, provinces: ProvinceTa
     return names
 
 
-def employers_table(rng: np.random.Generator, employers: Employers, provinces: ProvinceTable,
-                    employer_of: npt.NDArray[np.int32], alive_employee: npt.NDArray[np.bool_]
-                    ) -> pa.Table:
+def employers_table(
+    rng: np.random.Generator,
+    employers: Employers,
+    provinces: ProvinceTable,
+    employer_of: npt.NDArray[np.int32],
+    alive_employee: npt.NDArray[np.bool_],
+) -> pa.Table:
     """The `employers` file: one row per employer, in the interchange layout."""
     count = employers.count
     enterprise_like = employers.kind == ENTERPRISE
@@ -159,34 +173,50 @@ def employers_table(rng: np.random.Generator, employers: Employers, provinces: P
     headcount = np.bincount(employer_of[alive_employee], minlength=count)
     declared = np.where(
         rng.random(count) < UNDER_DECLARING_SHARE,
-        np.floor(headcount * rng.uniform(0.5, 0.95, count)), headcount,
+        np.floor(headcount * rng.uniform(0.5, 0.95, count)),
+        headcount,
     ).astype(np.int64)
     declared[employers.closed] = 0
 
     line_codes = [code for code, _ in BUSINESS_LINES]
     business_line = col.pick(
-        [col.strings(line_codes, rng.integers(0, len(line_codes), count)),
-         col.strings(_STATE_LINES, rng.integers(0, len(_STATE_LINES), count))],
+        [
+            col.strings(line_codes, rng.integers(0, len(line_codes), count)),
+            col.strings(_STATE_LINES, rng.integers(0, len(_STATE_LINES), count)),
+        ],
         employers.is_state(),
     )
     slugs = [strip_diacritics(b).lower().replace(" ", "") for b in BRAND_WORDS]
     email = col.join(
-        [col.strings(["lienhe@"], np.zeros(count, np.int64)),
-         col.strings(slugs, rng.integers(0, len(slugs), count)),
-         col.digits(rng.integers(1, 1000, count), 1), col.strings([".vn"], np.zeros(count, np.int64))], "",
+        [
+            col.strings(["lienhe@"], np.zeros(count, np.int64)),
+            col.strings(slugs, rng.integers(0, len(slugs), count)),
+            col.digits(rng.integers(1, 1000, count), 1),
+            col.strings([".vn"], np.zeros(count, np.int64)),
+        ],
+        "",
     )
-    return pa.table({
-        "employer_code": employers.code,
-        "enterprise_code": enterprise_code,
-        "name": pa.array(_names(rng, employers, provinces, branch_of), pa.string()),
-        "province": col.digits(provinces.codes[employers.province], 2),
-        "address": make_addresses(rng, employers.province, provinces)[0],
-        "business_line": business_line,
-        "employer_type": col.strings(EMPLOYER_TYPES, employers.kind),
-        "registered_workers": col.integers(declared),
-        "status": col.strings(["active", "closed"], employers.closed.astype(np.int64)),
-        "phone": col.nullify(col.join([col.strings(["02"], np.zeros(count, np.int64)),
-                                       col.digits(rng.integers(0, 10**9, count), 9)], ""),
-                             rng.random(count) < 0.2),
-        "email": col.nullify(email, rng.random(count) < 0.5),
-    })
+    return pa.table(
+        {
+            "employer_code": employers.code,
+            "enterprise_code": enterprise_code,
+            "name": pa.array(_names(rng, employers, provinces, branch_of), pa.string()),
+            "province": col.digits(provinces.codes[employers.province], 2),
+            "address": make_addresses(rng, employers.province, provinces)[0],
+            "business_line": business_line,
+            "employer_type": col.strings(EMPLOYER_TYPES, employers.kind),
+            "registered_workers": col.integers(declared),
+            "status": col.strings(["active", "closed"], employers.closed.astype(np.int64)),
+            "phone": col.nullify(
+                col.join(
+                    [
+                        col.strings(["02"], np.zeros(count, np.int64)),
+                        col.digits(rng.integers(0, 10**9, count), 9),
+                    ],
+                    "",
+                ),
+                rng.random(count) < 0.2,
+            ),
+            "email": col.nullify(email, rng.random(count) < 0.5),
+        }
+    )

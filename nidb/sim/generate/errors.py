@@ -56,8 +56,15 @@ class TokenForms:
         return np.array([s != o for s, o in zip(self.stripped, self.original, strict=True)])
 
 
-def full_names(forms: pa.Array, tokens_per_form: int, family: I16, middle1: I16, middle2: I16,
-               given: I16, variant: npt.NDArray[np.integer] | int = 0) -> pa.Array:
+def full_names(
+    forms: pa.Array,
+    tokens_per_form: int,
+    family: I16,
+    middle1: I16,
+    middle2: I16,
+    given: I16,
+    variant: npt.NDArray[np.integer] | int = 0,
+) -> pa.Array:
     """Join name tokens; ``variant`` picks the form (0 original, 1 modern, 2 stripped)."""
     shift = np.asarray(variant, dtype=np.int64) * tokens_per_form
     parts = [
@@ -86,22 +93,28 @@ def typo(name: str, draws: npt.NDArray[np.float64]) -> str:
     swappable = [j for j in range(1, len(word) - 1) if word[j] != word[j + 1]]
     if operation == 2 and swappable:
         j = swappable[int(draws[2] * len(swappable))]
-        word = word[:j] + word[j + 1] + word[j] + word[j + 2:]
+        word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
     elif operation == 1 and len(word) >= 3:
         j = 1 + int(draws[2] * (len(word) - 1))
-        word = word[:j] + word[j + 1:]
+        word = word[:j] + word[j + 1 :]
     else:
         j = 1 + int(draws[2] * (len(word) - 1))
         letters = [c for c in _TYPO_LETTERS if c != word[j].lower()]
         letter = letters[int(draws[3] * len(letters))]
-        word = word[:j] + (letter.upper() if word[j].isupper() else letter) + word[j + 1:]
+        word = word[:j] + (letter.upper() if word[j].isupper() else letter) + word[j + 1 :]
     words[index] = word
     return " ".join(words)
 
 
-def inject_name_errors(rng: np.random.Generator, rates: ErrorRates, forms: TokenForms,
-                       family: I16, middle1: I16, middle2: I16, given: I16
-                       ) -> tuple[pa.Array, dict[InjectedError, Mask]]:
+def inject_name_errors(
+    rng: np.random.Generator,
+    rates: ErrorRates,
+    forms: TokenForms,
+    family: I16,
+    middle1: I16,
+    middle2: I16,
+    given: I16,
+) -> tuple[pa.Array, dict[InjectedError, Mask]]:
     """Names as typed into records, with the masks of the name errors they carry."""
     size = len(family)
     u = rng.random((6, size))
@@ -110,9 +123,7 @@ def inject_name_errors(rng: np.random.Generator, rates: ErrorRates, forms: Token
     middle2 = np.where(dropped, -1, middle2).astype(np.int16)
     tokens = (family, middle1, middle2, given)
     stripped = _any_token(forms.has_diacritics(), *tokens) & (u[1] < rates.name_no_diacritics)
-    modern = (
-        _any_token(forms.tone_moves(), *tokens) & (u[2] < rates.name_legacy_tone) & ~stripped
-    )
+    modern = _any_token(forms.tone_moves(), *tokens) & (u[2] < rates.name_legacy_tone) & ~stripped
     variant = np.where(stripped, 2, np.where(modern, 1, 0))
     names = full_names(forms.table(), len(forms.original), *tokens, variant=variant)
 
@@ -138,9 +149,13 @@ def inject_name_errors(rng: np.random.Generator, rates: ErrorRates, forms: Token
     return names, masks
 
 
-def inject_dob_errors(rng: np.random.Generator, rates: ErrorRates,
-                      dob: npt.NDArray[np.int32], precision: npt.NDArray[np.int8],
-                      today: date) -> tuple[pa.Array, dict[InjectedError, Mask]]:
+def inject_dob_errors(
+    rng: np.random.Generator,
+    rates: ErrorRates,
+    dob: npt.NDArray[np.int32],
+    precision: npt.NDArray[np.int8],
+    today: date,
+) -> tuple[pa.Array, dict[InjectedError, Mask]]:
     """Dates of birth as typed into records: the registry's precision, then the errors.
 
     A day/month swap is only injected where the swapped date is not after ``today``: a birth
@@ -150,7 +165,9 @@ def inject_dob_errors(rng: np.random.Generator, rates: ErrorRates,
     year, month, day = split_date(dob)
     u = rng.random((4, size))
     year_only = (precision < 2) & (u[0] < rates.dob_year_only)
-    not_future = year * 10_000 + day * 100 + month <= today.year * 10_000 + today.month * 100 + today.day
+    not_future = (
+        year * 10_000 + day * 100 + month <= today.year * 10_000 + today.month * 100 + today.day
+    )
     swappable = (precision == 0) & (day <= 12) & (day != month) & ~year_only & not_future
     swapped = swappable & (u[1] < rates.dob_day_month_swapped)
     dmy = (precision == 0) & ~year_only & (u[2] < rates.dob_format_dmy)
@@ -167,7 +184,8 @@ def inject_dob_errors(rng: np.random.Generator, rates: ErrorRates,
     ]
     style = np.select(
         [year_only & (u[3] < 0.5), year_only, precision == 2, precision == 1, dmy],
-        [3, 4, 3, 2, 1], 0,
+        [3, 4, 3, 2, 1],
+        0,
     )
     masks = {
         InjectedError.DOB_YEAR_ONLY: year_only,
@@ -177,8 +195,9 @@ def inject_dob_errors(rng: np.random.Generator, rates: ErrorRates,
     return col.pick(variants, style), masks
 
 
-def inject_gender_errors(rng: np.random.Generator, rates: ErrorRates, male: Mask
-                         ) -> tuple[pa.Array, dict[InjectedError, Mask]]:
+def inject_gender_errors(
+    rng: np.random.Generator, rates: ErrorRates, male: Mask
+) -> tuple[pa.Array, dict[InjectedError, Mask]]:
     """Sexes as typed: some missing, a few wrong."""
     u = rng.random(len(male))
     missing = u < rates.gender_missing
@@ -219,9 +238,14 @@ def contains(sorted_values: I64, values: I64) -> Mask:
     return np.asarray(sorted_values[at] == values)
 
 
-def inject_id_errors(rng: np.random.Generator, rates: ErrorRates, personal_id: I64, cmnd: I64,
-                     other_member_id: I64, registry_ids: I64
-                     ) -> tuple[pa.Array, dict[InjectedError, Mask]]:
+def inject_id_errors(
+    rng: np.random.Generator,
+    rates: ErrorRates,
+    personal_id: I64,
+    cmnd: I64,
+    other_member_id: I64,
+    registry_ids: I64,
+) -> tuple[pa.Array, dict[InjectedError, Mask]]:
     """Personal IDs as recorded: the true one, or missing, an old CMND, a wrong or another's ID.
 
     ``cmnd`` and ``other_member_id`` are -1 where the person had no CMND or lives alone.

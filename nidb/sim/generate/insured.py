@@ -26,7 +26,13 @@ _BANDS: tuple[tuple[int, dict[int, float]], ...] = (
     (23, {EMPLOYEE: 0.46, Group.GD: 0.32, Group.CN: 0.04, Group.QN: 0.006, Group.CA: 0.004}),
 )
 _RETIRED: dict[int, float] = {Group.HT: 0.34, Group.GD: 0.42, Group.CN: 0.05, Group.CC: 0.03}
-_VERY_OLD: dict[int, float] = {Group.HT: 0.30, Group.BT: 0.25, Group.GD: 0.30, Group.CN: 0.04, Group.CC: 0.04}
+_VERY_OLD: dict[int, float] = {
+    Group.HT: 0.30,
+    Group.BT: 0.25,
+    Group.GD: 0.30,
+    Group.CN: 0.04,
+    Group.CC: 0.04,
+}
 
 
 def age_at_last_day(population: Population, today: date) -> npt.NDArray[np.float64]:
@@ -35,16 +41,21 @@ def age_at_last_day(population: Population, today: date) -> npt.NDArray[np.float
     return np.asarray((end - population.dob) / 365.2425, dtype=np.float64)
 
 
-def _draw(rng: np.random.Generator, mask: npt.NDArray[np.bool_], shares: dict[int, float],
-          groups: npt.NDArray[np.int16]) -> None:
+def _draw(
+    rng: np.random.Generator,
+    mask: npt.NDArray[np.bool_],
+    shares: dict[int, float],
+    groups: npt.NDArray[np.int16],
+) -> None:
     count = int(mask.sum())
     codes = np.array([*shares.keys(), NOT_INSURED], dtype=np.int16)
     weights = np.array([*shares.values(), max(0.0, 1.0 - sum(shares.values()))])
     groups[mask] = rng.choice(codes, size=count, p=weights / weights.sum())
 
 
-def assign_groups(rng: np.random.Generator, population: Population, today: date
-                  ) -> npt.NDArray[np.int16]:
+def assign_groups(
+    rng: np.random.Generator, population: Population, today: date
+) -> npt.NDArray[np.int16]:
     """Each person's beneficiary group (`Group`), `EMPLOYEE`, or `NOT_INSURED`."""
     age = age_at_last_day(population, today)
     groups = np.full(population.size, NOT_INSURED, dtype=np.int16)
@@ -60,8 +71,9 @@ def assign_groups(rng: np.random.Generator, population: Population, today: date
     return groups
 
 
-def choose_outsiders(rng: np.random.Generator, population: Population,
-                     groups: npt.NDArray[np.int16], count: int) -> None:
+def choose_outsiders(
+    rng: np.random.Generator, population: Population, groups: npt.NDArray[np.int16], count: int
+) -> None:
     """Take ``count`` living insured people out of the registry (they keep their records)."""
     candidates = np.flatnonzero((groups != NOT_INSURED) & ~population.dead)
     chosen = rng.choice(candidates, size=min(count, len(candidates)), replace=False)

@@ -127,8 +127,15 @@ def _household_sizes(rng: np.random.Generator, people: int) -> I32:
     return sizes
 
 
-def _ages_by_role(rng: np.random.Generator, sizes: I32, household: I32, role: I8,
-                  n_children: I32, n_grand: I32, has_spouse: Bools) -> I16:
+def _ages_by_role(
+    rng: np.random.Generator,
+    sizes: I32,
+    household: I32,
+    role: I8,
+    n_children: I32,
+    n_grand: I32,
+    has_spouse: Bools,
+) -> I16:
     households = len(sizes)
     u = rng.random(households)
     young_single = rng.integers(18, 41, households)
@@ -139,8 +146,9 @@ def _ages_by_role(rng: np.random.Generator, sizes: I32, household: I32, role: I8
     head = np.where(
         n_children > 0,
         np.where(n_grand > 0, with_grandparents, parents),
-        np.where(has_spouse, np.where(u < 0.35, young_couple, old),
-                 np.where(u < 0.45, young_single, old)),
+        np.where(
+            has_spouse, np.where(u < 0.35, young_couple, old), np.where(u < 0.45, young_single, old)
+        ),
     )
     head_of = head[household]
     size = len(household)
@@ -151,20 +159,24 @@ def _ages_by_role(rng: np.random.Generator, sizes: I32, household: I32, role: I8
     spouse = np.clip(head_of + np.round(rng.normal(-2.5, 3.0, size)), 18, 98)
     grand = np.clip(head_of + rng.integers(20, 36, size), 40, 99)
     age = np.select(
-        [role == HEAD, role == SPOUSE, role == CHILD], [head_of, spouse, np.maximum(child, 0)],
+        [role == HEAD, role == SPOUSE, role == CHILD],
+        [head_of, spouse, np.maximum(child, 0)],
         grand,
     )
     return age.astype(np.int16)
 
 
-def _middle_names(rng: np.random.Generator, vocab: NameVocabulary, male: Bools,
-                  modern: Bools) -> tuple[I16, I16]:
+def _middle_names(
+    rng: np.random.Generator, vocab: NameVocabulary, male: Bools, modern: Bools
+) -> tuple[I16, I16]:
     size = len(male)
     middle1 = np.empty(size, dtype=np.int16)
     middle2 = np.full(size, -1, dtype=np.int16)
     parts = (
-        (male & ~modern, vocab.middle_male_old), (male & modern, vocab.middle_male_new),
-        (~male & ~modern, vocab.middle_female_old), (~male & modern, vocab.middle_female_new),
+        (male & ~modern, vocab.middle_male_old),
+        (male & modern, vocab.middle_male_new),
+        (~male & ~modern, vocab.middle_female_old),
+        (~male & modern, vocab.middle_female_new),
     )
     u = rng.random(size)
     for mask, part in parts:
@@ -186,8 +198,16 @@ def _given_names(rng: np.random.Generator, vocab: NameVocabulary, male: Bools) -
     return given
 
 
-def _make_twins(rng: np.random.Generator, vocab: NameVocabulary, pop_role: I8, household: I32,
-                rate: float, male: Bools, age: I16, names: tuple[I16, I16, I16]) -> I32:
+def _make_twins(
+    rng: np.random.Generator,
+    vocab: NameVocabulary,
+    pop_role: I8,
+    household: I32,
+    rate: float,
+    male: Bools,
+    age: I16,
+    names: tuple[I16, I16, I16],
+) -> I32:
     """Mark children born with their previous sibling; return the index of that sibling or -1."""
     size = len(household)
     twin_of = np.full(size, -1, dtype=np.int32)
@@ -211,8 +231,9 @@ def _make_twins(rng: np.random.Generator, vocab: NameVocabulary, pop_role: I8, h
     return twin_of
 
 
-def make_addresses(rng: np.random.Generator, province: I16, provinces: ProvinceTable
-                   ) -> tuple[pa.Array, pa.Array]:
+def make_addresses(
+    rng: np.random.Generator, province: I16, provinces: ProvinceTable
+) -> tuple[pa.Array, pa.Array]:
     """Addresses (house number, street or village, commune, province) in the given provinces,
     written with the 63-province names and with the names current on the generator's today."""
     size = len(province)
@@ -220,8 +241,11 @@ def make_addresses(rng: np.random.Generator, province: I16, provinces: ProvinceT
     number = col.digits(rng.integers(1, 300, size), 1)
     alley = col.join([number, col.digits(rng.integers(1, 40, size), 1)], "/")
     house = col.join(
-        [col.strings(["Số"], np.zeros(size, np.int64)),
-         col.pick([number, alley], rng.random(size) < 0.2)], " ",
+        [
+            col.strings(["Số"], np.zeros(size, np.int64)),
+            col.pick([number, alley], rng.random(size) < 0.2),
+        ],
+        " ",
     )
     street = col.strings([f"đường {s}" for s in STREETS], rng.integers(0, len(STREETS), size))
     village = col.strings(VILLAGES, rng.integers(0, len(VILLAGES), size))
@@ -238,8 +262,14 @@ def make_addresses(rng: np.random.Generator, province: I16, provinces: ProvinceT
     return written[0], written[1]
 
 
-def generate_population(rng: np.random.Generator, people: int, today: date, rates: ErrorRates,
-                        provinces: ProvinceTable, vocab: NameVocabulary) -> Population:
+def generate_population(
+    rng: np.random.Generator,
+    people: int,
+    today: date,
+    rates: ErrorRates,
+    provinces: ProvinceTable,
+    vocab: NameVocabulary,
+) -> Population:
     """Invent ``people`` people in households, all in the registry for now."""
     sizes = _household_sizes(rng, people)
     households = len(sizes)
@@ -248,8 +278,9 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
     position = np.arange(people, dtype=np.int32) - start[household]
     has_spouse = (sizes >= 2) & (rng.random(households) < 0.85)
     n_grand = ((sizes >= 4) & (rng.random(households) < 0.3)).astype(np.int32)
-    n_grand += (sizes - 1 - has_spouse - n_grand >= 2) & (n_grand > 0) & (
-        rng.random(households) < 0.35)
+    n_grand += (
+        (sizes - 1 - has_spouse - n_grand >= 2) & (n_grand > 0) & (rng.random(households) < 0.35)
+    )
     n_children = sizes - 1 - has_spouse - n_grand
     size_of = sizes[household]
     role = np.full(people, CHILD, dtype=np.int8)
@@ -276,11 +307,16 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
     family = _choice(rng, vocab.family, people)
     middle1, middle2 = _middle_names(rng, vocab, male, modern)
     given = _given_names(rng, vocab, male)
-    twin_of = _make_twins(rng, vocab, role, household, rates.twins, male, age,
-                          (middle1, middle2, given))
+    twin_of = _make_twins(
+        rng, vocab, role, household, rates.twins, male, age, (middle1, middle2, given)
+    )
 
-    dob = (days_since_epoch(today) - 1 - np.round(age * 365.2425).astype(np.int32)
-           - rng.integers(0, 365, people)).astype(np.int32)
+    dob = (
+        days_since_epoch(today)
+        - 1
+        - np.round(age * 365.2425).astype(np.int32)
+        - rng.integers(0, 365, people)
+    ).astype(np.int32)
     for _ in range(8):  # copy dates of birth along twin chains
         twins = twin_of >= 0
         if np.array_equal(dob[twins], dob[twin_of[twins]]):
@@ -296,8 +332,11 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
         names[order[copy + 1]] = names[order[copy]]
 
     head_index = start[household]
-    father = np.where(head_male[household], head_index,
-                      np.where(has_spouse[household], head_index + 1, head_index))
+    father = np.where(
+        head_male[household],
+        head_index,
+        np.where(has_spouse[household], head_index + 1, head_index),
+    )
     family[role == CHILD] = family[father[role == CHILD]]
     paternal = (role == GRANDPARENT) & male & head_male[household]
     family[paternal] = family[head_index[paternal]]
@@ -305,7 +344,8 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
     # Birth provinces: migrant households live in the big cities, their adults born elsewhere.
     migrant = rng.random(households) < 0.22
     household_province = np.where(
-        migrant, rng.choice(len(provinces.codes), households, p=provinces.migration),
+        migrant,
+        rng.choice(len(provinces.codes), households, p=provinces.migration),
         rng.choice(len(provinces.codes), households, p=provinces.weights),
     ).astype(np.int16)
     origin = rng.choice(len(provinces.codes), people, p=provinces.weights).astype(np.int16)
@@ -315,7 +355,8 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
     year_part = birth_year.astype(np.int64)
     century_sex = (year_part >= 2000) * 2 + ~male
     prefix = (provinces.codes[birth_province].astype(np.int64) * 10 + century_sex) * 100 + (
-        year_part % 100)
+        year_part % 100
+    )
     personal_id = unique_draws(rng, prefix, 1_000_000, people)
     has_cmnd = birth_year < CMND_BORN_BEFORE_YEAR
     cmnd = unique_draws(rng, np.zeros(people, np.int64), 400_000_000, people)
@@ -325,13 +366,15 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
     partial = rng.random(people)
     old = birth_year < PARTIAL_DOB_BEFORE_YEAR
     precision[old & (partial < YEAR_ONLY_SHARE)] = 2
-    precision[old & (partial >= YEAR_ONLY_SHARE)
-              & (partial < YEAR_ONLY_SHARE + YEAR_MONTH_SHARE)] = 1
+    precision[
+        old & (partial >= YEAR_ONLY_SHARE) & (partial < YEAR_ONLY_SHARE + YEAR_MONTH_SHARE)
+    ] = 1
 
     exact_age = (days_since_epoch(today) - dob) / 365.2425
     death_risk = np.select(
         [exact_age < 1, exact_age < 50, exact_age < 60, exact_age < 70, exact_age < 80],
-        [0.004, 0.0012, 0.005, 0.015, 0.04], 0.11,
+        [0.004, 0.0012, 0.005, 0.015, 0.04],
+        0.11,
     )
     dead = rng.random(people) < death_risk
     span = np.minimum(5 * 365, days_since_epoch(today) - 1 - dob)
@@ -346,10 +389,23 @@ def generate_population(rng: np.random.Generator, people: int, today: date, rate
     address_old, address = make_addresses(rng, household_province, provinces)
 
     return Population(
-        household=household, role=role, male=male, dob=dob, dob_precision=precision,
-        family=family, middle1=middle1, middle2=middle2, given=given,
-        birth_province=birth_province.astype(np.int16), personal_id=personal_id, cmnd=cmnd,
-        dead=dead, death_date=death_date, in_registry=np.ones(people, dtype=bool),
-        household_province=household_province, household_code=household_code,
-        household_address=address, household_address_old=address_old,
+        household=household,
+        role=role,
+        male=male,
+        dob=dob,
+        dob_precision=precision,
+        family=family,
+        middle1=middle1,
+        middle2=middle2,
+        given=given,
+        birth_province=birth_province.astype(np.int16),
+        personal_id=personal_id,
+        cmnd=cmnd,
+        dead=dead,
+        death_date=death_date,
+        in_registry=np.ones(people, dtype=bool),
+        household_province=household_province,
+        household_code=household_code,
+        household_address=address,
+        household_address_old=address_old,
     )

@@ -12,8 +12,7 @@ from nidb.sim.generate.places import ProvinceTable
 from nidb.sim.generate.population import Population
 
 
-def registry_table(population: Population, forms: TokenForms, provinces: ProvinceTable
-                   ) -> pa.Table:
+def registry_table(population: Population, forms: TokenForms, provinces: ProvinceTable) -> pa.Table:
     """The `registry` file: the people in the population registry, NFC, in household order."""
     rows = np.flatnonzero(population.in_registry)
     iso = col.days_text(population.dob[rows])
@@ -22,19 +21,26 @@ def registry_table(population: Population, forms: TokenForms, provinces: Provinc
     household = population.household[rows]
     code = population.household_code[household]
     dead = population.dead[rows]
-    return pa.table({
-        "personal_id": col.digits(population.personal_id[rows], 12),
-        "full_name": full_names(
-            forms.table(), len(forms.original), population.family[rows],
-            population.middle1[rows], population.middle2[rows], population.given[rows]),
-        "date_of_birth": dob,
-        "gender": col.strings(["F", "M"], population.male[rows].astype(np.int64)),
-        "birth_province": col.digits(provinces.codes[population.birth_province[rows]], 3),
-        "permanent_address": population.household_address.take(pa.array(household)),
-        "household_id": col.digits(code, 10, code < 0),
-        "status": col.strings(["alive", "dead"], dead.astype(np.int64)),
-        "death_date": col.date32(population.death_date[rows], ~dead),
-    })
+    return pa.table(
+        {
+            "personal_id": col.digits(population.personal_id[rows], 12),
+            "full_name": full_names(
+                forms.table(),
+                len(forms.original),
+                population.family[rows],
+                population.middle1[rows],
+                population.middle2[rows],
+                population.given[rows],
+            ),
+            "date_of_birth": dob,
+            "gender": col.strings(["F", "M"], population.male[rows].astype(np.int64)),
+            "birth_province": col.digits(provinces.codes[population.birth_province[rows]], 3),
+            "permanent_address": population.household_address.take(pa.array(household)),
+            "household_id": col.digits(code, 10, code < 0),
+            "status": col.strings(["alive", "dead"], dead.astype(np.int64)),
+            "death_date": col.date32(population.death_date[rows], ~dead),
+        }
+    )
 
 
 def _slice(text: pa.Array, length: int) -> pa.Array:

@@ -61,10 +61,12 @@ class Visits:
 
     def append(self, other: Visits) -> Visits:
         """These visits followed by ``other``."""
-        return Visits(**{
-            f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
-            for f in dataclasses.fields(self)
-        })
+        return Visits(
+            **{
+                f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                for f in dataclasses.fields(self)
+            }
+        )
 
     def day(self) -> I64:
         """Day of admission (days since 1970-01-01, local time)."""
@@ -77,24 +79,27 @@ class Visits:
         visit_number = np.empty(size, dtype=np.int64)
         visit_number[order] = np.cumsum(rng.integers(1, 50, size))
         ordered = visit_number[order]
-        return pa.table({
-            "visit_id": visit_ids(ordered),
-            "card_code": cards.code.take(pa.array(self.holder[order])),
-            "facility_code": col.digits(self.facility[order], 5),
-            "admitted_at": _timestamps(self.admitted[order]),
-            "discharged_at": _timestamps(self.discharged[order]),
-            "inpatient": pa.array(self.inpatient[order].astype(np.int8)),
-            "icd10": col.strings(ICD10_CODES, self.diagnosis[order]),
-            "total_cost": col.integers(self.total[order]),
-            "insurer_paid": col.integers(self.insurer[order]),
-            "patient_paid": col.integers(self.total[order] - self.insurer[order]),
-        }), visit_number
+        return pa.table(
+            {
+                "visit_id": visit_ids(ordered),
+                "card_code": cards.code.take(pa.array(self.holder[order])),
+                "facility_code": col.digits(self.facility[order], 5),
+                "admitted_at": _timestamps(self.admitted[order]),
+                "discharged_at": _timestamps(self.discharged[order]),
+                "inpatient": pa.array(self.inpatient[order].astype(np.int8)),
+                "icd10": col.strings(ICD10_CODES, self.diagnosis[order]),
+                "total_cost": col.integers(self.total[order]),
+                "insurer_paid": col.integers(self.insurer[order]),
+                "patient_paid": col.integers(self.total[order] - self.insurer[order]),
+            }
+        ), visit_number
 
 
 def visit_ids(number: I64) -> pa.Array:
     """Visit ids (MA_LK) ``LK`` + 10 digits."""
-    return col.join([col.strings(["LK"], np.zeros(len(number), np.int64)),
-                     col.digits(number, 10)], "")
+    return col.join(
+        [col.strings(["LK"], np.zeros(len(number), np.int64)), col.digits(number, 10)], ""
+    )
 
 
 def _time_labels() -> pa.Array:
@@ -114,9 +119,15 @@ def insurer_paid(total: I64, cards: Cards, holder: I64) -> I64:
     return paid
 
 
-def draw_visits(rng: np.random.Generator, cards: Cards, population: Population,
-                provinces: ProvinceTable, per_person: float, after_death_share: float,
-                today: date) -> tuple[Visits, npt.NDArray[np.bool_]]:
+def draw_visits(
+    rng: np.random.Generator,
+    cards: Cards,
+    population: Population,
+    provinces: ProvinceTable,
+    per_person: float,
+    after_death_share: float,
+    today: date,
+) -> tuple[Visits, npt.NDArray[np.bool_]]:
     """About ``per_person`` visits per card-holder over the last year, and which of them come
     after the holder's death (kept on a still-active card with ``after_death_share``)."""
     today_days = days_since_epoch(today)
@@ -136,43 +147,65 @@ def draw_visits(rng: np.random.Generator, cards: Cards, population: Population,
     who = person[holder]
     dead = population.dead[who]
     after_death = dead & (day > population.death_date[who])
-    keep = (day >= population.dob[who]) & (day <= cards.valid_to[holder]) & (
-        ~after_death | ((cards.status[holder] == ACTIVE)
-                        & (rng.random(size) < after_death_share)))
+    keep = (
+        (day >= population.dob[who])
+        & (day <= cards.valid_to[holder])
+        & (
+            ~after_death
+            | ((cards.status[holder] == ACTIVE) & (rng.random(size) < after_death_share))
+        )
+    )
     holder, day, inpatient, stay = holder[keep], day[keep], inpatient[keep], stay[keep]
     after_death = after_death[keep]
     size = len(holder)
 
     admitted = day * MINUTES_PER_DAY + np.where(
-        inpatient, np.floor(rng.random(size) * MINUTES_PER_DAY),
-        7 * 60 + np.floor(rng.random(size) * 9 * 60)).astype(np.int64)
+        inpatient,
+        np.floor(rng.random(size) * MINUTES_PER_DAY),
+        7 * 60 + np.floor(rng.random(size) * 9 * 60),
+    ).astype(np.int64)
     discharged = np.where(
         inpatient,
         (day + stay) * MINUTES_PER_DAY + 8 * 60 + np.floor(rng.random(size) * 9 * 60),
-        admitted + 20 + np.floor(rng.random(size) * 220)).astype(np.int64)
+        admitted + 20 + np.floor(rng.random(size) * 220),
+    ).astype(np.int64)
     discharged = np.maximum(discharged, admitted)
 
     where = rng.random(size)
     own = cards.facility[holder]
     nearby = draw_facility(rng, cards.province[holder], provinces)
     central_rows = np.array([provinces.index_of(int(c)) for c in CENTRAL_PROVINCES])
-    central = (provinces.codes[central_rows[rng.integers(0, len(central_rows), size)]]
-               .astype(np.int32) * 1000 + rng.integers(1, 6, size)).astype(np.int32)
+    central = (
+        provinces.codes[central_rows[rng.integers(0, len(central_rows), size)]].astype(np.int32)
+        * 1000
+        + rng.integers(1, 6, size)
+    ).astype(np.int32)
     facility = np.select(
-        [where < OWN_FACILITY_SHARE, where < 1 - CENTRAL_HOSPITAL_SHARE], [own, nearby], central)
+        [where < OWN_FACILITY_SHARE, where < 1 - CENTRAL_HOSPITAL_SHARE], [own, nearby], central
+    )
 
     diagnosis = np.where(
         inpatient,
         rng.choice(len(ICD10_CODES), size, p=diagnosis_weights(inpatient=True)),
-        rng.choice(len(ICD10_CODES), size, p=diagnosis_weights(inpatient=False)))
+        rng.choice(len(ICD10_CODES), size, p=diagnosis_weights(inpatient=False)),
+    )
     outpatient_cost = np.round(rng.lognormal(np.log(250_000), 0.9, size), -2)
     inpatient_cost = np.round(
-        rng.lognormal(np.log(6_000_000), 0.8, size) * np.sqrt(np.maximum(stay, 1) / 4), -3)
-    total = np.minimum(np.where(inpatient, inpatient_cost, outpatient_cost),
-                       MAX_COST).astype(np.int64)
-    visits = Visits(holder.astype(np.int64), admitted, discharged, inpatient,
-                    facility.astype(np.int32), diagnosis.astype(np.int64), total,
-                    insurer_paid(total, cards, holder))
+        rng.lognormal(np.log(6_000_000), 0.8, size) * np.sqrt(np.maximum(stay, 1) / 4), -3
+    )
+    total = np.minimum(np.where(inpatient, inpatient_cost, outpatient_cost), MAX_COST).astype(
+        np.int64
+    )
+    visits = Visits(
+        holder.astype(np.int64),
+        admitted,
+        discharged,
+        inpatient,
+        facility.astype(np.int32),
+        diagnosis.astype(np.int64),
+        total,
+        insurer_paid(total, cards, holder),
+    )
     kept = possible(visits)
     return visits.take(kept), after_death[kept]
 
@@ -184,8 +217,16 @@ def possible(visits: Visits) -> npt.NDArray[np.bool_]:
     clashing pair is dropped (conservatively: a visit clashing with one already dropped is
     dropped too)."""
     keep = np.ones(visits.size, dtype=bool)
-    same = np.lexsort((visits.admitted, visits.inpatient, visits.diagnosis, visits.facility,
-                       visits.day(), visits.holder))
+    same = np.lexsort(
+        (
+            visits.admitted,
+            visits.inpatient,
+            visits.diagnosis,
+            visits.facility,
+            visits.day(),
+            visits.holder,
+        )
+    )
     columns = (visits.holder, visits.day(), visits.facility, visits.diagnosis, visits.inpatient)
     repeated = np.ones(max(len(same) - 1, 0), dtype=bool)
     for column in columns:

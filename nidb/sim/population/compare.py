@@ -50,7 +50,11 @@ def parse_wire_date(value: str, field: str = "date_of_birth", *, full: bool = Fa
         shape_vi = "YYYY-MM-DD" if full else "YYYY-MM-DD, YYYY-MM hoặc YYYY"
         shape_en = "YYYY-MM-DD" if full else "YYYY-MM-DD, YYYY-MM or YYYY"
         raise InvalidDate(
-            field, value, Rule.DATE_FORMAT, f"ngày phải có dạng {shape_vi}", f"date must be {shape_en}"
+            field,
+            value,
+            Rule.DATE_FORMAT,
+            f"ngày phải có dạng {shape_vi}",
+            f"date must be {shape_en}",
         )
     year, month, day = found.groups()
     try:

@@ -54,7 +54,9 @@ class RegistryFileError(Exception):
         where = "" if row is None else f"row {row}, "
         where += "" if column is None else f"column {column}"
         shown = "" if value is None else f" [{value!r}]"
-        super().__init__(f"{path}: {where + ': ' if where else ''}{message_vi} ({message_en}){shown}")
+        super().__init__(
+            f"{path}: {where + ': ' if where else ''}{message_vi} ({message_en}){shown}"
+        )
         self.path = path
         self.row = row
         self.column = column
@@ -93,15 +95,20 @@ def load_registry(path: Path, progress: Callable[[int], None] | None = None) -> 
                     registry.add(person, base)
                 except ChangeConflict as error:
                     raise RegistryFileError(
-                        path, "số định danh cá nhân bị trùng", "duplicate personal ID",
-                        row=row, column="personal_id", value=error.personal_id,
+                        path,
+                        "số định danh cá nhân bị trùng",
+                        "duplicate personal ID",
+                        row=row,
+                        column="personal_id",
+                        value=error.personal_id,
                     ) from None
             if progress is not None:
                 progress(row)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
         raise RegistryFileError(
-            path, f"không đọc được tệp sau dòng {row}", f"cannot read the file after row {row}: "
-            f"{error}"
+            path,
+            f"không đọc được tệp sau dòng {row}",
+            f"cannot read the file after row {row}: {error}",
         ) from error
     registry.seal()
     return registry
@@ -141,7 +148,9 @@ def _csv_batches(path: Path) -> Iterator[list[Iterator[str | None]]]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError) as error:
-        raise RegistryFileError(path, "không đọc được tệp", f"cannot read the file: {error}") from error
+        raise RegistryFileError(
+            path, "không đọc được tệp", f"cannot read the file: {error}"
+        ) from error
     present = [name.strip() for name in header]
     _check_columns(path, present)
     wanted = [name for name in COLUMNS if name in present]
@@ -164,7 +173,9 @@ def _parquet_batches(path: Path) -> Iterator[list[Iterator[str | None]]]:
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
-        raise RegistryFileError(path, "không đọc được tệp", f"cannot read the file: {error}") from error
+        raise RegistryFileError(
+            path, "không đọc được tệp", f"cannot read the file: {error}"
+        ) from error
     present = parquet.schema_arrow.names
     _check_columns(path, present)
     wanted = [name for name in COLUMNS if name in present]
@@ -222,8 +233,12 @@ class _RowReader:
             code = province.zfill(3)
             if len(code) != 3 or code[0] != "0" or not is_province_code(code[1:]):
                 raise RegistryFileError(
-                    self.path, "mã tỉnh không có trong danh mục", "unknown province code",
-                    row=row, column="birth_province", value=province,
+                    self.path,
+                    "mã tỉnh không có trong danh mục",
+                    "unknown province code",
+                    row=row,
+                    column="birth_province",
+                    value=province,
                 )
             if code != province:
                 province = code
@@ -234,13 +249,21 @@ class _RowReader:
         life = (status or (DEAD if death else ALIVE)).lower()
         if life not in (ALIVE, DEAD):
             raise RegistryFileError(
-                self.path, "tình trạng phải là alive hoặc dead", "status must be alive or dead",
-                row=row, column="status", value=status,
+                self.path,
+                "tình trạng phải là alive hoặc dead",
+                "status must be alive or dead",
+                row=row,
+                column="status",
+                value=status,
             )
         if life == ALIVE and death is not None:
             raise RegistryFileError(
-                self.path, "người còn sống không có ngày chết", "a living person has no death date",
-                row=row, column="death_date", value=death,
+                self.path,
+                "người còn sống không có ngày chết",
+                "a living person has no death date",
+                row=row,
+                column="death_date",
+                value=death,
             )
         return Person(pid, kept[0], dob, sex, province, life, death), kept[1]
 
@@ -257,8 +280,9 @@ def _gender_code(value: str) -> str:
     """M or F from any spelling parse_gender accepts (the value is not blank here)."""
     gender = parse_gender(value, "gender")
     if gender is None:
-        raise InvalidGender("gender", value, Rule.GENDER_INVALID, "thiếu giới tính",
-                            "the gender is missing")
+        raise InvalidGender(
+            "gender", value, Rule.GENDER_INVALID, "thiếu giới tính", "the gender is missing"
+        )
     return gender.value
 
 

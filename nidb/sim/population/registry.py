@@ -261,11 +261,15 @@ class Registry:
         """Mark a person dead on a date (YYYY-MM-DD). Raises UnknownPerson, ChangeConflict."""
         key, person = self._require(personal_id)
         if person.status == DEAD:
-            raise ChangeConflict(personal_id, "người này đã được ghi nhận là đã chết",
-                                 "this person is already recorded as dead")
+            raise ChangeConflict(
+                personal_id,
+                "người này đã được ghi nhận là đã chết",
+                "this person is already recorded as dead",
+            )
         if death_date < person.date_of_birth:  # ISO strings order as dates do
-            raise ChangeConflict(personal_id, "ngày chết trước ngày sinh",
-                                 "the death date is before the birth date")
+            raise ChangeConflict(
+                personal_id, "ngày chết trước ngày sinh", "the death date is before the birth date"
+            )
         self._people[key] = _encode(person._replace(status=DEAD, death_date=death_date))
 
     def change_name(self, personal_id: str, full_name: str) -> None:
@@ -285,8 +289,11 @@ class Registry:
         if new_key is None:
             raise ValueError(f"not a 12-digit personal ID: {new_personal_id!r}")
         if new_key in self._people or new_key in self._superseded:
-            raise ChangeConflict(new_personal_id, "số định danh cá nhân mới đã được dùng",
-                                 "the new personal ID is already in use")
+            raise ChangeConflict(
+                new_personal_id,
+                "số định danh cá nhân mới đã được dùng",
+                "the new personal ID is already in use",
+            )
         moved = person._replace(personal_id=new_personal_id)
         self._people[new_key] = self._people.pop(key)
         self._superseded[key] = new_key

@@ -73,8 +73,13 @@ def recheck(field: str, value: object) -> DomainError | None:
         elif field == "death_date":
             parse_wire_date(value, field, full=True)
         elif field == "full_name" and not value.strip():
-            return InvalidName(field, value, Rule.NAME_EMPTY, "họ và tên không được để trống",
-                               "name must not be empty")
+            return InvalidName(
+                field,
+                value,
+                Rule.NAME_EMPTY,
+                "họ và tên không được để trống",
+                "name must not be empty",
+            )
     except DomainError as error:
         return error
     return None
@@ -91,13 +96,19 @@ def _province(value: str) -> str:
 
 PersonalIdText = Annotated[
     str,
-    Field(pattern=PERSONAL_ID_PATTERN, description="Số định danh cá nhân: 12 chữ số.",
-          examples=["001090012345"]),
+    Field(
+        pattern=PERSONAL_ID_PATTERN,
+        description="Số định danh cá nhân: 12 chữ số.",
+        examples=["001090012345"],
+    ),
 ]
 PartialDate = Annotated[
     str,
-    Field(pattern=PARTIAL_DATE_PATTERN, description="`YYYY-MM-DD`, `YYYY-MM` or `YYYY`.",
-          examples=["1990-05-17"]),
+    Field(
+        pattern=PARTIAL_DATE_PATTERN,
+        description="`YYYY-MM-DD`, `YYYY-MM` or `YYYY`.",
+        examples=["1990-05-17"],
+    ),
     AfterValidator(_real_day),
 ]
 FullDate = Annotated[
@@ -110,8 +121,11 @@ FullName = Annotated[
 ]
 ProvinceCode = Annotated[
     str,
-    Field(pattern=r"^[0-9]{2,3}$", description="Province of birth registration, 3 (or 2) digits.",
-          examples=["001"]),
+    Field(
+        pattern=r"^[0-9]{2,3}$",
+        description="Province of birth registration, 3 (or 2) digits.",
+        examples=["001"],
+    ),
     AfterValidator(_province),
 ]
 GenderCode = Literal["M", "F"]
