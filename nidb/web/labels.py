@@ -59,6 +59,7 @@ AUDIT_ACTIONS = {
     "staff_user.disable": "Khóa tài khoản cán bộ",
     "identity.review_accepted": "Chấp nhận mục đối soát",
     "identity.review_rejected": "Từ chối mục đối soát",
+    "review.view": "Xem mục đối soát",
     "review.accept": "Chấp nhận mục đối soát",
     "review.reject": "Từ chối mục đối soát",
     "correction.decided": "Quyết định yêu cầu điều chỉnh",

@@ -325,9 +325,10 @@ def test_the_audit_log_filters_by_actor_action_and_date(
     page = client.get(
         "/can-bo/kiem-toan/nhat-ky", params={"nguoi": "staff:rv.hn", "hanh_dong": "review.reject"}
     ).text
-    assert page.count("<code>review.reject</code>") == 1 and "review.view" not in page
+    # actions in words, not codes (issue 17)
+    assert page.count("<td>Từ chối mục đối soát</td>") == 1 and "Xem mục đối soát" not in page
     today = client.get("/can-bo/kiem-toan/nhat-ky", params={"tu_ngay": "2020-01-01"}).text
-    assert "review.reject" in today
+    assert "Từ chối mục đối soát" in today and "Xem mục đối soát" in today
     past = client.get(
         "/can-bo/kiem-toan/nhat-ky", params={"tu_ngay": "2020-01-01", "den_ngay": "2020-01-02"}
     ).text
