@@ -86,8 +86,11 @@ def _is_database_error(error: Exception) -> bool:
 class RowProgress:
     """A progress display: a Rich bar on a terminal, plain lines otherwise (logs, CI, tests)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, unit: str = "dòng") -> None:
         self.label = label
+        self.unit = unit
+        """What is counted: ``dòng`` (rows), ``bước`` (steps)…"""
+        self.printed_done = -1
         self.live = err.is_terminal
         self.started = time.perf_counter()
         self.last_line = 0.0
@@ -109,7 +112,9 @@ class RowProgress:
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
-                TextColumn("{task.fields[rows]:,} dòng · {task.fields[rate]:,.0f} dòng/s"),
+                TextColumn(
+                    f"{{task.fields[rows]:,}} {self.unit} · {{task.fields[rate]:,.0f}} {self.unit}/s"
+                ),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=err,
@@ -126,11 +131,14 @@ class RowProgress:
             self._progress.update(
                 self._task, completed=done, total=total or None, rows=rows, rate=rows / elapsed
             )
-        elif time.perf_counter() - self.last_line >= 1.0 or (total and done >= total):
+        elif done != self.printed_done and (
+            time.perf_counter() - self.last_line >= 1.0 or (total and done >= total)
+        ):
             self.last_line = time.perf_counter()
+            self.printed_done = done  # the same count is never printed twice
             share = f", {100 * done / total:.0f}%" if total else ""
             print(
-                f"{self.label}: {rows} rows{share}, {rows / elapsed:,.0f} rows/s",
+                f"{self.label}: {rows:,} {self.unit}{share}, {rows / elapsed:,.0f} {self.unit}/s",
                 file=sys.stderr,
                 flush=True,
             )

@@ -28,6 +28,7 @@ from nidb.analytics.quality import (
     saved_trend,
 )
 from nidb.analytics.quality_sql import MEASURES, PERSON_PROVINCE, cutoff_instant
+from nidb.domain.display import BENEFIT_KIND_LABELS, vn_date
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import PROVINCES_34
 
@@ -115,6 +116,8 @@ class Section:
     chart: Chart | None = None
     note: str = ""
     percent_columns: set[int] = field(default_factory=set)
+    money_columns: set[int] = field(default_factory=set)
+    """Columns of integer đồng: ``1.234.567 đồng`` in the PDF, ``#,##0 "đồng"`` in the XLSX."""
 
 
 @dataclass
@@ -285,7 +288,7 @@ def quality_sections(engine: Engine, cutoff: date, measures: list[Measure]) -> l
     trend_rows: list[list[object]] = []
     for day, ms in sorted(trend.items()):
         got = {(m.group, m.measure): m.ratio for m in ms}
-        trend_rows.append([day.isoformat(), *(got.get(("person", m)) for m in MEASURES)])
+        trend_rows.append([vn_date(day), *(got.get(("person", m)) for m in MEASURES)])
     return [
         now,
         Section(
@@ -343,7 +346,7 @@ def benefits_section(engine: Engine, period: Period) -> Section:
         FROM benefits GROUP BY kind""",
     )
     out: list[list[object]] = [
-        [str(r[0]), *(int(x or 0) for x in r[1:])]  # type: ignore[call-overload]
+        [BENEFIT_KIND_LABELS.get(str(r[0]), str(r[0])), *(int(x or 0) for x in r[1:])]  # type: ignore[call-overload]
         for r in sorted(rows, key=lambda r: str(r[0]))
     ]
     return Section(
@@ -352,17 +355,23 @@ def benefits_section(engine: Engine, period: Period) -> Section:
         [
             "Chế độ",
             "Đang hưởng tại ngày chốt",
-            "Tiền hằng tháng (đ)",
+            "Tiền hằng tháng (đồng)",
             "Mới trong kỳ",
-            "Trợ cấp một lần trong kỳ (đ)",
+            "Trợ cấp một lần trong kỳ (đồng)",
         ],
         out,
         Chart("bar", 0, [1], "Người đang hưởng theo chế độ") if out else None,
+        money_columns={2, 4},
     )
 
 
-def build_report(engine: Engine, period: Period) -> Report:
-    """Gather every section of the report of ``period``."""
+def build_report(engine: Engine, period: Period, today: date | None = None) -> Report:
+    """Gather every section of the report of ``period``; built before its cut-off day
+    (``today`` in Vietnam, default now), the summary says so first."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = today or datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     measures = compute_quality(engine, period.cutoff)
     sections = [
         participants_section(engine, period.cutoff),
@@ -374,14 +383,26 @@ def build_report(engine: Engine, period: Period) -> Report:
     ]
     kind_vi = "quý" if period.kind == "quarterly" else "năm"
     title = f"Báo cáo {kind_vi} {period.label} — Cơ sở dữ liệu quốc gia về bảo hiểm"
+    early_warning: list[list[object]] = (
+        [
+            [
+                "LƯU Ý",
+                f"Lập ngày {vn_date(today)}, trước ngày chốt số liệu "
+                f"{vn_date(period.cutoff)}: số liệu chưa đủ kỳ, không dùng để báo cáo",
+            ]
+        ]
+        if today < period.cutoff
+        else []
+    )
     summary = Section(
         "summary",
         "Tổng quan (summary)",
         ["Chỉ tiêu", "Giá trị"],
         [
-            ["Kỳ báo cáo", f"{period.first.isoformat()} – {period.last.isoformat()}"],
-            ["Ngày chốt số liệu", period.cutoff.isoformat()],
-            ["Hạn gửi báo cáo", period.due.isoformat()],
+            *early_warning,
+            ["Kỳ báo cáo", f"{vn_date(period.first)} – {vn_date(period.last)}"],
+            ["Ngày chốt số liệu", vn_date(period.cutoff)],
+            ["Hạn gửi báo cáo", vn_date(period.due)],
             ["Người tham gia BHYT", sections[0].rows[-1][3]],
             ["Người tham gia BHXH", sections[0].rows[-1][2]],
             ["Người tham gia BHTN", sections[0].rows[-1][4]],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import cast
 
 from nidb.analytics.report_data import Chart, Report, Section
+from nidb.domain.display import vn_money
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -56,10 +57,13 @@ def register_fonts() -> None:
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD)
 
 
-def cell_text(value: object, percent: bool) -> str:
-    """A table cell as the report prints it (Vietnamese grouping: 1.234.567; 95,2%)."""
+def cell_text(value: object, percent: bool, money: bool = False) -> str:
+    """A table cell as the report prints it (Vietnamese grouping: 1.234.567; 95,2%;
+    1.234.567 đồng)."""
     if value is None:
         return "–"
+    if money and isinstance(value, int):
+        return vn_money(value)
     if percent and isinstance(value, float):
         return f"{value * 100:.1f}%".replace(".", ",")
     if isinstance(value, int):
@@ -198,7 +202,10 @@ def write_pdf(report: Report, path: Path) -> Path:
         if section.note:
             story.append(Paragraph(section.note, body))
         texts = [section.header] + [
-            [cell_text(v, i in section.percent_columns) for i, v in enumerate(row)]
+            [
+                cell_text(v, i in section.percent_columns, i in section.money_columns)
+                for i, v in enumerate(row)
+            ]
             for row in section.rows
         ]
         if not section.rows:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nidb.analytics.report_data import Report, Section
+from nidb.domain.display import XLSX_MONEY_FORMAT
 from nidb.domain.spreadsheet import safe_cell
 
 SHEET_NAMES = {
@@ -72,6 +73,9 @@ def write_xlsx(report: Report, path: Path) -> Path:
         for column in section.percent_columns:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
                 cell.number_format = "0.0%"
+        for column in section.money_columns:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
+                cell.number_format = XLSX_MONEY_FORMAT
         for i, title in enumerate(section.header, start=1):
             widest = max([len(str(title))] + [len(str(r[i - 1])) for r in section.rows[:50]])
             sheet.column_dimensions[get_column_letter(i)].width = min(45, max(8, widest + 2))

@@ -16,6 +16,7 @@ from nidb.api import employers as employer_routes
 from nidb.api import exchange, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
+from nidb.apidocs import mount_offline_docs
 from nidb.claims.routes import exchange_routes as claims_routes
 from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.protocol.keys import SigningKey, VerifyKey
@@ -59,7 +60,10 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
             "its public key is at `/keys`."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     app.state.engine = engine
     app.state.key = key
     app.include_router(exchange.mount(partner_routes))
@@ -82,9 +86,10 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
                 routes=app.routes,
             )
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            for name, schema in exchange.component_schemas(route_table()).items():
+            for name, schema in exchange.component_schemas(partner_routes).items():
                 schemas.setdefault(name, schema)
-            app.openapi_schema = spec
+            # ReDoc and Swagger UI resolve references in components only
+            app.openapi_schema = exchange.hoist_definitions(spec)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

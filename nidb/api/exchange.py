@@ -54,6 +54,21 @@ def _openapi(route: Route) -> dict[str, Any]:
     }
 
 
+def hoist_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """Move the ``$defs`` of each partner service's request body into
+    ``components.schemas``, where their ``$ref`` point (ReDoc and Swagger UI resolve references
+    there only; left in place, ReDoc stops with "Invalid reference token")."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in content.values():
+                defs = media.get("schema", {}).pop("$defs", None) or {}
+                for name, definition in defs.items():
+                    components.setdefault(name, definition)
+    return schema
+
+
 async def _answer(request: Request, service: str) -> Response:
     runtime: ExchangeRuntime = request.app.state.exchange
     reply = await runtime.answer_async(service, await request.body())

@@ -30,7 +30,7 @@ from nidb.ingest import commands as ingest_commands
 from nidb.outbox import commands as outbox_commands
 from nidb.services import commands as services_commands
 from nidb.sim import commands as sim_commands
-from nidb.terminal import handled, out
+from nidb.terminal import fail, handled, out
 from nidb.web import commands as web_commands
 
 __all__ = ["app", "main"]
@@ -74,6 +74,64 @@ def demo_command(
             print_exchange_demo(out, result.exchange)
 
 
+def up_command(
+    port: Annotated[int, typer.Option(help="Cổng của nidb (bận thì chọn cổng khác).")] = 8000,
+    people: Annotated[int, typer.Option(min=100, help="Số người của tỉnh mẫu (CSDL trống).")] = 300,
+    seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên của tỉnh mẫu.")] = 2026,
+) -> None:
+    """Chạy cả hệ thống để dùng thử: nidb và mọi hệ thống giả lập, Ctrl-C để dừng
+    (nidb serve and every stand-in, wired together; Ctrl-C stops them all)."""
+    from rich.table import Table
+
+    from nidb.cli import up
+    from nidb.settings import get_settings
+    from nidb.store.db import open_engine
+
+    settings = get_settings()
+    data_dir = settings.data_dir.resolve()
+    database_url = settings.database_url or f"sqlite:///{(data_dir / 'nidb.sqlite3').as_posix()}"
+    with handled():
+        engine = open_engine(database_url)
+        demo = up.prepare(engine, data_dir, people, seed, lambda m: out.print(f"• {m}"))
+        engine.dispose()
+        processes, env = up.plan(demo, database_url, "127.0.0.1", port)
+        out.print("• Khởi động nidb và các hệ thống giả lập…")
+        try:
+            stack = up.start_stack(processes, env, data_dir / "up-logs")
+        except RuntimeError as error:
+            raise fail(str(error), 1) from None
+    table = Table(title="nidb đang chạy (running)", show_lines=False)
+    table.add_column("hệ thống")
+    table.add_column("địa chỉ")
+    table.add_column("xem gì")
+    for process in processes:
+        table.add_row(process.name, process.url, process.shows)
+    out.print(table)
+    nidb_url = processes[-1].url
+    if demo.citizen_id:
+        out.print(
+            f"[bold]Công dân:[/] {nidb_url}/cong-dan/ → Đăng nhập bằng VNeID → số định danh "
+            f"{demo.citizen_id} ({demo.citizen_name}), mật khẩu/OTP 123456",
+            highlight=False,
+        )
+    out.print(
+        f"[bold]Cán bộ:[/] {nidb_url}/can-bo/ → tên đăng nhập {up.DEMO_STAFF}, mật khẩu "
+        f"{demo.staff_password} (mới ở mỗi lần chạy)",
+        highlight=False,
+    )
+    out.print(f"Nhật ký các tiến trình: {data_dir / 'up-logs'}", highlight=False)
+    out.print("Nhấn Ctrl-C để dừng tất cả (press Ctrl-C to stop everything).")
+
+    def died(process: up.Process) -> None:
+        out.print(
+            f"[red]{process.name} đã dừng bất ngờ; dừng tất cả.[/]\n{up.log_tail(process.log)}"
+        )
+
+    code = up.run_until_stopped(stack, died)
+    out.print("Đã dừng tất cả (stopped).")
+    raise typer.Exit(code)
+
+
 def _nidb_public_key() -> str:
     from nidb.protocol.keys import SigningKey
     from nidb.settings import signing_key_path
@@ -94,6 +152,7 @@ sim_commands.mount(  # generate; sim
     app, sim_commands.NidbDefaults(_nidb_public_key, _vneid_client_secret)
 )
 app.command("demo")(demo_command)
+app.command("up")(up_command)
 identity_commands.mount(app)  # match, dedupe, merge, unmerge, verify; review
 exchange_commands.mount(app)  # keys; partner, token
 api_commands.mount(app)  # serve

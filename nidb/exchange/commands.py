@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from nidb.exchange.catalogue import INFO_GROUPS, PARTNER_KINDS, PURPOSES, ROLES, SERVICES
-from nidb.terminal import fail, handled, out
+from nidb.terminal import err, fail, handled, out
 
 if TYPE_CHECKING:
     from nidb.exchange.partners import PartnerError
@@ -201,6 +201,10 @@ def token_create(
             )
         except ValueError as error:
             raise fail(str(error)) from None
+    err.print(
+        "Mã truy cập dưới đây chỉ hiện MỘT LẦN: hãy lưu ngay vào nơi an toàn; nidb chỉ giữ "
+        "bản băm (the token is shown once; nidb keeps only its hash)."
+    )
     out.print(token, highlight=False)
 
 

@@ -55,7 +55,7 @@ class PaymentSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NIDB_PAYMENT_", extra="ignore")
 
-    gateway_url: str = "http://127.0.0.1:8090"
+    gateway_url: str = "http://127.0.0.1:8020"  # `nidb sim payment`; 8090 is the webhook's
     secret: str = "change-me"
     public_base_url: str = "http://127.0.0.1:8000"
     """Where the gateway reaches nidb (callback) and sends the citizen back (return URL)."""

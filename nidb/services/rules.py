@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from nidb.domain.catalogues import base_salary
+from nidb.domain.display import vn_money
 
 __all__ = [
     "FUNERAL_BASE_SALARY_MULTIPLE",
@@ -56,8 +57,8 @@ UNEMPLOYMENT_CAP_MULTIPLE = 5  # Law on Employment 2013 Art. 50.1
 
 
 def vnd(amount: int) -> str:
-    """An amount as Vietnamese write it: dots between thousands, then đ (1.263.600 đ)."""
-    return f"{amount:,}".replace(",", ".") + " đ"
+    """An amount as Vietnamese write it (1.263.600 đồng; nidb.domain.display.vn_money)."""
+    return vn_money(amount)
 
 
 def _half_up(numerator: int, denominator: int) -> int:

@@ -1,15 +1,16 @@
 """Working days (ngày làm việc) for dossier deadlines, counted in Vietnam's time zone.
 
-Monday to Friday, without the fixed-date public holidays of the Labour Code 2019 Art. 112
-(1 January, 30 April, 1 May, 2 September and the day before or after it, taken here as
-1 September when it falls on a weekday, else 3 September). Tết and the Hùng Kings'
-day follow the lunar calendar and are announced each year; they are not modelled, so a
-deadline spanning them comes out a few days early (stricter, never later than the law).
+Monday to Friday, without Vietnam's public holidays (Labour Code 2019 Art. 112: 1 January,
+Tết (5 days, lunar calendar), Hùng Kings' day (10/3 lunar), 30 April, 1 May, 2 September and the
+day beside it) and their substitute days off, as the `holidays` package computes them (it follows
+the Government's yearly announcements of days off). Working Saturdays the Government swaps in
+for a bridged day off are not counted (a deadline is never later than the law's).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -17,22 +18,16 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 __all__ = ["VIETNAM", "add_months", "add_working_days", "is_working_day", "today_vn"]
 
 
-def _fixed_holidays(year: int) -> set[date]:
-    national_day_extra = date(year, 9, 1)
-    if national_day_extra.weekday() >= 5:
-        national_day_extra = date(year, 9, 3)
-    return {
-        date(year, 1, 1),
-        date(year, 4, 30),
-        date(year, 5, 1),
-        date(year, 9, 2),
-        national_day_extra,
-    }
+@lru_cache(maxsize=64)
+def _holidays(year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays("VN", years=year))
 
 
 def is_working_day(day: date) -> bool:
-    """True on a weekday that is not a fixed public holiday."""
-    return day.weekday() < 5 and day not in _fixed_holidays(day.year)
+    """True on a weekday that is not a public holiday or a day off in lieu."""
+    return day.weekday() < 5 and day not in _holidays(day.year)
 
 
 def today_vn(now: datetime | None = None) -> date:

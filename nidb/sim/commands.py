@@ -94,7 +94,7 @@ def generate_command(
 
         rates = dataclasses.replace(rates or ErrorRates(), **MODEL_1_TYPING_OFF)
     started = time.perf_counter()
-    with RowProgress("sinh dữ liệu (bước/steps)") as bar:
+    with RowProgress("sinh dữ liệu (generating)", unit="bước") as bar:
         summary = generate(
             out_dir,
             people,
@@ -289,7 +289,7 @@ def _serve(app: Any, host: str, port: int) -> None:
 
 @sim_app.command("payment")
 def sim_payment_command(
-    port: Annotated[int, typer.Option(help="Cổng lắng nghe.")] = 8090,
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe (webhook giả lập dùng 8090).")] = 8020,
     host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
     secret: Annotated[
         str,
@@ -363,6 +363,11 @@ def sim_vneid(
     from nidb.sim.vneid.app import DEFAULT_REDIRECTS, RegisteredClient, create_app
     from nidb.sim.vneid.people import CsvPeople, DatabasePeople, People
 
+    if db is not None and not db.strip():
+        raise fail(
+            "--db rỗng (biến môi trường trống?): cho URL của CSDL, ví dụ "
+            "--db sqlite:///var/nidb.sqlite3 (empty --db: give the register's URL)"
+        )
     if (people is None) == (db is None):
         raise fail("cần đúng một trong --people FILE hoặc --db URL")
     source: People

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from nidb.domain.display import BENEFIT_KIND_LABELS
 from nidb.domain.verification import VerificationStatus
 from nidb.identity.reasons import Reason
 from nidb.store import models, people
@@ -32,15 +33,7 @@ VERIFICATION_LABELS = {
     status.value: (status.label, VERIFICATION_TONES[status]) for status in VerificationStatus
 }
 REASON_LABELS = {reason.value: reason.label for reason in Reason}
-BENEFIT_LABELS = {
-    "pension": "Lương hưu",
-    "survivor": "Trợ cấp tuất hằng tháng",
-    "unemployment": "Trợ cấp thất nghiệp",
-    "one_time": "BHXH một lần",
-    "funeral": "Trợ cấp mai táng",
-    "sickness": "Ốm đau",
-    "maternity": "Thai sản",
-}
+BENEFIT_LABELS = BENEFIT_KIND_LABELS
 STATUS_LABELS = {
     "active": ("Đang hiệu lực", "ok"),
     "suspended": ("Tạm dừng", "warn"),

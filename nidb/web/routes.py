@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from nidb.web import templating
+from nidb.web import labels, templating
 from nidb.web.csrf import csrf_token
 from nidb.web.routing import BodyLimit, install_error_pages
 from nidb.web.sessions import load_session
@@ -34,6 +34,7 @@ def mount(app: FastAPI) -> None:
         staff_pages,
     )
 
+    labels.install()
     if _page_context not in templating.CONTEXT_HOOKS:
         templating.CONTEXT_HOOKS.append(_page_context)
     app.add_middleware(BodyLimit)

@@ -15,6 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from nidb.domain import display
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -27,40 +29,11 @@ env = Environment(
 """The one environment: other packages add filters/globals to it, never a second one."""
 
 
-def _vn_date(value: Any) -> str:
-    """dd/mm/yyyy, as Vietnamese forms write dates."""
-    return str(value.strftime("%d/%m/%Y")) if value is not None else ""
-
-
-def _vn_datetime(value: Any) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam's time zone (stored UTC)."""
-    if value is None:
-        return ""
-    from datetime import UTC
-    from zoneinfo import ZoneInfo
-
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return str(value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M"))
-
-
-def _vn_money(value: int | None) -> str:
-    """Đồng with dots between thousands: 1.234.000 ₫."""
-    return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
-
-
-def _vn_birth(value: str | None) -> str:
-    """An ISO partial date (YYYY-MM-DD, YYYY-MM, YYYY) as Vietnamese write it."""
-    if not value:
-        return ""
-    parts = str(value).split("-")
-    return "/".join(reversed(parts)) if all(p.isdigit() for p in parts) else str(value)
-
-
-env.filters["vn_date"] = _vn_date
-env.filters["vn_birth"] = _vn_birth
-env.filters["vn_datetime"] = _vn_datetime
-env.filters["vn_money"] = _vn_money
+env.filters["vn_date"] = display.vn_date
+env.filters["vn_birth"] = display.vn_partial_date
+env.filters["vn_datetime"] = display.vn_datetime
+env.filters["vn_money"] = display.vn_money
+env.filters["gender"] = display.gender_label
 
 STAFF_NAV: list[dict[str, str]] = []
 """Links of the staff console's navigation bar, added by the modules owning the pages."""

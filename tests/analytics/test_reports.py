@@ -66,7 +66,7 @@ def test_quarterly_report_has_the_figures_of_the_cutoff(engine: Engine, tmp_path
     ]
     summary = dict(_sheet_rows(xlsx, "Tong quan")[1:])
     assert (
-        summary["Ngày chốt số liệu"] == "2026-09-20" and summary["Hạn gửi báo cáo"] == "2026-09-25"
+        summary["Ngày chốt số liệu"] == "20/09/2026" and summary["Hạn gửi báo cáo"] == "25/09/2026"
     )
     participants = {r[0]: r for r in _sheet_rows(xlsx, "Nguoi tham gia")[1:]}
     assert participants["01"][2] == 2 and participants["79"][2] == 1  # BHXH open on the day
@@ -77,14 +77,17 @@ def test_quarterly_report_has_the_figures_of_the_cutoff(engine: Engine, tmp_path
     assert verification["01"][7] == pytest.approx(0.75)
     quality = {r[0]: r for r in _sheet_rows(xlsx, "Chat luong")[1:]}
     assert quality["person"][2] == pytest.approx(0.5) and quality["person"][6] == "3/6"
-    trend = [r[0] for r in _sheet_rows(xlsx, "Xu huong")[1:] if r[0] and r[0][:2] == "20"]
-    assert trend == ["2026-08-31", "2026-09-20"]
+    trend = [r[0] for r in _sheet_rows(xlsx, "Xu huong")[1:] if r[0] and r[0][-5:-2] == "/20"]
+    assert trend == ["31/08/2026", "20/09/2026"]
     alerts = {r[0]: r for r in _sheet_rows(xlsx, "Canh bao")[1:]}
     assert alerts["card_after_death"][1:] == (2, 0, 0, 2)
     assert alerts["benefit_after_death"][1:] == (0, 1, 0, 1)  # the October one is not counted
     benefits = {r[0]: r for r in _sheet_rows(xlsx, "Che do")[1:]}
-    assert benefits["pension"][1:3] == (1, 5_000_000)
-    assert benefits["one_time"][3] == 1  # begun in the quarter
+    assert benefits["Lương hưu"][1:3] == (1, 5_000_000)
+    assert benefits["BHXH một lần"][3] == 1  # begun in the quarter
+    money = book["Che do"]
+    assert money["C2"].number_format == '#,##0 "đồng"' and isinstance(money["C2"].value, int)
+    assert money["E2"].number_format == '#,##0 "đồng"' and money["B2"].number_format == "General"
     for name in ("Nguoi tham gia", "Xac thuc", "Chat luong", "Xu huong", "Canh bao"):
         assert len(book[name]._charts) == 1, name
     assert type(book["Xu huong"]._charts[0]).__name__ == "LineChart"
@@ -106,6 +109,16 @@ def test_quarterly_report_has_the_figures_of_the_cutoff(engine: Engine, tmp_path
         if row[0] and row[1] is not None:  # table rows, not the note under them
             assert " ".join(cell_text(v, False) for v in row) in text
     assert report.sections[3].rows[0][2:7] == [4, 3, 0, 0, 1]
+    # benefit kinds in words and money as "1.234.567 đồng" (issue 17), no English kind
+    assert "Lương hưu 1 5.000.000 đồng" in text
+    assert "pension" not in text and "one_time" not in text and "₫" not in text
+    assert "LƯU Ý" not in text  # built after the cut-off
+
+
+def test_a_report_built_before_its_cut_off_says_so(engine: Engine, tmp_path: Path) -> None:
+    report = build_report(engine, year_period(2026), today=date(2026, 12, 7))
+    assert report.sections[0].rows[0][0] == "LƯU Ý"
+    assert "trước ngày chốt số liệu" in str(report.sections[0].rows[0][1])
 
 
 def test_reports_are_byte_for_byte_repeatable(engine: Engine, tmp_path: Path) -> None:
@@ -118,7 +131,7 @@ def test_reports_are_byte_for_byte_repeatable(engine: Engine, tmp_path: Path) ->
 
 def test_an_empty_register_still_gives_a_report(engine: Engine, tmp_path: Path) -> None:
     report = build_report(engine, quarter_period("2026Q1"))
-    assert report.sections[0].rows[1] == ["Ngày chốt số liệu", "2026-03-20"]
+    assert report.sections[0].rows[1] == ["Ngày chốt số liệu", "20/03/2026"]
     _, pdf, xlsx = write_report(engine, quarter_period("2026Q1"), tmp_path)
     assert pdf.stat().st_size > 1000 and load_workbook(xlsx).sheetnames[0] == "Tong quan"
 

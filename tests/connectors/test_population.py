@@ -74,8 +74,10 @@ def make_people() -> list[Person]:
             continue
         ids.add(personal_id)
         name = f"{rng.choice(FAMILIES)} {rng.choice(MIDDLES)} {rng.choice(GIVENS)}"
-        dob = str(year) if year < 1950 and rng.random() < 0.3 else (
-            f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        dob = (
+            str(year)
+            if year < 1950 and rng.random() < 0.3
+            else (f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
         )
         dead = len(people) % DEAD_EVERY == 0
         people.append(Person(personal_id, name, dob, gender, "0" + province, dead))
@@ -86,39 +88,61 @@ def write_registry(path: Path, people: list[Person]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["personal_id", "full_name", "date_of_birth", "gender", "birth_province", "status",
-             "death_date"]
+            [
+                "personal_id",
+                "full_name",
+                "date_of_birth",
+                "gender",
+                "birth_province",
+                "status",
+                "death_date",
+            ]
         )
         for p in people:
             writer.writerow(
-                [p.personal_id, p.full_name, p.date_of_birth, p.gender.value, p.birth_province,
-                 "dead" if p.dead else "alive", "2022-02-02" if p.dead else ""]
+                [
+                    p.personal_id,
+                    p.full_name,
+                    p.date_of_birth,
+                    p.gender.value,
+                    p.birth_province,
+                    "dead" if p.dead else "alive",
+                    "2022-02-02" if p.dead else "",
+                ]
             )
 
 
 def case(person: Person, variant: int) -> tuple[VerifyRequest, VerifyResult]:
     """A request about a person and the answer the registry must give, by variant."""
     match, mismatch, partial = FieldResult.MATCH, FieldResult.MISMATCH, FieldResult.PARTIAL
-    request = VerifyRequest(person.personal_id, person.full_name, person.date_of_birth,
-                            person.gender)
+    request = VerifyRequest(
+        person.personal_id, person.full_name, person.date_of_birth, person.gender
+    )
     fields = VerifiedFields(match, match, match)
     if variant == 1:
-        request = VerifyRequest(request.personal_id, person.full_name.upper(),
-                                request.date_of_birth, None)
+        request = VerifyRequest(
+            request.personal_id, person.full_name.upper(), request.date_of_birth, None
+        )
         fields = VerifiedFields(match, match, None)
     elif variant == 2:
-        request = VerifyRequest(request.personal_id, strip_diacritics(person.full_name),
-                                request.date_of_birth, request.gender)
+        request = VerifyRequest(
+            request.personal_id,
+            strip_diacritics(person.full_name),
+            request.date_of_birth,
+            request.gender,
+        )
         fields = VerifiedFields(mismatch, match, match)
     elif variant == 3:
-        request = VerifyRequest(request.personal_id, request.full_name,
-                                person.date_of_birth[:4], request.gender)
+        request = VerifyRequest(
+            request.personal_id, request.full_name, person.date_of_birth[:4], request.gender
+        )
         year_only = len(person.date_of_birth) == 4
         fields = VerifiedFields(match, match if year_only else partial, match)
     elif variant == 4:
         other = Gender.FEMALE if person.gender is Gender.MALE else Gender.MALE
-        request = VerifyRequest(request.personal_id, request.full_name, request.date_of_birth,
-                                other)
+        request = VerifyRequest(
+            request.personal_id, request.full_name, request.date_of_birth, other
+        )
         fields = VerifiedFields(match, match, mismatch)
     elif variant == 5:
         unknown = person.personal_id[:6] + "9" + person.personal_id[7:]  # serials < 900000
@@ -130,8 +154,9 @@ def case(person: Person, variant: int) -> tuple[VerifyRequest, VerifyResult]:
     return request, VerifyResult(person.personal_id, True, fields, status, death)
 
 
-def cases(people: list[Person], count: int, seed: int) -> tuple[list[VerifyRequest],
-                                                               list[VerifyResult]]:
+def cases(
+    people: list[Person], count: int, seed: int
+) -> tuple[list[VerifyRequest], list[VerifyResult]]:
     rng = random.Random(seed)
     pairs = [case(rng.choice(people[:VERIFIED]), rng.randrange(6)) for _ in range(count)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
@@ -415,7 +440,8 @@ def test_search_finds_a_person_typed_without_diacritics(
     async def scenario() -> None:
         async with AsyncPopulationClient(server.url) as client:
             found = await client.search(
-                strip_diacritics(person.full_name).upper(), person.date_of_birth[:4],
+                strip_diacritics(person.full_name).upper(),
+                person.date_of_birth[:4],
                 gender=person.gender,
             )
             assert person.personal_id in {c.personal_id for c in found.candidates}
@@ -442,11 +468,17 @@ def test_the_change_feed_is_read_page_by_page(
     _, start = run(read_all("0", 1000))
     living = [p for p in people[VERIFIED:] if not p.dead][:5]
     for person in living[:3]:
-        body = {"kind": "death", "personal_id": person.personal_id,
-                "data": {"death_date": "2025-06-01"}}
+        body = {
+            "kind": "death",
+            "personal_id": person.personal_id,
+            "data": {"death_date": "2025-06-01"},
+        }
         assert admin.post("/v1/admin/changes", json=body).status_code == 201
-    body = {"kind": "name_change", "personal_id": living[3].personal_id,
-            "data": {"full_name": "Trần Thị Mới"}}
+    body = {
+        "kind": "name_change",
+        "personal_id": living[3].personal_id,
+        "data": {"full_name": "Trần Thị Mới"},
+    }
     assert admin.post("/v1/admin/changes", json=body).status_code == 201
     seen, end = run(read_all(start, 2))
     assert seen == [f"death:{p.personal_id}" for p in living[:3]] + [

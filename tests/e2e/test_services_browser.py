@@ -57,7 +57,7 @@ def test_a_household_renews_and_pays_online(
     page.get_by_label("Thời hạn gia hạn").select_option("6")
     page.get_by_role("button", name="Nộp hồ sơ").click()
     assert "Chờ thanh toán" in page.inner_text("#trang-thai")
-    assert page.inner_text("#tong-tien") == "1.074.060 ₫"  # (4.5% × 2,340,000 × 6) × (1 + 0.7)
+    assert page.inner_text("#tong-tien") == "1.074.060 đồng"  # (4.5% × 2,340,000 × 6) × (1 + 0.7)
     page.get_by_role("button", name="Thanh toán trực tuyến").click()
     page.wait_for_url(f"{gateway}/pay/*")
     assert "1.074.060 đ" in page.inner_text("#amount")

@@ -80,9 +80,9 @@ def test_sigkill_half_way_then_rerun_leaves_exactly_one_copy_of_each_row(
     progress = ""
     while time.monotonic() < deadline:
         progress = victim.stderr.readline()
-        if " rows, " in progress or not progress:
+        if " dòng, " in progress or not progress:
             break
-    assert " rows, " in progress, f"no progress line before the kill: {progress!r}"
+    assert " dòng, " in progress, f"no progress line before the kill: {progress!r}"
     assert f"{ROWS} rows" not in progress, "the import finished before it could be killed"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
@@ -110,9 +110,9 @@ def kill_half_way(victim: subprocess.Popen[str]) -> None:
     progress = ""
     while time.monotonic() < deadline:
         progress = victim.stderr.readline()
-        if " rows, " in progress or not progress:
+        if " dòng, " in progress or not progress:
             break
-    assert " rows, " in progress, f"no progress line before the kill: {progress!r}"
+    assert " dòng, " in progress, f"no progress line before the kill: {progress!r}"
     assert f"{ROWS} rows" not in progress, "the import finished before it could be killed"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)

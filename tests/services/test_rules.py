@@ -65,8 +65,9 @@ def test_a_child_card_runs_to_72_months_or_the_end_of_september() -> None:
 def test_working_days_skip_weekends_and_fixed_holidays() -> None:
     friday = datetime(2026, 4, 24, 3, 0, tzinfo=UTC)  # Friday 10:00 in Hà Nội
     due = add_working_days(friday, 3).astimezone(VIETNAM)
-    # Mon 27, Tue 28, Wed 29 (30 April and 1 May are holidays anyway)
-    assert due.date() == date(2026, 4, 29)
+    # Mon 27 is Hùng Kings' day in lieu (10/3 lunar fell on Sunday 26); Tue 28, Wed 29, then
+    # 30 April and 1 May are holidays and 2-3 May a weekend: Monday 4 May
+    assert due.date() == date(2026, 5, 4)
     assert add_working_days(datetime(2026, 4, 29, 3, tzinfo=UTC), 1).astimezone(
         VIETNAM
     ).date() == date(2026, 5, 4)
@@ -98,3 +99,12 @@ def test_one_time_grows_with_months(wages: dict[date, int]) -> None:
     assert found.amount >= 0
     if len(wages) >= 12:
         assert found.amount >= found.average_wage  # at least 1.5 months for a year
+
+
+def test_working_days_skip_tet_and_hung_kings_day() -> None:
+    # Tết 2027: 4–10 February (lunar calendar); Hùng Kings' day 2027: 16 April (10/3 lunar)
+    for day in (date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 10), date(2027, 4, 16)):
+        assert not is_working_day(day), day
+    # received Wednesday 3 February 2027: the next working day is Thursday 11 February
+    received = datetime(2027, 2, 3, 3, tzinfo=UTC)
+    assert add_working_days(received, 1).astimezone(VIETNAM).date() == date(2027, 2, 11)

@@ -62,4 +62,5 @@ def assert_rate(count: int, eligible: int, rate: float, name: str) -> None:
     expected = eligible * rate
     slack = 4 * math.sqrt(eligible * rate * (1 - rate)) + 3
     assert abs(count - expected) <= slack, (
-        f"{name}: {count} of {eligible} ({count / max(eligible, 1):.4f}), expected {rate}")
+        f"{name}: {count} of {eligible} ({count / max(eligible, 1):.4f}), expected {rate}"
+    )

@@ -16,23 +16,81 @@ from nidb.sim.generate.config import Format
 from tests.sim.helpers import RATES, TODAY, DataSet, joined, read_csv
 
 COLUMNS = {
-    "registry": ["personal_id", "full_name", "date_of_birth", "gender", "birth_province",
-                 "permanent_address", "household_id", "status", "death_date"],
-    "records": ["record_id", "bhxh_code", "full_name", "date_of_birth", "gender", "personal_id",
-                "birth_province", "address", "employer_code"],
-    "employers": ["employer_code", "enterprise_code", "name", "province", "address",
-                  "business_line", "employer_type", "registered_workers", "status", "phone",
-                  "email"],
-    "participation": ["bhxh_code", "scheme", "employer_code", "participant_type", "start_month",
-                      "end_month"],
-    "contributions": ["bhxh_code", "employer_code", "period", "wage", "bhxh_amount",
-                      "bhyt_amount", "bhtn_amount"],
-    "cards": ["card_code", "facility_code", "valid_from", "valid_to", "five_years_from",
-              "status"],
-    "visits": ["visit_id", "card_code", "facility_code", "admitted_at", "discharged_at",
-               "inpatient", "icd10", "total_cost", "insurer_paid", "patient_paid"],
-    "benefits": ["bhxh_code", "kind", "start_date", "end_date", "monthly_amount", "lump_sum",
-                 "status", "decided_at"],
+    "registry": [
+        "personal_id",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        "birth_province",
+        "permanent_address",
+        "household_id",
+        "status",
+        "death_date",
+    ],
+    "records": [
+        "record_id",
+        "bhxh_code",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        "personal_id",
+        "birth_province",
+        "address",
+        "employer_code",
+    ],
+    "employers": [
+        "employer_code",
+        "enterprise_code",
+        "name",
+        "province",
+        "address",
+        "business_line",
+        "employer_type",
+        "registered_workers",
+        "status",
+        "phone",
+        "email",
+    ],
+    "participation": [
+        "bhxh_code",
+        "scheme",
+        "employer_code",
+        "participant_type",
+        "start_month",
+        "end_month",
+    ],
+    "contributions": [
+        "bhxh_code",
+        "employer_code",
+        "period",
+        "wage",
+        "bhxh_amount",
+        "bhyt_amount",
+        "bhtn_amount",
+    ],
+    "cards": ["card_code", "facility_code", "valid_from", "valid_to", "five_years_from", "status"],
+    "visits": [
+        "visit_id",
+        "card_code",
+        "facility_code",
+        "admitted_at",
+        "discharged_at",
+        "inpatient",
+        "icd10",
+        "total_cost",
+        "insurer_paid",
+        "patient_paid",
+    ],
+    "benefits": [
+        "bhxh_code",
+        "kind",
+        "start_date",
+        "end_date",
+        "monthly_amount",
+        "lump_sum",
+        "status",
+        "decided_at",
+    ],
     "truth": ["record_id", "person_id", "personal_id", "errors"],
     "frauds": ["rule", "subject_type", "subject_id", "detail"],
 }
@@ -57,8 +115,9 @@ def test_different_seed_gives_different_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_every_file_has_exactly_the_interchange_columns_in_order(small: DataSet,
-                                                                  table: str) -> None:
+def test_every_file_has_exactly_the_interchange_columns_in_order(
+    small: DataSet, table: str
+) -> None:
     with small.summary.path(table).open(encoding="utf-8") as handle:
         header = handle.readline().strip()
     assert [c.strip('"') for c in header.split(",")] == COLUMNS[table]
@@ -89,14 +148,17 @@ def test_parquet_output_has_the_same_rows_as_csv(tmp_path: Path) -> None:
         expected = read_csv(tmp_path / "csv" / f"{table}.csv")
         rows = pq.read_table(tmp_path / "parquet" / f"{table}.parquet").to_pylist()
         as_text = [
-            {k: "" if v is None else v.isoformat() if isinstance(v, date) else str(v)
-             for k, v in row.items()}
+            {
+                k: "" if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                for k, v in row.items()
+            }
             for row in rows
         ]
         assert as_text == expected, table
 
 
 # --- rates configuration ------------------------------------------------------------------
+
 
 def test_rates_out_of_range_or_unknown_are_refused() -> None:
     with pytest.raises(InvalidRates):

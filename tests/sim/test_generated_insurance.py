@@ -10,8 +10,21 @@ from nidb.domain.provinces import PROVINCES_63
 from nidb.sim.generate import DEFAULT_TODAY
 from tests.sim.helpers import TODAY, DataSet, errors_of, joined, month_index
 
-DEFAULT_LEVEL = {"TE": 1, "CC": 1, "BT": 2, "HT": 3, "CN": 3, "DN": 4, "HC": 4, "HS": 4,
-                 "SV": 4, "GD": 4, "QN": 5, "CA": 5}
+DEFAULT_LEVEL = {
+    "TE": 1,
+    "CC": 1,
+    "BT": 2,
+    "HT": 3,
+    "CN": 3,
+    "DN": 4,
+    "HC": 4,
+    "HS": 4,
+    "SV": 4,
+    "GD": 4,
+    "QN": 5,
+    "CA": 5,
+}
+
 
 def test_card_codes_parse_and_end_with_a_records_bhxh_code(large: DataSet) -> None:
     codes = {row["bhxh_code"] for row in large["records"]}
@@ -91,11 +104,17 @@ def test_employers_have_unique_codes_and_about_one_per_25_employees(large: DataS
     assert len(set(codes)) == len(codes)
     for row in rows:
         assert re.fullmatch(r"T[A-Z]\d{4}[A-Z]", row["employer_code"])
-        assert row["enterprise_code"] == "" or re.fullmatch(r"\d{10}(-\d{3})?",
-                                                            row["enterprise_code"])
+        assert row["enterprise_code"] == "" or re.fullmatch(
+            r"\d{10}(-\d{3})?", row["enterprise_code"]
+        )
         assert row["province"] in PROVINCES_63
-        assert row["employer_type"] in ("enterprise", "state", "household_business",
-                                        "cooperative", "other")
+        assert row["employer_type"] in (
+            "enterprise",
+            "state",
+            "household_business",
+            "cooperative",
+            "other",
+        )
         assert row["status"] in ("active", "closed")
         assert int(row["registered_workers"]) >= 0
         assert unicodedata.is_normalized("NFC", row["name"])

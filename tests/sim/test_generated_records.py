@@ -80,8 +80,10 @@ def _eligible_codes(person: Row, errors: set[str], household_size: Counter[str])
         and not errors & {"NAME_NO_DIACRITICS", "NAME_MIDDLE_MISSING"},
         "DOB_YEAR_ONLY": len(dob) > 4,
         "DOB_FORMAT_DMY": full and "DOB_YEAR_ONLY" not in errors,
-        "DOB_DAY_MONTH_SWAPPED": full and "DOB_YEAR_ONLY" not in errors
-        and int(dob[8:]) <= 12 and dob[8:] != dob[5:7],
+        "DOB_DAY_MONTH_SWAPPED": full
+        and "DOB_YEAR_ONLY" not in errors
+        and int(dob[8:]) <= 12
+        and dob[8:] != dob[5:7],
         "GENDER_MISSING": True,
         "GENDER_WRONG": True,
         "ID_MISSING": True,
@@ -95,7 +97,9 @@ def _eligible_codes(person: Row, errors: set[str], household_size: Counter[str])
 def test_error_codes_appear_at_roughly_their_rates(large: DataSet) -> None:
     hits: Counter[str] = Counter()
     eligible: Counter[str] = Counter()
-    household_size = Counter(row["household_id"] for row in large["registry"] if row["household_id"])
+    household_size = Counter(
+        row["household_id"] for row in large["registry"] if row["household_id"]
+    )
     rows = joined(large)
     for _, fact, person in rows:
         if person is None:
@@ -112,7 +116,8 @@ def test_error_codes_appear_at_roughly_their_rates(large: DataSet) -> None:
 
 
 def test_duplicate_bhxh_records_share_their_person_with_a_record_of_another_code(
-        large: DataSet) -> None:
+    large: DataSet,
+) -> None:
     codes_of: dict[str, set[str]] = defaultdict(set)
     for record, fact, _ in joined(large):
         codes_of[fact["person_id"]].add(record["bhxh_code"])
@@ -188,14 +193,16 @@ def _one_edit(typed: str, truth: str) -> bool:
     a, b = changed[0]
     if len(a) == len(b):
         diffs = [i for i in range(len(a)) if a[i] != b[i]]
-        swapped = len(diffs) == 2 and diffs[1] == diffs[0] + 1 and (
-            a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+        swapped = (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and (a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+        )
         return len(diffs) == 1 or swapped
-    return len(a) == len(b) - 1 and any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+    return len(a) == len(b) - 1 and any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
 
 
-def test_date_sex_and_id_errors_change_the_field_the_way_their_code_says(
-        large: DataSet) -> None:
+def test_date_sex_and_id_errors_change_the_field_the_way_their_code_says(large: DataSet) -> None:
     registry_ids = {row["personal_id"] for row in large["registry"]}
     household_of = {row["personal_id"]: row["household_id"] for row in large["registry"]}
     for record, fact, person in joined(large):
@@ -222,9 +229,11 @@ def test_date_sex_and_id_errors_change_the_field_the_way_their_code_says(
         elif "ID_WRONG" in errors:
             assert pid != true and pid[:6] == true[:6] and pid not in registry_ids
             diffs = [i for i in range(12) if pid[i] != true[i]]
-            assert len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                                       and sorted(pid[i] for i in diffs)
-                                       == sorted(true[i] for i in diffs))
+            assert len(diffs) == 1 or (
+                len(diffs) == 2
+                and diffs[1] == diffs[0] + 1
+                and sorted(pid[i] for i in diffs) == sorted(true[i] for i in diffs)
+            )
         elif "ID_OLD_CMND" in errors:
             assert re.fullmatch(r"\d{9}", pid)
         elif "ID_OTHER_PERSON" in errors:
@@ -237,8 +246,13 @@ def test_date_sex_and_id_errors_change_the_field_the_way_their_code_says(
 def test_swapped_birth_dates_never_land_after_today(tmp_path: Path) -> None:
     # babies born this year before today: many of their day/month swaps fall after today
     today = date(2026, 6, 2)
-    generate(tmp_path, 20_000, seed=11, today=today,
-             rates=ErrorRates().with_overrides({"dob_day_month_swapped": 1.0, "dob_format_dmy": 0.0}))
+    generate(
+        tmp_path,
+        20_000,
+        seed=11,
+        today=today,
+        rates=ErrorRates().with_overrides({"dob_day_month_swapped": 1.0, "dob_format_dmy": 0.0}),
+    )
     records = read_csv(tmp_path / "records.csv")
     truth = {row["record_id"]: row for row in read_csv(tmp_path / "truth.csv")}
     swapped = [r for r in records if "DOB_DAY_MONTH_SWAPPED" in errors_of(truth[r["record_id"]])]

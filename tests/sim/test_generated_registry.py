@@ -52,6 +52,7 @@ def test_dead_people_have_a_death_date_between_birth_and_today(large: DataSet) -
     for row in dead:
         assert first_day(row["date_of_birth"]) <= row["death_date"] < TODAY
     assert all(row["death_date"] == "" for row in large["registry"] if row["status"] == "alive")
+
     def death_rate(rows: list[Row]) -> float:
         return sum(row["status"] == "dead" for row in rows) / len(rows)
 
@@ -89,7 +90,8 @@ def test_middle_names_depend_on_sex(large: DataSet) -> None:
 
 
 def test_households_share_an_address_and_children_carry_a_parent_family_name(
-        large: DataSet) -> None:
+    large: DataSet,
+) -> None:
     households: dict[str, list[Row]] = defaultdict(list)
     for row in large["registry"]:
         if row["household_id"]:

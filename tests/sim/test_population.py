@@ -173,14 +173,16 @@ def test_name_match_ignores_unicode_form_case_and_spacing(client: TestClient):
     nfd = unicodedata.normalize("NFD", "Nguyễn Văn An")
     assert verify(client, full_name=nfd)["fields"]["full_name"] == "match"
     # The registry row was written in NFD; an NFC question matches it.
-    hoa = {"personal_id": "031185000006", "full_name": "Phạm Thị Hòa",
-           "date_of_birth": "1985-12-30", "gender": "F"}
+    hoa = {
+        "personal_id": "031185000006",
+        "full_name": "Phạm Thị Hòa",
+        "date_of_birth": "1985-12-30",
+        "gender": "F",
+    }
     assert verify(client, **hoa)["fields"]["full_name"] == "match"
 
 
-@pytest.mark.parametrize(
-    "name", ["Nguyen Van An", "Nguyễn An", "Nguyễn Văn Ân", "Nguyễn Văn Anh"]
-)
+@pytest.mark.parametrize("name", ["Nguyen Van An", "Nguyễn An", "Nguyễn Văn Ân", "Nguyễn Văn Anh"])
 def test_the_registry_compares_names_strictly(client: TestClient, name: str):
     assert verify(client, full_name=name)["fields"]["full_name"] == "mismatch"
 
@@ -227,7 +229,10 @@ def test_gender_is_checked_only_when_asked(client: TestClient):
 
 def test_a_dead_person_is_reported_with_the_death_date(client: TestClient):
     answer = verify(
-        client, personal_id="079150000005", full_name="Lê Thị Hoa", date_of_birth="1950-01-01",
+        client,
+        personal_id="079150000005",
+        full_name="Lê Thị Hoa",
+        date_of_birth="1950-01-01",
         gender="F",
     )
     assert (answer["status"], answer["death_date"]) == ("dead", "2023-11-20")
@@ -245,9 +250,11 @@ def test_mismatching_values_are_never_disclosed(client: TestClient):
         json={**AN, "full_name": "Trần Thị Bích", "date_of_birth": "1970-01-01", "gender": "F"},
     )
     assert response.json()["fields"] == {
-        "full_name": "mismatch", "date_of_birth": "mismatch", "gender": "mismatch"
+        "full_name": "mismatch",
+        "date_of_birth": "mismatch",
+        "gender": "mismatch",
     }
-    for secret in ("Nguyễn", "Văn", "An\"", "1990", "05-17", '"M"'):
+    for secret in ("Nguyễn", "Văn", 'An"', "1990", "05-17", '"M"'):
         assert secret not in response.text
 
 
@@ -329,14 +336,30 @@ def test_a_malformed_item_refuses_the_batch_naming_its_index(client: TestClient)
 
 def test_the_fast_batch_encoder_writes_what_the_model_would():
     results = [
-        {"personal_id": "001090000001", "found": True,
-         "fields": {"full_name": "match", "date_of_birth": "partial", "gender": None},
-         "status": "alive", "death_date": None, "superseded_by": None},
-        {"personal_id": "079150000005", "found": True,
-         "fields": {"full_name": "mismatch", "date_of_birth": "match", "gender": "mismatch"},
-         "status": "dead", "death_date": "2023-11-20", "superseded_by": None},
-        {"personal_id": "001090999999", "found": False, "fields": None, "status": None,
-         "death_date": None, "superseded_by": "001090000001"},
+        {
+            "personal_id": "001090000001",
+            "found": True,
+            "fields": {"full_name": "match", "date_of_birth": "partial", "gender": None},
+            "status": "alive",
+            "death_date": None,
+            "superseded_by": None,
+        },
+        {
+            "personal_id": "079150000005",
+            "found": True,
+            "fields": {"full_name": "mismatch", "date_of_birth": "match", "gender": "mismatch"},
+            "status": "dead",
+            "death_date": "2023-11-20",
+            "superseded_by": None,
+        },
+        {
+            "personal_id": "001090999999",
+            "found": False,
+            "fields": None,
+            "status": None,
+            "death_date": None,
+            "superseded_by": "001090000001",
+        },
     ]
     expected = BatchVerifyResponse.model_validate({"results": results}).model_dump(mode="json")
     assert json.loads(_results_json(results)) == expected
@@ -356,8 +379,11 @@ def test_search_ignores_diacritics_case_and_finds_every_same_year_namesake(clien
     found = search(client, full_name="NGUYEN THI HA", date_of_birth="1990")
     assert [c["personal_id"] for c in found["candidates"]] == ["001190000002", "001190000003"]
     assert found["candidates"][0] == {
-        "personal_id": "001190000002", "full_name": "Nguyễn Thị Hà",
-        "date_of_birth": "1990-03-02", "gender": "F", "birth_province": "001",
+        "personal_id": "001190000002",
+        "full_name": "Nguyễn Thị Hà",
+        "date_of_birth": "1990-03-02",
+        "gender": "F",
+        "birth_province": "001",
     }
 
 
@@ -372,7 +398,8 @@ def test_search_needs_the_same_birth_year(client: TestClient):
 
 def test_search_narrows_by_gender_and_birth_province(client: TestClient):
     assert search(client, full_name="Nguyen Thi Ha", date_of_birth="1990", gender="M") == {
-        "candidates": [], "truncated": False
+        "candidates": [],
+        "truncated": False,
     }
     hcm = search(client, full_name="Nguyen Van Nam", date_of_birth="1980", birth_province="79")
     assert len(hcm["candidates"]) == 6
@@ -421,8 +448,12 @@ def test_a_death_is_applied_and_appears_in_the_feed(client: TestClient):
 
 def test_the_cursor_never_skips_nor_repeats_a_change(client: TestClient):
     for month in range(1, 6):
-        assert add_change(client, "name_change", "001090000001",
-                          full_name=f"Nguyễn Văn An {'I' * month}").status_code == 201
+        assert (
+            add_change(
+                client, "name_change", "001090000001", full_name=f"Nguyễn Văn An {'I' * month}"
+            ).status_code
+            == 201
+        )
     first = read_feed(client, limit=2)
     assert [c["seq"] for c in first["changes"]] == [1, 2]
     second = read_feed(client, after=first["next_cursor"], limit=2)
@@ -454,14 +485,15 @@ def test_a_name_change_is_applied_to_verification_and_search(client: TestClient)
 
 
 def test_an_id_correction_moves_the_person_and_points_from_the_old_id(client: TestClient):
-    response = add_change(client, "id_correction", "001090000001",
-                          new_personal_id="001090000011")
+    response = add_change(client, "id_correction", "001090000001", new_personal_id="001090000011")
     assert response.status_code == 201
     assert response.json()["data"] == {"new_personal_id": "001090000011"}
     old = verify(client)
     assert old["found"] is False and old["superseded_by"] == "001090000011"
     assert verify(client, personal_id="001090000011")["fields"] == {
-        "full_name": "match", "date_of_birth": "match", "gender": "match"
+        "full_name": "match",
+        "date_of_birth": "match",
+        "gender": "match",
     }
     found = search(client, full_name="Nguyen Van An", date_of_birth="1990")["candidates"]
     assert [c["personal_id"] for c in found] == ["001090000011"]
@@ -474,8 +506,13 @@ def test_an_id_correction_moves_the_person_and_points_from_the_old_id(client: Te
         ("death", "079150000005", {"death_date": "2024-01-01"}, 409, "CHANGE_CONFLICT"),
         ("death", "001090000001", {"death_date": "1980-01-01"}, 409, "CHANGE_CONFLICT"),
         ("death", "001090000001", {"death_date": "2024"}, 422, "INVALID_REQUEST"),
-        ("id_correction", "001090000001", {"new_personal_id": "001190000002"}, 409,
-         "CHANGE_CONFLICT"),
+        (
+            "id_correction",
+            "001090000001",
+            {"new_personal_id": "001190000002"},
+            409,
+            "CHANGE_CONFLICT",
+        ),
         ("divorce", "001090000001", {}, 422, "INVALID_REQUEST"),
     ],
 )
@@ -489,8 +526,9 @@ def test_changes_that_cannot_apply_are_refused(
 
 def test_admin_endpoints_exist_only_when_asked_for(registry_csv: Path):
     with TestClient(create_app(registry_csv)) as plain:
-        assert add_change(plain, "death", "001090000001", death_date="2024-01-01").status_code \
-            == 404
+        assert (
+            add_change(plain, "death", "001090000001", death_date="2024-01-01").status_code == 404
+        )
         assert plain.get("/v1/admin/faults").status_code == 404
         assert plain.get("/healthz").json() == {"status": "ok", "people": len(ROWS)}
 
@@ -565,7 +603,5 @@ def test_it_serves_over_real_http_with_an_openapi_contract(registry_csv: Path):
     ):
         assert http.post("/v1/verify", json=AN).json()["fields"]["full_name"] == "match"
         paths = http.get("/openapi.json").json()["paths"]
-    assert {"/v1/verify", "/v1/verify/batch", "/v1/search", "/v1/changes", "/healthz"} <= set(
-        paths
-    )
+    assert {"/v1/verify", "/v1/verify/batch", "/v1/search", "/v1/changes", "/healthz"} <= set(paths)
     assert "413" in paths["/v1/verify/batch"]["post"]["responses"]

@@ -75,9 +75,9 @@ def test_my_record_shows_identity_history_by_month_contributions_and_benefits_on
     assert f"Năm {this_year}" in page and "Năm 2015" in page
     assert "Năm 2014" not in page  # participation starts in January 2015
     assert "Năm 2025 — BHXH 12 tháng, BHYT 12 tháng, BHTN 12 tháng" in page
-    assert "10.000.000 ₫" in page and "3.150.000 ₫" in page  # wage; the month's contributions
+    assert "10.000.000 đồng" in page and "3.150.000 đồng" in page  # wage; the month's contributions
     assert "Công ty TNHH An Bình" in page
-    assert "Ốm đau" in page and "1.250.000 ₫" in page
+    assert "Ốm đau" in page and "1.250.000 đồng" in page
     assert "Trần Thị Bình" not in page and "99.999.000" not in page
 
 
@@ -281,7 +281,7 @@ def test_another_citizen_sees_only_their_own_data(
     assert citizen_sign_in_http(client, OTHER_PID, "Binh-2026").status_code == 303
     record = client.get("/cong-dan/ho-so").text
     assert "Trần Thị Bình" in record and "Nguyễn Văn An" not in record
-    assert "99.999.000 ₫" in record
+    assert "99.999.000 đồng" in record
     card = client.get("/cong-dan/the-bhyt").text
     assert "Chưa tìm thấy thẻ BHYT" in card and BHXH not in card
     access = client.get("/cong-dan/truy-cap").text

@@ -276,7 +276,7 @@ def test_the_dashboard_counts_progress_alerts_and_backlog_in_the_area(
     assert "<svg" in page and 'role="img"' in page
     assert "Đã xác thực 1 / 2 hồ sơ (50,0 %)" in page
     assert "Hà Nội" in page and "Hồ Chí Minh" not in page and "Bình Dương" not in page
-    assert "card_after_death" in page
+    assert "Thẻ BHYT dùng sau khi chủ thẻ mất" in page and "card_after_death" not in page
     sign_in(client, "kt.tw")
     page = client.get("/can-bo/bang-dieu-khien/?sap_xep=ty_le").text
     assert "Đã xác thực 2 / 5 hồ sơ (40,0 %)" in page
@@ -325,9 +325,10 @@ def test_the_audit_log_filters_by_actor_action_and_date(
     page = client.get(
         "/can-bo/kiem-toan/nhat-ky", params={"nguoi": "staff:rv.hn", "hanh_dong": "review.reject"}
     ).text
-    assert page.count("<code>review.reject</code>") == 1 and "review.view" not in page
+    # actions in words, not codes (issue 17)
+    assert page.count("<td>Từ chối mục đối soát</td>") == 1 and "Xem mục đối soát" not in page
     today = client.get("/can-bo/kiem-toan/nhat-ky", params={"tu_ngay": "2020-01-01"}).text
-    assert "review.reject" in today
+    assert "Từ chối mục đối soát" in today and "Xem mục đối soát" in today
     past = client.get(
         "/can-bo/kiem-toan/nhat-ky", params={"tu_ngay": "2020-01-01", "den_ngay": "2020-01-02"}
     ).text
@@ -410,3 +411,25 @@ def test_the_queue_pages_in_id_order_for_central_and_province_staff(
     sign_in(client, "rv.hcm")
     page = client.get("/can-bo/doi-soat/?trang=2").text
     assert "trang 2 / 2" in page and "Lê Văn Cường" in page and "Trần Thị Bình" not in page
+
+
+def test_opening_a_correction_request_is_in_the_citizens_access_history(
+    client: TestClient, engine: Engine, seeded: Seeded
+) -> None:
+    # docs/console.md: a staff read of a citizen's request is logged with the citizen as subject
+    seed_staff(engine, ("rv.hn",))
+    sign_in(client, "rv.hn")
+    request_id = seeded.corrections["01"]
+    assert client.get(f"/can-bo/dieu-chinh/{request_id}").status_code == 200
+    access = models.AccessLogEntry.__table__
+    with engine.connect() as conn:
+        subjects = (
+            conn.execute(
+                select(access.c.subject).where(
+                    access.c.actor == "staff:rv.hn", access.c.service == "correction.view/v1"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(subjects) == 1 and subjects[0] is not None and len(subjects[0]) == 10

@@ -165,7 +165,7 @@ def test_the_renewal_form_creates_a_dossier_waiting_for_payment(
     )
     assert reply.status_code == 303
     page = client.get(reply.headers["location"])
-    assert "Chờ thanh toán" in page.text and "2.148.120 ₫" in page.text  # 1,263,600 + 884,520
+    assert "Chờ thanh toán" in page.text and "2.148.120 đồng" in page.text  # 1,263,600 + 884,520
 
 
 def test_staff_see_only_their_province_and_decide_on_the_version_they_saw(

@@ -274,3 +274,14 @@ def test_s256_matches_rfc_7636_example() -> None:
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     )
     assert base64.urlsafe_b64decode(KEY.jwk()["x"] + "=")  # a JWK that decodes
+
+
+def test_nidb_sim_vneid_with_an_empty_db_says_what_to_give() -> None:
+    from typer.testing import CliRunner
+
+    from nidb.cli import app
+
+    # the README once had `--db "$NIDB_DATABASE_URL"`, empty with the default SQLite (issue 17)
+    answer = CliRunner().invoke(app, ["sim", "vneid", "--port", "0", "--db", ""])
+    assert answer.exit_code == 2 and "--db rỗng" in answer.output
+    assert "Traceback" not in answer.output

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
+from nidb.apidocs import mount_offline_docs
 from nidb.sim.business.feed import ERRORS, mount_feed
 from nidb.sim.business.registry import BusinessRegistry, Enterprise, load_enterprises
 from nidb.sim.population.faults import FaultConfig
@@ -127,7 +128,10 @@ def create_app(
         title="CSDL quốc gia về đăng ký doanh nghiệp — stand-in",
         summary="The national business registry as nidb's tests and demos see it.",
         version="1",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     app.state.registry = held
 
     async def healthz() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from nidb.apidocs import mount_offline_docs
 from nidb.protocol.client import ExchangeClient, ReplyNotTrusted
 from nidb.protocol.keys import SigningKey
 
@@ -40,7 +41,8 @@ class Discharge(BaseModel):
 def create_app(nidb_url: str, member: str, key: SigningKey) -> FastAPI:
     """The HIS of hospital ``member`` (e.g. ``VN/GOV/BYT/BV-01001``) talking to nidb at ``nidb_url``."""
     facility = member.rsplit("-", 1)[-1]
-    app = FastAPI(title=f"HIS stand-in {member}", version="1")
+    app = FastAPI(title=f"HIS stand-in {member}", version="1", docs_url=None, redoc_url=None)
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     client = ExchangeClient(nidb_url, member, key)
     log: list[dict[str, Any]] = []
 

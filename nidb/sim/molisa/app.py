@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nidb.apidocs import mount_offline_docs
 from nidb.sim.business.feed import ERRORS, EventFeed, ServiceError, mount_feed
 from nidb.sim.population.faults import FaultConfig
 
@@ -207,7 +208,10 @@ def create_app(
         title="CSDL về an sinh xã hội (Bộ LĐTBXH) — stand-in",
         summary="MOLISA's social-welfare database as nidb's tests and demos see it.",
         version="1",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     app.state.registry = held
 
     async def healthz() -> dict[str, Any]:

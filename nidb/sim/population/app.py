@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nidb.apidocs import mount_offline_docs
 from nidb.sim.population.compare import clean_name
 from nidb.sim.population.faults import FaultConfig, FaultInjector, FaultMiddleware
 from nidb.sim.population.feed import ChangeEntry, ChangeFeed, InvalidCursor
@@ -349,7 +350,10 @@ def create_app(
         title="CSDLQG về dân cư — stand-in",
         summary="The national population database as nidb's tests and demos see it (Đề án 06).",
         version="1",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     app.state.registry = loaded
     app.state.feed = ChangeFeed()
     app.state.faults = FaultInjector(faults)

@@ -26,6 +26,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from nidb.apidocs import mount_offline_docs
 from nidb.protocol.envelope import ClockWindow, parse_envelope, verify_signature
 from nidb.protocol.errors import Refused
 from nidb.protocol.keys import VerifyKey
@@ -144,7 +145,10 @@ def create_app(
     app = FastAPI(
         title="Webhook nhận thông báo của CSDL bảo hiểm (stand-in)",
         summary="A partner's receiver of nidb change notifications, with fault injection",
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_offline_docs(app)  # /docs and /redoc without a CDN
     app.state.receiver = receiver
 
     @app.post("/events", summary="Nhận một thông báo sự kiện đã ký")

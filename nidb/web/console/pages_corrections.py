@@ -109,6 +109,13 @@ def _request_in_scope(request: Request, scope: StaffScope, raw_id: str) -> Any:
     return row
 
 
+def _subject(request: Request, row: Any) -> str | None:
+    """The citizen's BHXH code, the subject of the access-log entry, so that the read is in the
+    citizen's "who read my data" (docs/console.md); None for a citizen without one."""
+    codes = sorted(queries.correction_bhxh_codes(engine_of(request), row.personal_id))
+    return codes[0] if codes else None
+
+
 def _detail(
     request: Request,
     staff: StaffPrincipal,
@@ -126,7 +133,10 @@ def _detail(
                    _EVIDENCE.c.size_bytes, _EVIDENCE.c.sha256)
             .where(_EVIDENCE.c.request_id == row.id).order_by(_EVIDENCE.c.id)
         ).all()  # fmt: skip
-    log_staff_read(request, staff, "correction.view/v1", None, "correction", {"request": row.id})
+    log_staff_read(
+        request, staff, "correction.view/v1", _subject(request, row), "correction",
+        {"request": row.id},
+    )  # fmt: skip
     return page(
         request, "console/correction_item.html", staff, scope, status=status, row=row,
         evidence=evidence, errors=errors or {}, note=note, message=message,
@@ -158,7 +168,7 @@ def evidence_file(
     if found is None:
         raise NotInScope("tệp minh chứng")
     log_staff_read(
-        request, staff, "correction.evidence/v1", None, "correction",
+        request, staff, "correction.evidence/v1", _subject(request, row), "correction",
         {"request": row.id, "evidence": number},
     )  # fmt: skip
     return Response(

@@ -1,0 +1,158 @@
+"""The Vietnamese words of stored codes, as Jinja filters every page uses (issue 17: no raw
+code, English word or ISO date on a screen).
+
+Each filter takes its words from the vocabulary's one owner (identity reasons, detection rules,
+the exchange catalogue, nidb.domain.display) and adds only what no owner names yet: the audit
+log's actions and subject types, and the record columns the review page shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nidb.detect.rules import RULES
+from nidb.domain import display
+from nidb.exchange.catalogue import PURPOSES, SERVICES
+from nidb.identity.reasons import Reason
+from nidb.web.templating import env
+
+__all__ = [
+    "AUDIT_ACTIONS",
+    "COLUMNS",
+    "SUBJECT_TYPES",
+    "column_label",
+    "field_value",
+    "install",
+]
+
+COLUMNS = {
+    "full_name": "Họ và tên",
+    "name_base": "Họ và tên (không dấu)",
+    "date_of_birth": "Ngày sinh",
+    "dob_precision": "Độ chính xác của ngày sinh",
+    "birth_year": "Năm sinh",
+    "gender": "Giới tính",
+    "birth_province": "Tỉnh nơi sinh",
+    "declared_id": "Số giấy tờ khai báo",
+    "declared_id_kind": "Loại giấy tờ khai báo",
+    "address": "Địa chỉ",
+    "permanent_address": "Địa chỉ thường trú",
+    "status": "Tình trạng",
+    "death_date": "Ngày mất",
+    "verified_personal_id": "Số định danh đã xác thực",
+}
+"""Columns of a person record and of the population extract."""
+
+_PRECISION = {"day": "ngày, tháng, năm", "month": "tháng, năm", "year": "chỉ năm"}
+_ID_KINDS = {"personal": "số định danh cá nhân (12 số)", "cmnd": "chứng minh nhân dân (9 số)"}
+
+AUDIT_ACTIONS = {
+    "staff.sign_in": "Cán bộ đăng nhập",
+    "staff.sign_in_failed": "Cán bộ đăng nhập không thành công",
+    "citizen.sign_in": "Công dân đăng nhập",
+    "citizen.sign_in_failed": "Công dân đăng nhập không thành công",
+    "citizen.correction_request": "Công dân gửi yêu cầu điều chỉnh",
+    "citizen.consent": "Công dân thay đổi đồng ý chia sẻ",
+    "staff_user.create": "Tạo tài khoản cán bộ",
+    "staff_user.set_password": "Đặt lại mật khẩu cán bộ",
+    "staff_user.enable": "Mở lại tài khoản cán bộ",
+    "staff_user.disable": "Khóa tài khoản cán bộ",
+    "identity.review_accepted": "Chấp nhận mục đối soát",
+    "identity.review_rejected": "Từ chối mục đối soát",
+    "review.view": "Xem mục đối soát",
+    "review.accept": "Chấp nhận mục đối soát",
+    "review.reject": "Từ chối mục đối soát",
+    "correction.decided": "Quyết định yêu cầu điều chỉnh",
+    "dossier.opened": "Mở hồ sơ dịch vụ công",
+    "dossier.viewed": "Xem hồ sơ dịch vụ công",
+    "payment.paid": "Đã thanh toán",
+    "payment.refund_needed": "Cần hoàn tiền",
+    "payment.callback_refused": "Từ chối thông báo thanh toán",
+    "token.create": "Cấp mã truy cập API",
+    "register.batch_imported": "Nạp một lô dữ liệu",
+    "quality.saved": "Lưu kết quả đo chất lượng dữ liệu",
+}
+"""Audit-log actions in words (the log keeps the code; the page shows this)."""
+
+SUBJECT_TYPES = {
+    "person_record": "hồ sơ",
+    "persons": "hồ sơ",
+    "citizen": "công dân",
+    "staff_user": "tài khoản cán bộ",
+    "dossier": "hồ sơ dịch vụ công",
+    "payment": "khoản thanh toán",
+    "partner": "đối tác",
+    "api_token": "mã truy cập API",
+    "subscription": "đăng ký nhận thông báo",
+    "import_batch": "lô dữ liệu",
+    "quality_snapshot": "kết quả đo chất lượng",
+    "code_merge": "gộp mã số BHXH",
+    "alert": "cảnh báo",
+    "review_item": "mục đối soát",
+    "correction": "yêu cầu điều chỉnh",
+    "correction_request": "yêu cầu điều chỉnh",
+}
+
+
+def column_label(column: str) -> str:
+    """A record column in words (``full_name`` → ``Họ và tên``)."""
+    return COLUMNS.get(column, "trường khác")
+
+
+def field_value(value: Any, field: str) -> str:
+    """A stored value of ``field`` as people read it: gender in words, dates dd/mm/yyyy…"""
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    if field == "gender":
+        return display.gender_label(text) or "—"
+    if field == "status":
+        return display.LIFE_STATUS_LABELS.get(text, text)
+    if field == "dob_precision":
+        return _PRECISION.get(text, text)
+    if field == "declared_id_kind":
+        return _ID_KINDS.get(text, text)
+    if field in ("date_of_birth", "death_date"):
+        return display.vn_partial_date(text)
+    return text
+
+
+def reason_label(code: str) -> str:
+    """An identity reason code in Vietnamese."""
+    try:
+        return Reason(code).label
+    except ValueError:
+        return "lý do khác"
+
+
+def rule_label(name: str) -> str:
+    """A detection rule's Vietnamese title."""
+    rule = RULES.get(name)
+    return rule.title_vi if rule else "quy tắc khác"
+
+
+def service_label(name: str) -> str:
+    """A partner service's Vietnamese title."""
+    service = SERVICES.get(name)
+    return service.title_vi if service else "dịch vụ khác"
+
+
+def purpose_label(code: str | None) -> str:
+    """A purpose code's Vietnamese words (the part before the English in brackets)."""
+    if not code:
+        return ""
+    return PURPOSES.get(code, {"DUYET_HO_SO": "Đối soát hồ sơ"}.get(code, "mục đích khác")).split(
+        " (", 1
+    )[0]
+
+
+def install() -> None:
+    """Add the label filters to the one Jinja environment (idempotent)."""
+    env.filters["column_label"] = column_label
+    env.filters["field_value"] = field_value
+    env.filters["reason_label"] = reason_label
+    env.filters["rule_label"] = rule_label
+    env.filters["service_label"] = service_label
+    env.filters["purpose_label"] = purpose_label
+    env.filters["audit_action"] = lambda code: AUDIT_ACTIONS.get(code, "thao tác khác")
+    env.filters["subject_type"] = lambda code: SUBJECT_TYPES.get(code or "", "đối tượng khác")

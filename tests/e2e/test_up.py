@@ -1,0 +1,121 @@
+"""`nidb up` from an empty data folder: every server answers, the printed demo citizen and staff
+member sign in through the browser, and SIGINT leaves no process behind (issue 17)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SHOTS = Path("/tmp/shots-experience")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _read_until_ready(process: subprocess.Popen[str], timeout: float) -> str:
+    assert process.stdout is not None
+    text = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        text += line
+        if "Ctrl-C" in line:
+            return text
+    process.kill()
+    raise AssertionError(f"nidb up did not come up:\n{text}")
+
+
+def test_nidb_up_brings_up_the_stack_and_ctrl_c_stops_it(tmp_path: Path, browser: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIDB_")}
+    env.update(
+        NIDB_DATA_DIR=str(tmp_path / "var"), COLUMNS="250", PYTHONPATH=str(ROOT), NO_COLOR="1"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nidb", "up", "--port", "0", "--people", "150"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        printed = _read_until_ready(process, 300)
+        children = _children(process.pid)
+        assert len(children) == 7, (
+            printed
+        )  # population, VNeID, payment, business, MOLISA, webhook, nidb
+        table = printed.split("nidb đang chạy", 1)[1]
+        urls = re.findall(r"│ (http://127\.0\.0\.1:\d+) ", table)
+        assert len(urls) == 7, table
+        for url in set(urls):
+            assert httpx.get(url + "/docs", timeout=10).status_code in (200, 404), url
+        nidb = re.search(r"Công dân: (http://127\.0\.0\.1:\d+)/cong-dan/", printed)
+        citizen = re.search(r"số định danh (\d{12})", printed)
+        staff = re.search(r"tên đăng nhập (\S+), mật khẩu (\S+)", printed)
+        assert nidb and citizen and staff, printed
+        base = nidb.group(1)
+
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+        page = context.new_page()
+        page.goto(f"{base}/cong-dan/dang-nhap")
+        page.get_by_role("link", name="Đăng nhập bằng tài khoản định danh điện tử VNeID").click()
+        page.get_by_label("Số định danh cá nhân").fill(citizen.group(1))
+        page.get_by_label("Mật khẩu hoặc mã OTP").fill("123456")
+        page.get_by_label("Mật khẩu hoặc mã OTP").press("Enter")
+        page.wait_for_load_state()
+        assert "/cong-dan" in page.url and "dang-nhap" not in page.url, page.url
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "up-citizen-1280.png"), full_page=True)
+        context.close()
+
+        context = browser.new_context(viewport={"width": 375, "height": 812}, locale="vi-VN")
+        page = context.new_page()
+        page.goto(f"{base}/can-bo/dang-nhap")
+        page.get_by_label("Tên đăng nhập").fill(staff.group(1))
+        page.get_by_label("Mật khẩu").fill(staff.group(2))
+        page.get_by_label("Mật khẩu").press("Enter")
+        page.wait_for_load_state()
+        assert "dang-nhap" not in page.url, page.url
+        page.screenshot(path=str(SHOTS / "up-staff-375.png"), full_page=True)
+        context.close()
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        time.sleep(0.5)
+        assert [pid for pid in children if _alive(pid)] == []
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -1,0 +1,28 @@
+"""nidb.terminal's progress line and `nidb token create`'s warning (issue 17: a progress line
+printed twice, steps counted as "rows", a token shown with no "shown once" warning)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from nidb.cli import app
+from nidb.terminal import RowProgress
+
+
+def test_a_plain_progress_line_names_its_unit_and_is_never_repeated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with RowProgress("sinh dữ liệu", unit="bước") as bar:
+        bar.live = False
+        bar._progress = None
+        bar.update(3, 3, 3)
+        bar.update(3, 3, 3)  # the end reported again: nothing more printed
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [lines[0]] and "3 bước, 100%" in lines[0] and "rows" not in lines[0]
+
+
+def test_token_create_warns_that_the_token_is_shown_once(cli: CliRunner) -> None:
+    answer = cli.invoke(app, ["token", "create", "cong.cu", "--role", "auditor"])
+    assert answer.exit_code == 0, answer.output
+    assert "chỉ hiện MỘT LẦN" in answer.output
