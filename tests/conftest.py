@@ -44,6 +44,17 @@ ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser and multi-process tests (tests/e2e) run last.
+
+    Playwright's synchronous API keeps an event loop running in the main thread for as long as
+    its session-scoped browser lives; a later test calling ``asyncio.run`` (the event-loop path
+    of the exchange) would then fail with "cannot be called from a running event loop".
+    """
+    e2e = ROOT / "tests" / "e2e"
+    items.sort(key=lambda item: Path(str(item.path)).is_relative_to(e2e))
+
+
 @pytest.fixture(autouse=True)
 def _settings_from_this_tests_environment() -> Iterator[None]:
     """`get_settings()` is read once per process in production; a test that sets NIDB_*

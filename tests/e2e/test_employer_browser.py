@@ -92,7 +92,7 @@ def test_an_employer_walks_its_pages(
 
     page.get_by_role("link", name="Người lao động", exact=True).click()
     table = page.locator("table").inner_text()
-    assert "Lê Văn Cường" in table and "11.500.000 ₫" in table and "03/2027" in table
+    assert "Lê Văn Cường" in table and "11.500.000 đồng" in table and "03/2027" in table
     _shots(page, "05-nguoi-lao-dong", database)
     page.get_by_role("link", name="Hồ sơ đã nộp", exact=True).click()
     records = page.locator("table").inner_text()

@@ -87,7 +87,7 @@ def test_an_increase_from_the_form_is_applied_and_listed(signed_in: TestClient) 
     assert number.group(1) in records and "Đã chấp nhận" in records
     assert "<td>2</td>" in records  # sent twice: refused, then corrected
     workers = signed_in.get("/don-vi/").text
-    assert "Trần Thị Bình" in workers and "9.000.000 ₫" in workers and "11/2026" in workers
+    assert "Trần Thị Bình" in workers and "9.000.000 đồng" in workers and "11/2026" in workers
 
 
 def test_an_uploaded_list_shows_each_refused_row(signed_in: TestClient) -> None:
