@@ -23,6 +23,6 @@ def test_a_plain_progress_line_names_its_unit_and_is_never_repeated(
 
 
 def test_token_create_warns_that_the_token_is_shown_once(cli: CliRunner) -> None:
-    answer = cli.invoke(app, ["token", "create", "cong.cu", "--role", "auditor"])
+    answer = cli.invoke(app, ["token", "create", "cong.cu", "--role", "auditor", "--central"])
     assert answer.exit_code == 0, answer.output
     assert "chỉ hiện MỘT LẦN" in answer.output

@@ -568,7 +568,7 @@ def first_progress_line(process: subprocess.Popen[str], timeout: float = 60) -> 
         if line is None:
             break
         seen.append(line)
-        if " rows" in line:
+        if " dòng" in line:  # the plain progress line: "…: N dòng, …"
             return line
     process.kill()
     pytest.fail(f"no progress line from the command: {''.join(seen)[-2000:]}")
