@@ -28,6 +28,7 @@ import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, func, insert, select, update
 
+from nidb.domain.text import control_character
 from nidb.services.errors import PaymentRefused, ServiceError, TransitionRefused
 from nidb.services.renewal import issue_renewal_cards
 from nidb.services.rules import vnd
@@ -216,6 +217,16 @@ def verify_callback(raw: bytes, signature: str | None, secret: str, now: float) 
                 "FIELD_INVALID",
                 f"thiếu hoặc sai trường {key}",
                 f"missing or invalid {key}",
+            )
+    for key in ("reference", "status", "transaction_id"):
+        value = body.get(key)
+        if isinstance(value, str) and control_character(value) is not None:
+            raise _refused(
+                key,
+                value.encode("unicode_escape").decode("ascii"),
+                "FIELD_INVALID",
+                f"trường {key} chứa ký tự điều khiển",
+                f"{key} holds a control character",
             )
     return body
 

@@ -236,3 +236,23 @@ def test_a_payment_cancelled_at_the_gateway_can_be_paid_again(live: Live) -> Non
         "failed",
         "paid",
     ]
+
+
+def test_a_control_character_in_a_callback_field_is_refused_not_a_server_error(live: Live) -> None:
+    view = submit_renewal(live.engine, HEAD, [HEAD], 3)
+    started = start_payment(live.engine, view.summary.id, HEAD)
+    base = {
+        "payment_id": "x",
+        "reference": started.reference,
+        "amount": started.amount,
+        "status": "paid",
+        "transaction_id": "TXN-A",
+        "paid_at": None,
+        "timestamp": int(time.time()),
+    }
+    for field in ("reference", "transaction_id", "status"):
+        answer = post_callback(live, {**base, field: f"{base[field]}\x00"})
+        assert answer.status_code == 400, (field, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == "FIELD_INVALID" and error["field"] == field
+    assert post_callback(live, base).json()["outcome"] == "paid"
