@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from nidb.domain.text import control_character
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        """Text from a partner holds no control character (the one rule, nidb.domain.text):
+        PostgreSQL refuses a NUL outright, SQLite would store it."""
+        if isinstance(value, str) and control_character(value) is not None:
+            raise ValueError("control character in text")
+        return value
 
 
 class CardCheckBody(Strict):
