@@ -10,7 +10,15 @@ from nidb.domain.text import control_character
 
 
 class Strict(BaseModel):
+    """A request body that names every field it may hold; its owner checks the text in it."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PartnerBody(Strict):
+    """A partner's message body: every text field is refused at the edge if it holds a control
+    character (bodies whose owner checks text itself, the staff note and the claims envelope,
+    subclass Strict and answer their own code)."""
 
     @field_validator("*", mode="after")
     @classmethod
@@ -22,7 +30,7 @@ class Strict(BaseModel):
         return value
 
 
-class CardCheckBody(Strict):
+class CardCheckBody(PartnerBody):
     """Card check at a hospital: the card presented and the patient's identity as told."""
 
     card_code: str = Field(
@@ -36,7 +44,7 @@ class CardCheckBody(Strict):
     visit_date: date | None = Field(default=None, description="ngày khám; mặc định hôm nay")
 
 
-class PersonQueryBody(Strict):
+class PersonQueryBody(PartnerBody):
     """A person by personal ID (số định danh) or BHXH code."""
 
     personal_id: str | None = Field(default=None, min_length=9, max_length=12)
@@ -45,14 +53,14 @@ class PersonQueryBody(Strict):
     )
 
 
-class EmployerQueryBody(Strict):
+class EmployerQueryBody(PartnerBody):
     """An employer by its insurance unit code or enterprise (tax) code."""
 
     employer_code: str | None = Field(default=None, min_length=1, max_length=20)
     enterprise_code: str | None = Field(default=None, min_length=10, max_length=14)
 
 
-class VisitIn(Strict):
+class VisitIn(PartnerBody):
     """One visit summary (Decision 130/QĐ-BYT, table 1), as a hospital sends it."""
 
     visit_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._/-]+$")
@@ -67,20 +75,20 @@ class VisitIn(Strict):
     patient_paid: int = Field(ge=0, le=10**12)
 
 
-class VisitsBody(Strict):
+class VisitsBody(PartnerBody):
     """A batch of visit summaries from one facility (at most 500)."""
 
     visits: list[VisitIn] = Field(min_length=1, max_length=500)
 
 
-class ExtractSubmitBody(Strict):
+class ExtractSubmitBody(PartnerBody):
     """A bulk extract: one granted person service over many people (at most 10,000)."""
 
     service: str = Field(description="person.summary/v1 hoặc participation.history/v1")
     subjects: list[PersonQueryBody] = Field(min_length=1, max_length=10_000)
 
 
-class ExtractJobBody(Strict):
+class ExtractJobBody(PartnerBody):
     job_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
