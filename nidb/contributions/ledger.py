@@ -20,7 +20,15 @@ from sqlalchemy import Connection, text
 
 from nidb.store.audit import write_audit, write_event
 
-__all__ = ["PaymentResult", "allocate", "allocate_many", "paid_through", "record_payment"]
+__all__ = [
+    "MonthDue",
+    "PaymentResult",
+    "allocate",
+    "allocate_many",
+    "months_due",
+    "paid_through",
+    "record_payment",
+]
 
 TOPIC_PAYMENT = "contributions.payment"
 """Outbox topic: money reached an employer's account (payload: amount, settled, left)."""
@@ -207,3 +215,32 @@ def paid_through(conn: Connection, bhxh_code: str) -> date | None:
             break
         through = _as_date(month)
     return through
+
+
+@dataclass(frozen=True, slots=True)
+class MonthDue:
+    """A worker's month as employers declared it: what was due for it and whether it is paid."""
+
+    total: int
+    """Contributions due for the month, employee's and employer's shares, adjustments included."""
+    paid: bool
+    """Every charge carrying the month's lines is settled in full."""
+
+
+def months_due(conn: Connection, bhxh_codes: Sequence[str]) -> dict[date, MonthDue]:
+    """Month by month, what employers' declarations put due for these BHXH codes and whether
+    it is paid (the rule of :func:`paid_through`, month by month instead of up to a gap)."""
+    if not bhxh_codes:
+        return {}
+    placeholders, params = _in("b", bhxh_codes)
+    rows = conn.execute(
+        text(
+            "SELECT l.month, SUM(l.total), MIN(CASE WHEN c.id IS NULL OR c.settled >= c.amount "
+            "THEN 1 ELSE 0 END) FROM contribution_lines l "
+            "LEFT JOIN contribution_charges c ON c.employer_code = l.employer_code "
+            "AND c.month = l.assessed_month AND c.kind = l.kind "
+            f"WHERE l.bhxh_code IN ({placeholders}) GROUP BY l.month"
+        ),
+        params,
+    ).all()
+    return {_as_date(month): MonthDue(int(total), bool(paid)) for month, total, paid in rows}

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from nidb.contributions.ledger import months_due
 from nidb.domain.display import BENEFIT_KIND_LABELS
 from nidb.domain.verification import VerificationStatus
 from nidb.identity.reasons import Reason
@@ -69,6 +70,23 @@ class MonthRow:
     bhyt_amount: int = 0
     bhtn_amount: int = 0
     paid: bool = False
+    """Money was received for the month (the recorded contributions, or every charge of the
+    employers' declarations for it settled)."""
+    declared_paid: int = 0
+    """Paid for the month through employers' declarations (all funds together)."""
+    due: int = 0
+    """What employers' declarations put due for the month and is not paid yet."""
+    current: bool = False
+    """The month is still running: shown as ongoing, counted in no total."""
+
+    @property
+    def amount(self) -> int:
+        return self.bhxh_amount + self.bhyt_amount + self.bhtn_amount + self.declared_paid
+
+    @property
+    def known(self) -> bool:
+        """Something is known of the month's money (paid or due)."""
+        return self.paid or self.due > 0
 
 
 @dataclass
@@ -80,11 +98,23 @@ class YearHistory:
 
     @property
     def months_by_scheme(self) -> dict[str, int]:
-        return {s: sum(1 for m in self.months if s in m.schemes) for s in SCHEMES}
+        """Months of participation per scheme; the running month is not counted yet."""
+        return {s: sum(1 for m in self.months if s in m.schemes and not m.current) for s in SCHEMES}
 
     @property
     def total_paid(self) -> int:
-        return sum(m.bhxh_amount + m.bhyt_amount + m.bhtn_amount for m in self.months)
+        return sum(m.amount for m in self.months if m.paid)
+
+    @property
+    def total_due(self) -> int:
+        """Declared for the year and not paid yet."""
+        return sum(m.due for m in self.months)
+
+    @property
+    def money_known(self) -> bool:
+        """Whether anything is known of the year's money: a year of participation with no
+        contribution recorded says "no data", never "0 đồng paid"."""
+        return any(m.known for m in self.months)
 
 
 def _months(start: date, end: date) -> list[tuple[int, int]]:
@@ -127,6 +157,8 @@ def participation_history(conn: Connection, codes: list[str], today: date) -> li
         last = min(end or this_month, this_month)
         for year, month in _months(start, last):
             cell(year, month).schemes[scheme] = employer
+    if (this_month.year, this_month.month) in cells:
+        cells[(this_month.year, this_month.month)].current = True
     for period, wage, bhxh, bhyt, bhtn in contributions:
         row = cell(period.year, period.month)
         row.wage = (row.wage or 0) + wage
@@ -134,6 +166,15 @@ def participation_history(conn: Connection, codes: list[str], today: date) -> li
         row.bhyt_amount += bhyt
         row.bhtn_amount += bhtn
         row.paid = True
+    for month, declared in months_due(conn, codes).items():
+        row = cell(month.year, month.month)
+        if row.paid:
+            continue  # the recorded contributions are what was received; they stand
+        if declared.paid:
+            row.paid = True
+            row.declared_paid = declared.total
+        else:
+            row.due = declared.total
     by_year: dict[int, list[MonthRow]] = defaultdict(list)
     for (year, _month), row in cells.items():
         by_year[year].append(row)
