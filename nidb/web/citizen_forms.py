@@ -31,12 +31,13 @@ def _current_value(request: Request, personal_id: str, field: str) -> str | None
         return personal_id
     if who.citizen is not None and field in ("full_name", "date_of_birth", "gender"):
         return str(getattr(who.citizen, field) or "") or None
-    record = who.records[0] if who.records else None
-    if record is None:
-        return None
-    if field == "address":
-        return None
-    return str(getattr(record, field, "") or "") or None
+    # the value the records verified as the person hold (the first that holds one): a contact
+    # address lives on the participant record, not in the population database
+    for record in who.records:
+        value = str(getattr(record, field, "") or "")
+        if value:
+            return value
+    return None
 
 
 def _correction_page(

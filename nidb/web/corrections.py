@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from nidb.domain.dates import parse_birth_date
+from nidb.domain.display import gender_label, vn_partial_date
 from nidb.domain.errors import DomainError
 from nidb.domain.gender import parse_gender
 from nidb.domain.identifiers import PersonalId
@@ -26,6 +27,7 @@ from nidb.store.audit import write_audit, write_event
 from nidb.store.models import Person
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest
 from nidb.store.tables import table_of
+from nidb.web.templating import env
 from nidb.web.uploads import Evidence
 
 MARKUP = re.compile(r"[<>]")
@@ -93,6 +95,22 @@ FIELDS: dict[str, CorrectableField] = {
         ),
     )
 }
+
+
+def shown(value: str | None, field: str) -> str:
+    """A stored value as people read it: a birth date ``17/03/1985``, a gender ``Nam``/``Nữ``,
+    anything else as written; ``—`` when the register holds nothing (a Jinja filter,
+    ``value|correction_value(field)``)."""
+    if not value:
+        return "—"
+    if field == "date_of_birth":
+        return vn_partial_date(value)
+    if field == "gender":
+        return gender_label(value) or value
+    return value
+
+
+env.filters["correction_value"] = shown
 
 
 def _date_message(error: DomainError) -> str:

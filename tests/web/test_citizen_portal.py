@@ -149,6 +149,30 @@ def test_a_correction_request_with_evidence_is_stored_audited_and_shown(
     assert "Đã gửi yêu cầu" not in signed_in.get("/cong-dan/dieu-chinh").text  # flash shown once
 
 
+def test_a_correction_keeps_the_value_the_record_holds_and_shows_it_as_people_read_it(
+    signed_in: TestClient, register: Engine
+) -> None:
+    """The contact address is on the participant record: the request keeps it as the current
+    value (it once kept nothing, and the console showed "—"); the citizen's list shows a birth
+    date as DD/MM/YYYY, never the stored ISO form."""
+    for field, value in (("address", "Số 5 Tràng Tiền, Hà Nội"), ("date_of_birth", "18/03/1985")):
+        sent = _correction(
+            signed_in,
+            field=field,
+            new_value=value,
+            reason="Theo giấy tờ mới nhất của tôi",
+            files={"evidence": ("giay to.pdf", PDF, "application/pdf")},
+        )
+        assert sent.status_code == 303, sent.text
+    with register.connect() as conn:
+        current = dict(
+            conn.execute(select(CorrectionRequest.field, CorrectionRequest.current_value)).all()
+        )
+    assert current == {"address": "Hà Nội", "date_of_birth": "1985-03-17"}
+    page = signed_in.get("/cong-dan/dieu-chinh").text
+    assert "18/03/1985" in page and "1985-03-18" not in page
+
+
 BAD_CORRECTIONS = [
     pytest.param(
         {"field": "personal_id", "new_value": "12345", "reason": "CCCD mới cấp năm 2024"},
