@@ -40,7 +40,7 @@ help does not load the verifier (a test keeps the two equal)."""
 _STATUS_LABELS = {
     "verified": "đã xác thực (verified)",
     "review": "chờ cán bộ xem xét (review)",
-    "unmatched": "chưa khớp, cần đối sánh (unmatched)",
+    "unmatched": "đã đối chiếu, không khớp CSDL dân cư (checked, no match)",
 }
 _ITEM_STATUS = {
     "open": "đang chờ (open)",
@@ -164,7 +164,7 @@ def print_report(report: "VerifyReport") -> None:
         f"{report.review_items:,} mục mới trong hàng chờ (new review items) · "
         f"{report.links_opened:,} liên kết đã xác thực (verified links) · "
         f"{report.deaths:,} người đã mất (deceased) · "
-        f"còn {report.remaining:,} hồ sơ chưa xác thực (left unverified)",
+        f"còn {report.remaining:,} hồ sơ chưa gửi đối chiếu (not checked yet)",
         highlight=False,
     )
     if report.fixes_unconfirmed:

@@ -623,6 +623,9 @@ def test_command_exits_1_with_a_clear_message_when_the_service_is_down_then_resu
     assert f"{len(RECORDS)} hồ sơ (records)" in up.stdout
     for label in ("đã xác thực (verified)", "Lý do (reasons)", "NAME_DIACRITICS", "hồ sơ/s"):
         assert label in up.stdout
+    # records checked and not matched are not "left": the two counts must not read as one
+    assert f"còn {len(RECORDS)} hồ sơ chưa gửi đối chiếu" in down.stdout
+    assert "còn 0 hồ sơ chưa gửi đối chiếu" in up.stdout
     assert_each_record_written_once(engine)
 
 
