@@ -12,10 +12,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from nidb.domain.catalogues import BENEFICIARY_GROUPS
+
 __all__ = [
     "BENEFIT_KIND_LABELS",
+    "BENEFIT_LEVEL_LABELS",
     "LIFE_STATUS_LABELS",
     "XLSX_MONEY_FORMAT",
+    "beneficiary_group_label",
     "gender_label",
     "vn_date",
     "vn_datetime",
@@ -43,6 +47,28 @@ BENEFIT_KIND_LABELS = {
     "maternity": "Thai sản",
 }
 """The kinds of benefit (``benefits.kind``) in words, for the portal and the reports."""
+
+BENEFIT_LEVEL_LABELS = {
+    1: "100% chi phí khám chữa bệnh, không giới hạn tỷ lệ một số thuốc, vật tư, dịch vụ; "
+    "có chi phí vận chuyển",
+    2: "100% chi phí khám chữa bệnh, có giới hạn tỷ lệ một số thuốc, vật tư, dịch vụ; "
+    "có chi phí vận chuyển",
+    3: "95% chi phí khám chữa bệnh",
+    4: "80% chi phí khám chữa bệnh",
+    5: "100% chi phí khám chữa bệnh, kể cả ngoài phạm vi được hưởng; có chi phí vận chuyển",
+}
+"""A health-insurance card's benefit level (mức hưởng, the card code's third character) in
+words: what the fund pays (reference/domain-research.md, "Benefit levels")."""
+
+
+def beneficiary_group_label(code: str | None) -> str:
+    """A card's participant type (mã đối tượng, ``DN``) in words; the code itself if unknown.
+
+    >>> beneficiary_group_label("DN")
+    'Người lao động trong doanh nghiệp'
+    """
+    group = BENEFICIARY_GROUPS.get(code or "")
+    return group.name_vi if group is not None else (code or "")
 
 
 def vn_date(value: date | None) -> str:

@@ -20,6 +20,7 @@ from nidb.domain.display import BENEFIT_KIND_LABELS
 from nidb.domain.verification import VerificationStatus
 from nidb.identity.reasons import Reason
 from nidb.store import models, people
+from nidb.store.models_claims import ClaimFacility
 
 SCHEMES = ("BHXH", "BHYT", "BHTN")
 VERIFICATION_TONES = {
@@ -166,8 +167,8 @@ def participation_history(conn: Connection, codes: list[str], today: date) -> li
         row.bhyt_amount += bhyt
         row.bhtn_amount += bhtn
         row.paid = True
-    for month, declared in months_due(conn, codes).items():
-        row = cell(month.year, month.month)
+    for declared_month, declared in months_due(conn, codes).items():
+        row = cell(declared_month.year, declared_month.month)
         if row.paid:
             continue  # the recorded contributions are what was received; they stand
         if declared.paid:
@@ -233,6 +234,22 @@ def employer_names(conn: Connection, codes: set[str]) -> dict[str, str]:
         )
     ).all()
     return {str(code): str(name) for code, name in rows}
+
+
+def facility_name(conn: Connection, code: str, today: date) -> str | None:
+    """The name of a health facility (cơ sở KCB) from the insurer's facility catalogue: the
+    contract in force today, else the latest one; None when the catalogue does not know it."""
+    facility = ClaimFacility.__table__
+    in_force = (facility.c.contract_from <= today) & (
+        facility.c.contract_to.is_(None) | (facility.c.contract_to >= today)
+    )
+    name = conn.execute(
+        select(facility.c.name)
+        .where(facility.c.code == code)
+        .order_by(in_force.desc(), facility.c.contract_from.desc())
+        .limit(1)
+    ).scalar()
+    return str(name) if name else None
 
 
 def partner_names(conn: Connection, codes: set[str]) -> dict[str, str]:

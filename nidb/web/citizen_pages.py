@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from nidb.accesslog import access_history
 from nidb.contributions.ledger import paid_through
+from nidb.domain.display import BENEFIT_LEVEL_LABELS, beneficiary_group_label
 from nidb.exchange.catalogue import INFO_GROUPS, PURPOSES, SERVICES
 from nidb.settings import get_settings
 from nidb.store import models, people
@@ -138,11 +139,10 @@ def my_card(request: Request, citizen: CitizenDep) -> HTMLResponse:
         codes = people.codes_of(conn, citizen.personal_id, include_open_links=False)
         cards = data.health_cards(conn, codes)
         name, birth, gender = _holder(conn, citizen)
-    card = data.current_card(cards, today)
-    payload = qr = None
-    if card is not None:
-        payload = card_payload(card.card_code, name, birth, gender)
-        qr = qr_svg(payload)
+        card = data.current_card(cards, today)
+        facility = data.facility_name(conn, card.facility_code, today) if card else None
+    payload = card_payload(card.card_code, name, birth, gender) if card is not None else None
+    qr = qr_svg(payload) if payload is not None else None
     return render(
         request,
         "cong-dan/the-bhyt.html",
@@ -157,7 +157,10 @@ def my_card(request: Request, citizen: CitizenDep) -> HTMLResponse:
         and card.status == "active"
         and card.valid_from <= today <= card.valid_to,
         qr_svg=qr,
-        qr_payload=payload,
+        qr_payload=payload,  # an attribute of the QR's box, for tests and assistive tools
+        facility=facility,
+        group=beneficiary_group_label(card.group_code) if card else "",
+        level=BENEFIT_LEVEL_LABELS.get(card.benefit_level, "") if card else "",
         status_labels=data.STATUS_LABELS,
         today=today,
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from nidb.exchange.cardcheck import card_check
 from nidb.store.models import AuditEntry, Person
+from nidb.store.models_claims import ClaimFacility
 from nidb.store.models_web import (
     ConsentChoice,
     CorrectionEvidence,
@@ -86,10 +88,22 @@ def test_the_e_card_qr_holds_what_card_check_needs_and_checks_valid(
 ) -> None:
     page = signed_in.get("/cong-dan/the-bhyt").text
     assert '<svg role="img" aria-label="Mã QR thẻ BHYT"' in page
-    start = page.index('class="qr-payload">') + len('class="qr-payload">')
+    # the card as citizens know it: words, not codes; the QR's content is not printed raw
+    assert "Người lao động trong doanh nghiệp" in page and "80% chi phí khám chữa bệnh" in page
+    assert "card.check/v1" not in re.sub(r'data-payload="[^"]*"', "", page)
+    assert "Cơ sở khám chữa bệnh mã số 01001" in page  # not in the facility catalogue yet
+    with register.begin() as conn:
+        conn.execute(
+            insert(ClaimFacility).values(
+                code="01001", name="Bệnh viện Đa khoa Hà Nội", level=2, province_code="01",
+                contract_from=date(2020, 1, 1),
+            )
+        )  # fmt: skip
+    assert "Bệnh viện Đa khoa Hà Nội" in signed_in.get("/cong-dan/the-bhyt").text
+    start = page.index('data-payload="') + len('data-payload="')
     import html
 
-    payload = json.loads(html.unescape(page[start : page.index("</pre>", start)]))
+    payload = json.loads(html.unescape(page[start : page.index('"', start)]))
     assert payload == {
         "v": 1, "svc": "card.check/v1", "card_code": f"DN401{BHXH}",
         "full_name": "Nguyễn Văn An", "date_of_birth": "1985-03-17", "gender": "M",

@@ -19,8 +19,8 @@ def test_a_scanned_e_card_checks_valid_and_the_read_shows_in_the_citizens_histor
     with TestClient(exchange.http.app, follow_redirects=False) as citizen:
         assert citizen_sign_in_http(citizen).status_code == 303
         page = citizen.get("/cong-dan/the-bhyt").text
-        start = page.index('class="qr-payload">') + len('class="qr-payload">')
-        scanned = json.loads(html.unescape(page[start : page.index("</pre>", start)]))
+        start = page.index('data-payload="') + len('data-payload="')
+        scanned = json.loads(html.unescape(page[start : page.index('"', start)]))
         assert "Chưa có ai truy cập dữ liệu của bạn." in citizen.get("/cong-dan/truy-cap").text
 
         body = {k: scanned[k] for k in ("card_code", "full_name", "date_of_birth", "gender")}
