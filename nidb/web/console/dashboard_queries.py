@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from nidb.domain.errors import DomainError
-from nidb.domain.provinces import province
+from nidb.domain.provinces import province, successor
 from nidb.domain.verification import VerificationStatus
 from nidb.store import models
 from nidb.web.console.cache import cached, clear
@@ -77,6 +77,18 @@ def province_name(code: str | None) -> str:
         return code
 
 
+def province_of_today(code: str | None) -> str:
+    """The province of the 34-province list (1 July 2025) an old code was merged into: BHXH
+    codes carry the 63-list code of the office that issued them, and the dashboard counts by
+    today's provinces, as the reports do (so "Lào Cai" is one row, not "10" and "15")."""
+    if not code:
+        return ""
+    try:
+        return successor(code)
+    except DomainError:
+        return code
+
+
 def _progress(engine: Engine, scope: StaffScope) -> list[ProvinceProgress]:
     prefix = func.substr(_PERSONS.c.bhxh_code, 1, 2).label("province")
     query = select(prefix, _PERSONS.c.verification_status, func.count()).group_by(
@@ -86,7 +98,8 @@ def _progress(engine: Engine, scope: StaffScope) -> list[ProvinceProgress]:
         query = query.where(scope.bhxh_condition(_PERSONS.c.bhxh_code))
     found: dict[str, ProvinceProgress] = {}
     with engine.connect() as conn:
-        for code, status, count in conn.execute(query):
+        for old_code, status, count in conn.execute(query):
+            code = province_of_today(old_code)
             entry = found.setdefault(code, ProvinceProgress(code, province_name(code)))
             entry.by_status[status] = entry.by_status.get(status, 0) + int(count)
     return sorted(found.values(), key=lambda p: p.code)
@@ -98,8 +111,11 @@ def _alerts(engine: Engine, scope: StaffScope) -> dict[tuple[str, str], int]:
         .where(_ALERTS.c.status == "open", scope.province_condition(_ALERTS.c.province))
         .group_by(_ALERTS.c.kind, _ALERTS.c.province)
     )
+    found: dict[tuple[str, str], int] = defaultdict(int)
     with engine.connect() as conn:
-        return {(kind, code or ""): int(n) for kind, code, n in conn.execute(query)}
+        for kind, code, n in conn.execute(query):
+            found[(kind, province_of_today(code))] += int(n)
+    return dict(found)
 
 
 def _backlog(engine: Engine, scope: StaffScope) -> dict[tuple[str, str], int]:
@@ -114,8 +130,11 @@ def _backlog(engine: Engine, scope: StaffScope) -> dict[tuple[str, str], int]:
     )
     if not scope.sees_all:
         query = query.where(scope.bhxh_condition(_PERSONS.c.bhxh_code))
+    found: dict[tuple[str, str], int] = defaultdict(int)
     with engine.connect() as conn:
-        return {(code or "", kind): int(n) for code, kind, n in conn.execute(query)}
+        for code, kind, n in conn.execute(query):
+            found[(province_of_today(code), kind)] += int(n)
+    return dict(found)
 
 
 def dashboard(engine: Engine, scope: StaffScope) -> Dashboard:
