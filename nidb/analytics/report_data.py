@@ -28,7 +28,8 @@ from nidb.analytics.quality import (
     saved_trend,
 )
 from nidb.analytics.quality_sql import MEASURES, PERSON_PROVINCE, cutoff_instant
-from nidb.domain.display import BENEFIT_KIND_LABELS, vn_date
+from nidb.domain.alerts import alert_rule_label
+from nidb.domain.display import BENEFIT_KIND_LABELS, beneficiary_group_label, vn_date
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import PROVINCES_34
 
@@ -183,15 +184,16 @@ def cards_section(engine: Engine, cutoff: date) -> Section:
         table[str(group)][str(status)] += int(n)  # type: ignore[call-overload]
     statuses = ["active", "suspended", "revoked", "expired"]
     out: list[list[object]] = [
-        [g, *(c[s] for s in statuses), sum(c.values())] for g, c in sorted(table.items())
+        [g, beneficiary_group_label(g), *(c[s] for s in statuses), sum(c.values())]
+        for g, c in sorted(table.items())
     ]
-    out.append(["Tổng", *(sum(int(r[i]) for r in out) for i in range(1, 6))])  # type: ignore[call-overload]
+    out.append(["Tổng", "", *(sum(int(r[i]) for r in out) for i in range(2, 7))])  # type: ignore[call-overload]
     return Section(
         "cards",
         "Thẻ BHYT còn thời hạn theo nhóm đối tượng và trạng thái (cards)",
-        ["Mã đối tượng", "Đang dùng", "Tạm khóa", "Thu hồi", "Hết hạn", "Tổng"],
+        ["Mã đối tượng", "Đối tượng", "Đang dùng", "Tạm khóa", "Thu hồi", "Hết hạn", "Tổng"],
         out,
-        Chart("bar", 0, [1], "Thẻ BHYT đang dùng theo nhóm đối tượng"),
+        Chart("bar", 0, [2], "Thẻ BHYT đang dùng theo nhóm đối tượng (mã đối tượng)"),
     )
 
 
@@ -316,7 +318,7 @@ def alerts_section(engine: Engine, cutoff: date) -> Section:
     for kind, status, n in rows:
         table[str(kind)][str(status)] += int(n)  # type: ignore[call-overload]
     out: list[list[object]] = [
-        [k, c["open"], c["confirmed"], c["dismissed"], sum(c.values())]
+        [alert_rule_label(k), c["open"], c["confirmed"], c["dismissed"], sum(c.values())]
         for k, c in sorted(table.items())
     ]
     return Section(

@@ -109,9 +109,16 @@ def chart_drawing(section: Section, chart: Chart, width: float) -> object | None
     else:  # bars have no gaps: an unmeasured bar is drawn as 0
         series = [[v or 0.0 for v in s] for s in series]
     plot.data = series
-    plot.categoryAxis.categoryNames = [str(r[chart.category]) for r in rows]
+    font_size = 5 if len(rows) > 12 else 7
+    # a category's name fits its slot: rule titles and group names are long Vietnamese words,
+    # cut with "…" (the table above the chart has them whole)
+    fits = 40 if len(rows) > 12 else max(6, int(plot.width / len(rows) / (font_size * 0.55)))
+    plot.categoryAxis.categoryNames = [
+        name if len(name) <= fits else name[: fits - 1].rstrip() + "…"
+        for name in (str(r[chart.category]) for r in rows)
+    ]
     plot.categoryAxis.labels.fontName = FONT
-    plot.categoryAxis.labels.fontSize = 5 if len(rows) > 12 else 7
+    plot.categoryAxis.labels.fontSize = font_size
     plot.categoryAxis.labels.angle = 90 if len(rows) > 12 else 0
     plot.categoryAxis.labels.boxAnchor = "e" if len(rows) > 12 else "n"
     plot.valueAxis.labels.fontName = FONT

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from nidb.domain.alerts import ALERT_RULE_TITLES
+
 Row = dict[str, Any]
 
 
@@ -32,10 +34,17 @@ class Rule:
     """
 
     name: str
-    title_vi: str
-    title_en: str
     sql: str
     explain: Callable[[Row], Finding]
+
+    @property
+    def title_vi(self) -> str:
+        """What staff and reports call the rule (nidb.domain.alerts)."""
+        return ALERT_RULE_TITLES[self.name][0]
+
+    @property
+    def title_en(self) -> str:
+        return ALERT_RULE_TITLES[self.name][1]
 
 
 def _d(value: date | datetime | None) -> str:

@@ -206,29 +206,21 @@ RULES: dict[str, Rule] = {
     for rule in (
         Rule(
             "card_after_death",
-            "Thẻ BHYT dùng sau khi chủ thẻ mất",
-            "health card used after the holder's death",
             CARD_AFTER_DEATH_SQL,
             _card_after_death,
         ),
         Rule(
             "benefit_after_death",
-            "Chế độ vẫn chi trả sau khi người hưởng mất",
-            "benefit paid after the beneficiary's death",
             BENEFIT_AFTER_DEATH_SQL,
             _benefit_after_death,
         ),
         Rule(
             "overlapping_inpatient",
-            "Điều trị nội trú chồng lấn trên cùng một thẻ",
-            "overlapping inpatient stays on one card",
             OVERLAPPING_INPATIENT_SQL,
             _overlapping_inpatient,
         ),
         Rule(
             "two_provinces_same_day",
-            "Một thẻ khám ở hai tỉnh trong cùng một ngày",
-            "one card at facilities in two provinces the same day",
             TWO_PROVINCES_SQL,
             _two_provinces,
         ),

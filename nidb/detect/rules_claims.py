@@ -290,29 +290,21 @@ def _visits_per_card(r: Row) -> Finding:
 CLAIM_RULES: tuple[Rule, ...] = (
     Rule(
         "duplicate_claim",
-        "Một lượt khám đề nghị thanh toán hai lần",
-        "the same claim twice",
         DUPLICATE_CLAIM_SQL,
         _duplicate_claim,
     ),
     Rule(
         "cost_outlier",
-        "Chi phí lượt khám bất thường so với cùng chương bệnh",
-        "visit cost extreme for its ICD-10 chapter",
         COST_OUTLIER_SQL,
         _cost_outlier,
     ),
     Rule(
         "facility_cost_outlier",
-        "Cơ sở có chi phí trung vị bất thường theo chương bệnh",
-        "facility's median cost extreme for an ICD-10 chapter",
         FACILITY_COST_SQL,
         _facility_cost,
     ),
     Rule(
         "visits_per_card_outlier",
-        "Thẻ BHYT đi khám nhiều bất thường",
-        "card with an extreme number of visits",
         VISITS_PER_CARD_SQL,
         _visits_per_card,
     ),

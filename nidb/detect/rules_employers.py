@@ -117,15 +117,11 @@ def _stopped(r: Row) -> Finding:
 EMPLOYER_RULES: tuple[Rule, ...] = (
     Rule(
         "employer_under_declared",
-        "Đơn vị khai ít lao động tham gia hơn số đăng ký",
-        "employer insuring fewer workers than it registered",
         UNDER_DECLARED_SQL,
         _under_declared,
     ),
     Rule(
         "contributions_stopped",
-        "Đơn vị đang hoạt động ngừng đóng BHXH",
-        "active employer whose contributions stopped",
         STOPPED_SQL,
         _stopped,
     ),

@@ -80,8 +80,11 @@ def test_quarterly_report_has_the_figures_of_the_cutoff(engine: Engine, tmp_path
     trend = [r[0] for r in _sheet_rows(xlsx, "Xu huong")[1:] if r[0] and r[0][-5:-2] == "/20"]
     assert trend == ["31/08/2026", "20/09/2026"]
     alerts = {r[0]: r for r in _sheet_rows(xlsx, "Canh bao")[1:]}
-    assert alerts["card_after_death"][1:] == (2, 0, 0, 2)
-    assert alerts["benefit_after_death"][1:] == (0, 1, 0, 1)  # the October one is not counted
+    # rules by their titles, never their code names
+    assert alerts["Thẻ BHYT dùng sau khi chủ thẻ mất"][1:] == (2, 0, 0, 2)
+    # the October one is not counted
+    assert alerts["Chế độ vẫn chi trả sau khi người hưởng mất"][1:] == (0, 1, 0, 1)
+    assert not any("_" in str(name) for name in alerts)
     benefits = {r[0]: r for r in _sheet_rows(xlsx, "Che do")[1:]}
     assert benefits["Lương hưu"][1:3] == (1, 5_000_000)
     assert benefits["BHXH một lần"][3] == 1  # begun in the quarter
