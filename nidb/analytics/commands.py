@@ -1,6 +1,6 @@
 """Commands of ``nidb.analytics``, mounted on the ``nidb`` command by ``nidb.cli``.
 
-``nidb quality`` (data quality, its snapshot and trend), ``nidb report quarterly|yearly``
+``nidb quality`` (data quality, its snapshot and trend), ``nidb report monthly|half-yearly|quarterly|yearly``
 (PDF + XLSX), ``nidb publish`` (open data and its DCAT-AP catalogue). Exit codes as nidb.terminal:
 0 done; 1 the system failed (database, missing font); 2 bad input named in the message.
 """
@@ -12,11 +12,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from nidb.domain.display import vn_date
 from nidb.terminal import fail, handled
 from nidb.terminal import out as console  # `out` is the name of the --out options
 
 report_app = typer.Typer(
-    help="Báo cáo định kỳ PDF và XLSX (quarterly and yearly reports).", no_args_is_help=True
+    help="Báo cáo định kỳ PDF và XLSX (monthly, six-monthly, quarterly and yearly reports).",
+    no_args_is_help=True,
 )
 
 
@@ -155,9 +157,35 @@ def _write_report(period_of: object, raw: object, out: Path) -> None:
         except FontMissing as error:
             raise fail(str(error), 1) from None
     console.print(
-        f"{report.title}\nNgày chốt số liệu (cut-off): {period.cutoff.isoformat()}; "
-        f"hạn gửi (due): {period.due.isoformat()}\n  {pdf}\n  {xlsx}"
+        f"{report.title}\nNgày chốt số liệu (cut-off): {vn_date(period.cutoff)}; "
+        f"hạn gửi (due): {vn_date(period.due)}\n  {pdf}\n  {xlsx}"
     )
+
+
+@report_app.command("monthly")
+def report_monthly(
+    month: Annotated[str, typer.Option(help="Tháng, ví dụ 2026-11 hoặc 11/2026 (a month)")],
+    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Báo cáo tháng: chốt số liệu ngày 20, gửi ngày 25 (monthly progress report)."""
+    from nidb.analytics.report_data import month_period
+
+    _write_report(month_period, month, out)
+
+
+@report_app.command("half-yearly")
+def report_half_yearly(
+    half: Annotated[str, typer.Option(help="Kỳ 6 tháng, ví dụ 2026H1 (a half-year)")],
+    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Báo cáo 6 tháng: chốt số liệu ngày 20/6 hoặc 20/12 (six-monthly report)."""
+    from nidb.analytics.report_data import half_year_period
+
+    _write_report(half_year_period, half, out)
 
 
 @report_app.command("quarterly")

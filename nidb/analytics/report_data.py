@@ -1,10 +1,13 @@
-"""What the quarterly and yearly reports say, gathered once and rendered as PDF and XLSX.
+"""What the periodic reports say (monthly, six-monthly, quarterly, yearly), gathered once and
+rendered as PDF and XLSX.
 
 A report is a list of :class:`Section`s — a title, a table and, where it helps, a chart — so
 that the PDF and the workbook show the same figures. Data is taken as of the cut-off date
 wherever the store has dates: periods open, cards valid and benefits running on that day,
 records verified before its end (Vietnam time), alerts raised before it. Quarterly: the
-cut-off is the 20th of the quarter's last month, due on the 25th (Đề án 06 reporting).
+cut-off is the 20th of the quarter's last month, due on the 25th (Đề án 06 reporting); monthly
+and six-monthly reports (VSS's 2024 plan for Đề án 06, item 3) keep that rule on their own last
+month (20 June / 20 December for the halves).
 Yearly (Decree 43 Art. 14, before 31 December): the cut-off is 20 December, due the 25th.
 """
 
@@ -44,12 +47,93 @@ class ReportPeriodInvalid(DomainError):
 class Period:
     """The period a report covers and its cut-off and due dates."""
 
-    kind: str  # quarterly | yearly
-    label: str  # 2026Q3 | 2026
+    kind: str  # monthly | half-yearly | quarterly | yearly
+    label: str  # 2026-11 | 2026H1 | 2026Q3 | 2026 (file names)
     first: date
     last: date
     cutoff: date
     due: date
+    name_vi: str = ""
+    """The period as a title says it: "quý III năm 2026", "tháng 11 năm 2026"."""
+
+
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+KIND_SLUGS = {"monthly": "thang", "half-yearly": "6-thang", "quarterly": "quy", "yearly": "nam"}
+"""File-name word of each kind of report (bao-cao-quy-2026Q3.pdf)."""
+
+
+def _year_checked(raw: str, year: int, field: str, example: str) -> None:
+    if not 2000 <= year <= 2200:
+        raise ReportPeriodInvalid(
+            field,
+            raw,
+            "YEAR_RANGE",
+            f"năm báo cáo phải trong khoảng 2000–2200, ví dụ {example}",
+            f"the report year must be 2000–2200, e.g. {example}",
+        )
+
+
+def _last_day(year: int, month: int) -> date:
+    return (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
+
+
+def month_period(raw: str) -> Period:
+    """``2026-11`` (or ``11/2026``) → November 2026: cut-off the 20th, due the 25th, the rule
+    of the quarterly report applied to a month (VSS's 2024 plan for Đề án 06 asks monthly
+    progress beside the quarterly one)."""
+    text = raw.strip()
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    written = re.fullmatch(r"(\d{1,2})/(\d{4})", text)
+    if iso:
+        year, month = int(iso[1]), int(iso[2])
+    elif written:
+        year, month = int(written[2]), int(written[1])
+    else:
+        year, month = 0, 0
+    if not 1 <= month <= 12:
+        raise ReportPeriodInvalid(
+            "month",
+            raw,
+            "MONTH_FORMAT",
+            "tháng phải có dạng NĂM-THÁNG hoặc THÁNG/NĂM, ví dụ 2026-11 hoặc 11/2026",
+            "a month is written YEAR-MM or MM/YEAR, e.g. 2026-11 or 11/2026",
+        )
+    _year_checked(raw, year, "month", "2026-11")
+    return Period(
+        "monthly",
+        f"{year}-{month:02d}",
+        date(year, month, 1),
+        _last_day(year, month),
+        date(year, month, 20),
+        date(year, month, 25),
+        f"tháng {month} năm {year}",
+    )
+
+
+def half_year_period(raw: str) -> Period:
+    """``2026H1`` → January–June 2026, cut-off 20 June, due 25 June; ``2026H2`` → July–December,
+    cut-off 20 December, due 25 December (the quarterly rule on the half's last month)."""
+    match = re.fullmatch(r"(\d{4})[Hh]([12])", raw.strip())
+    if not match:
+        raise ReportPeriodInvalid(
+            "half",
+            raw,
+            "HALF_FORMAT",
+            "kỳ 6 tháng phải có dạng NĂMH1 hoặc NĂMH2, ví dụ 2026H1",
+            "a half-year is written YEARH1 or YEARH2, e.g. 2026H1",
+        )
+    year, half = int(match[1]), int(match[2])
+    _year_checked(raw, year, "half", "2026H1")
+    last_month = 6 * half
+    return Period(
+        "half-yearly",
+        f"{year}H{half}",
+        date(year, last_month - 5, 1),
+        _last_day(year, last_month),
+        date(year, last_month, 20),
+        date(year, last_month, 25),
+        f"6 tháng {'đầu' if half == 1 else 'cuối'} năm {year}",
+    )
 
 
 def quarter_period(raw: str) -> Period:
@@ -65,14 +149,14 @@ def quarter_period(raw: str) -> Period:
         )
     year, quarter = int(match[1]), int(match[2])
     last_month = quarter * 3
-    next_month = date(year + 1, 1, 1) if last_month == 12 else date(year, last_month + 1, 1)
     return Period(
         "quarterly",
         f"{year}Q{quarter}",
         date(year, last_month - 2, 1),
-        next_month - timedelta(days=1),
+        _last_day(year, last_month),
         date(year, last_month, 20),
         date(year, last_month, 25),
+        f"quý {_ROMAN[quarter]} năm {year}",
     )
 
 
@@ -93,6 +177,7 @@ def year_period(year: int) -> Period:
         date(year, 12, 31),
         date(year, 12, 20),
         date(year, 12, 25),
+        f"năm {year}",
     )
 
 
@@ -383,8 +468,7 @@ def build_report(engine: Engine, period: Period, today: date | None = None) -> R
         alerts_section(engine, period.cutoff),
         benefits_section(engine, period),
     ]
-    kind_vi = "quý" if period.kind == "quarterly" else "năm"
-    title = f"Báo cáo {kind_vi} {period.label} — Cơ sở dữ liệu quốc gia về bảo hiểm"
+    title = f"Báo cáo {period.name_vi} — Cơ sở dữ liệu quốc gia về bảo hiểm"
     early_warning: list[list[object]] = (
         [
             [

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from nidb.analytics.report_data import Period, Report, build_report
+from nidb.analytics.report_data import KIND_SLUGS, Period, Report, build_report
 from nidb.analytics.report_pdf import write_pdf
 from nidb.analytics.report_xlsx import write_xlsx
 
 
 def report_stem(period: Period) -> str:
     """The file name of a report without extension: ``bao-cao-quy-2026Q3``."""
-    return f"bao-cao-{'quy' if period.kind == 'quarterly' else 'nam'}-{period.label}"
+    return f"bao-cao-{KIND_SLUGS[period.kind]}-{period.label}"
 
 
 def write_report(engine: Engine, period: Period, out_dir: Path) -> tuple[Report, Path, Path]:

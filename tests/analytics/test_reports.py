@@ -15,6 +15,8 @@ from nidb.analytics.quality import compute_and_save
 from nidb.analytics.report_data import (
     ReportPeriodInvalid,
     build_report,
+    half_year_period,
+    month_period,
     quarter_period,
     year_period,
 )
@@ -40,6 +42,31 @@ def test_periods_have_their_cutoff_and_due_dates() -> None:
     for bad in ("2026Q5", "Q3", "2026-3", "1999Q1"):
         with pytest.raises(ReportPeriodInvalid):
             quarter_period(bad)
+    november = month_period("2026-11")
+    assert (november.first, november.last, november.cutoff, november.due) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+        date(2026, 11, 20),
+        date(2026, 11, 25),
+    )
+    assert month_period("2/2028").last == date(2028, 2, 29) and november.name_vi == (
+        "tháng 11 năm 2026"
+    )
+    first_half, second_half = half_year_period("2026H1"), half_year_period("2026h2")
+    assert (first_half.first, first_half.last, first_half.cutoff, first_half.due) == (
+        date(2026, 1, 1),
+        date(2026, 6, 30),
+        date(2026, 6, 20),
+        date(2026, 6, 25),
+    )
+    assert (second_half.first, second_half.cutoff) == (date(2026, 7, 1), date(2026, 12, 20))
+    assert second_half.name_vi == "6 tháng cuối năm 2026"
+    for bad_month in ("2026-13", "2026-0", "11-2026", "1999-05", ""):
+        with pytest.raises(ReportPeriodInvalid):
+            month_period(bad_month)
+    for bad_half in ("2026H3", "2026", "H1"):
+        with pytest.raises(ReportPeriodInvalid):
+            half_year_period(bad_half)
 
 
 def _sheet_rows(path: Path, sheet: str) -> list[tuple[object, ...]]:
@@ -102,7 +129,7 @@ def test_quarterly_report_has_the_figures_of_the_cutoff(engine: Engine, tmp_path
     assert b"DejaVuSans" in data and b"/FontFile2" in data  # the Vietnamese font is embedded
     # the PDF's text (decoded through the font's ToUnicode map) holds the workbook's figures
     text = " ".join(page_texts(data))
-    assert "Báo cáo quý 2026Q3 — Cơ sở dữ liệu quốc gia về bảo hiểm" in text
+    assert "Báo cáo quý III năm 2026 — Cơ sở dữ liệu quốc gia về bảo hiểm" in text
     assert "Tiến độ xác thực với CSDL quốc gia về dân cư theo tỉnh (Đề án 06)" in text
     for row in _sheet_rows(xlsx, "Xac thuc")[1:]:
         if row[0] and row[1] is not None:  # table rows, not the note under them
@@ -143,9 +170,18 @@ def test_report_commands(engine: Engine, cli: CliRunner, tmp_path: Path) -> None
     load(engine)
     done = cli.invoke(app, ["report", "quarterly", "--quarter", "2026Q3", "--out", str(tmp_path)])
     assert done.exit_code == 0, done.output
-    assert "2026-09-20" in done.output and (tmp_path / "bao-cao-quy-2026Q3.pdf").exists()
+    assert "20/09/2026" in done.output and (tmp_path / "bao-cao-quy-2026Q3.pdf").exists()
+    assert "2026-09-20" not in done.output  # dates as people write them
     yearly = cli.invoke(app, ["report", "yearly", "--year", "2026", "--out", str(tmp_path)])
     assert yearly.exit_code == 0 and (tmp_path / "bao-cao-nam-2026.xlsx").exists()
+    monthly = cli.invoke(app, ["report", "monthly", "--month", "11/2026", "--out", str(tmp_path)])
+    assert monthly.exit_code == 0, monthly.output
+    assert "Báo cáo tháng 11 năm 2026" in monthly.output
+    assert (tmp_path / "bao-cao-thang-2026-11.pdf").exists()
+    half = cli.invoke(app, ["report", "half-yearly", "--half", "2026H2", "--out", str(tmp_path)])
+    assert half.exit_code == 0 and (tmp_path / "bao-cao-6-thang-2026H2.xlsx").exists()
+    bad_month = cli.invoke(app, ["report", "monthly", "--month", "13/2026", "--out", str(tmp_path)])
+    assert bad_month.exit_code == 2 and "11/2026" in bad_month.output
     bad = cli.invoke(app, ["report", "quarterly", "--quarter", "2026Q7", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "2026Q3" in bad.output
 
