@@ -103,6 +103,20 @@ def snap(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
     return take
 
 
+def open_menu(page: Any) -> None:
+    """On a phone the navigation (and the sign-out button) is folded behind the "Danh mục"
+    button: press it, as a person would; nothing to do on a wide screen."""
+    toggle = page.locator(".menu-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+def nav_link(page: Any, name: str, *, exact: bool = False) -> Any:
+    """A link of the main navigation, the menu opened first when it is folded."""
+    open_menu(page)
+    return page.locator("#dieu-huong").get_by_role("link", name=name, exact=exact)
+
+
 def staff_sign_in(page: Any, base_url: str, username: str, password: str = STAFF_PASSWORD) -> None:
     """Sign in through the form in the browser, with the keyboard only."""
     page.goto(f"{base_url}/can-bo/dang-nhap")

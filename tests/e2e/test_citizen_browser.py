@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select, update
 
 from nidb.store.models_web import ConsentChoice, CorrectionRequest, WebSession
 from nidb.web.sessions import utcnow
-from tests.e2e.conftest import LiveServer, Vneid, citizen_sign_in
+from tests.e2e.conftest import LiveServer, Vneid, citizen_sign_in, nav_link, open_menu
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
@@ -33,24 +33,24 @@ def test_citizen_journey_record_card_access_correction_consent_sign_out(
     assert page.locator("h1").inner_text() == "Xin chào, Nguyễn Văn An"
     _no_sideways_scroll(page)
 
-    page.get_by_role("link", name="Hồ sơ của tôi").first.click()
+    nav_link(page, "Hồ sơ của tôi").click()
     assert page.get_by_text("Đã xác thực với CSDL quốc gia về dân cư").is_visible()
     assert page.locator("caption", has_text="Năm 2025").count() == 1
     _no_sideways_scroll(page)
     snap(page, "ho-so")
 
-    page.get_by_role("link", name="Thẻ BHYT điện tử").first.click()
+    nav_link(page, "Thẻ BHYT điện tử").click()
     assert page.get_by_role("img", name="Mã QR thẻ BHYT").is_visible()
     box = page.get_by_role("img", name="Mã QR thẻ BHYT").bounding_box()
     assert box is not None and 150 <= box["width"] <= 260  # big enough to scan, fits the phone
     _no_sideways_scroll(page)
     snap(page, "the-bhyt")
 
-    page.get_by_role("link", name="Ai đã xem dữ liệu của tôi").first.click()
+    nav_link(page, "Ai đã xem dữ liệu của tôi").click()
     assert page.get_by_text("Bệnh viện Bạch Mai").is_visible()
     snap(page, "truy-cap")
 
-    page.get_by_role("link", name="Yêu cầu điều chỉnh").first.click()
+    nav_link(page, "Yêu cầu điều chỉnh").click()
     fake = tmp_path / "giay-khai-sinh.pdf"
     fake.write_text("<html><script>alert(1)</script></html>")
     page.get_by_label("Thông tin cần điều chỉnh").select_option("date_of_birth")
@@ -69,12 +69,14 @@ def test_citizen_journey_record_card_access_correction_consent_sign_out(
     assert page.get_by_role("cell", name="Đã tiếp nhận").is_visible()
     _no_sideways_scroll(page)
 
-    page.get_by_role("link", name="Đồng ý chia sẻ").first.click()
+    nav_link(page, "Đồng ý chia sẻ").click()
     page.get_by_label("Chia sẻ quá trình đóng BHXH với ngân hàng khi tôi vay vốn").check()
     page.get_by_role("button", name="Lưu lựa chọn").click()
     assert page.get_by_text("Đã lưu lựa chọn đồng ý chia sẻ của bạn.").is_visible()
     assert page.get_by_role("cell", name="Đồng ý", exact=True).is_visible()
     snap(page, "dong-y")
+
+    open_menu(page)
 
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url("**/cong-dan/dang-nhap?da_dang_xuat=1")

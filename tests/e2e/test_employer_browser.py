@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nidb.store.models_employment import DeclaredWage
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, nav_link, open_menu
 from tests.employers.test_pages import PASSWORD, enrolled_with_password
 
 SHOTS = Path("/tmp/shots-employers")
@@ -42,7 +42,7 @@ def test_an_employer_walks_its_pages(
     page.wait_for_url(f"{base}/don-vi/")
     assert "Người lao động của Công ty TNHH An Bình" in page.locator("h1").inner_text()
 
-    page.get_by_role("link", name="Báo tăng", exact=True).click()
+    nav_link(page, "Báo tăng", exact=True).click()
     page.get_by_label("Số định danh cá nhân").fill("001090000101")
     page.get_by_label("Họ và tên").fill("Trần Thị Bính")  # a wrong tone: refused
     page.get_by_label("Ngày sinh").fill("12/05/1990")
@@ -61,14 +61,14 @@ def test_an_employer_walks_its_pages(
     page.wait_for_url(f"{base}/don-vi/ho-so")
     assert "đã được chấp nhận" in page.locator(".flashes").inner_text()
 
-    page.get_by_role("link", name="Điều chỉnh lương", exact=True).click()
+    nav_link(page, "Điều chỉnh lương", exact=True).click()
     page.get_by_label("Người lao động").select_option("001090000101")
     page.get_by_label("Tiền lương mới (đồng/tháng)").fill("11500000")
     page.get_by_label("Áp dụng từ tháng").fill("01/2027")
     page.get_by_role("button", name="Gửi hồ sơ").click()
     page.wait_for_url(f"{base}/don-vi/ho-so")
 
-    page.get_by_role("link", name="Báo giảm", exact=True).click()
+    nav_link(page, "Báo giảm", exact=True).click()
     page.get_by_label("Người lao động").select_option("001090000101")
     page.get_by_label("Lý do giảm").select_option("contract_end")
     page.get_by_label("Giảm từ tháng").fill("04/2027")
@@ -83,18 +83,18 @@ def test_an_employer_walks_its_pages(
         "079088000303,Phạm Minh Đức,1988-01-20,không rõ,01001,2026-12\n",
         encoding="utf-8",
     )
-    page.get_by_role("link", name="Nộp danh sách", exact=True).click()
+    nav_link(page, "Nộp danh sách", exact=True).click()
     page.get_by_label("Tệp danh sách (CSV, mã hoá UTF-8)").set_input_files(str(csv))
     page.get_by_role("button", name="Nộp danh sách").click()
     assert "1 dòng được chấp nhận, 1 dòng bị từ chối" in page.locator("main").inner_text()
     assert "không rõ" in page.locator("table").inner_text()
     _shots(page, "04-nop-danh-sach", database)
 
-    page.get_by_role("link", name="Người lao động", exact=True).click()
+    nav_link(page, "Người lao động", exact=True).click()
     table = page.locator("table").inner_text()
     assert "Lê Văn Cường" in table and "11.500.000 đồng" in table and "03/2027" in table
     _shots(page, "05-nguoi-lao-dong", database)
-    page.get_by_role("link", name="Hồ sơ đã nộp", exact=True).click()
+    nav_link(page, "Hồ sơ đã nộp", exact=True).click()
     records = page.locator("table").inner_text()
     assert "Báo giảm lao động" in records and "Đã chấp nhận" in records
     assert "Bị từ chối" in records  # the refused row of the list
@@ -102,5 +102,6 @@ def test_an_employer_walks_its_pages(
     with live_server.engine.connect() as conn:
         declared = conn.execute(select(DeclaredWage.personal_id)).scalars().all()
     assert sorted(declared) == ["001090000101", "001090000101", "001092000202"]
+    open_menu(page)
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url("**/don-vi/dang-nhap?da_dang_xuat=1")

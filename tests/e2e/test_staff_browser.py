@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.conftest import LiveServer, staff_sign_in
+from tests.e2e.conftest import LiveServer, open_menu, staff_sign_in
 
 
 def test_staff_signs_in_with_the_keyboard_after_a_wrong_password_and_signs_out(
@@ -26,6 +26,7 @@ def test_staff_signs_in_with_the_keyboard_after_a_wrong_password_and_signs_out(
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server.url}/can-bo/")
     assert "Xin chào, Nguyễn Thị Cán Bộ" in page.locator("h1").inner_text()
+    open_menu(page)
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url("**/can-bo/dang-nhap?da_dang_xuat=1")
     assert page.get_by_text("Bạn đã đăng xuất.").is_visible()
