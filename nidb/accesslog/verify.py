@@ -1,7 +1,9 @@
 """Checking the chain (`nidb audit verify`) and the heads kept outside the database (`nidb audit head`).
 
 Editing, removing or reordering any entry breaks its lane's chain at that point; cutting a tail
-is caught by checking heads kept outside the database.
+is caught by checking heads kept outside the database. A lane whose oldest entries were removed
+past their retention period (``nidb retention apply``, ``prune``) starts at its checkpoint: the
+seq and hash of the last entry removed, to which the first entry kept must link.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, RowMapping, func, select
 
 from nidb.accesslog.chain import GENESIS, entry_hash
+from nidb.accesslog.prune import checkpoints
 from nidb.store import models
 
 
@@ -67,16 +70,27 @@ def verify_chain(
 
     ``anchors`` are heads kept outside the database (lane → (seq, hash), from `chain_head`):
     each must still be there with that hash, which also catches a cut tail or a lane rewritten
-    from scratch.
+    from scratch. A lane with a checkpoint starts from it; an anchor at the checkpoint is
+    checked against the checkpoint's hash, and one before it was removed with the prefix.
     """
     problems: list[ChainProblem] = []
     heads: dict[int, tuple[int, str]] = {}
     count = 0
     seen: set[int] = set()
+    with engine.connect() as conn:
+        starts = checkpoints(conn)
+    for lane, (seq, digest) in (anchors or {}).items():
+        start = starts.get(lane)
+        if start is not None and seq <= start[0]:
+            seen.add(lane)
+            if seq == start[0] and digest != start[1]:
+                problems.append(
+                    ChainProblem(seq, "head", "không khớp với mốc đã lưu ngoài CSDL", lane)
+                )
     for row in _stored(engine):
         count += 1
         lane, seq = row["lane"], row["seq"]
-        last_seq, prev = heads.get(lane, (0, GENESIS))
+        last_seq, prev = heads.get(lane) or starts.get(lane, (0, GENESIS))
         if seq != last_seq + 1:
             problems.append(
                 ChainProblem(seq, "gap", f"thiếu bản ghi {last_seq + 1}..{seq - 1}", lane)
