@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
@@ -37,7 +37,7 @@ class PruneReport:
 
 def _cutoff_text(cutoff: datetime) -> str:
     """``cutoff`` as the log stores times (ISO UTC text, compared as text)."""
-    return cutoff.isoformat(timespec="microseconds")
+    return cutoff.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def prunable_end(conn: Connection, lane: int, cutoff: datetime) -> int:
@@ -103,12 +103,11 @@ def prune_before(
     report = PruneReport()
     with engine.connect() as conn:
         lanes = list(conn.execute(select(_LOG.lane).distinct().order_by(_LOG.lane)).scalars())
-    for lane in lanes:
-        while True:
+        # found once per lane: what is past the cutoff now stays past it, and new entries are new
+        ends = {lane: prunable_end(conn, lane, cutoff) for lane in lanes}
+    for lane, end in ends.items():
+        while end > 0:
             with engine.begin() as conn:
-                end = prunable_end(conn, lane, cutoff)
-                if end <= 0:
-                    break
                 rows = conn.execute(
                     select(_LOG.seq, _LOG.entry_hash)
                     .where(_LOG.lane == lane, _LOG.seq <= end)

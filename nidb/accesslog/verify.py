@@ -9,7 +9,7 @@ seq and hash of the last entry removed, to which the first entry kept must link.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, RowMapping, func, select
 
@@ -32,6 +32,8 @@ class ChainReport:
     heads: dict[int, tuple[int, str]]
     """Each lane's last (seq, hash) as found."""
     problems: tuple[ChainProblem, ...]
+    starts: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """The checkpoints the lanes start from, where retention removed their oldest entries."""
 
     @property
     def intact(self) -> bool:
@@ -112,7 +114,7 @@ def verify_chain(
     for lane, (seq, _) in (anchors or {}).items():
         if lane not in seen and len(problems) < max_problems:
             problems.append(ChainProblem(seq, "head", "bản ghi mốc không còn trong nhật ký", lane))
-    return ChainReport(count, heads, tuple(problems))
+    return ChainReport(count, heads, tuple(problems), starts)
 
 
 def chain_head(engine: Engine) -> dict[int, tuple[int, str]]:

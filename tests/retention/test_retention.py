@@ -385,5 +385,7 @@ def test_the_commands_show_the_periods_and_apply_a_dry_run(
     done = cli.invoke(app, ["retention", "apply", "--kind", "access_log", "--batch", "2"])
     assert done.exit_code == 0 and "đã xoá (removed) 3 mục" in done.output
     assert verify_chain(engine).intact and verify_chain(engine).entries == 1
+    verified = cli.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0 and "chuỗi bắt đầu từ mốc 0:3:" in verified.output
     bad = cli.invoke(app, ["retention", "apply", "--kind", "nhat_ky"])
     assert bad.exit_code == 2 and "nhat_ky" in bad.output
