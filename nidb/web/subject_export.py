@@ -127,6 +127,7 @@ def _claims(conn: Connection, subject: Subject) -> Iterator[dict[str, Any]]:
     if not subject.codes:
         return
     claims, lines = models_claims.Claim.__table__, models_claims.ClaimLine.__table__
+    versions = models_claims.ClaimVersion.__table__
     found = conn.execute(
         select(claims).where(claims.c.bhxh_code.in_(subject.codes)).order_by(claims.c.admitted_at)
     ).all()
@@ -136,6 +137,12 @@ def _claims(conn: Connection, subject: Subject) -> Iterator[dict[str, Any]]:
             _plain(line, frozenset({"claim_id"}))
             for line in conn.execute(
                 select(lines).where(lines.c.claim_id == claim.id).order_by(lines.c.line_no)
+            )
+        ]
+        record["phien_ban_truoc"] = [
+            _plain(version, frozenset({"claim_id", "id"}))
+            for version in conn.execute(
+                select(versions).where(versions.c.claim_id == claim.id).order_by(versions.c.version)
             )
         ]
         yield record
@@ -296,7 +303,7 @@ SECTIONS: tuple[Section, ...] = (
             _table_rows(models.HealthVisit, "bhxh_code", "codes", _by_code_date("admitted_at"))),
     Section("12-de-nghi-thanh-toan-bhyt.json", "Đề nghị thanh toán chi phí KCB",
             "Hồ sơ cơ sở y tế đề nghị quỹ BHYT thanh toán cho các lượt khám của bạn, từng dòng "
-            "thuốc và dịch vụ (dong), và kết quả giám định.", _claims),
+            "thuốc và dịch vụ (dong), các lần gửi trước (phien_ban_truoc) và kết quả giám định.", _claims),
     Section("13-che-do.json", "Chế độ BHXH",
             "Các chế độ đã giải quyết cho bạn: loại, từ ngày, đến ngày, số tiền, tình trạng.",
             _table_rows(models.Benefit, "bhxh_code", "codes", _by_code_date("start_date"))),
@@ -351,7 +358,9 @@ def readme(subject: Subject, generated_at: datetime) -> str:
         "- Dữ liệu của người khác: liên kết mã số với số định danh khác, thông tin người khác "
         "trong hồ sơ dịch vụ công.",
         "- Dữ liệu nội bộ để vận hành hệ thống (số lô nhập, mã băm của nhật ký, mã thông điệp, "
-        "nội dung yêu cầu kỹ thuật).",
+        "nội dung yêu cầu kỹ thuật) và dữ liệu làm việc của cán bộ (hàng đợi đối soát, kết quả "
+        "đối sánh tự động, cảnh báo đang xác minh); kết quả cuối cùng đã có trong hồ sơ của bạn "
+        "(tình trạng xác thực, các lần gộp sổ).",
         "- Nhật ký truy cập và tệp đã hết thời hạn lưu trữ và đã bị xoá theo quy định.",
         "",
         'Nếu thấy thông tin chưa đúng, hãy gửi yêu cầu điều chỉnh tại mục "Yêu cầu điều chỉnh" '

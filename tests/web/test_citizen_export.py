@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 
 from nidb.store import models
-from nidb.store.models_claims import Claim, ClaimLine
+from nidb.store.models_claims import Claim, ClaimLine, ClaimVersion
 from nidb.store.models_contributions import ContributionLine
 from nidb.store.models_employers import IssuedBhxhCode
 from nidb.store.models_employment import DeclaredWage
@@ -140,6 +140,7 @@ def seed_every_kind(engine: Engine) -> None:
             unit_price=1_000,
             amount=10_000,
         )
+        add(ClaimVersion, claim_id=claim, version=0, snapshot={"claimed_total": 280_000})
         add(models.WelfareBeneficiary, personal_id=PID, program="BTXH", start_date=date(2024, 1, 1))
         add(
             models.WelfareBeneficiary,
@@ -259,9 +260,9 @@ def test_the_export_holds_every_kind_of_my_data_and_nothing_of_anyone_else(
         assert counts[name] == len(content["ban_ghi"])
     assert files["01-cong-dan.json"]["ban_ghi"][0]["personal_id"] == PID
     assert [r["bhxh_code"] for r in files["02-ho-so-tham-gia.json"]["ban_ghi"]] == [BHXH]
-    assert files["12-de-nghi-thanh-toan-bhyt.json"]["ban_ghi"][0]["dong"][0]["name"] == (
-        "Paracetamol 500mg"
-    )
+    claim = files["12-de-nghi-thanh-toan-bhyt.json"]["ban_ghi"][0]
+    assert claim["dong"][0]["name"] == "Paracetamol 500mg"
+    assert claim["phien_ban_truoc"][0]["snapshot"] == {"claimed_total": 280_000}
     assert {r["service"] for r in files["19-ai-da-truy-cap.json"]["ban_ghi"]} == {"card.check/v1"}
     assert "citizen.sign_in" in {
         r["action"] for r in files["20-thao-tac-nghiep-vu.json"]["ban_ghi"]
