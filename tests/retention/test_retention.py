@@ -308,7 +308,7 @@ def test_the_access_log_verifies_after_pruning_against_the_heads_kept_before(
 def test_the_database_lets_only_a_checkpointed_prefix_go_and_checkpoints_only_move_forward(
     engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log_entries(engine, 0, [OLD] * 4 + [RECENT], monkeypatch)
+    log_entries(engine, 0, [OLD] * 4 + [RECENT] * 2, monkeypatch)
     apply(engine, kinds=[BY_KEY["access_log"]], now=NOW, settings=settings, actor="t")
     for sql in (
         "DELETE FROM access_log WHERE seq = 5",  # past the checkpoint
@@ -322,6 +322,14 @@ def test_the_database_lets_only_a_checkpointed_prefix_go_and_checkpoints_only_mo
         ):
             conn.execute(text(sql))
     assert verify_chain(engine).intact
+    # past the guard (a superuser drops it), removing the first entry kept is still found
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE access_log DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER access_log_no_delete"))
+        conn.execute(text("DELETE FROM access_log WHERE seq = 5"))
+    assert {(p.seq, p.kind) for p in verify_chain(engine).problems} == {(6, "gap"), (6, "link")}
 
 
 def test_a_run_interrupted_between_batches_leaves_a_log_that_verifies_and_a_rerun_finishes(
