@@ -66,6 +66,39 @@ class Settings(BaseSettings):
     """How long a busy access-log writer keeps its batch open for more entries (PostgreSQL):
     one commit per dozen requests instead of one per request (docs/exchange.md)."""
 
+    # Retention (thời hạn lưu trữ): how long nidb keeps what is not the register itself. The
+    # reasoning behind each default, and its legal basis where one is known, is in README.md
+    # ("Operating nidb", Retention) and nidb/retention/kinds.py; `nidb retention apply` removes
+    # what is past its period.
+    retention_access_log_days: int = Field(default=1825, ge=365)
+    """Access-log entries (who read whose data), counted from the read: 5 years."""
+
+    retention_evidence_days: int = Field(default=365, ge=30)
+    """Evidence files of correction requests, counted from the request's decision."""
+
+    retention_dossier_files_days: int = Field(default=1825, ge=365)
+    """Files attached to online-service dossiers, counted from the dossier's closing."""
+
+    retention_sessions_days: int = Field(default=0, ge=0)
+    """Web sessions and VNeID sign-ins in flight, counted from their expiry."""
+
+    retention_rejected_files_days: int = Field(default=90, ge=1)
+    """Rejected-row files (``FILE.rejected.csv``, ``OUT.rejected.csv``), from when written."""
+
+    retention_outbox_days: int = Field(default=90, ge=1)
+    """Outbox events delivered to (or skipped by) every subscriber, counted from fan-out."""
+
+    retention_message_ids_days: int = Field(default=30, ge=1)
+    """Employers' message ids kept against replays, counted from receipt (a message older than
+    5 minutes is refused as stale anyway)."""
+
+    retention_extract_days: int = Field(default=30, ge=1)
+    """Partners' bulk-extract jobs and their answers, counted from the job's end."""
+
+    retention_folders: str = ""
+    """Folders (separated by ``:``) searched, with their subfolders, for rejected-row files past
+    their period, besides those beside the files the register imported and ``data_dir``."""
+
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""
         if self.database_url:

@@ -9,6 +9,8 @@ group-committing writer, a thread and, on PostgreSQL, the server's event loop th
   `append` writes entries in the caller's own transaction. An entry the database refuses for
   its content fails alone with `EntryRefused`; its batch neighbours are written.
 - Check: `verify_chain`, `chain_head`, `format_heads`, `parse_heads`.
+- Retention: `prune_before` removes each lane's entries past their period and keeps the
+  lane's checkpoint, so what remains still verifies; `count_prunable` counts them first.
 - Read: `access_history`, `count_entries`.
 
 The names are loaded on first use: `nidb --help` loads ``nidb.accesslog.commands``, and must
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nidb.accesslog.history import AccessView, access_history, count_entries
+    from nidb.accesslog.prune import PruneReport, count_prunable, prune_before
     from nidb.accesslog.records import AccessRecord, EntryRefused, staff_read
     from nidb.accesslog.verify import (
         ChainProblem,
@@ -40,12 +43,15 @@ _HOMES = {
     "ChainProblem": "nidb.accesslog.verify",
     "ChainReport": "nidb.accesslog.verify",
     "EntryRefused": "nidb.accesslog.records",
+    "PruneReport": "nidb.accesslog.prune",
     "access_history": "nidb.accesslog.history",
     "append": "nidb.accesslog.writer",
     "chain_head": "nidb.accesslog.verify",
     "count_entries": "nidb.accesslog.history",
+    "count_prunable": "nidb.accesslog.prune",
     "format_heads": "nidb.accesslog.verify",
     "parse_heads": "nidb.accesslog.verify",
+    "prune_before": "nidb.accesslog.prune",
     "staff_read": "nidb.accesslog.records",
     "verify_chain": "nidb.accesslog.verify",
 }
@@ -57,12 +63,15 @@ __all__ = [
     "ChainProblem",
     "ChainReport",
     "EntryRefused",
+    "PruneReport",
     "access_history",
     "append",
     "chain_head",
     "count_entries",
+    "count_prunable",
     "format_heads",
     "parse_heads",
+    "prune_before",
     "staff_read",
     "verify_chain",
 ]

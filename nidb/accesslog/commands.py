@@ -48,6 +48,12 @@ def audit_verify(
             f"chuỗi; mốc cuối {format_heads(report.heads)}",
             highlight=False,
         )
+        if report.starts:
+            out.print(
+                f"Bản ghi cũ đã xoá theo thời hạn lưu trữ: chuỗi bắt đầu từ mốc "
+                f"{format_heads(report.starts)} (pruned by retention; chains start there)",
+                highlight=False,
+            )
         return
     table = Table("lane", "seq", "lỗi (problem)", "mô tả")
     for problem in report.problems:

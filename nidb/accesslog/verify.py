@@ -1,17 +1,20 @@
 """Checking the chain (`nidb audit verify`) and the heads kept outside the database (`nidb audit head`).
 
 Editing, removing or reordering any entry breaks its lane's chain at that point; cutting a tail
-is caught by checking heads kept outside the database.
+is caught by checking heads kept outside the database. A lane whose oldest entries were removed
+past their retention period (``nidb retention apply``, ``prune``) starts at its checkpoint: the
+seq and hash of the last entry removed, to which the first entry kept must link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, RowMapping, func, select
 
 from nidb.accesslog.chain import GENESIS, entry_hash
+from nidb.accesslog.prune import checkpoints
 from nidb.store import models
 
 
@@ -29,6 +32,8 @@ class ChainReport:
     heads: dict[int, tuple[int, str]]
     """Each lane's last (seq, hash) as found."""
     problems: tuple[ChainProblem, ...]
+    starts: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """The checkpoints the lanes start from, where retention removed their oldest entries."""
 
     @property
     def intact(self) -> bool:
@@ -67,16 +72,27 @@ def verify_chain(
 
     ``anchors`` are heads kept outside the database (lane → (seq, hash), from `chain_head`):
     each must still be there with that hash, which also catches a cut tail or a lane rewritten
-    from scratch.
+    from scratch. A lane with a checkpoint starts from it; an anchor at the checkpoint is
+    checked against the checkpoint's hash, and one before it was removed with the prefix.
     """
     problems: list[ChainProblem] = []
     heads: dict[int, tuple[int, str]] = {}
     count = 0
     seen: set[int] = set()
+    with engine.connect() as conn:
+        starts = checkpoints(conn)
+    for lane, (seq, digest) in (anchors or {}).items():
+        start = starts.get(lane)
+        if start is not None and seq <= start[0]:
+            seen.add(lane)
+            if seq == start[0] and digest != start[1]:
+                problems.append(
+                    ChainProblem(seq, "head", "không khớp với mốc đã lưu ngoài CSDL", lane)
+                )
     for row in _stored(engine):
         count += 1
         lane, seq = row["lane"], row["seq"]
-        last_seq, prev = heads.get(lane, (0, GENESIS))
+        last_seq, prev = heads.get(lane) or starts.get(lane, (0, GENESIS))
         if seq != last_seq + 1:
             problems.append(
                 ChainProblem(seq, "gap", f"thiếu bản ghi {last_seq + 1}..{seq - 1}", lane)
@@ -98,7 +114,7 @@ def verify_chain(
     for lane, (seq, _) in (anchors or {}).items():
         if lane not in seen and len(problems) < max_problems:
             problems.append(ChainProblem(seq, "head", "bản ghi mốc không còn trong nhật ký", lane))
-    return ChainReport(count, heads, tuple(problems))
+    return ChainReport(count, heads, tuple(problems), starts)
 
 
 def chain_head(engine: Engine) -> dict[int, tuple[int, str]]:

@@ -28,6 +28,7 @@ from nidb.feeds import commands as feeds_commands
 from nidb.identity import commands as identity_commands
 from nidb.ingest import commands as ingest_commands
 from nidb.outbox import commands as outbox_commands
+from nidb.retention import commands as retention_commands
 from nidb.services import commands as services_commands
 from nidb.sim import commands as sim_commands
 from nidb.terminal import fail, handled, out
@@ -158,6 +159,7 @@ exchange_commands.mount(app)  # keys; partner, token
 api_commands.mount(app)  # serve
 accesslog_commands.mount(app)  # audit
 outbox_commands.mount(app)  # outbox
+retention_commands.mount(app)  # retention
 feeds_commands.mount(app)  # feed
 detect_commands.mount(app)  # detect; alerts
 claims_commands.mount(app)  # claims

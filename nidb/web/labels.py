@@ -53,6 +53,9 @@ AUDIT_ACTIONS = {
     "citizen.sign_in_failed": "Công dân đăng nhập không thành công",
     "citizen.correction_request": "Công dân gửi yêu cầu điều chỉnh",
     "citizen.consent": "Công dân thay đổi đồng ý chia sẻ",
+    "citizen.data_export": "Công dân tải dữ liệu của mình",
+    "retention.started": "Bắt đầu xoá dữ liệu hết thời hạn lưu trữ",
+    "retention.applied": "Xoá dữ liệu hết thời hạn lưu trữ",
     "staff_user.create": "Tạo tài khoản cán bộ",
     "staff_user.set_password": "Đặt lại mật khẩu cán bộ",
     "staff_user.enable": "Mở lại tài khoản cán bộ",
@@ -91,6 +94,7 @@ SUBJECT_TYPES = {
     "review_item": "mục đối soát",
     "correction": "yêu cầu điều chỉnh",
     "correction_request": "yêu cầu điều chỉnh",
+    "retention": "thời hạn lưu trữ",
 }
 
 

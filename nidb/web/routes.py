@@ -27,6 +27,7 @@ def mount(app: FastAPI) -> None:
     """Add this package's routes to ``app``: citizen portal, staff sign-in, static files."""
     from nidb.web import (
         citizen_auth,
+        citizen_export,
         citizen_forms,
         citizen_pages,
         console,
@@ -46,4 +47,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(citizen_auth.router)
     app.include_router(citizen_pages.router)
     app.include_router(citizen_forms.router)
+    app.include_router(citizen_export.router)
     app.include_router(employer_pages.router)  # employers' pages (/don-vi/)
