@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     """How long a busy access-log writer keeps its batch open for more entries (PostgreSQL):
     one commit per dozen requests instead of one per request (docs/exchange.md)."""
 
+    metrics_token: str | None = Field(default=None, min_length=16)
+    """Bearer token a Prometheus server presents to read ``/metrics`` of ``nidb serve``
+    (``Authorization: Bearer …``). Unset: ``/metrics`` answers loopback clients only."""
+
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    """Level of the JSON-lines log of ``nidb serve`` (stderr). Libraries that would echo SQL
+    parameters or URLs (personal data) stay at WARNING whatever this says."""
+
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""
         if self.database_url:
