@@ -70,3 +70,28 @@ def samples(text: str) -> Samples:
 def value(found: Samples, name: str, **labels: str) -> float:
     """One sample's value (0 when absent: a counter not yet touched)."""
     return found.get((name, frozenset(labels.items())), 0.0)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put back the root logger and the loggers `nidb.api.logs.logging_config` names, as
+    they were, after a test that applies the serve configuration."""
+    import logging
+
+    from nidb.api.logs import logging_config
+
+    names = ["", *logging_config()["loggers"]]
+    saved = {
+        name: (logger.level, logger.propagate, logger.handlers[:], logger.filters[:])
+        for name in names
+        for logger in [logging.getLogger(name or None)]
+    }
+    try:
+        yield
+    finally:
+        for name, (level, propagate, handlers, filters) in saved.items():
+            logger = logging.getLogger(name or None)
+            logger.setLevel(level)
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
+            logger.filters[:] = filters
