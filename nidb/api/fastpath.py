@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from nidb.api.observe import Observe, note_outcome
 from nidb.exchange.runtime import MAX_BODY_BYTES, ExchangeRuntime
@@ -37,7 +38,7 @@ class PartnerFastPath:
             return
         await self._partner(scope, receive, send)
 
-    async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read the envelope, answer it, send the signed reply."""
         runtime: ExchangeRuntime = self.app.state.exchange
         service = scope["path"][3:]

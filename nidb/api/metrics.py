@@ -34,7 +34,8 @@ from nidb.api.metrics_store import StoreCollector
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-disable_created_metrics()  # no *_created series: Prometheus has the process start time
+# no *_created series: Prometheus knows when the process started
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY = CollectorRegistry(auto_describe=False)
 """nidb's own metrics (the library's default registry is left alone)."""
@@ -79,7 +80,7 @@ def exposition(engine: Engine) -> bytes:
     """The text of a scrape: the workers' metrics, then those read from the database."""
     if multiprocess_dir():
         workers = CollectorRegistry(auto_describe=False)
-        MultiProcessCollector(workers)
+        MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
         counted = generate_latest(workers)
     else:
         counted = generate_latest(REGISTRY)
@@ -91,7 +92,7 @@ def exposition(engine: Engine) -> bytes:
 def worker_stopped() -> None:
     """Drop this worker's live gauges from the sum (its counters stay counted)."""
     if multiprocess_dir():
-        mark_process_dead(os.getpid())
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def scrape_allowed(client_host: str | None, authorization: str | None, token: str | None) -> bool:

@@ -21,7 +21,6 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 from sqlalchemy import Connection, Engine, case, func, literal_column, select
 
 from nidb.store import models
@@ -106,7 +105,7 @@ def _batch_jobs(conn: Connection) -> Iterator[Metric]:
     for row in rows:
         kind, outcome, count, total = row[0], row[1], row[2], row[3]
         cumulative = [
-            (floatToGoString(bound), float(row[4 + index]))
+            (repr(float(bound)), float(row[4 + index]))  # le="5.0", as the library writes
             for index, bound in enumerate(DURATION_BUCKETS)
         ]
         histogram.add_metric(
