@@ -133,3 +133,13 @@ def test_the_serve_configuration_quiets_the_libraries_that_echo_values(
     logging.getLogger("nidb.feeds").debug("page applied")
     (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert line["logger"] == "nidb.feeds" and line["level"] == "DEBUG"
+
+
+def test_the_log_level_setting_takes_any_case_and_refuses_unknown_levels() -> None:
+    from pydantic import ValidationError
+
+    from nidb.settings import Settings
+
+    assert Settings(log_level="warning").log_level == "WARNING"
+    with pytest.raises(ValidationError):
+        Settings(log_level="verbose")

@@ -45,6 +45,7 @@ def test_requests_are_counted_per_partner_service_or_route_template_never_per_ra
     assert stranger.send("card.check/v1", stranger.envelope("card.check/v1", "KCB", CARD)).status
     served.http.get(f"/can-bo/doi-soat/{seed.PID}")  # not signed in: redirected
     served.http.get(f"/khong-co/{seed.PID}?ma={seed.BHXH}")  # no such route
+    served.http.request(f"X{seed.PID}", "/healthz")  # a method of the client's own making
     after = scrape(served)
 
     def delta(name: str, **labels: str) -> float:
@@ -59,6 +60,7 @@ def test_requests_are_counted_per_partner_service_or_route_template_never_per_ra
     review = {"service": "/can-bo/doi-soat/{item_id}", "method": "GET", "outcome": "3xx"}
     assert delta(REQUESTS, **review) == 1
     assert delta(REQUESTS, service="(unmatched)", method="GET", outcome="4xx") == 1
+    assert delta(REQUESTS, service="/healthz", method="OTHER", outcome="4xx") == 1
     latency = "nidb_http_request_duration_seconds_count"
     assert delta(latency, service="card.check/v1", outcome="ok") == 1
     for _, labels in after:  # no label holds an ID: 9 digits in a row would be one
