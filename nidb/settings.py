@@ -7,7 +7,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -98,6 +98,20 @@ class Settings(BaseSettings):
     retention_folders: str = ""
     """Folders (separated by ``:``) searched, with their subfolders, for rejected-row files past
     their period, besides those beside the files the register imported and ``data_dir``."""
+
+    metrics_token: str | None = Field(default=None, min_length=16)
+    """Bearer token a Prometheus server presents to read ``/metrics`` of ``nidb serve``
+    (``Authorization: Bearer …``). Unset: ``/metrics`` answers loopback clients only."""
+
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    """Level of the JSON-lines log of ``nidb serve`` (stderr). Libraries that would echo SQL
+    parameters or URLs (personal data) stay at WARNING whatever this says."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        """``info`` and ``INFO`` are the same level."""
+        return value.strip().upper() if isinstance(value, str) else value
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""

@@ -5,7 +5,8 @@ What other packages may use is named here; the modules behind it are this packag
 group-committing writer, a thread and, on PostgreSQL, the server's event loop through
 ``pgasync``), ``verify`` (the chain and its heads) and ``history`` (a person's own view).
 
-- Write: `AccessLog` — ``record`` (blocking), ``record_async`` (awaitable), ``submit``;
+- Write: `AccessLog` — ``record`` (blocking), ``record_async`` (awaitable), ``submit``,
+  ``pending`` (entries not yet durable: the lag ``/metrics`` shows);
   `append` writes entries in the caller's own transaction. An entry the database refuses for
   its content fails alone with `EntryRefused`; its batch neighbours are written.
 - Check: `verify_chain`, `chain_head`, `format_heads`, `parse_heads`.

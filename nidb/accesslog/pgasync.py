@@ -70,6 +70,12 @@ class AsyncAccessLog:
         self._last_write = 0.0
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._in_flight = 0
+
+    def pending(self) -> int:
+        """Entries handed to this writer and not yet written (queued or in the batch being
+        written)."""
+        return len(self._pending) + self._in_flight
 
     def submit(self, record: AccessRecord) -> asyncio.Future[bool]:
         """Queue ``record``; the future is True once it is committed, False for a replayed
@@ -107,7 +113,11 @@ class AsyncAccessLog:
             while self._pending:
                 count = min(len(self._pending), self.max_batch)
                 batch = [self._pending.popleft() for _ in range(count)]
-                await self._write(batch)
+                self._in_flight = count
+                try:
+                    await self._write(batch)
+                finally:
+                    self._in_flight = 0
             self._last_write = time.monotonic()
             if self._closing and not self._pending:
                 return

@@ -164,6 +164,7 @@ class AccessLog:
         self._queue: queue.SimpleQueue[tuple[AccessRecord, Future[bool]] | None] = (
             queue.SimpleQueue()
         )
+        self._in_flight = 0
         self._thread = threading.Thread(target=self._run, name="nidb-access-log", daemon=True)
         self._thread.start()
         # the event-loop writer (start_async): PostgreSQL only, bound to the loop that started it
@@ -173,6 +174,14 @@ class AccessLog:
     def record(self, entry: AccessRecord, timeout: float = 30.0) -> bool:
         """Write ``entry`` durably; False if its message_id was already used. Blocks until done."""
         return self.submit(entry).result(timeout)
+
+    def pending(self) -> int:
+        """Entries recorded in this process and not yet durable: the access log's lag (a reply
+        waits for its entry, so a growing number means requests are waiting on the log)."""
+        waiting = self._queue.qsize() + self._in_flight
+        if self.loop_writer is not None:
+            waiting += self.loop_writer.pending()
+        return waiting
 
     def submit(self, entry: AccessRecord) -> Future[bool]:
         """Queue ``entry``; the future resolves once it is committed (or fails with the error)."""
@@ -243,7 +252,11 @@ class AccessLog:
                     stop = True
                     break
                 batch.append(item)
-            self._write(batch)
+            self._in_flight = len(batch)
+            try:
+                self._write(batch)
+            finally:
+                self._in_flight = 0
             self._last_write = time.monotonic()
             if stop:
                 return

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 
 from nidb.api import contributions as contribution_routes
 from nidb.api import employers as employer_routes
-from nidb.api import exchange, staff
+from nidb.api import exchange, metrics, staff
 from nidb.api import payments as service_routes
 from nidb.api.fastpath import PartnerFastPath
+from nidb.api.observe import Observe
 from nidb.apidocs import mount_offline_docs
 from nidb.claims.routes import exchange_routes as claims_routes
 from nidb.exchange.runtime import ExchangeRuntime, route_table
 from nidb.protocol.keys import SigningKey, VerifyKey
-from nidb.settings import signing_key_path
+from nidb.settings import get_settings, signing_key_path
 from nidb.store.db import ensure_schema, make_engine, schema_revisions
 from nidb.web import routes as web_routes
 
@@ -44,11 +48,16 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         await runtime.start_async()
         app.state.exchange = runtime
         app.state.access_log = runtime.log  # staff reads (API and console) are logged here too
+        gauges = asyncio.create_task(_watch_access_log(runtime))
         try:
             yield
         finally:
+            gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gauges
             await runtime.stop_async()
             runtime.close()
+            metrics.worker_stopped()
 
     app = FastAPI(
         title="nidb — CSDL quốc gia về Bảo hiểm",
@@ -64,6 +73,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         redoc_url=None,
     )
     mount_offline_docs(app)  # /docs and /redoc without a CDN
+    app.add_middleware(Observe)  # request id, metrics, the request's log line
     app.state.engine = engine
     app.state.key = key
     app.include_router(exchange.mount(partner_routes))
@@ -132,6 +142,39 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
             status_code=200 if ready else 503,
         )
 
+    @app.get(
+        "/metrics",
+        tags=["system"],
+        summary="Số đo vận hành (Prometheus)",
+        response_class=Response,
+        responses={
+            200: {"content": {metrics.CONTENT_TYPE: {}}, "description": "Prometheus text format"},
+            403: {"description": "not loopback and no valid NIDB_METRICS_TOKEN bearer"},
+        },
+    )
+    async def metrics_page(request: Request) -> Response:
+        """Metrics of every worker, and those read from the database (README, "Operating
+        nidb"). Loopback clients only, unless ``NIDB_METRICS_TOKEN`` is set: then a request
+        bearing that token, from anywhere."""
+        client = request.client.host if request.client else None
+        allowed = metrics.scrape_allowed(
+            client, request.headers.get("authorization"), get_settings().metrics_token
+        )
+        if not allowed:
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "E_FORBIDDEN",
+                        "message_vi": "Không được phép đọc số đo vận hành từ địa chỉ này",
+                        "message_en": "metrics are readable from loopback or with the "
+                        "metrics token only",
+                    }
+                },
+                status_code=403,
+            )
+        body = await run_in_threadpool(metrics.exposition, engine)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
     @app.get("/keys", tags=["system"], summary="Khóa công khai của CSDL bảo hiểm")
     def keys() -> dict[str, Any]:
         return {"member": "VN/GOV/BHXH/CSDLBH", "kid": key.kid, "public_key": key.public_b64}
@@ -168,3 +211,10 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         )
 
     return app
+
+
+async def _watch_access_log(runtime: ExchangeRuntime, every: float = 1.0) -> None:
+    """Keep this worker's share of ``nidb_access_log_pending_entries`` current."""
+    while True:
+        metrics.ACCESS_LOG_PENDING.set(runtime.log.pending())
+        await asyncio.sleep(every)

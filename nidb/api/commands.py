@@ -25,17 +25,26 @@ def serve_command(
     workers: Annotated[int, typer.Option("--workers", help="Số tiến trình")] = 1,
     key_file: Annotated[Path | None, typer.Option("--key-file", help="Khóa ký (PEM)")] = None,
 ) -> None:
-    """Chạy dịch vụ API: chia sẻ dữ liệu với đối tác và API cán bộ (run the HTTP API)."""
+    """Chạy dịch vụ API: chia sẻ dữ liệu với đối tác và API cán bộ (run the HTTP API).
+
+    Nhật ký dạng JSON từng dòng ra stderr; số đo Prometheus ở /metrics, cộng dồn mọi tiến
+    trình (logs as JSON lines on stderr; Prometheus metrics at /metrics, summed over workers).
+    """
     import os
 
     import uvicorn
 
+    from nidb.api.logs import logging_config
+    from nidb.settings import get_settings
     from nidb.store.db import open_engine
 
     with handled():
         open_engine()  # migrate once, before the workers start
     if key_file is not None:
         os.environ["NIDB_SIGNING_KEY_FILE"] = str(key_file)
+    settings = get_settings()
+    # before anything loads prometheus_client: it picks its storage when first imported
+    os.environ[METRICS_DIR_ENV] = str(_fresh_metrics_dir(settings.data_dir / "metrics"))
     err.print(f"nidb serve: http://{host}:{port}/docs ({workers} tiến trình)")
     uvicorn.run(
         "nidb.api.app:app_from_settings",
@@ -43,6 +52,18 @@ def serve_command(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
-        access_log=False,  # requests are in the access log; no personal data in server logs
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level.lower(),
+        access_log=False,  # our own request line (nidb.http) names the route, never the path
     )
+
+
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _fresh_metrics_dir(folder: Path) -> Path:
+    """The workers' shared metrics folder, emptied: counts start again with the server."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder

@@ -11,7 +11,7 @@ transaction: a refused envelope leaves nothing, not even its message id.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, Engine
 
 from nidb.api.exchange import REFUSALS
+from nidb.api.observe import note_outcome
 from nidb.api.schemas import EnvelopeDoc
 from nidb.employers.declarations import submit
 from nidb.employers.gate import EmployerAdmission, admit
@@ -124,7 +125,12 @@ Handler = Callable[[Connection, EmployerAdmission], tuple[int, dict[str, Any]]]
 
 
 def _handle(
-    engine: Engine, key: SigningKey, service: str, raw: bytes, handler: Handler
+    engine: Engine,
+    key: SigningKey,
+    service: str,
+    raw: bytes,
+    handler: Handler,
+    scope: MutableMapping[str, Any],
 ) -> JSONResponse:
     header = None
     try:
@@ -149,7 +155,10 @@ def _handle(
                 purpose=EMPLOYER_PURPOSE,
                 detail={"service": service, "detail": (refused.detail or "")[:300]},
             )
+        note_outcome(scope, service, str(refused.code))
         return _reply(key, service, header, refused.as_body(), refused.status)
+    # a declaration answered with its errors (422) was read and judged: not a refusal
+    note_outcome(scope, service, "ok" if status < 400 else "rejected")
     return _reply(key, service, header, body, status)
 
 
@@ -197,7 +206,7 @@ async def post_declaration(request: Request) -> JSONResponse:
     raw = await request.body()
     app = request.app
     return await run_in_threadpool(
-        _handle, app.state.engine, app.state.key, DECLARATION_SERVICE, raw, _declare
+        _handle, app.state.engine, app.state.key, DECLARATION_SERVICE, raw, _declare, request.scope
     )
 
 
@@ -216,7 +225,7 @@ async def post_status(request: Request) -> JSONResponse:
     raw = await request.body()
     app = request.app
     return await run_in_threadpool(
-        _handle, app.state.engine, app.state.key, STATUS_SERVICE, raw, _status
+        _handle, app.state.engine, app.state.key, STATUS_SERVICE, raw, _status, request.scope
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from nidb.api.observe import note_outcome
 from nidb.api.schemas import EnvelopeDoc
 from nidb.exchange.runtime import ExchangeRuntime, Route
 
@@ -72,6 +73,7 @@ def hoist_definitions(schema: dict[str, Any]) -> dict[str, Any]:
 async def _answer(request: Request, service: str) -> Response:
     runtime: ExchangeRuntime = request.app.state.exchange
     reply = await runtime.answer_async(service, await request.body())
+    note_outcome(request.scope, service, reply.result)
     return Response(reply.content, status_code=reply.status, media_type="application/json")
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
+from nidb.api.observe import Observe, note_outcome
 from nidb.exchange.runtime import MAX_BODY_BYTES, ExchangeRuntime
 
 _HEADERS = [(b"content-type", b"application/json")]
@@ -23,6 +25,7 @@ class PartnerFastPath:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.state = app.state  # the same state: tests and tools reach the runtime through it
+        self._partner = Observe(self._answer)  # the FastAPI app observes the rest itself
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
@@ -30,10 +33,15 @@ class PartnerFastPath:
             await self.app(scope, receive, send)
             return
         runtime: ExchangeRuntime = self.app.state.exchange
-        service = path[3:]
-        if not runtime.serves(service):
+        if not runtime.serves(path[3:]):
             await self.app(scope, receive, send)  # FastAPI's 404
             return
+        await self._partner(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the envelope, answer it, send the signed reply."""
+        runtime: ExchangeRuntime = self.app.state.exchange
+        service = scope["path"][3:]
         body = bytearray()
         more = True
         while more:
@@ -47,6 +55,7 @@ class PartnerFastPath:
                     message = await receive()
                     more = message.get("more_body", False) and message["type"] != "http.disconnect"
         reply = await runtime.answer_async(service, bytes(body))
+        note_outcome(scope, service, reply.result)
         headers = [*_HEADERS, (b"content-length", str(len(reply.content)).encode("ascii"))]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.content})

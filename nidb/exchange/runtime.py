@@ -172,6 +172,8 @@ class Reply:
 
     status: int
     content: bytes
+    result: str = "ok"
+    """``ok`` or the refusal code sent (E_NOT_GRANTED, …): what ``/metrics`` counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +259,7 @@ class ExchangeRuntime:
             await self.log.record_async(outcome.record)
         elif outcome.reads:  # each person a page discloses sees the read in their own history
             await asyncio.gather(*(self.log.record_async(r) for r in outcome.reads))
-        return Reply(outcome.status, orjson.dumps(outcome.reply))
+        return Reply(outcome.status, orjson.dumps(outcome.reply), outcome.record.result)
 
     def answer(self, service_name: str, raw: bytes, timeout: float = 30.0) -> Reply:
         """`answer_async` for a caller off the event loop: blocks until the records are durable."""
@@ -273,7 +275,7 @@ class ExchangeRuntime:
         elif outcome.reads:
             for written in [self.log.submit(r) for r in outcome.reads]:
                 written.result(timeout)
-        return Reply(outcome.status, orjson.dumps(outcome.reply))
+        return Reply(outcome.status, orjson.dumps(outcome.reply), outcome.record.result)
 
     def _on_loop(self) -> bool:
         return self._loop is not None and asyncio.get_running_loop() is self._loop

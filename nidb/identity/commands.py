@@ -104,26 +104,29 @@ def verify_command(
             "NIDB_POPULATION_URL (no population service URL: pass --population-url or set "
             "NIDB_POPULATION_URL)"
         )
+    from nidb.store.runs import JobKind, batch_run
+
     with handled():
         engine = open_engine()
         stopped: VerificationStopped | None = None
-        with PopulationClient(population_url) as client, RowProgress("xác thực") as bar:
-            try:
-                report = verify_records(
-                    engine,
-                    client,
-                    batch_size=batch_size,
-                    concurrency=concurrency,
-                    limit=limit,
-                    progress=lambda done, total: bar.update(done, done, total),
-                    actor=actor_name(),
-                    chunk_size=chunk_size,
-                )
-            except VerificationStopped as error:
-                stopped, report = error, error.report
-        print_report(report)
-        if stopped is not None:
-            raise fail(str(stopped), 1)
+        with batch_run(engine, JobKind.VERIFY):  # a stopped run is recorded as failed
+            with PopulationClient(population_url) as client, RowProgress("xác thực") as bar:
+                try:
+                    report = verify_records(
+                        engine,
+                        client,
+                        batch_size=batch_size,
+                        concurrency=concurrency,
+                        limit=limit,
+                        progress=lambda done, total: bar.update(done, done, total),
+                        actor=actor_name(),
+                        chunk_size=chunk_size,
+                    )
+                except VerificationStopped as error:
+                    stopped, report = error, error.report
+            print_report(report)
+            if stopped is not None:
+                raise fail(str(stopped), 1)
 
 
 def print_report(report: "VerifyReport") -> None:
@@ -442,15 +445,18 @@ def _match_register(chunk_rows: int) -> None:
     from nidb.identity.match_register import match_register
     from nidb.settings import actor_name
     from nidb.store.db import open_engine
+    from nidb.store.runs import JobKind, batch_run
 
     with handled():
-        try:
-            summary = match_register(
-                open_engine(), actor_name(), chunk_rows=chunk_rows,
-                stage=lambda m: err.print(f"• {m}"),
-            )  # fmt: skip
-        except MatchInputError as error:
-            raise fail(str(error), 2) from None
+        engine = open_engine()
+        with batch_run(engine, JobKind.MATCH):
+            try:
+                summary = match_register(
+                    engine, actor_name(), chunk_rows=chunk_rows,
+                    stage=lambda m: err.print(f"• {m}"),
+                )  # fmt: skip
+            except MatchInputError as error:
+                raise fail(str(error), 2) from None
     if summary.model is None:
         out.print("Không có hồ sơ nào chưa xác thực (no unverified records to match).")
         return

@@ -71,10 +71,11 @@ def import_command(
         raise fail(f"--kind {kind!r} không hợp lệ; chọn một trong: {', '.join(KINDS)}")
     from nidb.ingest.loader import import_file
     from nidb.store.db import open_engine
+    from nidb.store.runs import JobKind, batch_run
 
     with handled():
         engine = open_engine()
-        with RowProgress(f"nạp {file.name}") as bar:
+        with batch_run(engine, JobKind.IMPORT), RowProgress(f"nạp {file.name}") as bar:
             report = import_file(
                 engine, kind, file, progress=bar.update, force=force, rejected_path=rejected
             )

@@ -54,11 +54,13 @@ def _serve(database_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], st
         "NIDB_ACTOR": "test",
     }
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "nidb", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stderr=subprocess.PIPE,
-    )
+    # to a file: a pipe nobody reads fills with the request log's lines and stops the server
+    with (folder / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "nidb", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stderr=log,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
