@@ -230,20 +230,29 @@ def test_a_failed_backup_leaves_no_folder_that_looks_complete(
     assert list(dest.iterdir()) == []
 
 
-def test_a_sqlite_backup_taken_during_writes_is_consistent(
+def test_a_backup_taken_during_writes_is_consistent(
     engine: Engine, database_url: str, target_url: str, keyed: CliRunner, tmp_path: Path
 ) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the SQLite online backup under concurrent writers")
+    """SQLite: the online backup copies one snapshot while the writer goes on (WAL); PostgreSQL:
+    pg_dump dumps the snapshot in which the manifest's counts and heads were read."""
     seeded(engine)
     with engine.begin() as conn:  # enough pages that the copy takes a while
-        conn.execute(text("CREATE TABLE ballast (id INTEGER PRIMARY KEY, filler BLOB)"))
-        conn.execute(
-            text(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
-                "INSERT INTO ballast SELECT i, randomblob(2000) FROM n"
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("CREATE TABLE ballast (id INTEGER PRIMARY KEY, filler BLOB)"))
+            conn.execute(
+                text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 20000) INSERT INTO ballast SELECT i, randomblob(2000) FROM n"
+                )
             )
-        )
+        else:
+            conn.execute(text("CREATE TABLE ballast (id integer PRIMARY KEY, filler text)"))
+            conn.execute(
+                text(
+                    "INSERT INTO ballast SELECT i, repeat(md5(random()::text), 60) "
+                    "FROM generate_series(1, 20000) AS i"
+                )
+            )
     stop = threading.Event()
     written: list[int] = []
 
@@ -274,3 +283,28 @@ def test_a_sqlite_backup_taken_during_writes_is_consistent(
     assert 42 + during <= manifest["tables"]["access_log"] <= 42 + after
     result = run(keyed, "restore", str(folder), "--database-url", target_url)
     assert result.exit_code == 0, result.output  # counts, heads and the chain all agree
+
+
+def test_a_restore_that_does_not_match_its_manifest_fails_the_check(
+    engine: Engine, target_url: str, keyed: CliRunner, tmp_path: Path
+) -> None:
+    """A manifest signed with the right key but not describing the data (a bug, or a backup
+    made by a broken tool) fails the check: exit 3; on SQLite nothing is put in place."""
+    from nidb.backup.manifest import _canonical
+
+    seeded(engine)
+    folder = backup(keyed, tmp_path / "backups")
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.pop("mac")
+    manifest["tables"]["access_log"] = 43
+    manifest["access_log_heads"]["0"][0] = 31
+    manifest["mac"] = KEY.mac(_canonical(manifest))
+    path.write_text(json.dumps(manifest))
+    result = run(keyed, "restore", str(folder), "--database-url", target_url)
+    assert result.exit_code == 3, result.output
+    assert "access_log: bản kê 43, tìm thấy 42" in result.output
+    assert "access-log heads differ" in result.output
+    if engine.dialect.name == "sqlite":
+        assert is_empty(target_url)
+        assert list(Path(make_url(target_url).database or "").parent.iterdir()) == []
