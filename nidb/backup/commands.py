@@ -67,6 +67,14 @@ class _Stages:
             self.bar = None
 
 
+def _disk_failure(error: OSError) -> str:
+    where = f" {error.filename}" if error.filename else ""
+    return (
+        f"lỗi đĩa{where} (disk error): {error.strerror or error.__class__.__name__}; "
+        "không giữ lại gì (nothing kept)"
+    )
+
+
 def _url(database_url: str | None) -> str:
     from nidb.settings import get_settings
 
@@ -90,6 +98,9 @@ def backup_command(
         except BackupError as error:
             stages.close()
             raise fail(error.message, error.exit_code) from None
+        except OSError as error:  # the disk: full, unwritable, gone
+            stages.close()
+            raise fail(_disk_failure(error), 1) from None
         finally:
             stages.close()
     manifest = result.manifest
@@ -131,6 +142,9 @@ def restore_command(
         except BackupError as error:
             stages.close()
             raise fail(error.message, error.exit_code) from None
+        except OSError as error:  # the disk: full, unwritable, gone
+            stages.close()
+            raise fail(_disk_failure(error), 1) from None
         finally:
             stages.close()
     manifest = report.manifest

@@ -308,3 +308,13 @@ def test_a_restore_that_does_not_match_its_manifest_fails_the_check(
     if engine.dialect.name == "sqlite":
         assert is_empty(target_url)
         assert list(Path(make_url(target_url).database or "").parent.iterdir()) == []
+
+
+def test_an_unwritable_destination_fails_with_a_disk_error(
+    engine: Engine, keyed: CliRunner, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run(keyed, "backup", str(blocker / "backups"))
+    assert result.exit_code == 1
+    assert "cannot create the folder" in result.output
