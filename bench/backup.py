@@ -35,23 +35,37 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "backup.md"
 
 
+# The child reports its own peak (VmHWM of its memory map): ru_maxrss from wait4 would carry this
+# process's peak (the generator's) into the child across fork and exec.
+_CHILD = (
+    "import atexit, os, sys\n"
+    "def peak():\n"
+    "    hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+    "    open(os.environ['BENCH_PEAK_FILE'], 'w').write(hwm)\n"
+    "atexit.register(peak)\n"
+    "from nidb.cli import main\n"
+    "sys.argv = ['nidb', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
 def run(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MiB, output) of ``python -m nidb ARGS`` in a child process."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "nidb", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"nidb {' '.join(args)} failed:\n{output}")
-    return seconds, usage.ru_maxrss // 1024, output
+    """(seconds, peak RSS in MiB, output) of ``nidb ARGS`` in a child process."""
+    with tempfile.NamedTemporaryFile(suffix=".peak") as peak_file:
+        started = time.perf_counter()
+        child = subprocess.run(
+            [sys.executable, "-c", _CHILD, *args],
+            env={**env, "BENCH_PEAK_FILE": peak_file.name},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+        if child.returncode != 0:
+            raise SystemExit(f"nidb {' '.join(args)} failed:\n{child.stdout}")
+        peak_kib = int(Path(peak_file.name).read_text() or 0)
+    return seconds, peak_kib // 1024, child.stdout
 
 
 def add_access_log(url: str, entries: int) -> None:
@@ -107,6 +121,9 @@ def main() -> None:
     parser.add_argument("--kinds", default="registry,records,employers,participation,cards")
     parser.add_argument("--access-log", type=int, default=100_000, help="entries to add")
     parser.add_argument("--work", type=Path, default=None, help="folder for data (default: temp)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="SQLite: keep the loaded bench.sqlite3 of a run"
+    )
     args = parser.parse_args()
 
     from nidb.sim.generate import generate
@@ -145,17 +162,22 @@ def main() -> None:
                     conn.execute(text("CREATE DATABASE restored TEMPLATE template0"))
                 admin.dispose()
             else:
-                for name in ("bench.sqlite3", "restored.sqlite3"):
+                names = ["restored.sqlite3"]
+                if not (args.reuse and (work / "bench.sqlite3").exists()):
+                    names.append("bench.sqlite3")
+                for name in names:
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{work / name}{suffix}").unlink(missing_ok=True)
                 url = f"sqlite:///{work / 'bench.sqlite3'}"
                 target = f"sqlite:///{work / 'restored.sqlite3'}"
             env["NIDB_DATABASE_URL"] = url
             started = time.perf_counter()
-            for kind in args.kinds.split(","):
-                seconds, _, _ = run(["import", "--kind", kind, str(data / f"{kind}.csv")], env)
-                print(f"  {engine}: imported {kind} in {seconds:.1f} s", flush=True)
-            add_access_log(url, args.access_log)
+            reused = engine == "sqlite" and args.reuse and (work / "bench.sqlite3").exists()
+            if not reused:
+                for kind in args.kinds.split(","):
+                    seconds, _, _ = run(["import", "--kind", kind, str(data / f"{kind}.csv")], env)
+                    print(f"  {engine}: imported {kind} in {seconds:.1f} s", flush=True)
+                add_access_log(url, args.access_log)
             load_seconds = time.perf_counter() - started
             db_bytes = size_of(url)
             dest = work / f"backups-{engine}"
@@ -175,7 +197,7 @@ def main() -> None:
                 f"| {engine} | {args.people:,} | {rows} | {db_bytes / 1e6:,.0f} | "
                 f"{sealed / 1e6:,.0f} | {backup_s:.1f} ({own[0]}) | {backup_rss} | "
                 f"{restore_s:.1f} ({own[1]}) | {restore_rss} | {load_before:.1f} | "
-                f"{load_seconds:.0f} |"
+                f"{'reused' if reused else f'{load_seconds:.0f}'} |"
             )
             print(line, flush=True)
             rows_out.append(line)
