@@ -83,7 +83,8 @@ def libpq_call(url: URL) -> tuple[str, dict[str, str]]:
     for key, value in url.query.items():
         parts[key] = value if isinstance(value, str) else value[-1]
     conninfo = " ".join(f"{key}={_quote(value)}" for key, value in parts.items() if value)
-    env = dict(os.environ)
+    # the backup key has no business in pg_dump's environment
+    env = {name: value for name, value in os.environ.items() if name != "NIDB_BACKUP_KEY"}
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
     return conninfo, env
