@@ -227,7 +227,7 @@ def main() -> None:
         f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {args.people:,} people\n\n"
         f"Machine: {machine}, shared with other jobs (load average in the table). Command: "
         f"`python bench/backup.py --people {args.people} --engines {args.engines} "
-        f"--kinds {args.kinds} --access-log {args.access_log}`.\n\n{table}\n"
+        f"--kinds {args.kinds} --access-log {args.access_log}{' --reuse' if args.reuse else ''}`.\n\n{table}\n"
     )
     if not RESULTS.exists():
         RESULTS.write_text(
