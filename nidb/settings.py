@@ -7,7 +7,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -112,6 +112,15 @@ class Settings(BaseSettings):
     def _level_in_capitals(cls, value: object) -> object:
         """``info`` and ``INFO`` are the same level."""
         return value.strip().upper() if isinstance(value, str) else value
+
+    backup_key: SecretStr | None = None
+    """The key of ``nidb backup`` and ``nidb restore``: 32 random bytes in base64 (e.g. ``openssl
+    rand -base64 32``). Keep it apart from the backups (a vault, a sealed envelope): without it
+    a backup cannot be read, and with it anyone holding a backup can."""
+
+    pg_bin_dir: Path | None = None
+    """Where ``pg_dump`` and ``pg_restore`` are, if not found for the server's major version
+    (``/usr/lib/postgresql/<major>/bin``, then beside ``pg_ctl``, then on ``PATH``)."""
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, RowMapping, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from nidb.accesslog.chain import GENESIS, entry_hash
 from nidb.accesslog.prune import checkpoints
@@ -117,16 +117,22 @@ def verify_chain(
     return ChainReport(count, heads, tuple(problems), starts)
 
 
-def chain_head(engine: Engine) -> dict[int, tuple[int, str]]:
-    """Each lane's last seq and hash, to be kept outside the database."""
+def chain_head(bind: Engine | Connection) -> dict[int, tuple[int, str]]:
+    """Each lane's last seq and hash, to be kept outside the database.
+
+    On a ``Connection``, read in its transaction (``nidb backup`` reads the heads in the
+    snapshot it dumps).
+    """
     table = models.AccessLogEntry
-    with engine.connect() as conn:
-        last = select(table.lane, func.max(table.seq).label("seq")).group_by(table.lane).subquery()
-        rows = conn.execute(
-            select(table.lane, table.seq, table.entry_hash).join(
-                last, (table.lane == last.c.lane) & (table.seq == last.c.seq)
-            )
-        ).all()
+    last = select(table.lane, func.max(table.seq).label("seq")).group_by(table.lane).subquery()
+    query = select(table.lane, table.seq, table.entry_hash).join(
+        last, (table.lane == last.c.lane) & (table.seq == last.c.seq)
+    )
+    if isinstance(bind, Connection):
+        rows = bind.execute(query).all()
+    else:
+        with bind.connect() as conn:
+            rows = conn.execute(query).all()
     return {row.lane: (row.seq, row.entry_hash) for row in rows}
 
 

@@ -19,6 +19,7 @@ import typer
 from nidb.accesslog import commands as accesslog_commands
 from nidb.analytics import commands as analytics_commands
 from nidb.api import commands as api_commands
+from nidb.backup import commands as backup_commands
 from nidb.claims import commands as claims_commands
 from nidb.contributions import commands as contributions_commands
 from nidb.detect import commands as detect_commands
@@ -158,6 +159,7 @@ identity_commands.mount(app)  # match, dedupe, merge, unmerge, verify; review
 exchange_commands.mount(app)  # keys; partner, token
 api_commands.mount(app)  # serve
 accesslog_commands.mount(app)  # audit
+backup_commands.mount(app)  # backup, restore
 outbox_commands.mount(app)  # outbox
 retention_commands.mount(app)  # retention
 feeds_commands.mount(app)  # feed
