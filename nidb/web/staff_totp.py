@@ -134,9 +134,13 @@ def begin_enrolment(engine: Engine, username: str) -> Enrolment | None:
         user = _user(conn, username, lock=True)
         if user.totp_enrolled_at is not None:
             return None
+        secret = None
         if user.totp_secret is not None:
-            secret = _decrypt(user.totp_secret, username)
-        else:
+            try:
+                secret = _decrypt(user.totp_secret, username)
+            except SecondFactorError:  # the key changed since enrolment began: start afresh
+                secret = None
+        if secret is None:
             secret = pyotp.random_base32()  # 32 characters, 160 bits (RFC 4226's recommendation)
             conn.execute(
                 update(StaffUser)
@@ -315,9 +319,17 @@ def _check(conn: Connection, user: StaffUser, code: str, at: float) -> CodeResul
         step = _matching_step(_decrypt(user.totp_secret, user.username), digits, at)
         if step is None:
             return CodeResult(CodeOutcome.WRONG)
-        if user.totp_last_step is not None and step <= user.totp_last_step:
+        # conditional, so that a code is taken once even by two requests racing each other
+        taken = conn.execute(
+            update(StaffUser)
+            .where(
+                StaffUser.id == user.id,
+                (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+        if not taken.rowcount:
             return CodeResult(CodeOutcome.REPLAYED)
-        conn.execute(update(StaffUser).where(StaffUser.id == user.id).values(totp_last_step=step))
         return CodeResult(CodeOutcome.OK, via="totp")
     recovery = _recovery(code)
     if recovery is not None and _use_recovery_code(conn, user.id, recovery):

@@ -350,3 +350,27 @@ def test_codes_follow_rfc_6238_test_vectors() -> None:
     for at, code in ((59, "287082"), (1111111109, "081804"), (1234567890, "005924")):
         assert staff_totp._matching_step(secret, code, at) == at // STEP_SECONDS
     assert staff_totp._matching_step(secret, "287083", 59) is None
+
+
+def test_two_requests_racing_with_one_code_get_in_once(
+    engine: Engine, make_staff_user: Callable[..., str]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy.exc import OperationalError
+
+    make_staff_user("duyet.hn", "approver")
+    code = fresh_totp_code(engine, "duyet.hn")
+
+    def attempt(_: int) -> str:
+        try:
+            return staff_totp.check_code(engine, "duyet.hn", code, "test").outcome.value
+        except OperationalError:  # SQLite: the loser's snapshot is stale, nothing written
+            return "busy"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(attempt, range(4)))
+    assert outcomes.count("ok") == 1, outcomes
+    assert set(outcomes) <= {"ok", "replayed_code", "busy"}, outcomes
+    if engine.dialect.name == "postgresql":
+        assert sorted(outcomes) == ["ok", "replayed_code", "replayed_code", "replayed_code"]
