@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyotp
+from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,7 +34,6 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from nidb.settings import get_settings
 from nidb.store.audit import write_audit
 from nidb.store.models_web import StaffRecoveryCode, StaffUser, WebSession
-from nidb.web import staff_users
 from nidb.web.sessions import as_utc, utcnow
 from nidb.web.staff_users import LOCKOUT, MAX_FAILURES, StaffUserError
 
@@ -45,6 +45,11 @@ DRIFT_STEPS = 1
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed back
 _RECOVERY_LENGTH = 10  # ~49 bits each
+_recovery_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+"""argon2id at OWASP's minimum (19 MiB, 2 passes) rather than the password hasher's defaults:
+a recovery code is ~49 random bits, not a human's choice, so an offline search of one code is
+still ~2^48 hashes; and a sign-in with the last unused code verifies up to ten hashes (measured:
+bench/results/staff_second_factor.md)."""
 _KEY_BYTES = 32
 _CIPHER_PREFIX = "v1:"
 
@@ -187,7 +192,7 @@ def _new_recovery_codes(conn: Connection, user_id: int) -> list[str]:
     ]
     conn.execute(
         insert(StaffRecoveryCode),
-        [{"staff_user_id": user_id, "code_hash": staff_users._hasher.hash(c)} for c in codes],
+        [{"staff_user_id": user_id, "code_hash": _recovery_hasher.hash(c)} for c in codes],
     )
     return [f"{c[:5]}-{c[5:]}" for c in codes]
 
@@ -256,7 +261,7 @@ def _use_recovery_code(conn: Connection, user_id: int, code: str) -> bool:
     ).all()
     for row_id, code_hash in rows:
         try:
-            staff_users._hasher.verify(code_hash, code)
+            _recovery_hasher.verify(code_hash, code)
         except (VerificationError, InvalidHashError):
             continue
         used = conn.execute(
