@@ -374,3 +374,17 @@ def test_two_requests_racing_with_one_code_get_in_once(
     assert set(outcomes) <= {"ok", "replayed_code", "busy"}, outcomes
     if engine.dialect.name == "postgresql":
         assert sorted(outcomes) == ["ok", "replayed_code", "replayed_code", "replayed_code"]
+
+
+def test_staff_api_tokens_are_not_an_interactive_sign_in_and_need_no_code(
+    client: TestClient, engine: Engine, make_staff_user: Callable[..., str]
+) -> None:
+    from nidb.exchange.tokens import create_token
+
+    make_staff_user("quan.tri", "admin", scope_level="central", province_code=None,
+                    second_factor=False)  # fmt: skip
+    token = create_token(engine, "quan.tri", "admin", scope_level="central")
+    _password_step(client, "quan.tri")
+    assert client.get("/can-bo/doi-soat/").status_code == 303  # the console waits for enrolment
+    api = client.get("/staff/v1/review/items", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200, api.text
