@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     session_max_hours: int = 8
     """No web session lives longer than this, however active."""
 
+    staff_totp_required_for_all: bool = False
+    """Require the second factor (TOTP, xác thực hai bước) of every staff role, not only of
+    admins and approvers (who always need it)."""
+
+    staff_totp_key_file: Path | None = None
+    """The key that encrypts staff TOTP secrets at rest (AES-256-GCM); default
+    ``data_dir/keys/staff-totp.key``, created (mode 0600) on first use. Every process serving
+    the console must read the same file; back it up apart from the database."""
+
     vneid_url: str | None = None
     """Base URL of the VNeID identity provider (OpenID Connect issuer), e.g. the stand-in
     ``http://127.0.0.1:8010`` started by ``nidb sim vneid``."""

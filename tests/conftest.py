@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -196,6 +197,78 @@ STAFF_PASSWORD = "Mat-khau-2026!"
 WEB_KEY = SigningKey.generate()  # one signing key for every app the web tests build (fast)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _staff_totp_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Staff TOTP secrets are encrypted under a key file: one per test session, in a temporary
+    folder (never ``var/`` of the working copy); subprocesses inherit it."""
+    before = os.environ.get("NIDB_STAFF_TOTP_KEY_FILE")
+    os.environ["NIDB_STAFF_TOTP_KEY_FILE"] = str(tmp_path_factory.mktemp("totp") / "totp.key")
+    yield
+    if before is None:
+        os.environ.pop("NIDB_STAFF_TOTP_KEY_FILE", None)
+    else:
+        os.environ["NIDB_STAFF_TOTP_KEY_FILE"] = before
+
+
+def _totp_secret(engine: Engine, username: str) -> str:
+    """The account's TOTP secret, decrypted as the server does (the harness plays the phone)."""
+    from nidb.store.models_web import StaffUser
+    from nidb.web import staff_totp
+
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(StaffUser.totp_secret).where(StaffUser.username == username)
+        ).scalar_one()
+    assert stored is not None, f"{username} has no TOTP secret"
+    return staff_totp._decrypt(stored, username)
+
+
+def totp_code(engine: Engine, username: str, step: int | None = None) -> str:
+    """What the account's authenticator app shows at ``step`` (default: now)."""
+    import pyotp
+
+    from nidb.web.staff_totp import STEP_SECONDS
+
+    totp = pyotp.TOTP(_totp_secret(engine, username))
+    return totp.generate_otp(step if step is not None else int(time.time() // STEP_SECONDS))
+
+
+def fresh_totp_code(engine: Engine, username: str) -> str:
+    """A code the server will accept now: of the steps it allows (now ± 1), the first one later
+    than the last code used (each code works once); waits for the next step if none is left."""
+    from nidb.store.models_web import StaffUser
+    from nidb.web.staff_totp import STEP_SECONDS
+
+    with engine.connect() as conn:
+        last = conn.execute(
+            select(StaffUser.totp_last_step).where(StaffUser.username == username)
+        ).scalar_one()
+    while True:
+        now = time.time()
+        if now % STEP_SECONDS > STEP_SECONDS - 1:  # too close to a step change: let it pass
+            time.sleep(1.1)
+            continue
+        step = int(now // STEP_SECONDS)
+        for candidate in (step - 1, step, step + 1):
+            if last is None or candidate > last:
+                return totp_code(engine, username, candidate)
+        time.sleep(STEP_SECONDS - now % STEP_SECONDS + 0.1)
+
+
+def enrol_second_factor(engine: Engine, username: str) -> list[str]:
+    """Enrol the account's TOTP as the enrolment page does (confirmed with the previous step's
+    code, so sign-ins right after have fresh codes); returns the recovery codes."""
+    from nidb.web.staff_totp import STEP_SECONDS, begin_enrolment, confirm_enrolment
+
+    assert begin_enrolment(engine, username) is not None
+    if time.time() % STEP_SECONDS > STEP_SECONDS - 1:
+        time.sleep(1.1)
+    previous = int(time.time() // STEP_SECONDS) - 1
+    codes = confirm_enrolment(engine, username, totp_code(engine, username, previous), "test")
+    assert codes is not None
+    return codes
+
+
 @pytest.fixture
 def cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2id, with test-sized cost (the production parameters take ~0.1 s a hash on
@@ -241,7 +314,11 @@ def live_server(web_app: FastAPI, engine: Engine) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def make_staff_user(engine: Engine) -> Callable[..., str]:
-    """Create a staff account (password ``STAFF_PASSWORD`` unless given); returns the username."""
+    """Create a staff account (password ``STAFF_PASSWORD`` unless given); returns the username.
+
+    ``second_factor``: enrol a TOTP (the harness computes its codes: ``fresh_totp_code``); by
+    default for the roles that must have one (admin, approver), so they can sign in.
+    """
 
     def make(
         username: str = "canbo.hn",
@@ -252,7 +329,10 @@ def make_staff_user(engine: Engine) -> Callable[..., str]:
         scope_level: str = "province",
         province_code: str | None = "01",
         district_code: str | None = None,
+        second_factor: bool | None = None,
     ) -> str:
+        from nidb.domain.staff import second_factor_required
+
         create_staff_user(
             engine,
             username=username,
@@ -264,6 +344,8 @@ def make_staff_user(engine: Engine) -> Callable[..., str]:
             district_code=district_code,
             actor="test",
         )
+        if second_factor if second_factor is not None else second_factor_required(role):
+            enrol_second_factor(engine, username)
         return username
 
     return make

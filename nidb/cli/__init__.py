@@ -118,7 +118,8 @@ def up_command(
         )
     out.print(
         f"[bold]Cán bộ:[/] {nidb_url}/can-bo/ → tên đăng nhập {up.DEMO_STAFF}, mật khẩu "
-        f"{demo.staff_password} (mới ở mỗi lần chạy)",
+        f"{demo.staff_password} (mới ở mỗi lần chạy); tài khoản quản trị bật xác thực hai bước "
+        "ngay lần đăng nhập đầu: quét mã QR bằng ứng dụng xác thực trên điện thoại",
         highlight=False,
     )
     out.print(f"Nhật ký các tiến trình: {data_dir / 'up-logs'}", highlight=False)

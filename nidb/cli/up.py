@@ -111,8 +111,9 @@ def prepare(
     on_stage: Callable[[str], None],
 ) -> Demo:
     """Load a synthetic province when the register is empty; (re)set the demo staff account's
-    password; pick a demo citizen who has a verified record and a health-insurance card."""
+    password and second factor (it enrols at its first sign-in); pick a demo citizen who has a verified record and a health-insurance card."""
     from nidb.cli.demo import run_demo
+    from nidb.web.staff_totp import reset_second_factor
     from nidb.web.staff_users import StaffUserError, create_staff_user, set_password
 
     demo_dir = data_dir / "demo"
@@ -134,6 +135,8 @@ def prepare(
         )
     except StaffUserError:
         set_password(engine, DEMO_STAFF, password, actor="cli:nidb-up")
+        # the new password must be enough to get in: the phone of a previous run may be gone
+        reset_second_factor(engine, DEMO_STAFF, actor="cli:nidb-up")
     with engine.connect() as conn:
         row = conn.execute(
             text(

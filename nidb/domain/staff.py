@@ -12,13 +12,22 @@ Examples:
     False
     >>> StaffRole.AUDITOR.label
     'Kiểm toán viên'
+    >>> second_factor_required("admin"), second_factor_required("reviewer")
+    (True, False)
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["StaffAction", "StaffRole", "can", "roles_allowed"]
+__all__ = [
+    "SECOND_FACTOR_ROLES",
+    "StaffAction",
+    "StaffRole",
+    "can",
+    "roles_allowed",
+    "second_factor_required",
+]
 
 
 class StaffRole(StrEnum):
@@ -99,3 +108,22 @@ def roles_allowed(action: StaffAction | str) -> tuple[StaffRole, ...]:
     """The roles that may do ``action``, in the order of ``StaffRole``."""
     allowed = _ALLOWED[StaffAction(action)]
     return tuple(role for role in StaffRole if role in allowed)
+
+
+SECOND_FACTOR_ROLES = frozenset({_ADMIN, _APPROVER})
+"""Roles that must sign in with a second factor (xác thực hai bước): they administer the system
+or decide dossiers; the others are offered it."""
+
+
+def second_factor_required(role: StaffRole | str, *, everyone: bool = False) -> bool:
+    """Whether a staff member of ``role`` must enrol a second factor before using the console.
+
+    ``everyone`` (the setting ``NIDB_STAFF_TOTP_REQUIRED_FOR_ALL``) requires it of every role;
+    an unknown role is always required to (it should not exist; refusing is the safe side).
+    """
+    if everyone:
+        return True
+    try:
+        return StaffRole(role) in SECOND_FACTOR_ROLES
+    except ValueError:
+        return True

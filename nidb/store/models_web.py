@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -77,6 +78,26 @@ class StaffUser(Base):
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = now_column()
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    """The TOTP secret, encrypted (AES-256-GCM, ``nidb.web.staff_totp``); set at the start of
+    enrolment, in force once ``totp_enrolled_at`` is set."""
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The 30-second step of the last code accepted: a code of that step or earlier is refused
+    (no replay)."""
+
+
+class StaffRecoveryCode(Base):
+    """A recovery code (mã khôi phục) of a staff member's second factor: argon2id hash only,
+    usable once instead of a TOTP code."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = now_column()
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ConsentChoice(Base):

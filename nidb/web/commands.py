@@ -1,6 +1,7 @@
 """Commands of ``nidb.web``, mounted on the ``nidb`` command by ``nidb.cli`` (`mount`).
 
-``nidb staff-user add|list|disable|enable|set-password`` manage staff accounts; passwords come
+``nidb staff-user add|list|disable|enable|set-password|reset-2fa`` manage staff accounts (reset-2fa
+removes an account's second factor so it enrols again); passwords come
 from a hidden prompt, from ``--password-stdin`` (one line) or from ``NIDB_STAFF_PASSWORD``, never
 from the command line where ``ps`` and shell history would see them.
 """
@@ -85,7 +86,10 @@ def list_users() -> None:
 
     with handled():
         users = list_staff_users(open_engine())
-    table = Table("username", "họ tên", "vai trò", "phạm vi", "trạng thái", "đăng nhập gần nhất")
+    table = Table(
+        "username", "họ tên", "vai trò", "phạm vi", "trạng thái", "xác thực 2 bước",
+        "đăng nhập gần nhất",
+    )  # fmt: skip
     for user in users:
         scope = (
             user.scope_level
@@ -96,7 +100,8 @@ def list_users() -> None:
         if user.locked_until is not None:
             state += " (có khóa)"
         last = user.last_sign_in_at.strftime("%Y-%m-%d %H:%M") if user.last_sign_in_at else "—"
-        table.add_row(user.username, user.full_name, user.role, scope, state, last)
+        second = "đã bật" if user.totp_enrolled_at is not None else "chưa bật"
+        table.add_row(user.username, user.full_name, user.role, scope, state, second, last)
     out.print(table)
 
 
@@ -144,3 +149,23 @@ def set_password_command(
         except StaffUserError as error:
             raise _refused(error) from None
     out.print(f"Đã đặt mật khẩu mới cho {username}.", highlight=False)
+
+
+@staff_app.command("reset-2fa")
+def reset_second_factor_command(username: str) -> None:
+    """Đặt lại xác thực hai bước (remove the account's TOTP and recovery codes, end its
+    sessions; it enrols again at its next sign-in). Audited under NIDB_ACTOR."""
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+    from nidb.web.staff_totp import reset_second_factor
+    from nidb.web.staff_users import StaffUserError
+
+    with handled():
+        try:
+            reset_second_factor(open_engine(), username, actor=actor_name())
+        except StaffUserError as error:
+            raise _refused(error) from None
+    out.print(
+        f"Đã đặt lại xác thực hai bước của {username}: đăng ký lại ở lần đăng nhập sau.",
+        highlight=False,
+    )

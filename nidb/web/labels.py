@@ -49,6 +49,7 @@ _ID_KINDS = {"personal": "số định danh cá nhân (12 số)", "cmnd": "chứ
 AUDIT_ACTIONS = {
     "staff.sign_in": "Cán bộ đăng nhập",
     "staff.sign_in_failed": "Cán bộ đăng nhập không thành công",
+    "staff.sign_in_password": "Cán bộ nhập đúng mật khẩu, chờ xác thực hai bước",
     "citizen.sign_in": "Công dân đăng nhập",
     "citizen.sign_in_failed": "Công dân đăng nhập không thành công",
     "citizen.correction_request": "Công dân gửi yêu cầu điều chỉnh",
@@ -60,6 +61,8 @@ AUDIT_ACTIONS = {
     "staff_user.set_password": "Đặt lại mật khẩu cán bộ",
     "staff_user.enable": "Mở lại tài khoản cán bộ",
     "staff_user.disable": "Khóa tài khoản cán bộ",
+    "staff_user.enrol_2fa": "Cán bộ bật xác thực hai bước",
+    "staff_user.reset_2fa": "Đặt lại xác thực hai bước của cán bộ",
     "identity.review_accepted": "Chấp nhận mục đối soát",
     "identity.review_rejected": "Từ chối mục đối soát",
     "review.view": "Xem mục đối soát",

@@ -33,6 +33,7 @@ def mount(app: FastAPI) -> None:
         console,
         employer_pages,
         staff_pages,
+        staff_second_factor_pages,
     )
 
     labels.install()
@@ -44,6 +45,7 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=templating.STATIC_DIR), name="static")
     console.mount(app)  # staff console; before staff_pages: its /can-bo/ replaces the bare home
     app.include_router(staff_pages.router)
+    app.include_router(staff_second_factor_pages.router)
     app.include_router(citizen_auth.router)
     app.include_router(citizen_pages.router)
     app.include_router(citizen_forms.router)

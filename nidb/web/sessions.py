@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from sqlalchemy import Engine, delete, insert, select, update
 
+from nidb.domain.staff import second_factor_required
 from nidb.settings import get_settings
 from nidb.store.models_web import StaffUser, WebSession
 
@@ -29,6 +30,12 @@ SIGN_IN_PATHS: dict[str, str] = {
     "staff": "/can-bo/dang-nhap",
     "employer": "/don-vi/dang-nhap",
 }
+STAFF_CODE_PATH = "/can-bo/ma-xac-thuc"
+"""The second step of a staff sign-in: the TOTP or recovery code."""
+STAFF_ENROL_PATH = "/can-bo/xac-thuc-hai-buoc"
+"""Where a staff member sets up (or sees the state of) their second factor."""
+SECOND_FACTOR = "second_factor"
+"""The session-data key set once the session has passed (or enrolled) a second factor."""
 TOUCH_EVERY = timedelta(seconds=15)  # last_seen_at is written at most this often per session
 
 
@@ -83,6 +90,19 @@ class SignInRequired(Exception):
         if self.expired:
             query += "&het_han=1"
         return SIGN_IN_PATHS[self.kind] + query
+
+
+class SecondFactorRequired(SignInRequired):
+    """A staff session past the password but not past the second factor (or an account that
+    must enrol first): answered with a redirect to the code or the enrolment page."""
+
+    def __init__(self, page: str, next_path: str) -> None:
+        super().__init__("staff", next_path, False)
+        self.page = page
+
+    def location(self) -> str:
+        """The code or enrolment page, remembering where the browser was going."""
+        return f"{self.page}?next={quote(self.next_path, safe='/')}"
 
 
 class Forbidden(Exception):
@@ -283,6 +303,7 @@ class StaffPrincipal:
     province_code: str | None
     district_code: str | None
     session: SessionInfo
+    second_factor_enrolled: bool = False
 
     @property
     def actor(self) -> str:
@@ -316,9 +337,15 @@ def current_employer(request: Request) -> EmployerPrincipal:
     return EmployerPrincipal(info.subject, str(info.data.get("name", "")), info)
 
 
-def current_staff(request: Request) -> StaffPrincipal:
-    """FastAPI dependency: the signed-in, still active staff member, or a redirect to
-    ``/can-bo/dang-nhap`` (a disabled account loses its sessions at the next request)."""
+def must_use_second_factor(role: str) -> bool:
+    """Whether a staff member of ``role`` must enrol a second factor: admins and approvers
+    always, every role under ``NIDB_STAFF_TOTP_REQUIRED_FOR_ALL``."""
+    return second_factor_required(role, everyone=get_settings().staff_totp_required_for_all)
+
+
+def signed_in_staff(request: Request) -> tuple[SessionInfo, StaffUser]:
+    """The staff session and its still active account, whether or not the session has passed
+    the second factor (only the code and enrolment pages use this directly)."""
     info = _require(request, "staff")
     with engine_of(request).connect() as conn:
         user = conn.execute(
@@ -328,9 +355,28 @@ def current_staff(request: Request) -> StaffPrincipal:
         with engine_of(request).begin() as conn:
             conn.execute(delete(WebSession).where(WebSession.id == info.id))
         raise SignInRequired("staff", "/can-bo/", False)
+    return info, user  # type: ignore[return-value]
+
+
+def current_staff(request: Request) -> StaffPrincipal:
+    """FastAPI dependency: the signed-in, still active staff member, or a redirect to
+    ``/can-bo/dang-nhap`` (a disabled account loses its sessions at the next request).
+
+    A session that has not passed the second factor reaches no page: an enrolled account is
+    sent to the code page, an admin or approver without one to the enrolment page.
+    """
+    info, user = signed_in_staff(request)
+    if not info.data.get(SECOND_FACTOR):
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            path = "/can-bo/"
+        if user.totp_enrolled_at is not None:
+            raise SecondFactorRequired(STAFF_CODE_PATH, path)
+        if must_use_second_factor(user.role):
+            raise SecondFactorRequired(STAFF_ENROL_PATH, path)
     return StaffPrincipal(
         user.id, user.username, user.full_name, user.role, user.scope_level,
-        user.province_code, user.district_code, info,
+        user.province_code, user.district_code, info, user.totp_enrolled_at is not None,
     )  # fmt: skip
 
 

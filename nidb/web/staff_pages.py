@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -10,6 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from nidb.domain.staff import StaffRole
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
+    STAFF_CODE_PATH,
+    STAFF_ENROL_PATH,
     StaffPrincipal,
     current_staff,
     end_session,
@@ -74,7 +77,8 @@ def sign_in(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/can-bo/",
 ) -> Response:
-    """Check the password (argon2id, lockout after 5 failures), then start a staff session."""
+    """Check the password (argon2id, lockout after 5 failures), then start a staff session;
+    with a second factor, that session reaches only the code page until the code is right."""
     next_path = safe_next(next, "/can-bo/")
     errors: dict[str, str] = {}
     if not username.strip():
@@ -89,8 +93,16 @@ def sign_in(
         )
     client = request.client.host if request.client else "unknown"
     result = authenticate(engine_of(request), username, password, client)
-    if result.outcome is SignInOutcome.OK:
-        response = see_other(next_path)
+    if result.outcome in (SignInOutcome.OK, SignInOutcome.CODE_NEEDED):
+        # past the password only: the gate in current_staff lets this session reach nothing
+        # but the code page (or, for an admin or approver without a second factor, enrolment)
+        if result.outcome is SignInOutcome.CODE_NEEDED:
+            location = f"{STAFF_CODE_PATH}?next={quote(next_path, safe='/')}"
+        elif result.must_enrol:
+            location = f"{STAFF_ENROL_PATH}?next={quote(next_path, safe='/')}"
+        else:
+            location = next_path
+        response = see_other(location)
         start_session(request, response, "staff", result.username)
         return response
     if result.outcome is SignInOutcome.LOCKED:

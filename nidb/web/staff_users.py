@@ -1,7 +1,8 @@
 """Staff accounts (tài khoản cán bộ): argon2id passwords, a password policy, lockout.
 
 A wrong password five times in a row locks the account for 15 minutes; while locked even the
-right password is refused. Every sign-in attempt, success or failure, is in the audit log
+right password is refused. Wrong second-factor codes (``nidb.web.staff_totp``) count towards the
+same lockout, and the right password does not clear failures while the code is still to come. Every sign-in attempt, success or failure, is in the audit log
 (without the password). An unknown username costs the same argon2 work as a known one, so
 timing does not reveal which usernames exist.
 """
@@ -21,7 +22,7 @@ from nidb.domain.errors import DomainError
 from nidb.domain.provinces import province
 from nidb.store.audit import write_audit
 from nidb.store.models_web import SCOPE_LEVELS, STAFF_ROLES, StaffUser
-from nidb.web.sessions import as_utc, utcnow
+from nidb.web.sessions import as_utc, must_use_second_factor, utcnow
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -178,6 +179,8 @@ class SignInOutcome(StrEnum):
     """Why a sign-in succeeded or not (the page shows one generic message for all failures)."""
 
     OK = "ok"
+    CODE_NEEDED = "code_needed"
+    """The password is right; the second factor's code comes next."""
     WRONG = "wrong_credentials"
     LOCKED = "locked"
     DISABLED = "disabled"
@@ -185,11 +188,13 @@ class SignInOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class SignInResult:
-    """The outcome, and the user when it is OK."""
+    """The outcome, and the user when it is OK; ``must_enrol`` when an admin or approver
+    without a second factor must set one up before any console page."""
 
     outcome: SignInOutcome
     username: str
     locked_minutes: int = 0
+    must_enrol: bool = False
 
 
 def authenticate(engine: Engine, username: str, password: str, client: str) -> SignInResult:
@@ -202,6 +207,7 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> S
         ).one_or_none()
         outcome: SignInOutcome
         locked_minutes = 0
+        must_enrol = False
         if user is None:
             _verify(_DUMMY_HASH, password)
             outcome = SignInOutcome.WRONG
@@ -215,13 +221,19 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> S
                 1, int((as_utc(user.locked_until) - now).total_seconds() // 60) + 1
             )
         elif _verify(user.password_hash, password):
-            outcome = SignInOutcome.OK
-            values: dict[str, object] = {
-                "failed_attempts": 0, "locked_until": None, "last_sign_in_at": now,
-            }  # fmt: skip
+            values: dict[str, object] = {}
+            if user.totp_enrolled_at is not None:
+                # failures are cleared by the right code, not by the password alone: else a
+                # thief of the password could try codes for ever, 4 at a time
+                outcome = SignInOutcome.CODE_NEEDED
+            else:
+                outcome = SignInOutcome.OK
+                must_enrol = must_use_second_factor(user.role)
+                values = {"failed_attempts": 0, "locked_until": None, "last_sign_in_at": now}
             if _hasher.check_needs_rehash(user.password_hash):
                 values["password_hash"] = _hasher.hash(password)
-            conn.execute(update(StaffUser).where(StaffUser.id == user.id).values(**values))
+            if values:
+                conn.execute(update(StaffUser).where(StaffUser.id == user.id).values(**values))
         else:
             failures = user.failed_attempts + 1
             if failures >= MAX_FAILURES:
@@ -239,16 +251,22 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> S
                     .where(StaffUser.id == user.id)
                     .values(failed_attempts=failures)
                 )
+        if outcome is SignInOutcome.CODE_NEEDED or must_enrol:
+            action = "staff.sign_in_password"  # the second step is still to come
+        elif outcome is SignInOutcome.OK:
+            action = "staff.sign_in"
+        else:
+            action = "staff.sign_in_failed"
         write_audit(
             conn,
             actor=f"staff:{username}" if user is not None else "anonymous",
-            action="staff.sign_in" if outcome is SignInOutcome.OK else "staff.sign_in_failed",
+            action=action,
             subject_type="staff_user",
             subject_id=username,
             purpose=None,
             detail={"outcome": outcome.value, "client": client[:100]},
         )
-    return SignInResult(outcome, username, locked_minutes)
+    return SignInResult(outcome, username, locked_minutes, must_enrol)
 
 
 def _verify(password_hash: str, password: str) -> bool:

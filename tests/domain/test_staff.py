@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nidb.domain.staff import StaffAction, StaffRole, can, roles_allowed
+from nidb.domain.staff import (
+    StaffAction,
+    StaffRole,
+    can,
+    roles_allowed,
+    second_factor_required,
+)
 
 
 def test_roles_are_the_values_staff_accounts_and_tokens_store() -> None:
@@ -86,3 +92,17 @@ def test_whoever_may_decide_may_also_read(action: StaffAction) -> None:
 )
 def test_an_unknown_role_may_do_nothing(role: str, action: StaffAction) -> None:
     assert not can(role, action)
+
+
+def test_admins_and_approvers_must_have_a_second_factor_the_others_are_offered_it() -> None:
+    required = {role for role in StaffRole if second_factor_required(role)}
+    assert required == {StaffRole.ADMIN, StaffRole.APPROVER}
+
+
+@given(st.text(max_size=12))
+def test_the_setting_requires_it_of_everyone_and_an_unknown_role_always_needs_it(
+    role: str,
+) -> None:
+    assert second_factor_required(role, everyone=True)
+    if role not in {r.value for r in StaffRole}:
+        assert second_factor_required(role)

@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Engine
+
 from tests.e2e.conftest import LiveServer, staff_sign_in
 
 
 def test_the_header_is_one_line_wide_and_a_menu_narrow(
-    page: Any, live_server: LiveServer, make_staff_user: Callable[..., str]
+    page: Any, live_server: LiveServer, make_staff_user: Callable[..., str], engine: Engine
 ) -> None:
     # the widest navigation there is: a national administrator sees every console link
     make_staff_user("quantri.tw", "admin", scope_level="central", province_code=None)
     page.set_viewport_size({"width": 1280, "height": 900})
-    staff_sign_in(page, live_server.url, "quantri.tw")
+    staff_sign_in(page, live_server.url, "quantri.tw", engine=engine)
     page.goto(f"{live_server.url}/can-bo/kiem-toan/nhat-ky")
     header = page.locator("header.site-header")
     links = header.locator("#dieu-huong a")

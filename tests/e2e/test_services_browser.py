@@ -95,7 +95,7 @@ def test_a_one_time_claim_is_filed_checked_and_approved(
     assert "Đã thẩm định, chờ phê duyệt" in page.inner_text("#trang-thai")
 
     page.context.clear_cookies()
-    staff_sign_in(page, live_server.url, "duyet.hcm")
+    staff_sign_in(page, live_server.url, "duyet.hcm", engine=live_server.engine)
     page.goto(dossier_url)
     page.get_by_role("button", name="Phê duyệt").click()
     assert "Đã phê duyệt" in page.inner_text("#trang-thai")

@@ -116,7 +116,7 @@ def test_no_console_page_shows_a_raw_code(page: Any, live_server: LiveServer, wi
     clear_cache()
     seed_register(live_server.engine)
     seed_staff(live_server.engine, ("qt.tw",))
-    staff_sign_in(page, live_server.url, "qt.tw")
+    staff_sign_in(page, live_server.url, "qt.tw", engine=live_server.engine)
     problems = visit_all(page, live_server.url, "/can-bo/", "/can-bo", width, "console")
     clear_cache()
     assert problems == {}, _report(problems)

@@ -22,6 +22,9 @@ from tests.conftest import (  # noqa: F401  (re-exported for the web tests)
     WEB_KEY,
     LiveServer,
     Vneid,
+    enrol_second_factor,
+    fresh_totp_code,
+    totp_code,
 )
 from tests.seed import OTHER_BHXH, OTHER_PID  # noqa: F401
 
@@ -41,15 +44,39 @@ def csrf_of(html: str) -> str:
 def staff_sign_in_http(
     client: TestClient, username: str, password: str = STAFF_PASSWORD, next: str = "/can-bo/"
 ) -> Any:
-    """Sign in through the form with a TestClient; returns the POST's response."""
+    """Sign in through the form with a TestClient; returns the POST's response.
+
+    An account with a second factor is asked for its code next: the harness types a fresh
+    one (``fresh_totp_code``) and returns that POST's response instead.
+    """
     form = client.get("/can-bo/dang-nhap")
-    return client.post(
+    answer = client.post(
         "/can-bo/dang-nhap",
         data={
             "username": username,
             "password": password,
             "next": next,
             "csrf_token": csrf_of(form.text),
+        },
+    )
+    if answer.status_code == 303 and answer.headers["location"].startswith("/can-bo/ma-xac-thuc"):
+        return staff_code_http(client, answer.headers["location"], username)
+    return answer
+
+
+def staff_code_http(client: TestClient, location: str, username: str, code: str = "") -> Any:
+    """Answer the code page at ``location`` (a fresh TOTP code unless ``code`` is given)."""
+    page = client.get(location)
+    assert page.status_code == 200, page.text
+    next_path = re.search(r'name="next" value="([^"]*)"', page.text)
+    assert next_path
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    return client.post(
+        "/can-bo/ma-xac-thuc",
+        data={
+            "code": code or fresh_totp_code(engine, username),
+            "next": _unescape(next_path.group(1)),
+            "csrf_token": csrf_of(page.text),
         },
     )
 

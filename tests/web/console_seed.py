@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert
 
+from nidb.domain.staff import second_factor_required
 from nidb.store import models
 from nidb.store.models_web import CorrectionRequest
 from nidb.web.staff_users import create_staff_user
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, enrol_second_factor
 from tests.seed import register
 
 
@@ -120,3 +121,5 @@ def seed_staff(engine: Engine, names: tuple[str, ...] | None = None) -> None:
             role=role, scope_level=level, province_code=province, district_code=district,
             actor="test",
         )  # fmt: skip
+        if second_factor_required(role):
+            enrol_second_factor(engine, username)
