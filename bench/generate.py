@@ -35,10 +35,18 @@ def run_child(people: int, fmt: str, out_dir: Path, seed: int) -> None:
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     size = sum(p.stat().st_size for p in out_dir.iterdir())
-    print(json.dumps({
-        "people": people, "format": fmt, "seconds": round(seconds, 2),
-        "peak_rss_mib": round(peak_kib / 1024), "bytes": size, "rows": dict(summary.rows),
-    }))
+    print(
+        json.dumps(
+            {
+                "people": people,
+                "format": fmt,
+                "seconds": round(seconds, 2),
+                "peak_rss_mib": round(peak_kib / 1024),
+                "bytes": size,
+                "rows": dict(summary.rows),
+            }
+        )
+    )
 
 
 def measure(people: int, fmt: str, seed: int, keep: bool) -> dict[str, object]:
@@ -84,8 +92,11 @@ def markdown(results: list[dict[str, object]]) -> str:
     for r in results:
         rows = r["rows"]
         assert isinstance(rows, dict)
-        lines.append(f"| {r['people']:,} | {r['format']} | "
-                     + " | ".join(f"{rows[t]:,}" for t in tables) + " |")
+        lines.append(
+            f"| {r['people']:,} | {r['format']} | "
+            + " | ".join(f"{rows[t]:,}" for t in tables)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -107,8 +118,10 @@ def main() -> None:
         for fmt in args.format:
             result = measure(people, fmt, args.seed, args.keep)
             results.append(result)
-            print(f"{people:>10,} {fmt:>8} {result['seconds']:>8} {result['peak_rss_mib']:>9}",
-                  flush=True)
+            print(
+                f"{people:>10,} {fmt:>8} {result['seconds']:>8} {result['peak_rss_mib']:>9}",
+                flush=True,
+            )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(markdown(results), encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")

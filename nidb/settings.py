@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     """How long a busy access-log writer keeps its batch open for more entries (PostgreSQL):
     one commit per dozen requests instead of one per request (docs/exchange.md)."""
 
+    rate_limit_shared: bool = True
+    """Partners' rate limits held in the database, for every worker process and machine at once
+    (``nidb.exchange.ratelimit``); false keeps one bucket per process, so N workers admit N
+    times a partner's rate (only for a single process, or to measure the difference)."""
+
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""
         if self.database_url:

@@ -57,7 +57,9 @@ CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_response(status: int, code: str, vi: str, en: str, field: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, vi: str, en: str, field: str | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message_vi": vi, "message_en": en}
     if field:
         body["field"] = field
