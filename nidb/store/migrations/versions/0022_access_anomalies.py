@@ -1,11 +1,14 @@
-"""partners' rate-limit buckets shared by every process (issue 16 item 5)
+"""partners' rate-limit buckets shared by every process (issue 16 item 5); alerts name an
+actor of up to 100 characters (access anomalies, item 4)
 
 Revision ID: 0022_access_anomalies
 Revises: 0020
 Create Date: 2026-12-07 04:20:00
 
 One row per partner, created by the first request that takes a lease of tokens
-(nidb.exchange.ratelimit); nothing to backfill.
+(nidb.exchange.ratelimit); nothing to backfill. An access-anomaly alert's subject is the actor
+of the access log (a partner's member code, up to 100 characters, or ``staff:<username>``),
+so ``alerts.subject_id`` widens from 40 to 100 characters, as ``access_log.actor`` is.
 """
 
 from __future__ import annotations
@@ -28,7 +31,21 @@ def upgrade() -> None:
         sa.Column("granted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("partner_code", name=op.f("pk_partner_rate_buckets")),
     )
+    with op.batch_alter_table("alerts") as batch:
+        batch.alter_column(
+            "subject_id",
+            existing_type=sa.String(length=40),
+            type_=sa.String(length=100),
+            existing_nullable=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alerts") as batch:
+        batch.alter_column(
+            "subject_id",
+            existing_type=sa.String(length=100),
+            type_=sa.String(length=40),
+            existing_nullable=False,
+        )
     op.drop_table("partner_rate_buckets")
