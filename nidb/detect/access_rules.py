@@ -33,8 +33,8 @@ from nidb.domain.errors import DomainError
 from nidb.domain.provinces import province
 
 VOLUME, HOURS, AREA = "access.volume", "access.hours", "access.area"
-KINDS = (VOLUME, HOURS, AREA)
-TITLES_VI = {
+KINDS = ACCESS_KINDS = (VOLUME, HOURS, AREA)
+TITLES_VI = ACCESS_RULE_TITLES = {
     VOLUME: "Xem dữ liệu quá nhiều người trong ngày",
     HOURS: "Xem dữ liệu ngoài giờ làm việc",
     AREA: "Xem dữ liệu người ngoài địa bàn",
@@ -150,7 +150,9 @@ def _vi_number(value: float) -> str:
 
 
 def _who_vi(day: ActorDay) -> str:
-    return f"{'Cán bộ' if day.kind == 'staff' else 'Hệ thống đối tác'} {day.actor}"
+    if day.kind == "staff":
+        return f"Cán bộ {day.actor.removeprefix('staff:')}"
+    return f"Hệ thống đối tác {day.actor}"
 
 
 def unusual_day(day: date, is_holiday: Callable[[date], bool]) -> bool:

@@ -1,7 +1,9 @@
 """Who may read how much: each partner's shared rate-limit bucket (``nidb.exchange.ratelimit``).
 
 One row per partner, updated by one atomic statement per lease of tokens, so every worker
-process and every machine on the database draws on the same budget. Joins
+process and every machine on the database draws on the same budget. On PostgreSQL the table is
+UNLOGGED (migration 0022): a lease writes no WAL and waits for no disk flush; after a crash the
+table is empty and every partner starts again with a full bucket, as a restart did before. Joins
 ``nidb.store.base.Base.metadata`` through ``nidb.store.schema``.
 """
 

@@ -6,13 +6,12 @@ detection reads the table and not the chain); the staff accounts and partners ar
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from nidb.cli import app
@@ -22,48 +21,11 @@ from nidb.exchange.partners import add_partner
 from nidb.protocol.keys import SigningKey
 from nidb.services.workdays import VIETNAM
 from nidb.store import models
+from tests.detect.access_seed import code, log_reads
 
 DAY = date(2026, 11, 18)  # a Wednesday
 SUNDAY = date(2026, 11, 22)
 NATIONAL_DAY = date(2026, 9, 2)  # Quốc khánh, a public holiday (a Wednesday)
-LANE = 90
-_seq = itertools.count(1)
-
-
-def code(province: str, n: int) -> str:
-    return f"{province}{n:08d}"
-
-
-def log_reads(
-    engine: Engine,
-    actor: str,
-    day: date,
-    subjects: Iterable[str],
-    at: time = time(9, 0),
-    result: str = "ok",
-) -> None:
-    """``actor`` reads each subject on ``day`` from ``at`` (Vietnam time), a second apart."""
-    start = datetime.combine(day, at, VIETNAM).astimezone(UTC)
-    rows = [
-        {
-            "lane": LANE,
-            "seq": next(_seq),
-            "occurred_at": (start + timedelta(seconds=i)).isoformat(timespec="microseconds"),
-            "actor": actor,
-            "service": "review.view/v1" if actor.startswith("staff:") else "card.check/v1",
-            "purpose": "GQCD",
-            "subject": subject,
-            "fields": "identity",
-            "result": result,
-            "message_id": None,
-            "detail": "{}",
-            "prev_hash": "0" * 64,
-            "entry_hash": "0" * 64,
-        }
-        for i, subject in enumerate(subjects)
-    ]
-    with engine.begin() as conn:
-        conn.execute(insert(models.AccessLogEntry), rows)
 
 
 def weekdays_before(day: date, count: int) -> list[date]:
