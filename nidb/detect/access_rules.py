@@ -56,9 +56,10 @@ class Thresholds:
     own_factor: float = 2.0
     """Twice the actor's own 95th-percentile day: busy days reach 1.5× the usual (tuning set),
     a spike of mass look-ups is 3× or more."""
-    peer_factor: float = 1.5
-    """One and a half times the peers' 99th percentile: the busiest normal colleague's day, with
-    room for the busiest one's busier days."""
+    peer_factor: float = 1.0
+    """The peers' 99th percentile itself: their busiest normal day. On the tuning set 1.5
+    missed a planted spike of a clerk whose colleagues' busiest day was near it, and 1.0 raised
+    no false alert (bench/results/anomalies.md, the sweep)."""
     history_days: int = 28
     """Four weeks of history: every weekday four times, short enough to follow a new workload."""
     min_history_days: int = 5
