@@ -18,6 +18,10 @@ unspent, so the partner may get slightly *less* than its rate (never more). A re
 tells the process how long the bucket needs to refill one token; until then it refuses
 locally, so a partner flooding past its limit does not turn into database writes.
 
+Should the statement fail (the database unreachable for a moment), the process falls back to
+its own bucket for that request, as before the shared limit: the partner is limited per
+process rather than refused or answered with a server error.
+
 Time is the servers' clock (``time.time()``), kept by NTP: a server whose clock runs behind
 never refills a bucket backwards (elapsed time is floored at zero).
 """
@@ -30,6 +34,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 LEASES_PER_SECOND = 50
 """A lease is 1/50 of the partner's rate: about 50 database statements per second for a busy
@@ -112,6 +117,9 @@ class SharedRateLimiter:
         self._leases: dict[str, tuple[int, float]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._fallback = RateLimiter(clock)
+        self.fallbacks = 0
+        """Requests limited by this process's own bucket because the database did not answer."""
 
     def allow(self, partner: str, rate: int) -> bool:
         """Spend a leased token, or take a new lease from the database; False if it has none."""
@@ -128,7 +136,11 @@ class SharedRateLimiter:
                     return True
                 if left < 0:
                     return False  # refused lately and the bucket has not refilled a token since
-            granted, tokens = self._take(partner, rate, lease_size(rate), now)
+            try:
+                granted, tokens = self._take(partner, rate, lease_size(rate), now)
+            except SQLAlchemyError:
+                self.fallbacks += 1
+                return self._fallback.allow(partner, rate)
             if granted == 0:
                 self._leases[partner] = (-1, now + max(0.0, 1.0 - tokens) / rate)
                 return False
@@ -140,6 +152,7 @@ class SharedRateLimiter:
         with self._lock:
             self._leases.clear()
             self._locks.clear()
+        self._fallback.reset()
 
     def _take(self, partner: str, rate: int, lease: int, now: float) -> tuple[int, float]:
         with self._engine.begin() as conn:

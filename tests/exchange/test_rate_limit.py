@@ -6,6 +6,7 @@ their clock is set by hand so the arithmetic of the bucket can be checked exactl
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from nidb.exchange.ratelimit import (
     SharedRateLimiter,
     lease_size,
 )
+from nidb.store.db import make_engine
 from nidb.store.models_access import PartnerRateBucket
 
 PARTNER = "VN/GOV/BYT/BV-01001"
@@ -107,6 +109,15 @@ def test_a_lowered_rate_applies_to_the_tokens_already_in_the_bucket(engine: Engi
     limiter.reset()  # the directory was refreshed with the partner's new rate
     clock.now += 0.01
     assert admitted([limiter], 10, rate=2) == 2
+
+
+def test_without_the_database_a_process_falls_back_to_its_own_bucket(tmp_path: Path) -> None:
+    clock = Clock()
+    gone = make_engine(f"sqlite:///{tmp_path / 'absent' / 'no.sqlite3'}")  # no such table
+    limiter = SharedRateLimiter(gone, clock)
+    assert sum(limiter.allow(PARTNER, 4) for _ in range(10)) == 4
+    assert limiter.fallbacks == 10
+    gone.dispose()
 
 
 @pytest.mark.parametrize("rate", [0, -1])
