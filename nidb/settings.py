@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     """Where ``pg_dump`` and ``pg_restore`` are, if not found for the server's major version
     (``/usr/lib/postgresql/<major>/bin``, then beside ``pg_ctl``, then on ``PATH``)."""
 
+    rate_limit_shared: bool = True
+    """Partners' rate limits held in the database, for every worker process and machine at once
+    (``nidb.exchange.ratelimit``); false keeps one bucket per process, so N workers admit N
+    times a partner's rate (only for a single process, or to measure the difference)."""
+
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""
         if self.database_url:

@@ -13,6 +13,8 @@ from rich.table import Table
 from nidb.terminal import fail, handled, out
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from nidb.detect.runner import RuleResult
 
 alerts_app = typer.Typer(
@@ -87,6 +89,85 @@ def alerts_dismiss(
 ) -> None:
     """Bác bỏ cảnh báo sai (dismiss: a false alarm)."""
     _decide(alert_id, "dismissed", note)
+
+
+MAX_ACCESS_DAYS = 366
+
+
+def _day_option(raw: str | None, option: str) -> "date | None":
+    from datetime import date
+
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise fail(
+            f"{option} phải là một ngày dạng YYYY-MM-DD, nhận được {raw[:20]!r} "
+            f"({option} must be a date, YYYY-MM-DD)"
+        ) from None
+
+
+@alerts_app.command("access")
+def alerts_access(
+    day: Annotated[
+        str | None, typer.Option("--day", help="Một ngày (one day), YYYY-MM-DD; mặc định: hôm qua")
+    ] = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="Từ ngày (first day), YYYY-MM-DD")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Đến ngày (last day), YYYY-MM-DD")
+    ] = None,
+) -> None:
+    """Phát hiện truy cập bất thường trong nhật ký truy cập và ghi cảnh báo (access anomalies:
+    too many persons in a day, reads off hours, reads outside the staff member's area)."""
+    from datetime import timedelta
+
+    from nidb.detect.access import detect_access
+    from nidb.detect.access_rules import KINDS, TITLES_VI
+    from nidb.services.workdays import today_vn
+    from nidb.store.db import open_engine
+
+    one = _day_option(day, "--day")
+    start, end = _day_option(first, "--from"), _day_option(last, "--to")
+    if one is not None and (start is not None or end is not None):
+        raise fail("Dùng --day hoặc --from/--to, không dùng cả hai (use --day or --from/--to)")
+    if one is None and start is None and end is None:
+        one = today_vn() - timedelta(days=1)
+    if one is not None:
+        start = end = one
+    start = start or end
+    end = end or start
+    assert start is not None and end is not None
+    if end < start:
+        raise fail("--to phải sau hoặc bằng --from (--to must not be before --from)")
+    if (end - start).days >= MAX_ACCESS_DAYS:
+        raise fail(
+            f"Tối đa {MAX_ACCESS_DAYS} ngày mỗi lần chạy (at most {MAX_ACCESS_DAYS} days a run)"
+        )
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    with handled():
+        engine = open_engine()
+        try:
+            run = detect_access(engine, days)
+        finally:
+            engine.dispose()
+    table = Table(
+        title=f"Truy cập bất thường {start:%d/%m/%Y}–{end:%d/%m/%Y} (access anomalies), "
+        f"{run.actors:,} người/hệ thống có truy cập"
+    )
+    for column in ("quy tắc (rule)", "mô tả", "phát hiện (found)", "mới (new)"):
+        table.add_column(
+            column, justify="right" if "(" in column and "rule" not in column else "left"
+        )
+    for kind in KINDS:
+        found = [f for f in run.findings if f.kind == kind]
+        table.add_row(kind, TITLES_VI[kind], f"{len(found):,}", "")
+    table.add_row("", "tổng (total)", f"{len(run.findings):,}", f"{run.new:,}")
+    out.print(table)
+    for finding in run.findings:
+        out.print(f"• {finding.day:%d/%m/%Y} {finding.kind}: {finding.explanation_vi}")
 
 
 @alerts_app.command("stats")

@@ -1,7 +1,7 @@
 """The gate every partner message passes before a service runs (X-Road's security server role).
 
 Order of checks: shape → receiver and service → known sender → signature with one of the
-sender's keys → sender not suspended → clock window → rate limit → grant for the service and
+sender's keys → sender not suspended → clock window → rate limit (``ratelimit``) → grant for the service and
 purpose in force today → message not seen before by this process. The access log's unique
 ``message_id`` then catches a replay that another process saw first.
 """
@@ -9,7 +9,6 @@ purpose in force today → message not seen before by this process. The access l
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from nidb.exchange.catalogue import Service
 from nidb.exchange.partners import Directory, PartnerInfo
+from nidb.exchange.ratelimit import Limiter, RateLimiter
 from nidb.protocol.envelope import (
     NIDB_MEMBER,
     ClockWindow,
@@ -60,24 +60,6 @@ class GateRefusal(Refused):
         self.header, self.authenticated = header, authenticated
 
 
-class RateLimiter:
-    """A token bucket per partner: ``rate`` requests per second with a one-second burst."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, partner: str, rate: int) -> bool:
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(partner, (float(rate), now))
-            tokens = min(float(rate), tokens + (now - last) * rate)
-            allowed = tokens >= 1.0
-            self._buckets[partner] = (tokens - 1.0 if allowed else tokens, now)
-        return allowed
-
-
 class RecentMessages:
     """Message ids this process admitted lately (the database holds them all)."""
 
@@ -104,11 +86,14 @@ class Gate:
         directory: Directory,
         clock: ClockWindow | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limiter: Limiter | None = None,
     ) -> None:
         self.directory = directory
         self.clock = clock or ClockWindow()
         self.now = now
-        self.limiter = RateLimiter()
+        self.limiter: Limiter = limiter or RateLimiter()
+        """Shared by every process in ``nidb serve`` (`ExchangeRuntime`); this process's own
+        buckets by default (a gate on its own, in tests)."""
         self.recent = RecentMessages()
 
     def admit(self, raw: Any, service: Service) -> Admission:

@@ -36,9 +36,11 @@ from nidb.exchange.catalogue import SERVICES, Service
 from nidb.exchange.extracts import ExtractWorker
 from nidb.exchange.gate import Admission, Gate, GateRefusal
 from nidb.exchange.partners import Directory
+from nidb.exchange.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from nidb.protocol.envelope import NIDB_MEMBER, Header, new_header, sign
 from nidb.protocol.errors import RefusalCode, Refused
 from nidb.protocol.keys import SigningKey
+from nidb.settings import get_settings
 
 if TYPE_CHECKING:
     from nidb.exchange.pgasync import AsyncCardReader
@@ -123,6 +125,13 @@ def reader_engine(engine: Engine) -> Engine:
     )
 
 
+def _limiter(engine: Engine) -> Limiter:
+    """The partners' rate limiter: shared through the database unless settings say otherwise."""
+    if get_settings().rate_limit_shared:
+        return SharedRateLimiter(engine)
+    return RateLimiter()
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     service: Service
@@ -201,7 +210,7 @@ class ExchangeRuntime:
         self.reader = reader_engine(engine)
         self.key = key
         self.directory = Directory(engine)
-        self.gate = Gate(self.directory)
+        self.gate = Gate(self.directory, limiter=_limiter(self.reader))
         self.log = log or AccessLog(engine)
         self.routes = routes if routes is not None else route_table()
         """The services answered; nidb.api adds those of capabilities above the exchange."""

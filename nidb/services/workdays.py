@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
-__all__ = ["VIETNAM", "add_months", "add_working_days", "is_working_day", "today_vn"]
+__all__ = [
+    "VIETNAM",
+    "add_months",
+    "add_working_days",
+    "is_public_holiday",
+    "is_working_day",
+    "today_vn",
+]
 
 
 @lru_cache(maxsize=64)
@@ -23,6 +30,11 @@ def _holidays(year: int) -> frozenset[date]:
     import holidays
 
     return frozenset(holidays.country_holidays("VN", years=year))
+
+
+def is_public_holiday(day: date) -> bool:
+    """True on a public holiday or a day off in lieu (whatever the day of the week)."""
+    return day in _holidays(day.year)
 
 
 def is_working_day(day: date) -> bool:

@@ -511,7 +511,7 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(40), index=True)
     province: Mapped[str | None] = mapped_column(String(2))
     subject_type: Mapped[str] = mapped_column(String(20))
-    subject_id: Mapped[str] = mapped_column(String(40), index=True)
+    subject_id: Mapped[str] = mapped_column(String(100), index=True)
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
     created_at: Mapped[datetime] = now_column()

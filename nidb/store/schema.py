@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from nidb.store import (
     models,
+    models_access,
     models_analytics,
     models_claims,
     models_contributions,
@@ -25,6 +26,7 @@ from nidb.store.base import Base
 
 TABLE_MODULES = (
     models,
+    models_access,
     models_analytics,
     models_claims,
     models_contributions,

@@ -165,7 +165,7 @@ def test_rate_limit_per_partner(exchange: Exchange) -> None:
             update(models.Partner).where(models.Partner.code == HOSPITAL).values(rate_limit=3)
         )
     exchange.http.app.state.exchange.directory.refresh()
-    exchange.http.app.state.exchange.gate.limiter._buckets.clear()
+    exchange.http.app.state.exchange.gate.limiter.reset()
     codes = [post(exchange, good(exchange))[1] for _ in range(6)]
     assert codes[:3] == ["ok"] * 3 and "E_RATE_LIMITED" in codes[3:]
 

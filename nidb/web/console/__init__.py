@@ -39,7 +39,13 @@ NAV_ROLES = {
 
 def mount(app: FastAPI) -> None:
     """Add the console's routes, navigation and the out-of-scope page to ``app``."""
-    from nidb.web.console import pages_audit, pages_corrections, pages_dashboard, pages_review
+    from nidb.web.console import (
+        pages_alerts,
+        pages_audit,
+        pages_corrections,
+        pages_dashboard,
+        pages_review,
+    )
 
     for key, label, url in NAV:
         register_staff_nav(key, label, url)
@@ -50,5 +56,5 @@ def mount(app: FastAPI) -> None:
     async def not_in_scope(request: Request, error: NotInScope) -> HTMLResponse:
         return render(request, "console/not_found.html", status=404, what=error.what)
 
-    for module in (pages_review, pages_dashboard, pages_audit, pages_corrections):
+    for module in (pages_review, pages_dashboard, pages_alerts, pages_audit, pages_corrections):
         app.include_router(module.router)

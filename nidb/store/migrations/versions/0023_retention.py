@@ -1,7 +1,7 @@
 """retention: access-log checkpoints, and the append-only guard lets go of a checkpointed prefix
 
 Revision ID: 0023_retention
-Revises: 0021_staff_totp
+Revises: 0022_access_anomalies
 Create Date: 2026-12-07 04:30:00
 
 ``nidb retention apply`` removes the oldest entries of each access-log lane past their period.
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_retention"
-down_revision = "0021_staff_totp"
+down_revision = "0022_access_anomalies"
 branch_labels = None
 depends_on = None
 
