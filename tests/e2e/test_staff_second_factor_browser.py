@@ -12,7 +12,7 @@ from typing import Any
 
 import pyotp
 
-from tests.e2e.conftest import SCREENSHOTS, LiveServer, staff_sign_in
+from tests.e2e.conftest import SCREENSHOTS, LiveServer, open_menu, staff_sign_in
 
 
 def _shots(page: Any, name: str, database: str) -> None:
@@ -58,6 +58,7 @@ def test_an_admin_enrols_in_the_browser_then_signs_in_with_a_code(
     _shots(page, "ma-khoi-phuc", database)
     page.get_by_role("link", name="Tôi đã lưu các mã, tiếp tục").click()
     page.wait_for_url("**/can-bo/doi-soat/")
+    open_menu(page)
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url("**/can-bo/dang-nhap?da_dang_xuat=1")
 
