@@ -162,12 +162,14 @@ def _write_report(period_of: object, raw: object, out: Path) -> None:
     )
 
 
+ReportFolder = Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")]
+"""``--out`` of every report command."""
+
+
 @report_app.command("monthly")
 def report_monthly(
     month: Annotated[str, typer.Option(help="Tháng, ví dụ 2026-11 hoặc 11/2026 (a month)")],
-    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
-        "reports"
-    ),
+    out: ReportFolder = Path("reports"),
 ) -> None:
     """Báo cáo tháng: chốt số liệu ngày 20, gửi ngày 25 (monthly progress report)."""
     from nidb.analytics.report_data import month_period
@@ -178,9 +180,7 @@ def report_monthly(
 @report_app.command("half-yearly")
 def report_half_yearly(
     half: Annotated[str, typer.Option(help="Kỳ 6 tháng, ví dụ 2026H1 (a half-year)")],
-    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
-        "reports"
-    ),
+    out: ReportFolder = Path("reports"),
 ) -> None:
     """Báo cáo 6 tháng: chốt số liệu ngày 20/6 hoặc 20/12 (six-monthly report)."""
     from nidb.analytics.report_data import half_year_period
@@ -191,9 +191,7 @@ def report_half_yearly(
 @report_app.command("quarterly")
 def report_quarterly(
     quarter: Annotated[str, typer.Option(help="Quý, ví dụ 2026Q3 (a quarter)")],
-    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
-        "reports"
-    ),
+    out: ReportFolder = Path("reports"),
 ) -> None:
     """Báo cáo quý: chốt số liệu ngày 20 tháng cuối quý (quarterly progress report)."""
     from nidb.analytics.report_data import quarter_period
@@ -204,9 +202,7 @@ def report_quarterly(
 @report_app.command("yearly")
 def report_yearly(
     year: Annotated[int, typer.Option(help="Năm báo cáo (the year)")],
-    out: Annotated[Path, typer.Option(help="Thư mục ghi báo cáo (output folder)")] = Path(
-        "reports"
-    ),
+    out: ReportFolder = Path("reports"),
 ) -> None:
     """Báo cáo năm về chất lượng dữ liệu, trước 31/12 (yearly report, Decree 43 Art. 14)."""
     from nidb.analytics.report_data import year_period

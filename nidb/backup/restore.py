@@ -163,18 +163,9 @@ def _restore_sqlite(
         _decrypt(key, sealed, temp, manifest, progress)
         engine = create_engine(f"sqlite:///{temp}")
         try:
-            tables, differences, heads_match, entries, problems = check_restored(engine, manifest)
+            report = _report(engine, manifest, started)
         finally:
             engine.dispose()
-        report = RestoreReport(
-            manifest,
-            tables,
-            differences,
-            heads_match,
-            entries,
-            problems,
-            time.perf_counter() - started,
-        )
         if not report.ok:
             raise CheckFailed(_failed_check(report) + "; không ghi gì vào đích (nothing written)")
         # a -wal or -shm of an earlier file at this path would be replayed onto the new one
@@ -234,18 +225,9 @@ def _restore_postgres(
                 f"pg_restore thất bại, không ghi gì (pg_restore failed in one transaction, "
                 f"nothing written; exit {done.returncode}): {' | '.join(tail)}"
             )
-        tables, differences, heads_match, entries, problems = check_restored(engine, manifest)
+        report = _report(engine, manifest, started)
     finally:
         engine.dispose()
-    report = RestoreReport(
-        manifest,
-        tables,
-        differences,
-        heads_match,
-        entries,
-        problems,
-        time.perf_counter() - started,
-    )
     if not report.ok:
         raise CheckFailed(
             _failed_check(report) + "; dữ liệu đã nằm trong CSDL đích: xoá CSDL đó, đừng dùng "
@@ -265,6 +247,20 @@ def _failed_check(report: RestoreReport) -> str:
     if report.chain_problems:
         parts.append(f"chuỗi băm có {report.chain_problems} lỗi (the hash chain is broken)")
     return "kiểm tra sau phục hồi không đạt (the check after restoring failed): " + "; ".join(parts)
+
+
+def _report(engine: Engine, manifest: Manifest, started: float) -> RestoreReport:
+    """Check the restored database against the manifest (counts, heads, the chain)."""
+    tables, differences, heads_match, entries, problems = check_restored(engine, manifest)
+    return RestoreReport(
+        manifest,
+        tables,
+        differences,
+        heads_match,
+        entries,
+        problems,
+        time.perf_counter() - started,
+    )
 
 
 def restore_backup(
