@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     ``data_dir/keys/staff-totp.key``, created (mode 0600) on first use. Every process serving
     the console must read the same file; back it up apart from the database."""
 
+    signing_key_grace_days: int = Field(default=30, ge=1, le=3650)
+    """After ``nidb keys rotate``, nidb's previous public key stays published at ``/keys`` this
+    many days, so that partners can still verify replies it signed while they refresh."""
+
     vneid_url: str | None = None
     """Base URL of the VNeID identity provider (OpenID Connect issuer), e.g. the stand-in
     ``http://127.0.0.1:8010`` started by ``nidb sim vneid``."""

@@ -23,6 +23,7 @@ from nidb.api.observe import Observe
 from nidb.apidocs import mount_offline_docs
 from nidb.claims.routes import exchange_routes as claims_routes
 from nidb.exchange.runtime import ExchangeRuntime, route_table
+from nidb.exchange.signing import PublishedKeys, published_keys
 from nidb.protocol.keys import SigningKey, VerifyKey
 from nidb.settings import get_settings, signing_key_path
 from nidb.store.db import ensure_schema, make_engine, schema_revisions
@@ -38,7 +39,9 @@ def app_from_settings() -> PartnerFastPath:
 def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> FastAPI:
     """The API over ``engine`` (default: the configured database), signing with ``key``."""
     engine = engine or make_engine()
-    key = key or SigningKey.load_or_create(signing_key_path())
+    # read once: a running server picks up `nidb keys rotate` when it restarts
+    published = PublishedKeys(key, ()) if key else published_keys(signing_key_path())
+    key = published.current
     partner_routes = {**route_table(), **claims_routes()}
 
     @asynccontextmanager
@@ -177,7 +180,7 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
 
     @app.get("/keys", tags=["system"], summary="Khóa công khai của CSDL bảo hiểm")
     def keys() -> dict[str, Any]:
-        return {"member": "VN/GOV/BHXH/CSDLBH", "kid": key.kid, "public_key": key.public_b64}
+        return published.document()
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:

@@ -17,18 +17,25 @@ from nidb.terminal import err, fail, handled, out
 if TYPE_CHECKING:
     from nidb.exchange.partners import PartnerError
 
-__all__ = ["mount", "partner_app", "token_app"]
+__all__ = ["keys_app", "mount", "partner_app", "partner_key_app", "token_app"]
 
 partner_app = typer.Typer(
     help="Đối tác kết nối và quyền khai thác (partner systems and their grants).",
     no_args_is_help=True,
 )
 token_app = typer.Typer(help="Mã truy cập API của cán bộ (staff API tokens).", no_args_is_help=True)
+partner_key_app = typer.Typer(
+    help="Thay khóa của đối tác (rotate a partner's public keys).", no_args_is_help=True
+)
+partner_app.add_typer(partner_key_app, name="key")
+keys_app = typer.Typer(
+    help="Khóa ký của CSDL bảo hiểm (nidb's signing key).", invoke_without_command=True
+)
 
 
 def mount(app: typer.Typer) -> None:
     """Add `nidb keys`, `nidb partner` and `nidb token` to the main command."""
-    app.command("keys")(keys_show)
+    app.add_typer(keys_app, name="keys")
     app.add_typer(partner_app, name="partner")
     app.add_typer(token_app, name="token")
 
@@ -122,6 +129,47 @@ def partner_revoke(
     out.print(f"Đã thu hồi quyền số {grant_id}.")
 
 
+@partner_key_app.command("add")
+def partner_key_add(
+    code: Annotated[str, typer.Argument(help="Mã đối tác")],
+    public_key: Annotated[
+        str, typer.Option("--public-key", help="Khóa công khai Ed25519 mới, base64url")
+    ],
+) -> None:
+    """Thêm một khóa đang dùng cho đối tác; khóa cũ vẫn dùng được đến khi bỏ (add a live key:
+    the old one keeps verifying until it is retired)."""
+    from nidb.exchange.partners import PartnerError, add_key
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            kid = add_key(open_engine(), code, public_key, actor_name())
+        except PartnerError as error:
+            raise _partner_error(error) from None
+    out.print(f"Đối tác {code}: thêm khóa {kid}.", highlight=False)
+
+
+@partner_key_app.command("retire")
+def partner_key_retire(
+    code: Annotated[str, typer.Argument(help="Mã đối tác")],
+    kid: Annotated[str, typer.Argument(help="Mã khóa (kid, xem nidb partner list)")],
+    reason: Annotated[str, typer.Option("--reason", help="Lý do")] = "thay khóa",
+) -> None:
+    """Bỏ một khóa của đối tác: chữ ký bằng khóa đó bị từ chối (retire a key: messages signed
+    with it are refused, E_BAD_SIGNATURE, within seconds on every server)."""
+    from nidb.exchange.partners import PartnerError, retire_key
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            retire_key(open_engine(), code, kid, actor_name(), reason)
+        except PartnerError as error:
+            raise _partner_error(error) from None
+    out.print(f"Đối tác {code}: đã bỏ khóa {kid}.", highlight=False)
+
+
 @partner_app.command("list")
 def partner_list() -> None:
     """Danh sách đối tác và quyền (partners and their grants)."""
@@ -165,6 +213,11 @@ def partner_list() -> None:
                 validity,
             )
     out.print(table)
+    keys = Table("Đối tác", "Khóa đang dùng (kid)")
+    for partner in partners.values():
+        for kid in sorted(partner.keys):
+            keys.add_row(partner.code, kid)
+    out.print(keys)
 
 
 @token_app.command("create")
@@ -219,12 +272,53 @@ def token_revoke(name: Annotated[str, typer.Argument(help="Tên cán bộ hoặc
     out.print(f"Đã thu hồi {count} mã.")
 
 
-def keys_show() -> None:
-    """In khóa công khai của CSDL bảo hiểm (print nidb's public signing key)."""
-    from nidb.protocol.keys import SigningKey
+@keys_app.callback()
+def keys_show(context: typer.Context) -> None:
+    """In khóa công khai của CSDL bảo hiểm và các khóa trước còn công bố (print nidb's public
+    signing key, and the previous ones still published at /keys)."""
+    if context.invoked_subcommand is not None:
+        return
+    from nidb.exchange.signing import published_keys
     from nidb.settings import signing_key_path
 
-    key = SigningKey.load_or_create(signing_key_path())
+    try:
+        published = published_keys(signing_key_path())
+    except ValueError as error:
+        raise fail(f"tệp khóa không hợp lệ (bad key file): {error}") from None
+    key = published.current
     out.print(
-        f"member: VN/GOV/BHXH/CSDLBH\nkid: {key.kid}\npublic_key: {key.public_b64}", highlight=False
+        f"member: VN/GOV/BHXH/CSDLBH\nkid: {key.kid}\npublic_key: {key.public_b64}",
+        highlight=False,
+    )
+    for old in published.previous:
+        out.print(
+            f"previous: {old.kid} (thôi dùng lúc {old.retired_at:%Y-%m-%d %H:%M} UTC)",
+            highlight=False,
+        )
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Tạo khóa ký mới; khóa cũ vẫn công bố tại /keys trong thời gian chuyển tiếp (generate a
+    new signing key; the old public key stays published for NIDB_SIGNING_KEY_GRACE_DAYS)."""
+    from nidb.exchange.signing import rotate_signing_key
+    from nidb.protocol.keys import KeyChanged
+    from nidb.settings import actor_name, get_settings, signing_key_path
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            old, new = rotate_signing_key(open_engine(), signing_key_path(), actor_name())
+        except KeyChanged:
+            raise fail(
+                "khóa vừa được thay bởi lệnh khác; hãy xem nidb keys "
+                "(another rotation ran at the same time)"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise fail(f"không thay được khóa (cannot rotate the key): {error}") from None
+    days = get_settings().signing_key_grace_days
+    out.print(f"Khóa mới: {new}\nKhóa cũ {old} vẫn công bố tại /keys {days} ngày.", highlight=False)
+    err.print(
+        "Khởi động lại nidb serve để ký bằng khóa mới (running servers sign with the new key "
+        "after a restart)."
     )

@@ -150,15 +150,76 @@ def add_key(engine: Engine, code: str, public_key: str, actor: str) -> str:
     with engine.begin() as conn:
         if not conn.execute(select(models.Partner.code).where(models.Partner.code == code)).first():
             raise PartnerError("partner", f"Không có đối tác {code}", f"no partner {code}")
-        if conn.execute(
-            select(models.PartnerKey.kid).where(models.PartnerKey.kid == key.kid)
-        ).first():
+        known = conn.execute(
+            select(models.PartnerKey.partner_code, models.PartnerKey.revoked_at).where(
+                models.PartnerKey.kid == key.kid
+            )
+        ).first()
+        if known is not None and known.partner_code != code:
+            raise PartnerError(
+                "public_key",
+                "Khóa này đã được đăng ký cho một đối tác khác",
+                "this key is registered to another partner",
+            )
+        if known is not None and known.revoked_at is not None:
+            raise PartnerError(
+                "public_key",
+                "Khóa này đã bị bỏ; hãy tạo khóa mới",
+                "this key was retired; generate a new one",
+            )
+        if known is not None:
             return key.kid
         conn.execute(
             insert(models.PartnerKey).values(kid=key.kid, partner_code=code, public_key=public_key)
         )
         _audit(conn, actor, "partner.add_key", code, {"kid": key.kid})
     return key.kid
+
+
+def retire_key(engine: Engine, code: str, kid: str, actor: str, reason: str) -> None:
+    """Stop accepting one key of a partner (the end of a key rotation); the row stays, for the
+    record. Refuses to retire the partner's last live key: it would cut the partner off without
+    a word (suspend or revoke its grants for that)."""
+    with engine.begin() as conn:
+        # lock the partner's keys, so that two retirements at once cannot leave none live
+        live = (
+            conn.execute(
+                select(models.PartnerKey.kid)
+                .where(
+                    models.PartnerKey.partner_code == code,
+                    models.PartnerKey.revoked_at.is_(None),
+                )
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        if (
+            not live
+            and not conn.execute(
+                select(models.Partner.code).where(models.Partner.code == code)
+            ).first()
+        ):
+            raise PartnerError("partner", f"Không có đối tác {code}", f"no partner {code}")
+        if kid not in live:
+            raise PartnerError(
+                "kid",
+                f"Đối tác {code} không có khóa đang dùng {kid}",
+                f"partner {code} has no live key {kid}",
+            )
+        if len(live) == 1:
+            raise PartnerError(
+                "kid",
+                f"Không thể bỏ khóa cuối cùng của {code}: hãy thêm khóa mới trước "
+                "(nidb partner key add)",
+                f"cannot retire the last live key of {code}: add the new key first",
+            )
+        conn.execute(
+            update(models.PartnerKey)
+            .where(models.PartnerKey.kid == kid, models.PartnerKey.partner_code == code)
+            .values(revoked_at=datetime.now(UTC))
+        )
+        _audit(conn, actor, "partner.retire_key", code, {"kid": kid, "reason": reason})
 
 
 def ensure_partner(

@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 
-from nidb.protocol.envelope import NIDB_MEMBER, new_header, parse_envelope, sign, verify_signature
+from nidb.protocol.envelope import (
+    NIDB_MEMBER,
+    new_header,
+    parse_envelope,
+    sign,
+    split_signature,
+    verify_signature,
+)
 from nidb.protocol.errors import Refused
 from nidb.protocol.keys import SigningKey, VerifyKey
 
@@ -48,18 +55,48 @@ class ExchangeClient:
     ) -> None:
         self.sender, self.key = sender, key
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self._server_key = server_key
+        self._server_key, self._pinned = server_key, server_key is not None
+        # nidb's keys by kid; fetched from /keys (again when a reply names a kid not yet seen,
+        # as after nidb rotates its key) unless the caller pinned one key
+        self._server_keys: dict[str, VerifyKey] = {server_key.kid: server_key} if server_key else {}
 
     def close(self) -> None:
         self.http.close()
 
     @property
     def server_key(self) -> VerifyKey:
-        """nidb's public key, fetched from ``/keys`` once if it was not given."""
+        """nidb's current public key, fetched from ``/keys`` once if it was not given."""
         if self._server_key is None:
-            published = self.http.get("/keys").raise_for_status().json()
-            self._server_key = VerifyKey.from_b64(published["public_key"])
+            self.refresh_server_keys()
+        assert self._server_key is not None
         return self._server_key
+
+    def refresh_server_keys(self) -> None:
+        """Fetch the keys nidb publishes at ``/keys``: the current one and those it retired
+        recently (each key's kid is recomputed from the key, never taken from the page)."""
+        published = self.http.get("/keys").raise_for_status().json()
+        if not isinstance(published, dict):
+            raise ReplyNotTrusted("/keys is not an object")
+        listed = published.get("keys")
+        entries = listed if isinstance(listed, list) else [published]
+        keys = {}
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("public_key"), str):
+                try:
+                    key = VerifyKey.from_b64(entry["public_key"])
+                except ValueError:
+                    continue
+                keys[key.kid] = key
+        try:
+            self._server_key = VerifyKey.from_b64(published["public_key"])
+        except (KeyError, TypeError, ValueError):
+            raise ReplyNotTrusted("/keys has no valid current key") from None
+        self._server_keys = {**keys, self._server_key.kid: self._server_key}
+
+    def _server_key_for(self, kid: str) -> VerifyKey | None:
+        if kid not in self._server_keys and not self._pinned:
+            self.refresh_server_keys()
+        return self._server_keys.get(kid)
 
     def envelope(
         self,
@@ -89,7 +126,11 @@ class ExchangeClient:
         """Verify a reply envelope; raises ReplyNotTrusted."""
         try:
             envelope = parse_envelope(raw)
-            verify_signature(envelope, self.server_key)
+            parts = split_signature(envelope.signature)
+            key = self._server_key_for(parts[0]["kid"])
+            if key is None:
+                raise ReplyNotTrusted("reply signed with a key nidb does not publish")
+            verify_signature(envelope, key, parts)
         except Refused as refused:
             raise ReplyNotTrusted(str(refused)) from None
         if envelope.header.sender != NIDB_MEMBER:

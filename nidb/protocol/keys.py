@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
+import json
 import os
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -143,3 +147,82 @@ class VerifyKey:
         except (BadSignatureError, CryptoError, ValueError):
             return False
         return True
+
+
+# --- rotation of nidb's own key -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetiredKey:
+    """A public key nidb signed with before its last rotation(s), and when it stopped."""
+
+    kid: str
+    public_b64: str
+    retired_at: datetime
+
+    def published(self, now: datetime, grace: timedelta) -> bool:
+        return now - self.retired_at <= grace
+
+
+class KeyChanged(RuntimeError):
+    """The key file is not the key the caller read: another rotation ran in between."""
+
+
+def previous_dir(path: Path) -> Path:
+    """Where the public halves of the keys ``path`` held before live: ``keys/previous/``."""
+    return path.parent / "previous"
+
+
+def load_previous(path: Path) -> list[RetiredKey]:
+    """The keys ``path`` held before, newest retirement first; raises ValueError naming the
+    file if one is not what `rotate_key_file` wrote."""
+    found = []
+    folder = previous_dir(path)
+    for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(file.read_text("utf-8"))
+            key = VerifyKey.from_b64(record["public_key"])
+            retired_at = datetime.fromisoformat(record["retired_at"])
+            if retired_at.tzinfo is None or record.get("kid") != key.kid:
+                raise ValueError("kid or retired_at")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{file}: not a retired key record ({error})") from None
+        found.append(RetiredKey(key.kid, record["public_key"], retired_at))
+    return sorted(found, key=lambda k: k.retired_at, reverse=True)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """``data`` in ``path`` whole or not at all: a private temporary file, synced, renamed."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def rotate_key_file(path: Path, expected_kid: str, new: SigningKey, now: datetime) -> None:
+    """Replace the key in ``path`` (which must still be ``expected_kid``) by ``new``, keeping
+    the old public key in ``previous/``. The old public key is written first, so a crash
+    between the two steps leaves the old key in use and merely listed twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / ".rotate.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # one rotation at a time
+        old = SigningKey.from_pem(path.read_bytes())
+        if old.kid != expected_kid:
+            raise KeyChanged(f"{path} holds {old.kid}, not {expected_kid}")
+        folder = previous_dir(path)
+        folder.mkdir(exist_ok=True)
+        record = {"kid": old.kid, "public_key": old.public_b64, "retired_at": now.isoformat()}
+        _write_atomically(folder / f"{old.kid}.json", json.dumps(record).encode("utf-8"), 0o644)
+        _write_atomically(path, new.to_pem(), 0o600)
