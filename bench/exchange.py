@@ -233,6 +233,11 @@ def run_wrk(
         text=True,
         check=True,
     ).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests, req/s, latency percentiles (ms), non-2xx and socket errors from wrk's summary."""
 
     def ms(label: str) -> float:
         found = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
@@ -283,15 +288,17 @@ def main() -> None:
     write(result, args)
 
 
-def bench(url: str, args: argparse.Namespace) -> dict[str, object]:
+def prepare(url: str, cards: int):  # type: ignore[no-untyped-def]
+    """The register loaded (once), a fresh access log, the cache prewarmed and the benchmark
+    hospital registered with a new key: (engine, key, prewarm note, load seconds or None)."""
     engine = make_engine(url)
     ensure_schema(engine)
     with engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM health_cards")).scalar_one()
     load_seconds = None
-    if have != args.cards:
-        print(f"loading {args.cards:,} cards and persons …")
-        load_seconds = load_register(url, args.cards)
+    if have != cards:
+        print(f"loading {cards:,} cards and persons …")
+        load_seconds = load_register(url, cards)
     with engine.begin() as conn:  # the benchmark's throw-away register: a fresh access log
         conn.execute(text("ALTER TABLE access_log DISABLE TRIGGER USER"))
         conn.execute(text("TRUNCATE access_log"))
@@ -300,6 +307,11 @@ def bench(url: str, args: argparse.Namespace) -> dict[str, object]:
     print(f"buffer cache: {warmed}")
     key = SigningKey.generate()
     register_hospital(engine, key)
+    return engine, key, warmed, load_seconds
+
+
+def bench(url: str, args: argparse.Namespace) -> dict[str, object]:
+    engine, key, warmed, load_seconds = prepare(url, args.cards)
     env = {**os.environ, "NIDB_DATABASE_URL": url, "NIDB_DATA_DIR": str(args.work / "data")}
     rng = random.Random(7)
     per_run = int(args.duration * 6000 * 1.2)  # more bodies than the fastest run can send
