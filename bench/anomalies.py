@@ -43,6 +43,7 @@ from sqlalchemy import Engine, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sections import append_section  # noqa: E402
 from nidb.detect.access import count_days, detect_access  # noqa: E402
 from nidb.detect.access_rules import KINDS, Thresholds, find_anomalies  # noqa: E402
 from nidb.services.workdays import VIETNAM, is_public_holiday  # noqa: E402
@@ -386,12 +387,11 @@ def main() -> None:
         )
     text_out = "\n".join(lines) + "\n"
     print(text_out)
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# Access anomalies: planted anomalies found, tuning and held-out sets\n"
-        )
-    with RESULTS.open("a") as file:
-        file.write(text_out)
+    append_section(
+        RESULTS,
+        "# Access anomalies: planted anomalies found, tuning and held-out sets\n",
+        text_out,
+    )
 
 
 if __name__ == "__main__":

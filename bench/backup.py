@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sections import append_section  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "backup.md"
 
 
@@ -229,17 +231,16 @@ def main() -> None:
         f"`python bench/backup.py --people {args.people} --engines {args.engines} "
         f"--kinds {args.kinds} --access-log {args.access_log}{' --reuse' if args.reuse else ''}`.\n\n{table}\n"
     )
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# Backup and restore: time and memory\n\n"
-            "Written by `bench/backup.py`. Restore time includes verifying the checksum, "
-            "decrypting, copying (SQLite) or pg_restore in one transaction (PostgreSQL, fsync "
-            "on), and the check: row counts of every table, access-log heads, the whole chain. "
-            "Seconds are the wall time of the child process; in brackets, the time the command "
-            "itself reports (without Python's start-up and imports).\n"
-        )
-    with RESULTS.open("a") as handle:
-        handle.write(section)
+    append_section(
+        RESULTS,
+        "# Backup and restore: time and memory\n\n"
+        "Written by `bench/backup.py`. Restore time includes verifying the checksum, "
+        "decrypting, copying (SQLite) or pg_restore in one transaction (PostgreSQL, fsync "
+        "on), and the check: row counts of every table, access-log heads, the whole chain. "
+        "Seconds are the wall time of the child process; in brackets, the time the command "
+        "itself reports (without Python's start-up and imports).\n",
+        section,
+    )
     print(section)
 
 

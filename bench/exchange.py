@@ -44,6 +44,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sections import append_section  # noqa: E402
 from nidb.accesslog import count_entries, verify_chain  # noqa: E402
 from nidb.protocol.client import ExchangeClient  # noqa: E402
 from nidb.protocol.keys import SigningKey  # noqa: E402
@@ -482,10 +483,11 @@ def write(result: dict[str, object], args: argparse.Namespace) -> None:
     ]
     text_out = "\n".join(lines) + "\n"
     print(text_out)
-    if not RESULTS.exists():
-        RESULTS.write_text("# Card check: signed and audited, against a plain lookup\n")
-    with RESULTS.open("a") as file:
-        file.write(text_out)
+    append_section(
+        RESULTS,
+        "# Card check: signed and audited, against a plain lookup\n",
+        text_out,
+    )
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.portal_build import ensure_register, stop_cluster  # noqa: E402
+from bench.sections import append_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "portal.md"
 TARGET_P95_MS = 200.0
@@ -249,13 +250,12 @@ def write(
     if build:
         lines.append("\nBuild of the register (once, reused since): " + "; ".join(build) + ".")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# Portal and console pages on the 1M-person register (PostgreSQL)\n\n"
-            "Written by `bench/portal.py` (its docstring says what runs).\n"
-        )
-    with RESULTS.open("a") as out:
-        out.write("\n".join(lines) + "\n")
+    append_section(
+        RESULTS,
+        "# Portal and console pages on the 1M-person register (PostgreSQL)\n\n"
+        "Written by `bench/portal.py` (its docstring says what runs).\n",
+        "\n".join(lines) + "\n",
+    )
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ from bench.exchange import (  # noqa: E402
     start_cluster,
     stop_cluster,
 )
+from bench.sections import append_section  # noqa: E402
 from nidb.exchange.partners import add_grant, add_partner  # noqa: E402
 from nidb.exchange.ratelimit import Limiter, RateLimiter, SharedRateLimiter  # noqa: E402
 from nidb.exchange.runtime import ExchangeRuntime  # noqa: E402
@@ -297,12 +298,11 @@ def write(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             )
     text_out = "\n".join(lines) + "\n"
     print(text_out)
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# The partner rate limit: per process (before) against shared in the database\n"
-        )
-    with RESULTS.open("a") as file:
-        file.write(text_out)
+    append_section(
+        RESULTS,
+        "# The partner rate limit: per process (before) against shared in the database\n",
+        text_out,
+    )
 
 
 if __name__ == "__main__":

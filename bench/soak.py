@@ -63,6 +63,7 @@ from bench.exchange import (  # noqa: E402
     stop_cluster,
     wait_up,
 )
+from bench.sections import append_section  # noqa: E402
 from nidb.accesslog import count_entries, verify_chain  # noqa: E402
 from nidb.protocol.client import ExchangeClient  # noqa: E402
 
@@ -564,10 +565,11 @@ def write(result: dict[str, object], args: argparse.Namespace) -> None:
     ]
     text_out = "\n".join(lines) + "\n"
     print(text_out)
-    if not RESULTS.exists():
-        RESULTS.write_text("# Soak: signed card checks at a steady rate, errors and memory\n")
-    with RESULTS.open("a") as file:
-        file.write(text_out)
+    append_section(
+        RESULTS,
+        "# Soak: signed card checks at a steady rate, errors and memory\n",
+        text_out,
+    )
 
 
 if __name__ == "__main__":

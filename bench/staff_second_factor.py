@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sections import append_section  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "staff_second_factor.md"
 PASSWORD = "Bench-mat-khau-2026!"
 
@@ -111,15 +113,14 @@ def main() -> None:
     ]
     print("\n".join(lines))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# Staff two-factor sign-in: what each step costs the server\n\n"
-            "`python bench/staff_second_factor.py [--database-url URL]` (production argon2 "
-            "parameters; the recovery-code row uses the 10 codes once each, newest unused last, "
-            "so its first run verifies 10 hashes and its last 1).\n"
-        )
-    with RESULTS.open("a") as file:
-        file.write("\n".join(lines) + "\n")
+    append_section(
+        RESULTS,
+        "# Staff two-factor sign-in: what each step costs the server\n\n"
+        "`python bench/staff_second_factor.py [--database-url URL]` (production argon2 "
+        "parameters; the recovery-code row uses the 10 codes once each, newest unused last, "
+        "so its first run verifies 10 hashes and its last 1).\n",
+        "\n".join(lines) + "\n",
+    )
 
 
 if __name__ == "__main__":
