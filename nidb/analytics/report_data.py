@@ -62,14 +62,15 @@ KIND_SLUGS = {"monthly": "thang", "half-yearly": "6-thang", "quarterly": "quy", 
 """File-name word of each kind of report (bao-cao-quy-2026Q3.pdf)."""
 
 
-def _year_checked(raw: str, year: int, field: str, example: str) -> None:
+def _year_checked(raw: str, year: int, field: str, example: str | None = None) -> None:
+    """Every report's year is 2000–2200; ``example`` shows how the period is written."""
     if not 2000 <= year <= 2200:
         raise ReportPeriodInvalid(
             field,
             raw,
             "YEAR_RANGE",
-            f"năm báo cáo phải trong khoảng 2000–2200, ví dụ {example}",
-            f"the report year must be 2000–2200, e.g. {example}",
+            "năm báo cáo phải trong khoảng 2000–2200" + (f", ví dụ {example}" if example else ""),
+            "the report year must be 2000–2200" + (f", e.g. {example}" if example else ""),
         )
 
 
@@ -162,14 +163,7 @@ def quarter_period(raw: str) -> Period:
 
 def year_period(year: int) -> Period:
     """The year's report: cut-off 20 December, due 25 December (before 31 December)."""
-    if not 2000 <= year <= 2200:
-        raise ReportPeriodInvalid(
-            "year",
-            str(year),
-            "YEAR_RANGE",
-            "năm báo cáo phải trong khoảng 2000–2200",
-            "the report year must be 2000–2200",
-        )
+    _year_checked(str(year), year, "year")
     return Period(
         "yearly",
         str(year),
