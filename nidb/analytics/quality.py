@@ -35,8 +35,7 @@ from nidb.analytics.quality_sql import (
     group_queries,
     helper_statements,
 )
-from nidb.domain.errors import DomainError
-from nidb.domain.provinces import successor
+from nidb.domain.provinces import successor_or
 from nidb.store.audit import write_audit
 from nidb.store.models_analytics import QualityMeasure
 
@@ -87,12 +86,7 @@ class Measure:
 
 def province34(raw: str | None) -> str:
     """The 34-province code a raw 2-digit code belongs to; ``00`` if unknown or malformed."""
-    if not raw or raw == UNKNOWN_PROVINCE:
-        return UNKNOWN_PROVINCE
-    try:
-        return successor(raw)
-    except DomainError:
-        return UNKNOWN_PROVINCE
+    return successor_or(raw, UNKNOWN_PROVINCE)
 
 
 def _fold(

@@ -26,6 +26,7 @@ __all__ = [
     "predecessors",
     "province",
     "successor",
+    "successor_or",
 ]
 
 MERGER_DATE = date(2025, 7, 1)
@@ -190,6 +191,20 @@ def successor(code: str) -> str:
     if two is None:
         raise _unknown("province", code)
     return _SUCCESSOR[two]
+
+
+def successor_or(code: str | None, default: str) -> str:
+    """:func:`successor` of ``code``, or ``default`` when it is empty or no province code.
+
+    >>> successor_or("10", "00"), successor_or("xx", "00"), successor_or(None, "")
+    ('15', '00', '')
+    """
+    if not code:
+        return default
+    try:
+        return successor(code)
+    except InvalidProvinceCode:
+        return default
 
 
 def predecessors(code34: str) -> tuple[str, ...]:

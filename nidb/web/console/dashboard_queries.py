@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from nidb.domain.errors import DomainError
-from nidb.domain.provinces import province, successor
+from nidb.domain.provinces import province, successor_or
 from nidb.domain.verification import VerificationStatus
 from nidb.store import models
 from nidb.web.console.cache import cached, clear
@@ -81,12 +81,7 @@ def province_of_today(code: str | None) -> str:
     """The province of the 34-province list (1 July 2025) an old code was merged into: BHXH
     codes carry the 63-list code of the office that issued them, and the dashboard counts by
     today's provinces, as the reports do (so "Lào Cai" is one row, not "10" and "15")."""
-    if not code:
-        return ""
-    try:
-        return successor(code)
-    except DomainError:
-        return code
+    return successor_or(code, code or "")
 
 
 def _progress(engine: Engine, scope: StaffScope) -> list[ProvinceProgress]:
