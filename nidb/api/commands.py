@@ -30,6 +30,7 @@ def serve_command(
     Nhật ký dạng JSON từng dòng ra stderr; số đo Prometheus ở /metrics, cộng dồn mọi tiến
     trình (logs as JSON lines on stderr; Prometheus metrics at /metrics, summed over workers).
     """
+    import contextlib
     import os
 
     import uvicorn
@@ -46,7 +47,7 @@ def serve_command(
     # before anything loads prometheus_client: it picks its storage when first imported
     os.environ[METRICS_DIR_ENV] = str(_fresh_metrics_dir(settings.data_dir / "metrics"))
     err.print(f"nidb serve: http://{host}:{port}/docs ({workers} tiến trình)")
-    uvicorn.run(
+    config = uvicorn.Config(
         "nidb.api.app:app_from_settings",
         factory=True,
         host=host,
@@ -56,6 +57,14 @@ def serve_command(
         log_level=settings.log_level.lower(),
         access_log=False,  # our own request line (nidb.http) names the route, never the path
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        if config.workers > 1:
+            # a socket per worker, so that connections spread evenly (nidb.api.workers)
+            from nidb.api.workers import serve_workers
+
+            serve_workers(config)
+        else:
+            uvicorn.Server(config).run()
 
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"

@@ -47,7 +47,9 @@ def test_two_workers_count_into_one_metrics_view_and_log_json_lines(
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
+                    # no time-out: a request queued for a worker still starting must be served,
+                    # not abandoned (it would be counted later by the worker that answers it)
+                    if httpx.get(f"{base}/healthz", timeout=None).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
