@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from nidb.analytics.report_data import Period, build_report, quarter_period
+from nidb.analytics.report_pdf import write_pdf
+from nidb.store.db import make_engine
+from tests.analytics.pdftext import page_texts
 
 
 def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) -> None:
@@ -38,6 +45,7 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
     matches = (tmp_path / "var" / "demo" / "matches.csv").read_text(encoding="utf-8").splitlines()
     assert matches[0] == "record_id,personal_id,score,decision,reasons"
     assert len(matches) > 1500
+    _quarterly_report_shows_the_demo(tmp_path)
 
     again = subprocess.run(
         [sys.executable, "-m", "nidb", "demo", "--people", "2000"],
@@ -50,3 +58,35 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
     assert again.returncode == 0, again.stderr[-2000:]
     assert "already imported" in again.stdout
     assert "chuỗi băm nguyên vẹn" in again.stdout  # the demo hospital is registered again
+
+
+def _quarter_to_report(today: date) -> Period:
+    """The current quarter; once its cut-off (the 20th of its last month) has passed, the
+    records verified today count only in the next quarter, which is then the one to report."""
+    period = quarter_period(f"{today.year}Q{(today.month - 1) // 3 + 1}")
+    if today <= period.cutoff:
+        return period
+    following = period.last + timedelta(days=1)
+    return quarter_period(f"{following.year}Q{(following.month - 1) // 3 + 1}")
+
+
+def _quarterly_report_shows_the_demo(tmp_path: Path) -> None:
+    """Issue 17: the quarterly report built after its cut-off on the demo data showed 0%
+    verified and an empty chart; on the demo it must show the records verified and draw it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'nidb.sqlite3'}")
+    try:
+        period = _quarter_to_report(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date())
+        report = build_report(engine, period, today=period.cutoff + timedelta(days=1))
+    finally:
+        engine.dispose()
+    sections = {section.key: section for section in report.sections}
+    national = sections["verification"].rows[-1]
+    assert national[0] == "VN" and national[3] > 0 and national[-1] > 0.5, national
+    assert sections["participants"].rows and sections["cards"].rows
+    text = "\n".join(page_texts(write_pdf(report, tmp_path / "quy.pdf").read_bytes()))
+    assert "trước ngày chốt số liệu" not in text  # built after the cut-off: no warning
+    provinces = [row for row in sections["verification"].rows if row[0] not in ("00", "VN")]
+    assert len(provinces) > 20 and all(row[-1] > 0 for row in provinces)  # every bar above 0
+    for chart in ("Người tham gia theo tỉnh", "Tỷ lệ hồ sơ đã xác thực theo tỉnh"):
+        assert chart in text, chart  # drawn (a chart with no rows is left out)
+    assert "Toàn quốc" in text and f"{national[-1] * 100:.1f}".replace(".", ",") in text
