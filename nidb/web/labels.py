@@ -121,7 +121,29 @@ def field_value(value: Any, field: str) -> str:
         return _ID_KINDS.get(text, text)
     if field in ("date_of_birth", "death_date"):
         return display.vn_partial_date(text)
+    if field == "birth_province":
+        return birth_province_label(text)
     return text
+
+
+def birth_province_label(code: str) -> str:
+    """A birth-registration province as people read it: its name then (the 63-province list,
+    which personal IDs use), and the province it belongs to since 1 July 2025 if another.
+
+    >>> birth_province_label("080"), birth_province_label("01"), birth_province_label("999")
+    ('Long An (nay thuộc Tây Ninh)', 'Hà Nội', '999')
+    """
+    from datetime import date
+
+    from nidb.domain.errors import InvalidProvinceCode
+    from nidb.domain.provinces import province, successor
+
+    try:
+        then = province(code, on=date(2025, 6, 30), field="birth_province")
+        now = province(successor(code), on=date(2025, 7, 1), field="birth_province")
+    except InvalidProvinceCode:
+        return code  # not a province code: shown as recorded
+    return then.name if now.name == then.name else f"{then.name} (nay thuộc {now.name})"
 
 
 def reason_label(code: str) -> str:
