@@ -26,7 +26,9 @@ __all__ = ["EvenMultiprocess", "reuse_port_sockets", "serve_workers"]
 log = logging.getLogger("uvicorn.error")
 
 
-def reuse_port_sockets(host: str, port: int, count: int, backlog: int = 2048) -> list[socket.socket]:
+def reuse_port_sockets(
+    host: str, port: int, count: int, backlog: int = 2048
+) -> list[socket.socket]:
     """``count`` listening sockets on one address, in one ``SO_REUSEPORT`` group.
 
     With ``port`` 0 the system picks a port for the first socket and the others join it.

@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from nidb.detect.access import AccessRun, detect_access, listed_reads
     from nidb.detect.access_rules import ACCESS_KINDS, ACCESS_RULE_TITLES, Thresholds
+    from nidb.detect.alerts import AlertError, decide
     from nidb.detect.rules import RULES, Finding, Rule
     from nidb.detect.runner import RuleResult, UnknownRule, find, run_detection, select_rules
 
 _HOMES = {
+    "AlertError": "nidb.detect.alerts",
+    "decide": "nidb.detect.alerts",
     "ACCESS_KINDS": "nidb.detect.access_rules",
     "ACCESS_RULE_TITLES": "nidb.detect.access_rules",
     "AccessRun": "nidb.detect.access",
@@ -45,11 +48,13 @@ __all__ = [
     "ACCESS_RULE_TITLES",
     "RULES",
     "AccessRun",
+    "AlertError",
     "Finding",
     "Rule",
     "RuleResult",
     "Thresholds",
     "UnknownRule",
+    "decide",
     "detect_access",
     "find",
     "listed_reads",

@@ -75,28 +75,42 @@ def list_alerts(
         return [_row(row) for row in conn.execute(query)]
 
 
+DECIDED_LABELS = {"confirmed": "đã được xác nhận", "dismissed": "đã bị bác bỏ"}
+
+
 def decide(engine: Engine, alert_id: int, status: str, actor: str, note: str) -> AlertRow:
-    """Confirm or dismiss an open alert, with why; audited in the same transaction."""
+    """Confirm or dismiss an open alert, with why; audited in the same transaction.
+
+    Nobody decides an alert about themselves (an access-anomaly alert's subject is the staff
+    member who read); a decision is final.
+    """
     if status not in ("confirmed", "dismissed"):
         raise AlertError("Quyết định phải là xác nhận hoặc bác bỏ", "confirmed or dismissed")
     if not note.strip():
         raise AlertError("Cần ghi lý do", "a note saying why is required")
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        row = conn.execute(select(_ALERT.__table__).where(_ALERT.id == alert_id)).first()
+        if row is None:
+            raise AlertError(f"Không có cảnh báo số {alert_id}", f"no alert {alert_id}")
+        if row.subject_id == actor:
+            raise AlertError(
+                f"Cảnh báo số {alert_id} là về chính bạn: người khác phải quyết định",
+                f"alert {alert_id} is about you: someone else must decide it",
+            )
         decided = conn.execute(
             update(_ALERT)
             .where(_ALERT.id == alert_id, _ALERT.status == "open")
             .values(status=status, decided_by=actor, decided_at=now, note=note.strip())
             .returning(_ALERT.id)
         ).first()
-        row = conn.execute(select(_ALERT.__table__).where(_ALERT.id == alert_id)).first()
-        if row is None:
-            raise AlertError(f"Không có cảnh báo số {alert_id}", f"no alert {alert_id}")
         if decided is None:
             raise AlertError(
-                f"Cảnh báo số {alert_id} đã được xử lý ({row.status}) bởi {row.decided_by}",
+                f"Cảnh báo số {alert_id} {DECIDED_LABELS.get(row.status, 'đã được xử lý')} "
+                f"bởi {row.decided_by}",
                 f"alert {alert_id} was already {row.status} by {row.decided_by}",
             )
+        row = conn.execute(select(_ALERT.__table__).where(_ALERT.id == alert_id)).one()
         write_audit(
             conn,
             actor=actor,

@@ -69,6 +69,8 @@ class StaffAction(StrEnum):
     """Mark a dossier checked (đã thẩm định)."""
     DECIDE_DOSSIER = "dossier.decide"
     """Approve or refuse a dossier."""
+    DECIDE_ALERT = "alert.decide"
+    """Confirm or dismiss an access-anomaly alert (never one about oneself)."""
 
 
 _LABELS: dict[StaffRole, str] = {
@@ -88,6 +90,7 @@ _ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.PROCESS_DOSSIERS: frozenset({_REVIEWER, _APPROVER, _ADMIN}),
     StaffAction.CHECK_DOSSIER: frozenset({_REVIEWER}),
     StaffAction.DECIDE_DOSSIER: frozenset({_APPROVER}),
+    StaffAction.DECIDE_ALERT: frozenset({_AUDITOR, _ADMIN}),
 }
 """Who may do what: the one rule table (docs/console.md, docs/services.md)."""
 

@@ -55,7 +55,7 @@ def test_alert_commands(engine: Engine, cli: CliRunner) -> None:
     done = cli.invoke(app, ["alerts", "confirm", str(first.id), "--note", "đúng"])
     assert done.exit_code == 0 and "Đã xác nhận" in done.output
     again = cli.invoke(app, ["alerts", "dismiss", str(first.id), "--note", "sai"])
-    assert again.exit_code == 2 and "đã được xử lý" in again.output
+    assert again.exit_code == 2 and "đã được xác nhận bởi" in again.output
     stats = cli.invoke(app, ["alerts", "stats"])
     assert stats.exit_code == 0 and "1.000" in stats.output
 

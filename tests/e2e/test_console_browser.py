@@ -64,7 +64,9 @@ def test_a_province_reviewer_sees_only_their_province_and_accepts_an_item(
     item = seeded.items["R-HN-1"]
     page.get_by_role("link", name=f"Mục {item}").click()
     assert page.locator("tr.differs").count() >= 1
-    assert "0,900" in page.locator("dl").first.inner_text()  # a decimal comma, as Vietnamese writes it
+    assert (
+        "0,900" in page.locator("dl").first.inner_text()
+    )  # a decimal comma, as Vietnamese writes it
     assert "Nguyễn Văn An" in page.locator("table.compare").inner_text()
     shot(page, "reviewer_item")
     # on a phone the comparison is read down the page, not scrolled sideways inside its box

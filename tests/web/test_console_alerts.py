@@ -16,7 +16,7 @@ from nidb.exchange.partners import add_partner
 from nidb.protocol.keys import SigningKey
 from nidb.store import models
 from tests.detect.access_seed import code, log_reads
-from tests.web.conftest import staff_sign_in_http
+from tests.web.conftest import csrf_of, staff_sign_in_http
 
 DAY = date(2026, 11, 18)
 
@@ -37,6 +37,7 @@ def alerts(engine: Engine, make_staff_user: Callable[..., str]) -> dict[str, int
     make_staff_user("kt.hn", "auditor", province_code="01")
     make_staff_user("kt.tw", "auditor", scope_level="central", province_code=None)
     make_staff_user("rv.hn", "reviewer", province_code="01")
+    make_staff_user("qt.tw", "admin", scope_level="central", province_code=None)
     add_partner(engine, HOSPITAL, "BV", "hospital", SigningKey.generate().public_b64, "test")
     log_reads(engine, "staff:canbo.hn", DAY, [code("01", i) for i in range(4)])
     log_reads(
@@ -107,3 +108,79 @@ def test_the_list_filters_by_status(
     assert "canbo.hn" in confirmed.text and "Đã xác nhận" in confirmed.text
     odd = client.get("/can-bo/kiem-toan/canh-bao/", params={"trang_thai": "<b>x", "trang": "-1"})
     assert odd.status_code == 200 and "<b>x" not in odd.text
+
+
+def _decide(client: TestClient, alert: int, **form: str) -> tuple[int, str]:
+    page = client.get(f"/can-bo/kiem-toan/canh-bao/{alert}")
+    answer = client.post(
+        f"/can-bo/kiem-toan/canh-bao/{alert}/quyet-dinh",
+        data={"csrf_token": csrf_of(page.text), **form},
+        follow_redirects=True,
+    )
+    return answer.status_code, answer.text
+
+
+def _status(engine: Engine, alert: int) -> tuple[str, str | None, str | None]:
+    table = models.Alert.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == alert)).one()
+    return row.status, row.decided_by, row.note
+
+
+def test_an_auditor_confirms_an_alert_in_the_console_with_a_reason(
+    client: TestClient, engine: Engine, alerts: dict[str, int]
+) -> None:
+    area = alerts["access.area"]
+    sign_in(client, "kt.hn")
+    status, text = _decide(client, area, decision="confirmed", note="")
+    assert status == 400 and "Vui lòng ghi lý do của quyết định." in text
+    status, text = _decide(client, area, decision="maybe", note="x")
+    assert status == 400 and "Vui lòng chọn Xác nhận hoặc Bác bỏ." in text
+    status, text = _decide(client, area, decision="dismissed", note="a\x00b")
+    assert status == 400 and "ký tự điều khiển" in text
+    assert _status(engine, area) == ("open", None, None)  # nothing written by a bad form
+
+    status, text = _decide(client, area, decision="confirmed", note="Đã hỏi cán bộ: không có lý do")
+    assert status == 200 and f"Đã xác nhận cảnh báo số {area}." in text
+    assert "Đã xác nhận — staff:kt.hn" not in text and "Đã xác nhận" in text
+    assert _status(engine, area) == ("confirmed", "staff:kt.hn", "Đã hỏi cán bộ: không có lý do")
+    audit = models.AuditEntry.__table__
+    with engine.connect() as conn:
+        actions = conn.execute(
+            select(audit.c.action).where(audit.c.subject_id == str(area))
+        ).scalars()
+        assert list(actions) == ["alert.confirmed"]
+    # a decision is final: a second one changes nothing and says so in Vietnamese
+    status, text = _decide(client, area, decision="dismissed", note="Đổi ý")
+    assert status in (200, 409)
+    assert _status(engine, area)[0] == "confirmed"
+    assert 'action="/can-bo/kiem-toan/canh-bao/' not in text  # no form on a decided alert
+
+
+def test_nobody_decides_an_alert_about_themselves_and_readers_cannot_decide(
+    client: TestClient, engine: Engine, alerts: dict[str, int], make_staff_user: Callable[..., str]
+) -> None:
+    from nidb.detect.alerts import AlertError, decide
+
+    area = alerts["access.area"]
+    with pytest.raises(AlertError, match="là về chính bạn"):
+        decide(engine, area, "dismissed", "staff:canbo.hn", "Tôi có lý do")
+    sign_in(client, "rv.hn")  # a reviewer reads no alert, decides none
+    answer = client.post(
+        f"/can-bo/kiem-toan/canh-bao/{area}/quyet-dinh",
+        data={"decision": "dismissed", "note": "x", "csrf_token": "x"},
+    )
+    assert answer.status_code in (403, 400)
+    sign_in(client, "kt.hn")  # out of area: the centre's partner alert is not found
+    token = csrf_of(client.get(f"/can-bo/kiem-toan/canh-bao/{area}").text)
+    answer = client.post(
+        f"/can-bo/kiem-toan/canh-bao/{alerts['access.volume']}/quyet-dinh",
+        data={"decision": "dismissed", "note": "x", "csrf_token": token},
+    )
+    assert answer.status_code == 404
+    sign_in(client, "qt.tw")  # an administrator of the centre may decide
+    status, text = _decide(
+        client, alerts["access.volume"], decision="dismissed", note="Đợt khám sức khỏe"
+    )
+    assert status == 200 and "Đã bác bỏ cảnh báo số" in text
+    assert _status(engine, area) == ("open", None, None)

@@ -1,5 +1,6 @@
 """Access-anomaly alerts for auditors (``/can-bo/kiem-toan/canh-bao``), read-only: the list, and
-one page per alert with its explanation and the reads it is about.
+one page per alert with its explanation and the reads it is about, where an auditor or an
+administrator confirms or dismisses it with a reason (audited; never an alert about oneself).
 
 Scoped like every record: a province auditor sees the alerts of their province's staff;
 partners' alerts (no province) and every other alert are for central auditors. An alert out of
@@ -10,19 +11,21 @@ with `nidb alerts confirm|dismiss` (audited).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
-from sqlalchemy import Select, select
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Engine, Row, Select, select
 
-from nidb.detect import ACCESS_KINDS, ACCESS_RULE_TITLES, listed_reads
+from nidb.detect import ACCESS_KINDS, ACCESS_RULE_TITLES, AlertError, decide, listed_reads
 from nidb.domain.display import VIETNAM, vn_date
+from nidb.domain.staff import StaffAction, can
+from nidb.domain.text import control_character
 from nidb.store import models
 from nidb.web.console.common import page, parse_id, parse_page
-from nidb.web.console.scope import Auditor, NotInScope, Scope, StaffScope
-from nidb.web.routing import web_router
-from nidb.web.sessions import engine_of
+from nidb.web.console.scope import AlertDecider, Auditor, NotInScope, Scope, StaffScope
+from nidb.web.routing import see_other, web_router
+from nidb.web.sessions import StaffPrincipal, engine_of, flash
 from nidb.web.templating import env
 
 router = web_router("/can-bo/kiem-toan/canh-bao")
@@ -102,20 +105,84 @@ def alert_list(
     )  # fmt: skip
 
 
-@router.get("/{alert_id}")
-def alert_page(request: Request, alert_id: str, staff: Auditor, scope: Scope) -> HTMLResponse:
-    """One alert: who, which rule, how many against what, and the reads listed."""
+NOTE_MAX = 1000
+DECISIONS = {"confirmed": "xác nhận", "dismissed": "bác bỏ"}
+
+
+def _alert_in_scope(engine: Engine, scope: StaffScope, alert_id: str) -> Row[Any]:
     number = parse_id(alert_id, "cảnh báo")
-    engine = engine_of(request)
     with engine.connect() as conn:
         alert = conn.execute(_scoped(select(_ALERT), scope).where(_ALERT.c.id == number)).first()
     if alert is None:
         raise NotInScope("cảnh báo")
+    return alert
+
+
+def _alert_page(
+    request: Request,
+    staff: StaffPrincipal,
+    scope: StaffScope,
+    alert: Row[Any],
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    decision: str = "",
+    note: str = "",
+) -> HTMLResponse:
     detail = alert.detail or {}
-    reads = listed_reads(engine, detail.get("reads") or [])
-    return page(
+    reads = listed_reads(engine_of(request), detail.get("reads") or [])
+    response = page(
         request, "console/alert.html", staff, scope,
         alert=alert, detail=detail, reads=reads, status_labels=STATUS_LABELS,
         rule_titles=ACCESS_RULE_TITLES, actor_kinds=ACTOR_KINDS, staff_services=STAFF_SERVICES,
-        active_nav="audit",
+        can_decide=can(staff.role, StaffAction.DECIDE_ALERT),
+        about_self=alert.subject_id == staff.actor, errors=errors or {}, message=message,
+        decision=decision, note=note, note_max=NOTE_MAX, active_nav="audit",
     )  # fmt: skip
+    response.status_code = status
+    return response
+
+
+@router.get("/{alert_id}")
+def alert_page(request: Request, alert_id: str, staff: Auditor, scope: Scope) -> HTMLResponse:
+    """One alert: who, which rule, how many against what, and the reads listed."""
+    return _alert_page(request, staff, scope, _alert_in_scope(engine_of(request), scope, alert_id))
+
+
+@router.post("/{alert_id}/quyet-dinh")
+def decide_alert(
+    request: Request,
+    alert_id: str,
+    staff: AlertDecider,
+    scope: Scope,
+    decision: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Confirm or dismiss the alert with a reason; a bad form or a decision already made (or
+    one about oneself) changes nothing and says why."""
+    engine = engine_of(request)
+    alert = _alert_in_scope(engine, scope, alert_id)
+    errors: dict[str, str] = {}
+    if decision not in DECISIONS:
+        errors["decision"] = "Vui lòng chọn Xác nhận hoặc Bác bỏ."
+    if not note.strip():
+        errors["note"] = "Vui lòng ghi lý do của quyết định."
+    elif len(note) > NOTE_MAX:
+        errors["note"] = f"Lý do dài quá {NOTE_MAX} ký tự."
+    elif control_character(note, multiline=True) is not None:
+        errors["note"] = "Lý do không được chứa ký tự điều khiển."
+    if errors:
+        return _alert_page(
+            request, staff, scope, alert, status=400, errors=errors,
+            decision=decision if decision in DECISIONS else "", note=note[:NOTE_MAX],
+        )  # fmt: skip
+    try:
+        decide(engine, alert.id, decision, staff.actor, note)
+    except AlertError as error:
+        return _alert_page(
+            request, staff, scope, alert, status=409,
+            message=f"{error.message_vi}. Không có thay đổi nào được ghi.",
+        )  # fmt: skip
+    flash(request, f"Đã {DECISIONS[decision]} cảnh báo số {alert.id}.", "success")
+    return see_other(f"/can-bo/kiem-toan/canh-bao/{alert.id}")
