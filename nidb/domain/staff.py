@@ -69,6 +69,9 @@ class StaffAction(StrEnum):
     """Mark a dossier checked (đã thẩm định)."""
     DECIDE_DOSSIER = "dossier.decide"
     """Approve or refuse a dossier."""
+    READ_DEBTORS = "debt.read"
+    """List employers in debt (nợ đóng) per province, flagged when the enterprise closed: a
+    collection task of province staff; auditors read it too."""
 
 
 _LABELS: dict[StaffRole, str] = {
@@ -88,6 +91,7 @@ _ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.PROCESS_DOSSIERS: frozenset({_REVIEWER, _APPROVER, _ADMIN}),
     StaffAction.CHECK_DOSSIER: frozenset({_REVIEWER}),
     StaffAction.DECIDE_DOSSIER: frozenset({_APPROVER}),
+    StaffAction.READ_DEBTORS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
 }
 """Who may do what: the one rule table (docs/console.md, docs/services.md)."""
 

@@ -167,4 +167,6 @@ CorrectionReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.REA
 """May look at citizens' correction requests (auditors read only)."""
 Auditor = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_ACCESS_LOG))]
 """May read access histories and the audit log."""
+DebtReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_DEBTORS))]
+"""May list employers in debt."""
 Scope = Annotated[StaffScope, Depends(staff_scope)]
