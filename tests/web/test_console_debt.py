@@ -34,9 +34,7 @@ def test_the_rule_table_lets_reviewers_auditors_and_admins_read_debtors() -> Non
     assert roles_allowed("debt.read") == (StaffRole.REVIEWER, StaffRole.AUDITOR, StaffRole.ADMIN)
 
 
-def test_central_staff_see_every_province_and_its_employers(
-    client: TestClient, debt: None
-) -> None:
+def test_central_staff_see_every_province_and_its_employers(client: TestClient, debt: None) -> None:
     sign_in(client, "kt.tw")
     page = client.get("/can-bo/no-dong/")
     assert page.status_code == 200
