@@ -23,11 +23,10 @@ def _declare(engine: Engine, code: str, body: dict[str, object]) -> str:
         return submit(conn, code, body, actor="test", channel="web").status
 
 
-@pytest.fixture
-def account(engine: Engine, client: TestClient) -> TestClient:
-    """A: two workers from 10/2026 (one salary set at 9,000,000 then a position); B: one
-    part-time worker from 10/2026 and a refused declaration. October and November assessed;
-    A paid part of it on 20/11/2026."""
+def seed_account(engine: Engine) -> None:
+    """A: two workers from 10/2026 (positions Kế toán and Thủ kho); B: one part-time worker
+    from 10/2026 and a refused declaration. October and November assessed; A paid 7,000,000
+    by bank transfer on 20/11/2026 (October in full, part of November)."""
     enrolled_with_password(engine)
     a1 = new_worker("001090000101", position="Kế toán")
     a2 = new_worker("001092000202", wage=12_000_000, position="Thủ kho")
@@ -50,6 +49,12 @@ def account(engine: Engine, client: TestClient) -> TestClient:
             paid_on=date(2026, 11, 20),
             actor="test",
         )
+
+
+@pytest.fixture
+def account(engine: Engine, client: TestClient) -> TestClient:
+    """``seed_account``, signed in as A."""
+    seed_account(engine)
     assert sign_in(client).status_code == 303  # type: ignore[attr-defined]
     return client
 
