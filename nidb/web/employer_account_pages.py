@@ -24,10 +24,12 @@ from nidb.contributions.account import (
     payments,
     transfer_note,
 )
+from nidb.contributions.gateway import start_gateway_payment
 from nidb.contributions.statement import statement, statement_pdf
 from nidb.employers.queries import declaration
+from nidb.services.errors import ServiceError
 from nidb.web.employer_pages import FIELD_LABELS, error_text
-from nidb.web.routing import web_router
+from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import EmployerPrincipal, current_employer, engine_of
 from nidb.web.templating import render
 
@@ -187,6 +189,27 @@ def payments_page(request: Request, employer: EmployerDep) -> HTMLResponse:
 @router.get("/no")
 def debt_page(request: Request, employer: EmployerDep) -> HTMLResponse:
     """The months owed, principal and interest, the deadlines, and how to pay."""
+    return _debt_page(request, employer)
+
+
+@router.post("/no/thanh-toan", response_model=None)
+def pay_at_gateway(request: Request, employer: EmployerDep) -> Response:
+    """Order the whole debt at the payment gateway and go to its pay page; the gateway's
+    signed callback records the payment, which settles the oldest months first."""
+    try:
+        order = start_gateway_payment(
+            engine_of(request), employer.employer_code, return_path="/don-vi/thanh-toan"
+        )
+    except ServiceError as error:
+        message = error.message_vi[:1].upper() + error.message_vi[1:] + "."
+        status = 422 if error.rule == "NOTHING_TO_PAY" else 502
+        return _debt_page(request, employer, message, status)
+    return see_other(order.pay_url)
+
+
+def _debt_page(
+    request: Request, employer: EmployerPrincipal, error: str = "", status: int = 200
+) -> HTMLResponse:
     with engine_of(request).connect() as conn:
         months = debt_months(conn, employer.employer_code)
         ahead = int(
@@ -207,4 +230,7 @@ def debt_page(request: Request, employer: EmployerDep) -> HTMLResponse:
         "interest_rule": INTEREST_RULE,
         "transfer_note": transfer_note(employer.employer_code),
     }
-    return render(request, "don-vi/no.html", employer=employer, active_nav="debt", **ctx)
+    return render(
+        request, "don-vi/no.html", status=status, employer=employer, error=error,
+        active_nav="debt", **ctx,
+    )  # fmt: skip

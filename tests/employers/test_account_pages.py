@@ -5,15 +5,21 @@ never sees employer B's data by changing a number or a month in the URL."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from nidb.api.app import create_app as create_nidb
 from nidb.contributions.assess import assess_month
 from nidb.contributions.ledger import record_payment
 from nidb.employers.declarations import submit
+from nidb.protocol.keys import SigningKey
+from nidb.sim.payment.app import create_app as create_gateway
+from nidb.sim.population.server import BackgroundServer
 from tests.employers.support import EMPLOYER, OTHER_EMPLOYER, increase, new_worker
 from tests.employers.test_pages import csrf_of, enrolled_with_password, sign_in
 
@@ -163,3 +169,59 @@ def test_the_account_pages_need_the_employers_sign_in(engine: Engine, client: Te
         "/don-vi/ho-so/A-1",
     ):
         assert client.get(url).headers["location"].startswith("/don-vi/dang-nhap"), url
+
+
+def test_the_debt_is_paid_at_the_gateway_from_the_debt_page(
+    engine: Engine, account: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "gateway-shared-secret"
+    monkeypatch.setenv("NIDB_PAYMENT_GATEWAY_URL", "http://127.0.0.1:9")  # nothing listens
+    monkeypatch.setenv("NIDB_PAYMENT_SECRET", secret)
+    form = account.get("/don-vi/no").text
+    assert "Nộp 6.440.000 đồng qua cổng thanh toán" in form
+    down = account.post("/don-vi/no/thanh-toan", data={"csrf_token": csrf_of(form)})
+    assert down.status_code == 502 and "Cổng thanh toán đang không phản hồi" in down.text
+    with (
+        BackgroundServer(create_gateway(secret)) as gateway,
+        BackgroundServer(create_nidb(engine, SigningKey.generate()), lifespan="on") as nidb,
+    ):
+        monkeypatch.setenv("NIDB_PAYMENT_GATEWAY_URL", gateway.url)
+        monkeypatch.setenv("NIDB_PAYMENT_PUBLIC_BASE_URL", nidb.url)
+        sent = account.post("/don-vi/no/thanh-toan", data={"csrf_token": csrf_of(form)})
+        assert sent.status_code == 303
+        pay_page = sent.headers["location"]
+        assert pay_page.startswith(f"{gateway.url}/pay/")
+        assert httpx.post(f"{pay_page}/confirm", timeout=10).status_code == 303
+        deadline = time.monotonic() + 10
+        while "Đơn vị không còn nợ tháng nào." not in account.get("/don-vi/no").text:
+            assert time.monotonic() < deadline, "the gateway's callback never settled the debt"
+            time.sleep(0.1)
+    paid = account.get("/don-vi/thanh-toan").text
+    assert "Cổng thanh toán điện tử" in paid and "6.440.000 đồng" in paid
+    none_left = account.post("/don-vi/no/thanh-toan", data={"csrf_token": csrf_of(form)})
+    assert none_left.status_code == 422 and "Đơn vị không còn nợ." in none_left.text
+
+
+def test_late_months_show_their_interest_on_the_debt_page(
+    engine: Engine, client: TestClient
+) -> None:
+    """July unpaid: the October assessment charges interest for September's 30 days on it,
+    2,880,000 × 0.03% × 30 = 25,920 đồng, carried by October."""
+    enrolled_with_password(engine)
+    worker = new_worker("001090000101")
+    assert _declare(engine, EMPLOYER, increase("A-7", worker, month="2026-07")) == "applied"
+    for month in (7, 8, 9, 10):
+        assess_month(engine, date(2026, month, 1), actor="test")
+    assert sign_in(client).status_code == 303  # type: ignore[attr-defined]
+    page = client.get("/don-vi/no").text
+    october = re.search(r"Tháng 10/2026</th>(.*?)</tr>", page, re.S)
+    assert october
+    cells = re.findall(r'data-label="([^"]+)" class="num">([^<]+)<', october.group(1))
+    assert cells == [
+        ("Tiền đóng còn nợ", "2.880.000 đồng"),
+        ("Lãi chậm đóng", "25.920 đồng"),
+        ("Cộng", "2.905.920 đồng"),
+    ]
+    assert "Đơn vị còn nợ <strong>11.545.920 đồng</strong> của 4 tháng, từ tháng 07/2026" in page
+    statement_page = client.get("/don-vi/thong-bao/2026-10").text
+    assert re.search(r"Lãi chậm đóng</dt><dd>25.920 đồng", statement_page)
