@@ -125,6 +125,12 @@ def up_command(
         "ngay lần đăng nhập đầu: quét mã QR bằng ứng dụng xác thực trên điện thoại",
         highlight=False,
     )
+    if demo.employer_code:
+        out.print(
+            f"[bold]Đơn vị:[/] {nidb_url}/don-vi/ → mã đơn vị {demo.employer_code}, mật khẩu "
+            f"{demo.employer_password} (mới ở mỗi lần chạy)",
+            highlight=False,
+        )
     out.print(f"Nhật ký các tiến trình: {data_dir / 'up-logs'}", highlight=False)
     out.print("Nhấn Ctrl-C để dừng tất cả (press Ctrl-C to stop everything).")
 
