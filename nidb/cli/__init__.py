@@ -51,6 +51,7 @@ def demo_command(
 ) -> None:
     """Chạy thử: sinh một tỉnh mẫu, nạp, đối sánh và tóm tắt (generate, import, match, summarise)."""
     from nidb.cli.demo import run_demo
+    from nidb.cli.demo_employer import print_employer_demo
     from nidb.cli.demo_exchange import print_exchange_demo
     from nidb.identity.commands import print_match, print_report
     from nidb.ingest.commands import print_import
@@ -74,6 +75,8 @@ def demo_command(
             print_match(result.matching, data_dir / "matches.csv")
         if result.exchange is not None:
             print_exchange_demo(out, result.exchange)
+        if result.employer is not None:
+            print_employer_demo(out, result.employer)
 
 
 def up_command(
@@ -122,6 +125,12 @@ def up_command(
         "ngay lần đăng nhập đầu: quét mã QR bằng ứng dụng xác thực trên điện thoại",
         highlight=False,
     )
+    if demo.employer_code:
+        out.print(
+            f"[bold]Đơn vị:[/] {nidb_url}/don-vi/ → mã đơn vị {demo.employer_code}, mật khẩu "
+            f"{demo.employer_password} (mới ở mỗi lần chạy)",
+            highlight=False,
+        )
     out.print(f"Nhật ký các tiến trình: {data_dir / 'up-logs'}", highlight=False)
     out.print("Nhấn Ctrl-C để dừng tất cả (press Ctrl-C to stop everything).")
 

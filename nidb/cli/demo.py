@@ -1,4 +1,6 @@
-"""``nidb demo``: a small synthetic province generated, imported and summarised end to end."""
+"""``nidb demo``: a small synthetic province generated, imported and summarised end to end;
+then a hospital's card checks and a death (demo_exchange), and an employer declaring, being
+assessed and paying (demo_employer)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from nidb.cli.demo_employer import EmployerDemo, run_employer_demo
 from nidb.cli.demo_exchange import ExchangeDemo, run_exchange_demo
 from nidb.identity.match import MatchSummary, match_files
 from nidb.identity.verify import VerifyReport
@@ -36,6 +39,7 @@ class DemoResult:
     matching: MatchSummary | None = None
     verification: VerifyReport | None = None
     exchange: ExchangeDemo | None = None
+    employer: EmployerDemo | None = None
 
 
 def run_demo(
@@ -69,6 +73,7 @@ def run_demo(
         data_dir / "registry.csv", data_dir / "records.csv", data_dir / "matches.csv"
     )
     result.exchange = run_exchange_demo(engine, data_dir / "registry.csv", on_stage)
+    result.employer = run_employer_demo(engine, data_dir, on_stage)
     return result
 
 

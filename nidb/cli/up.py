@@ -72,6 +72,9 @@ class Demo:
     citizen_name: str | None
     staff_password: str
     registry: Path | None
+    employer_code: str | None = None
+    """The employer ``nidb demo`` declared for, and its web password (new at each run)."""
+    employer_password: str | None = None
 
 
 @dataclass
@@ -148,12 +151,35 @@ def prepare(
             )
         ).first()
     registry = demo_dir / "registry.csv"
+    employer_code, employer_password = _demo_employer(engine)
     return Demo(
         citizen_id=row[0] if row else None,
         citizen_name=row[1] if row else None,
         staff_password=password,
         registry=registry if registry.is_file() else None,
+        employer_code=employer_code,
+        employer_password=employer_password,
     )
+
+
+def _demo_employer(engine: Engine) -> tuple[str | None, str | None]:
+    """The employer of the demo (enrolled by ``nidb demo``) with a new web password."""
+    from nidb.employers.accounts import set_password
+    from nidb.employers.passwords import hash_password
+
+    with engine.connect() as conn:
+        code = conn.execute(
+            text(
+                "SELECT employer_code FROM employer_accounts WHERE enrolled_by = 'demo' "
+                "ORDER BY employer_code LIMIT 1"
+            )
+        ).scalar_one_or_none()
+    if code is None:
+        return None, None
+    password = "Don-vi-" + secrets.token_urlsafe(9)
+    with engine.begin() as conn:
+        set_password(conn, str(code), hash_password(password), "cli:nidb-up")
+    return str(code), password
 
 
 def plan(

@@ -45,8 +45,10 @@ def start_gateway_payment(
     amount: int | None = None,
     *,
     settings: PaymentSettings | None = None,
+    return_path: str = "/",
 ) -> GatewayOrder:
-    """Order a payment at the gateway (default amount: the employer's whole open debt)."""
+    """Order a payment at the gateway (default amount: the employer's whole open debt);
+    the gateway sends the payer back to nidb's ``return_path``."""
     settings = settings or payment_settings()
     with engine.begin() as conn:
         if amount is None:
@@ -83,7 +85,7 @@ def start_gateway_payment(
                 "amount": amount,
                 "reference": reference,
                 "description": f"Nộp tiền BHXH, BHYT, BHTN của đơn vị {employer_code}",
-                "return_url": f"{base}/",
+                "return_url": f"{base}{return_path}",
                 "callback_url": f"{base}{CALLBACK_PATH}",
             },
             timeout=10,

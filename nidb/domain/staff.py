@@ -71,6 +71,9 @@ class StaffAction(StrEnum):
     """Approve or refuse a dossier."""
     DECIDE_ALERT = "alert.decide"
     """Confirm or dismiss an access-anomaly alert (never one about oneself)."""
+    READ_DEBTORS = "debt.read"
+    """List employers in debt (nợ đóng) per province, flagged when the enterprise closed: a
+    collection task of province staff; auditors read it too."""
 
 
 _LABELS: dict[StaffRole, str] = {
@@ -91,6 +94,7 @@ _ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.CHECK_DOSSIER: frozenset({_REVIEWER}),
     StaffAction.DECIDE_DOSSIER: frozenset({_APPROVER}),
     StaffAction.DECIDE_ALERT: frozenset({_AUDITOR, _ADMIN}),
+    StaffAction.READ_DEBTORS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
 }
 """Who may do what: the one rule table (docs/console.md, docs/services.md)."""
 

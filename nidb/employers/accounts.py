@@ -20,7 +20,15 @@ from nidb.store import models
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models_employers import EmployerAccount, EmployerKey
 
-__all__ = ["AccountView", "add_key", "enrol", "get_account", "list_accounts", "revoke_key"]
+__all__ = [
+    "AccountView",
+    "add_key",
+    "enrol",
+    "get_account",
+    "list_accounts",
+    "revoke_key",
+    "set_password",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +188,18 @@ def revoke_key(conn: Connection, employer_code: str, kid: str, actor: str, reaso
             "the employer has no active key with this id",
         )
     _audit(conn, actor, "employer.key_revoked", employer_code, {"kid": kid, "reason": reason})
+
+
+def set_password(conn: Connection, employer_code: str, password_hash: str, actor: str) -> None:
+    """Set the password of the employer's web pages (an argon2id hash); audited, the hash is
+    neither logged nor announced."""
+    _require_account(conn, employer_code)
+    conn.execute(
+        update(EmployerAccount)
+        .where(EmployerAccount.employer_code == employer_code)
+        .values(password_hash=password_hash)
+    )
+    _audit(conn, actor, "employer.password_set", employer_code, {})
 
 
 def get_account(conn: Connection, employer_code: str) -> AccountView | None:

@@ -511,6 +511,7 @@ class _Applying:
                 wage=row.wage,
                 contract_type=row.contract_type,
                 full_time=row.full_time,
+                position=row.position,
                 social="BHXH" in row.schemes,
                 health="BHYT" in row.schemes,
                 unemployment="BHTN" in row.schemes,
@@ -741,7 +742,11 @@ class _Applying:
             self.conn.execute(
                 update(DeclaredWage)
                 .where(DeclaredWage.id == run.id)
-                .values(wage=row.wage, declaration_id=self.declaration_id)
+                .values(
+                    wage=row.wage,
+                    position=row.position or run.position,
+                    declaration_id=self.declaration_id,
+                )
             )
         else:  # split: the old salary up to the month before, the new one from the month
             self.conn.execute(
@@ -759,6 +764,7 @@ class _Applying:
                     wage=row.wage,
                     contract_type=run.contract_type,
                     full_time=run.full_time,
+                    position=row.position or run.position,
                     social=run.social,
                     health=run.health,
                     unemployment=run.unemployment,

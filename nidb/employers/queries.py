@@ -43,7 +43,9 @@ def declaration(conn: Connection, employer_code: str, declaration_no: str) -> di
 
 
 def workers(conn: Connection, employer_code: str) -> list[dict[str, Any]]:
-    """The employer's declared workers: each one's latest run, with name from the register."""
+    """The employer's declared workers: each one's latest run, with name from the register,
+    the first month declared at this employer (``start_month``) and the worker's latest health
+    card (``card_code``, ``card_status``, ``card_valid_to``; None when there is none)."""
     wages = DeclaredWage.__table__
     person = models.Person.__table__
     rows = conn.execute(
@@ -54,5 +56,27 @@ def workers(conn: Connection, employer_code: str) -> list[dict[str, Any]]:
     ).mappings()
     latest: dict[str, dict[str, Any]] = {}
     for row in rows:
-        latest[row["personal_id"] or row["bhxh_code"]] = dict(row)
+        key = row["personal_id"] or row["bhxh_code"]
+        start = latest[key]["start_month"] if key in latest else row["from_month"]
+        latest[key] = {**dict(row), "start_month": start}
+    cards = _latest_cards(conn, [str(w["bhxh_code"]) for w in latest.values()])
+    for worker in latest.values():
+        card = cards.get(str(worker["bhxh_code"]))
+        worker["card_code"] = card[0] if card else None
+        worker["card_status"] = card[1] if card else None
+        worker["card_valid_to"] = card[2] if card else None
     return sorted(latest.values(), key=lambda r: (r["full_name"] or "", r["personal_id"] or ""))
+
+
+def _latest_cards(conn: Connection, codes: list[str]) -> dict[str, tuple[str, str, Any]]:
+    """BHXH code → (card code, status, valid to) of the card valid latest."""
+    cards = models.HealthCard.__table__
+    found: dict[str, tuple[str, str, Any]] = {}
+    for start in range(0, len(codes), 500):
+        for code, card_code, status, valid_to in conn.execute(
+            select(cards.c.bhxh_code, cards.c.card_code, cards.c.status, cards.c.valid_to)
+            .where(cards.c.bhxh_code.in_(codes[start : start + 500]))
+            .order_by(cards.c.bhxh_code, cards.c.valid_to, cards.c.id)
+        ):
+            found[str(code)] = (str(card_code), str(status), valid_to)
+    return found

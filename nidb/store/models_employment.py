@@ -50,6 +50,7 @@ class DeclaredWage(Base):
     wage: Mapped[int] = mapped_column(BigInteger)
     contract_type: Mapped[str] = mapped_column(String(12))
     full_time: Mapped[bool] = mapped_column(Boolean)
+    position: Mapped[str | None] = mapped_column(String(200))  # chức danh, as declared
     social: Mapped[bool] = mapped_column(Boolean)  # BHXH: pension, sickness, accident funds
     health: Mapped[bool] = mapped_column(Boolean)  # BHYT
     unemployment: Mapped[bool] = mapped_column(Boolean)  # BHTN

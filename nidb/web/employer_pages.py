@@ -25,8 +25,9 @@ from nidb.employers.checks import DECREASE_REASONS
 from nidb.employers.declarations import submit
 from nidb.employers.errors import EmployerError
 from nidb.employers.passwords import verify_password
-from nidb.employers.queries import recent_declarations, workers
+from nidb.employers.queries import declaration, recent_declarations, workers
 from nidb.employers.upload import upload_workers
+from nidb.services.workdays import today_vn
 from nidb.store import models
 from nidb.store.models_employers import EmployerAccount
 from nidb.web.routing import see_other, web_router
@@ -53,6 +54,7 @@ KIND_LABELS = {
     "correction": "Điều chỉnh thông tin người lao động",
 }
 STATUS_LABELS = {"applied": "Đã chấp nhận", "refused": "Bị từ chối"}
+CARD_LABELS = {"active": "Còn hiệu lực", "revoked": "Đã thu hồi", "suspended": "Tạm dừng"}
 CONTRACT_LABELS = {
     "indefinite": "Không xác định thời hạn",
     "fixed_term": "Xác định thời hạn",
@@ -87,13 +89,15 @@ env.filters["vn_month"] = _vn_month
 env.globals["employer_labels"] = {
     "kinds": KIND_LABELS,
     "statuses": STATUS_LABELS,
+    "cards": CARD_LABELS,
     "contracts": CONTRACT_LABELS,
     "fields": FIELD_LABELS,
     "reasons": DECREASE_REASONS,
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def error_text(error: dict[str, Any]) -> str:
+    """A row error as one Vietnamese sentence for the pages."""
     if error["rule"] == "MONTH_FORMAT":
         return "Tháng phải có dạng tháng/năm, ví dụ 11/2026."
     text = str(error["message_vi"])
@@ -185,7 +189,10 @@ def home(request: Request, employer: EmployerDep) -> HTMLResponse:
     """The employer's workers: each one's latest declared run."""
     with engine_of(request).connect() as conn:
         rows = workers(conn, employer.employer_code)
-    return render(request, "don-vi/home.html", employer=employer, workers=rows, active_nav="home")
+    return render(
+        request, "don-vi/home.html", employer=employer, workers=rows, today=today_vn(),
+        active_nav="home",
+    )  # fmt: skip
 
 
 @router.get("/ho-so")
@@ -194,7 +201,7 @@ def declarations(request: Request, employer: EmployerDep) -> HTMLResponse:
     with engine_of(request).connect() as conn:
         rows = recent_declarations(conn, employer.employer_code)
     for row in rows:
-        row["messages"] = [(e["row"], _message(e)) for e in row["errors"] or []]
+        row["messages"] = [(e["row"], error_text(e)) for e in row["errors"] or []]
     return render(
         request, "don-vi/ho-so.html", employer=employer, declarations=rows, active_nav="records"
     )
@@ -235,12 +242,46 @@ def _form_page(
     )
 
 
+def _errors_of(errors: list[dict[str, Any]]) -> dict[str, str]:
+    """Row errors as the form shows them: by field, the first of each; others for the form."""
+    shown: dict[str, str] = {}
+    for error in errors:
+        name = error["field"] if error["field"] in FIELD_LABELS else "form"
+        shown.setdefault(name, error_text(error))
+    return shown
+
+
+def _values_of(refused: dict[str, Any]) -> dict[str, str]:
+    """A refused one-worker declaration as the form's values (months and salary as typed)."""
+    body = refused["body"] if isinstance(refused["body"], dict) else {}
+    rows = body.get("workers")
+    worker = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
+    values = {
+        k: "" if v is None else str(v)
+        for k, v in worker.items()
+        if k in FIELD_LABELS and not isinstance(v, dict | list)
+    }
+    values["full_time"] = "1" if worker.get("full_time", True) is True else ""
+    month = str(body.get("month") or "")
+    iso = re.fullmatch(r"(\d{4})-(\d{2})", month)
+    values["month"] = f"{iso[2]}/{iso[1]}" if iso else month
+    values["declaration_no"] = str(refused["declaration_no"])
+    return values
+
+
 def _form_route(slug: str) -> None:
     kind = FORMS[slug][0]
 
-    def show(request: Request, employer: EmployerDep) -> HTMLResponse:
+    def show(request: Request, employer: EmployerDep, so: str | None = None) -> HTMLResponse:
         values = {"declaration_no": _number(), "full_time": "1", "contract_type": "indefinite"}
-        return _form_page(request, employer, slug, values, {})
+        errors: dict[str, str] = {}
+        if so:  # correct a refused declaration: its values and errors, under its own number
+            with engine_of(request).connect() as conn:
+                refused = declaration(conn, employer.employer_code, so[:40])
+            if refused and refused["status"] == "refused" and refused["kind"] == kind:
+                values = _values_of(refused)
+                errors = _errors_of(refused["errors"] or [])
+        return _form_page(request, employer, slug, values, errors)
 
     async def send(request: Request, employer: EmployerDep) -> Response:
         form = await request.form()
@@ -280,11 +321,7 @@ def _form_route(slug: str) -> None:
                 "success",
             )
             return see_other("/don-vi/ho-so")
-        errors: dict[str, str] = {}
-        for error in outcome.errors:
-            name = error["field"] if error["field"] in FIELD_LABELS else "form"
-            errors.setdefault(name, _message(error))
-        return _form_page(request, employer, slug, values, errors, status=422)
+        return _form_page(request, employer, slug, values, _errors_of(outcome.errors), status=422)
 
     router.add_api_route(f"/{slug}", show, methods=["GET"], response_class=HTMLResponse)
     router.add_api_route(f"/{slug}", send, methods=["POST"])
@@ -336,7 +373,7 @@ async def upload(request: Request, employer: EmployerDep) -> HTMLResponse:
                 errors["danh_sach"] = error.message_vi[:1].upper() + error.message_vi[1:] + "."
     messages = (
         [
-            (e["row"], FIELD_LABELS.get(e["field"], "Dòng"), e["value"], _message(e))
+            (e["row"], FIELD_LABELS.get(e["field"], "Dòng"), e["value"], error_text(e))
             for e in result.errors
         ]
         if result

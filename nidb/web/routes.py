@@ -31,6 +31,7 @@ def mount(app: FastAPI) -> None:
         citizen_forms,
         citizen_pages,
         console,
+        employer_account_pages,
         employer_pages,
         staff_pages,
         staff_second_factor_pages,
@@ -51,3 +52,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(citizen_forms.router)
     app.include_router(citizen_export.router)
     app.include_router(employer_pages.router)  # employers' pages (/don-vi/)
+    app.include_router(employer_account_pages.router)  # their account: statements, debt

@@ -23,8 +23,8 @@ def _shots(page: Any, name: str, database: str) -> None:
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, width
     page.set_viewport_size({"width": 375, "height": 812})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
 
 
 def test_an_employer_walks_its_pages(

@@ -21,6 +21,7 @@ NAV = (
     ("corrections", "Yêu cầu điều chỉnh", "/can-bo/dieu-chinh/"),
     ("dossiers", "Hồ sơ dịch vụ công", "/can-bo/ho-so/"),
     ("audit", "Kiểm toán", "/can-bo/kiem-toan/"),
+    ("debt", "Nợ đóng", "/can-bo/no-dong/"),
 )
 
 
@@ -29,6 +30,7 @@ NAV_ACTIONS = {
     "corrections": StaffAction.READ_CORRECTIONS,
     "dossiers": StaffAction.PROCESS_DOSSIERS,
     "audit": StaffAction.READ_ACCESS_LOG,
+    "debt": StaffAction.READ_DEBTORS,
 }
 """Navigation keys shown only to the roles that may do an action (a link that would answer 403
 is not shown); keys not listed are shown to every role."""
@@ -44,6 +46,7 @@ def mount(app: FastAPI) -> None:
         pages_audit,
         pages_corrections,
         pages_dashboard,
+        pages_debt,
         pages_review,
     )
 
@@ -56,5 +59,12 @@ def mount(app: FastAPI) -> None:
     async def not_in_scope(request: Request, error: NotInScope) -> HTMLResponse:
         return render(request, "console/not_found.html", status=404, what=error.what)
 
-    for module in (pages_review, pages_dashboard, pages_alerts, pages_audit, pages_corrections):
+    for module in (
+        pages_review,
+        pages_dashboard,
+        pages_alerts,
+        pages_audit,
+        pages_corrections,
+        pages_debt,
+    ):
         app.include_router(module.router)

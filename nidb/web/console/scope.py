@@ -169,4 +169,6 @@ Auditor = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_ACCESS_
 """May read access histories and the audit log."""
 AlertDecider = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.DECIDE_ALERT))]
 """May confirm or dismiss access-anomaly alerts."""
+DebtReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_DEBTORS))]
+"""May list employers in debt."""
 Scope = Annotated[StaffScope, Depends(staff_scope)]
