@@ -20,6 +20,6 @@ def register(engine: Engine) -> Iterator[Engine]:
     yield engine
 
 
-def serve(app: object) -> BackgroundServer:
+def serve(app: object, lifespan: str = "off") -> BackgroundServer:
     """A server of ``app`` on a free port (`with` starts and stops it)."""
-    return BackgroundServer(app)
+    return BackgroundServer(app, lifespan=lifespan)
