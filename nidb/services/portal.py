@@ -26,7 +26,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from nidb.connectors.platforms import PlatformRefused, PlatformUnavailable, PortalClient
+from nidb.connectors.platforms import (
+    PlatformError,
+    PlatformRefused,
+    PlatformUnavailable,
+    PortalClient,
+)
 from nidb.domain.errors import DomainError
 from nidb.services import streams
 from nidb.services.claims import submit_one_time_claim, submit_unemployment_claim
@@ -218,7 +223,10 @@ def _take(engine: Engine, portal: PortalClient, item: Any, result: SyncResult) -
             )
         return
     result.repeated += 1  # fetched before; the acknowledgement was lost
-    _report(portal, opening)
+    try:
+        _report(portal, opening)
+    except PlatformRefused as refused:
+        result.statuses_refused.append((opening.id, refused.code))
 
 
 def pull(
@@ -229,7 +237,7 @@ def pull(
     try:
         for item in portal.waiting(limit):
             _take(engine, portal, item, result)
-    except PlatformUnavailable as error:
+    except PlatformError as error:  # unreachable, or the listing itself refused (a wrong key)
         result.stopped = error.message_vi
     return result
 

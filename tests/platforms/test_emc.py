@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from nidb.cli import app
 from nidb.connectors.platforms import EmcClient
 from nidb.connectors.resilience import RetryPolicy
 from nidb.services import streams
@@ -125,3 +128,17 @@ def test_the_emc_answers_bad_batches_with_coded_errors(emc: tuple[Measurements, 
         headers={"x-api-key": "wrong"},
     )
     assert (unauthorised.status_code, unauthorised.json()["code"]) == (401, "API_KEY_INVALID")
+
+
+def test_emc_send_command(register: Engine, cli: CliRunner, emc: tuple[Measurements, str]) -> None:
+    held, url = emc
+    dossiers(register)
+    time.sleep(2.1)  # the command leaves events younger than 2 s for its next run
+    args = ["platforms", "emc-send", "--url", "http://127.0.0.1:9", "--api-key", KEY]
+    down = cli.invoke(app, args)
+    assert down.exit_code == 1 and "dừng" in down.output and "không phản hồi" in down.output
+    done = cli.invoke(
+        app, ["platforms", "emc-send"], env={"NIDB_EMC_URL": url, "NIDB_EMC_API_KEY": KEY}
+    )
+    assert done.exit_code == 0, done.output
+    assert "EMC: 3 sự kiện trong 1 lô" in done.output and len(held.events) == 3

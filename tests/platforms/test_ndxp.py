@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from nidb.api.app import create_app as create_nidb
+from nidb.cli import app
 from nidb.connectors.platforms import NdxpClient, PlatformRefused
 from nidb.exchange.catalogue import SERVICES
 from nidb.exchange.ndxp import PROVIDER_CODE, register
@@ -141,3 +143,13 @@ def test_a_provider_that_is_down_is_a_coded_502(listed: Live) -> None:
         f"{listed.url}/v1/gateway/{PROVIDER_CODE}/keys", headers={"x-api-key": MINISTRY_KEY}
     )
     assert (answer.status_code, answer.json()["code"]) == (502, "PROVIDER_UNREACHABLE")
+
+
+def test_ndxp_register_command(live: Live, cli: CliRunner) -> None:
+    args = ["platforms", "ndxp-register", "--public-url", live.nidb_url, "--url", live.url]
+    done = cli.invoke(app, [*args, "--api-key", KEY])
+    assert done.exit_code == 0, done.output
+    assert f"đã đăng ký {len(SERVICES)} dịch vụ" in done.output
+    assert PROVIDER_CODE in live.platform.catalogue
+    refused = cli.invoke(app, [*args, "--api-key", "k2"])
+    assert refused.exit_code == 1 and "NOT_YOUR_LISTING" in refused.output

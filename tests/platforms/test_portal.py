@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from nidb.cli import app
 from nidb.connectors.platforms import PortalClient
 from nidb.connectors.resilience import RetryPolicy
 from nidb.services.decisions import decide
@@ -178,3 +180,33 @@ def test_the_portal_answers_bad_input_with_coded_bilingual_errors(
         assert (answer.status_code, body["code"]) == (status, error), body
         assert "(" in body["message"]  # Vietnamese, then English in brackets
     assert "không thể chuyển" in cases[-1][0].json()["message"]
+
+
+def test_portal_sync_command(register: Engine, cli: CliRunner, portal: tuple[Portal, str]) -> None:
+    _, url = portal
+    code = submit(
+        url,
+        LEFT,
+        "BHXH-MOTLAN",
+        {"ground": "no_contribution_12_months", "bank_account": "0123456789"},
+    )
+    missing = cli.invoke(
+        app, ["platforms", "portal-sync", "--url", url], env={"NIDB_DVCQG_API_KEY": ""}
+    )
+    assert missing.exit_code == 2 and "NIDB_DVCQG_API_KEY" in missing.output
+    done = cli.invoke(
+        app, ["platforms", "portal-sync"], env={"NIDB_DVCQG_URL": url, "NIDB_DVCQG_API_KEY": KEY}
+    )
+    assert done.exit_code == 0, done.output
+    assert "nhận 1 hồ sơ" in done.output
+    with register.connect() as conn:
+        assert (
+            conn.execute(
+                select(func.count())
+                .select_from(Dossier)
+                .where(Dossier.source_ref == f"dvcqg:{code}")
+            ).scalar_one()
+            == 1
+        )
+    wrong = cli.invoke(app, ["platforms", "portal-sync", "--url", url, "--api-key", "sai"])
+    assert wrong.exit_code == 1 and "API_KEY_INVALID" in wrong.output
