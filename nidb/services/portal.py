@@ -11,7 +11,8 @@ it, so nothing is lost between a fetch and its acknowledgement.
 
 ``pull`` opens a dossier per portal dossier (``source_ref`` ``dvcqg:<code>``, unique: a dossier
 fetched twice opens once) through the same submission as the citizen portal of nidb
-(``claims``), or reports it ``rejected`` with the coded reason when the submission refuses it.
+(``claims``) and acknowledges it (``received``), or reports it ``rejected`` with the coded
+reason when the submission refuses it.
 ``push_statuses`` sends the status changes of those dossiers, in order, from the
 ``portal.status`` stream (``streams``). ``sync`` does both.
 """
@@ -205,7 +206,11 @@ def _take(engine: Engine, portal: PortalClient, item: Any, result: SyncResult) -
         opening = _opening_event(engine, PREFIX + code)
         if opening is None:
             view = submission(engine)
-            result.opened.append((code, view.summary.id))  # "received" goes with the statuses
+            result.opened.append((code, view.summary.id))
+            # acknowledged at once, as the status stream will say it again (a no-op there)
+            opened = _opening_event(engine, PREFIX + code)
+            assert opened is not None
+            _report(portal, opened)
             return
     except DomainError as error:
         result.rejected.append((code, error.rule))
@@ -232,11 +237,22 @@ def _take(engine: Engine, portal: PortalClient, item: Any, result: SyncResult) -
 def pull(
     engine: Engine, portal: PortalClient, *, limit: int = 100, result: SyncResult | None = None
 ) -> SyncResult:
-    """Fetch the dossiers waiting at the portal and open them in nidb (or reject them)."""
+    """Fetch the dossiers waiting at the portal, page after page, and open them in nidb (or
+    reject them); each is acknowledged at once, so the next page holds the next ones. Stops at
+    a short page, or at a page of dossiers seen already (ones nidb could not acknowledge)."""
     result = result or SyncResult()
+    seen: set[str] = set()
     try:
-        for item in portal.waiting(limit):
-            _take(engine, portal, item, result)
+        while True:
+            page = portal.waiting(limit)
+            codes = {str(item.get("code")) for item in page if isinstance(item, dict)}
+            if not page or codes <= seen:
+                return result
+            seen |= codes
+            for item in page:
+                _take(engine, portal, item, result)
+            if len(page) < limit:
+                return result
     except PlatformError as error:  # unreachable, or the listing itself refused (a wrong key)
         result.stopped = error.message_vi
     return result

@@ -210,3 +210,13 @@ def test_portal_sync_command(register: Engine, cli: CliRunner, portal: tuple[Por
         )
     wrong = cli.invoke(app, ["platforms", "portal-sync", "--url", url, "--api-key", "sai"])
     assert wrong.exit_code == 1 and "API_KEY_INVALID" in wrong.output
+
+
+def test_a_pull_takes_every_page(register: Engine, portal: tuple[Portal, str]) -> None:
+    held, url = portal
+    form = {"ground": "no_contribution_12_months", "bank_account": "0123456789"}
+    codes = [submit(url, LEFT, "BHXH-MOTLAN", form) for _ in range(5)]
+    with client(url) as http:
+        result = pull(register, http, limit=2)
+    assert [code for code, _ in result.opened] == codes
+    assert {held.dossiers[c]["status"] for c in codes} == {"received"}

@@ -128,14 +128,16 @@ def create_app(
         listing = held.catalogue[provider]
         url = listing["base_url"].rstrip("/") + path
         started = time.perf_counter()
+        http = getattr(app.state, "http", None)
+        if http is None:  # one pool for the app's life (a new client costs an SSL context)
+            http = app.state.http = httpx.AsyncClient(timeout=15.0)
         try:
-            async with httpx.AsyncClient(timeout=15.0) as http:
-                answer = await http.request(
-                    method,
-                    url,
-                    content=content,
-                    headers={"content-type": "application/json", "x-ndxp-consumer": consumer},
-                )
+            answer = await http.request(
+                method,
+                url,
+                content=content,
+                headers={"content-type": "application/json", "x-ndxp-consumer": consumer},
+            )
         except httpx.HTTPError as error:
             held.calls.append(
                 {
