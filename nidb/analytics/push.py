@@ -88,12 +88,15 @@ def push_datasets(client: CkanClient, out: Path, datasets: list[Dataset], on: da
             package = client.action("package_create", json=metadata)
             result.created.append(dataset.identifier)
         else:
-            kept = [{"id": r["id"]} for r in existing.get("resources", [])]
+            listed = existing.get("resources")
+            kept = [{"id": r.get("id")} for r in listed or [] if isinstance(r, dict)]
             package = client.action(
-                "package_update", json={**metadata, "id": existing["id"], "resources": kept}
+                "package_update", json={**metadata, "id": existing.get("id"), "resources": kept}
             )
             result.updated.append(dataset.identifier)
-        by_name = {r.get("name"): r for r in package.get("resources", [])}
+        package_id = client.field(package, "package_create/update", "id", str)
+        resources = client.field(package, "package_create/update", "resources", list)
+        by_name = {r.get("name"): r for r in resources if isinstance(r, dict)}
         for path in _files(out, dataset):
             fields = {
                 "name": path.name,
@@ -103,11 +106,14 @@ def push_datasets(client: CkanClient, out: Path, datasets: list[Dataset], on: da
             media = MEDIA.get(path.suffix, "application/octet-stream")
             if path.name in by_name:
                 sent = client.upload(
-                    "resource_update", path, {**fields, "id": by_name[path.name]["id"]}, media
+                    "resource_update",
+                    path,
+                    {**fields, "id": str(by_name[path.name].get("id", ""))},
+                    media,
                 )
             else:
                 sent = client.upload(
-                    "resource_create", path, {**fields, "package_id": package["id"]}, media
+                    "resource_create", path, {**fields, "package_id": package_id}, media
                 )
             reported = sent.get("hash")
             if reported and reported.removeprefix("sha256:") != sha256_of(path):

@@ -121,13 +121,31 @@ class PlatformClient:
             if response.status_code >= 400:
                 code, message = _code_and_message(response)
                 raise PlatformRefused(self.platform, call, response.status_code, code, message)
-            return response.json()
+            try:
+                return response.json()
+            except ValueError:
+                raise self.bad_answer(call, "không phải JSON", "not JSON") from None
         raise PlatformUnavailable(
             self.platform,
             call,
             f"{self.platform} không phản hồi sau {self.retry.retries + 1} lần gọi ({last})",
             f"{self.platform} did not answer after {self.retry.retries + 1} calls ({last})",
         )
+
+    def bad_answer(self, call: str, vi: str, en: str) -> PlatformRefused:
+        """A successful status whose body is not what the platform's contract says."""
+        return PlatformRefused(
+            self.platform, call, 200, "BAD_ANSWER", f"câu trả lời {vi} (the answer is {en})"
+        )
+
+    def field(self, answer: Any, call: str, name: str, kind: type | tuple[type, ...]) -> Any:
+        """``answer[name]``, checked to be a ``kind``; PlatformRefused BAD_ANSWER if not."""
+        value = answer.get(name) if isinstance(answer, dict) else None
+        if not isinstance(value, kind):
+            raise self.bad_answer(
+                call, f"thiếu trường {name} hợp lệ", f"without a valid {name!r} field"
+            )
+        return value
 
 
 class PortalClient(PlatformClient):
@@ -141,17 +159,16 @@ class PortalClient(PlatformClient):
     def waiting(self, limit: int = 100) -> list[dict[str, Any]]:
         """Dossiers submitted at the portal and not yet acknowledged by the agency."""
         found = self.request("GET", "/v1/agency/dossiers", params={"limit": limit})
-        return list(found["dossiers"])
+        return list(self.field(found, "GET /v1/agency/dossiers", "dossiers", list))
 
     def report(
         self, code: str, status: str, *, agency_ref: str | None, note: str | None, at: str
     ) -> dict[str, Any]:
         """Report a dossier's status change (a repeat of the last one is a no-op there)."""
         body = {"status": status, "agency_ref": agency_ref, "note": note, "at": at}
-        answer: dict[str, Any] = self.request(
-            "POST", f"/v1/agency/dossiers/{code}/status", json=body
-        )
-        return answer
+        answer = self.request("POST", f"/v1/agency/dossiers/{code}/status", json=body)
+        self.field(answer, f"POST /v1/agency/dossiers/{code}/status", "status", str)
+        return dict(answer)
 
 
 class NdxpClient(PlatformClient):
@@ -163,8 +180,10 @@ class NdxpClient(PlatformClient):
         super().__init__(base_url, {"x-api-key": api_key}, **kwargs)
 
     def list_services(self, provider: str, listing: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("PUT", f"/v1/catalogue/{provider}", json=listing)
-        return answer
+        call = f"PUT /v1/catalogue/{provider}"
+        answer = self.request("PUT", f"/v1/catalogue/{provider}", json=listing)
+        self.field(answer, call, "services", list)
+        return dict(answer)
 
 
 class EmcClient(PlatformClient):
@@ -176,10 +195,9 @@ class EmcClient(PlatformClient):
         super().__init__(base_url, {"x-api-key": api_key}, **kwargs)
 
     def send(self, batch_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request(
-            "POST", "/v1/batches", json={"batch_id": batch_id, "events": events}
-        )
-        return answer
+        answer = self.request("POST", "/v1/batches", json={"batch_id": batch_id, "events": events})
+        self.field(answer, "POST /v1/batches", "status", str)
+        return dict(answer)
 
 
 class CkanClient(PlatformClient):
@@ -196,7 +214,9 @@ class CkanClient(PlatformClient):
             f"/api/3/action/{name}",
             **kwargs,
         )
-        return answer["result"]
+        if not isinstance(answer, dict) or answer.get("success") is not True:
+            raise self.bad_answer(name, "không báo thành công", "not a CKAN success")
+        return self.field(answer, name, "result", (dict, list))
 
     def find(self, name: str) -> dict[str, Any] | None:
         """The dataset named ``name``, or None."""
