@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import httpx
+from typer.testing import CliRunner
 
-from nidb.cli import up
+from nidb.cli import app, up
 from nidb.cli.up import Demo
 
 
@@ -42,3 +43,8 @@ def test_nidb_up_starts_the_platforms_with_their_keys_and_docs(tmp_path: Path) -
     finally:
         stack.stop()
     assert stack.exited() is not None
+
+
+def test_a_consumer_without_its_key_is_refused_before_the_platform_starts() -> None:
+    done = CliRunner().invoke(app, ["sim", "ndxp", "--consumer", "VN/GOV/X"])
+    assert done.exit_code == 2 and "MÃ=KHÓA" in done.output
