@@ -116,6 +116,12 @@ def emc_send_command(
             result = send_usage(open_engine(), emc, batch_size=batch_size)
         out.print(
             f"EMC: {result.events} sự kiện trong {result.batches} lô"
+            + (
+                f", EMC không nhận {len(result.refused)} sự kiện: "
+                + ", ".join(f"{event} ({code})" for event, code in result.refused[:10])
+                if result.refused
+                else ""
+            )
             + (f" — dừng: {result.stopped}" if result.stopped else "")
         )
         return result.stopped is None

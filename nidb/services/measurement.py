@@ -6,17 +6,19 @@ took since submission, in seconds. Every event has a stable id (``nidb-<event id
 batch a stable id (``nidb-<first>-<last>``), so a batch sent again after a lost answer is a
 repeat at the EMC, and the cursor moves only when the EMC has answered. The client retries
 failed calls with backoff; a run that still cannot reach the EMC stops and leaves the cursor
-where it was for the next run.
+where it was for the next run. A batch the EMC refuses as invalid (422) is sent again event by
+event; the events refused alone are recorded (``SendResult.refused``) and skipped, so one bad
+event cannot block the stream for good.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
 
-from nidb.connectors.platforms import EmcClient, PlatformError
+from nidb.connectors.platforms import EmcClient, PlatformError, PlatformRefused
 from nidb.services import streams
 from nidb.services.workflow import TERMINAL
 
@@ -29,6 +31,8 @@ STREAM = "emc.usage"
 class SendResult:
     batches: int = 0
     events: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """(event id, the EMC's code) of events the EMC refused one by one (skipped)."""
     stopped: str | None = None
 
 
@@ -74,9 +78,33 @@ def send_usage(
         if usage:
             try:
                 emc.send(f"nidb-{events[0].id}-{events[-1].id}", usage)
+            except PlatformRefused as refused:
+                if refused.status != 422 or not _one_by_one(emc, usage, result):
+                    result.stopped = f"{refused.message_vi} ({refused.message_en})"
+                    return result
             except PlatformError as error:
                 result.stopped = f"{error.message_vi} ({error.message_en})"
                 return result
-            result.batches += 1
-            result.events += len(usage)
+            else:
+                result.batches += 1
+                result.events += len(usage)
         streams.advance(engine, STREAM, events[-1].id)
+
+
+def _one_by_one(emc: EmcClient, usage: list[dict[str, Any]], result: SendResult) -> bool:
+    """A batch the EMC refused as invalid, sent again event by event (batch id = event id):
+    the events it refuses alone are recorded and skipped, so one bad event does not block the
+    stream for good. False if the EMC could not be reached meanwhile (the run stops)."""
+    for event in usage:
+        try:
+            emc.send(str(event["event_id"]), [event])
+        except PlatformRefused as refused:
+            if refused.status == 422:
+                result.refused.append((str(event["event_id"]), refused.code))
+                continue
+            return False
+        except PlatformError:
+            return False
+        result.batches += 1
+        result.events += 1
+    return True

@@ -142,3 +142,15 @@ def test_emc_send_command(register: Engine, cli: CliRunner, emc: tuple[Measureme
     )
     assert done.exit_code == 0, done.output
     assert "EMC: 3 sự kiện trong 1 lô" in done.output and len(held.events) == 3
+
+
+def test_an_event_the_emc_refuses_is_skipped_and_the_rest_arrive(register: Engine) -> None:
+    held = Measurements(services=frozenset({"one_time_si"}))  # it does not know unemployment
+    dossiers(register)
+    with serve(create_app({"BHXH": KEY}, held)) as server, client(server.url) as http:
+        result = send_usage(register, http, settle=0)
+    assert result.stopped is None and result.events == 2
+    assert [code for _, code in result.refused] == ["UNKNOWN_SERVICE"]
+    assert sorted(e["kind"] for e in held.events.values()) == ["completed", "used"]
+    with register.connect() as conn:
+        assert streams.position(conn, STREAM) > 0  # not stuck on the refused event

@@ -6,6 +6,8 @@ it took). A batch id seen before is answered ``duplicate`` and changes nothing, 
 that lost an acknowledgement may send the batch again; an event id seen before (in another
 batch) is counted once. ``GET /v1/events`` and ``GET /v1/stats`` show what arrived;
 ``PUT /v1/admin/faults`` makes the next requests fail (503), to exercise the agency's retries.
+Given a catalogue of procedure codes, a batch naming another is refused whole (422
+``UNKNOWN_SERVICE``), as a strict receiver would.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class BatchIn(_Strict):
 
 @dataclass
 class Measurements:
+    services: frozenset[str] | None = None
+    """The procedure codes the EMC knows; None: any. A batch naming another is refused (422)."""
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, int] = field(default_factory=dict)
     fail_next: int = 0
@@ -89,6 +93,16 @@ def create_app(agency_keys: dict[str, str], held: Measurements | None = None) ->
         agency = check_key(x_api_key, agency_keys)
         if body.batch_id in store.batches:
             return {"status": "duplicate", "accepted": 0}
+        unknown = sorted(
+            {e.service for e in body.events} - store.services if store.services is not None else ()
+        )
+        if unknown:
+            raise ServiceError(
+                422,
+                "UNKNOWN_SERVICE",
+                f"thủ tục {unknown[0]!r} không có trong danh mục của EMC",
+                f"service {unknown[0]!r} is not in the EMC's catalogue",
+            )
         accepted = 0
         for event in body.events:
             if event.event_id not in store.events:
