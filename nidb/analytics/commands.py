@@ -7,7 +7,7 @@
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,6 +15,9 @@ from rich.table import Table
 from nidb.domain.display import vn_date
 from nidb.terminal import fail, handled
 from nidb.terminal import out as console  # `out` is the name of the --out options
+
+if TYPE_CHECKING:
+    from nidb.analytics.dataset import Dataset
 
 report_app = typer.Typer(
     help="Báo cáo định kỳ PDF và XLSX (monthly, six-monthly, quarterly and yearly reports).",
@@ -224,6 +227,20 @@ def publish_command(
     parquet: Annotated[
         bool, typer.Option("--parquet", help="Thêm bản Parquet của mỗi tệp (Parquet copies)")
     ] = False,
+    push: Annotated[
+        str | None,
+        typer.Option(
+            "--push",
+            help="Đẩy lên cổng dữ liệu mở có API CKAN tại URL này "
+            "(push to a CKAN-compatible portal; key in NIDB_OPENDATA_API_KEY)",
+        ),
+    ] = None,
+    push_key: Annotated[
+        str | None,
+        typer.Option(
+            "--push-key", envvar="NIDB_OPENDATA_API_KEY", help="Khóa API của cổng (CKAN API key)"
+        ),
+    ] = None,
 ) -> None:
     """Công bố dữ liệu mở tổng hợp đã ẩn ô nhỏ, kèm danh mục DCAT-AP (open data)."""
     from nidb.analytics.publish import publish
@@ -239,3 +256,27 @@ def publish_command(
         table.add_row(d.file, f"{d.rows:,}", f"{d.suppressed:,}")
     table.add_row("catalog.jsonld", "", "")
     console.print(table)
+    if push:
+        _push(push, push_key, out, datasets, day)
+
+
+def _push(url: str, key: str | None, out: Path, datasets: "list[Dataset]", day: date) -> None:
+    from nidb.analytics.push import push_datasets
+    from nidb.connectors.platforms import CkanClient, PlatformError
+
+    if not key:
+        raise fail(
+            "--push cần khóa API: --push-key hoặc NIDB_OPENDATA_API_KEY "
+            "(--push needs the portal's API key)",
+            2,
+        )
+    with CkanClient(url, key) as client:
+        try:
+            result = push_datasets(client, out, datasets, day)
+        except PlatformError as error:
+            raise fail(f"{error.message_vi} ({error.message_en})", 1) from None
+    console.print(
+        f"Đã đẩy lên {url}: {len(result.created)} bộ dữ liệu mới, {len(result.updated)} cập nhật, "
+        f"{result.files} tệp (pushed: {len(result.created)} created, "
+        f"{len(result.updated)} updated, {result.files} files)"
+    )

@@ -21,6 +21,7 @@ from nidb.analytics import commands as analytics_commands
 from nidb.api import commands as api_commands
 from nidb.backup import commands as backup_commands
 from nidb.claims import commands as claims_commands
+from nidb.cli import platforms as platforms_commands
 from nidb.contributions import commands as contributions_commands
 from nidb.detect import commands as detect_commands
 from nidb.employers import commands as employers_commands
@@ -180,6 +181,7 @@ services_commands.mount(app)  # dossier
 contributions_commands.mount(app)  # contributions
 web_commands.mount(app)  # staff-user
 employers_commands.mount(app)  # employer
+platforms_commands.mount(app)  # platforms
 
 
 def main() -> None:

@@ -9,6 +9,10 @@ first (as `nidb demo`). A demo citizen and a demo staff account are printed with
 in. Ctrl-C (SIGINT) or SIGTERM stops every process it started: each runs in its own session,
 is sent SIGTERM, and is killed if still there after ten seconds.
 
+The national platforms' stand-ins (public service portal, NDXP, EMC, open data) start too, each
+with a new API key in its ``NIDB_*_API_KEY`` variable; the table shows the command to run on
+nidb's side with those settings (docs/platforms.md).
+
 The SMTP and SMS-gateway stand-ins are not part of this tree yet; they join the list here when
 they land.
 """
@@ -182,12 +186,55 @@ def _demo_employer(engine: Engine) -> tuple[str | None, str | None]:
     return str(code), password
 
 
+PLATFORMS = {
+    "dvcqg": ("Cổng Dịch vụ công quốc gia (giả lập)", "NIDB_DVCQG", "nidb platforms portal-sync"),
+    "ndxp": (
+        "Nền tảng chia sẻ dữ liệu NDXP (giả lập)",
+        "NIDB_NDXP",
+        "nidb platforms ndxp-register",
+    ),
+    "emc": ("Hệ thống đo lường EMC (giả lập)", "NIDB_EMC", "nidb platforms emc-send"),
+    "opendata": ("Cổng dữ liệu mở, API CKAN (giả lập)", "NIDB_OPENDATA", "nidb publish --push"),
+}
+"""The national platforms' stand-ins (docs/platforms.md): name, settings prefix, nidb's side."""
+
+
+def _platforms(
+    url: dict[str, str], ports: dict[str, int], env: dict[str, str], nidb: str
+) -> list[Process]:
+    """The platforms' stand-ins, each with a new API key; what to run on nidb's side is shown
+    with the settings it needs (the stand-ins read the same variables)."""
+    found = []
+    for name, (title, prefix, command) in PLATFORMS.items():
+        key = secrets.token_urlsafe(12)
+        env[f"{prefix}_API_KEY"] = key
+        setting = f"{prefix}_API_KEY={key}"
+        if name != "opendata":
+            env[f"{prefix}_URL"] = url[name]
+            setting = f"{prefix}_URL={url[name]} {setting}"
+        target = {"opendata": f" --out open --push {url[name]}", "ndxp": f" --public-url {nidb}"}
+        target_args = target.get(name, "")
+        found.append(
+            Process(
+                title,
+                url[name],
+                f"chạy: {setting} {command}{target_args}",
+                ["sim", name, "--port", str(ports[name])],
+                "/docs",
+            )
+        )
+    return found
+
+
 def plan(
     demo: Demo, database_url: str, host: str, port: int
 ) -> tuple[list[Process], dict[str, str]]:
     """The processes to start and the settings nidb needs to reach them."""
     nidb = f"http://{host}:{free_port(port, host)}"
-    ports = {name: free_port(0, host) for name in ("pop", "vneid", "pay", "biz", "molisa", "hook")}
+    ports = {
+        name: free_port(0, host)
+        for name in ("pop", "vneid", "pay", "biz", "molisa", "hook", *PLATFORMS)
+    }
     url = {name: f"http://{host}:{p}" for name, p in ports.items()}
     vneid_secret = secrets.token_urlsafe(16)
     payment_secret = secrets.token_urlsafe(16)
@@ -259,6 +306,7 @@ def plan(
             [*sim, "webhook", "--port", str(ports["hook"])],
             "/docs",
         ),
+        *_platforms(url, ports, env, nidb),
         Process(
             "nidb",
             nidb,

@@ -105,6 +105,7 @@ def _file_claim(
     attachment: Upload | None,
     checks: list[dict[str, Any]],
     data: dict[str, Any],
+    source_ref: str | None = None,
 ) -> DossierView:
     """Open a citizen's claim dossier in ``submitted`` with its checks, attach the evidence and
     tell the citizen it was received (in the caller's transaction)."""
@@ -119,6 +120,7 @@ def _file_claim(
         province=register.province_for(conn, pid, codes),
         data=data,
         checks=checks,
+        source_ref=source_ref,
         note="tiếp nhận hồ sơ trực tuyến",
     )
     _attach(conn, dossier_id, attachment)
@@ -136,6 +138,7 @@ def submit_one_time_claim(
     note: str | None = None,
     actor: str | None = None,
     today: date | None = None,
+    source_ref: str | None = None,
 ) -> DossierView:
     """File a one-time SI claim (hưởng BHXH một lần) with its checks and proposed amount."""
     pid = check_personal_id(personal_id)
@@ -222,6 +225,7 @@ def submit_one_time_claim(
                 "amount": found.amount,
                 "explanation_vi": found.explanation_vi,
             },
+            source_ref,
         )
 
 
@@ -235,6 +239,7 @@ def submit_unemployment_claim(
     note: str | None = None,
     actor: str | None = None,
     today: date | None = None,
+    source_ref: str | None = None,
 ) -> DossierView:
     """File an unemployment-benefit claim (trợ cấp thất nghiệp) with checks and amount."""
     pid = check_personal_id(personal_id)
@@ -292,4 +297,5 @@ def submit_unemployment_claim(
                 "start_date": start.isoformat(),
                 "explanation_vi": found.explanation_vi,
             },
+            source_ref,
         )

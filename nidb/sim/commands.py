@@ -1,4 +1,5 @@
-"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|vneid|ivan` and
+"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|vneid|ivan`,
+`nidb sim dvcqg|ndxp|emc|opendata` (the national platforms) and
 `nidb generate` (the synthetic country).
 
 Mounted by nidb.cli (`mount`). The stand-ins play other organisations: like the rest of
@@ -407,3 +408,86 @@ def sim_ivan_command(
     from nidb.sim.ivan.app import serve
 
     serve(host, port, nidb_url, keys_dir)
+
+
+# --- nidb sim dvcqg | ndxp | emc | opendata (the national platforms) ---------------------------
+
+
+@sim_app.command("dvcqg")
+def sim_dvcqg_command(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8031,
+    host: str = "127.0.0.1",
+    api_key: Annotated[
+        str, typer.Option("--api-key", envvar="NIDB_DVCQG_API_KEY", help="Khóa API của BHXH.")
+    ] = "change-me",
+) -> None:
+    """Cổng Dịch vụ công quốc gia giả lập (the National Public Service Portal stand-in)."""
+    from nidb.sim.platforms.dvcqg import create_app
+
+    out.print(f"Cổng DVCQG: http://{host}:{port} (OpenAPI: /docs)")
+    _serve(create_app({"BHXH": api_key}), host, port)
+
+
+def _pairs(raw: list[str], option: str) -> dict[str, str]:
+    found = {}
+    for item in raw:
+        name, sep, key = item.partition("=")
+        if not sep or not name or not key:
+            raise fail(f"{option} {item!r}: cần dạng MÃ=KHÓA (expected CODE=KEY)", 2)
+        found[name] = key
+    return found
+
+
+@sim_app.command("ndxp")
+def sim_ndxp_command(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8032,
+    host: str = "127.0.0.1",
+    api_key: Annotated[
+        str,
+        typer.Option("--api-key", envvar="NIDB_NDXP_API_KEY", help="Khóa API của BHXH (provider)."),
+    ] = "change-me",
+    consumer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--consumer",
+            help="Bên khai thác, dạng MÃ_THÀNH_VIÊN=KHÓA (consumer member code=API key; repeatable)",
+        ),
+    ] = None,
+) -> None:
+    """Nền tảng tích hợp, chia sẻ dữ liệu quốc gia giả lập (the NDXP stand-in)."""
+    from nidb.sim.platforms.ndxp import create_app
+
+    consumers = _pairs(consumer or [], "--consumer")
+    out.print(f"NDXP: http://{host}:{port} (OpenAPI: /docs), {len(consumers)} bên khai thác")
+    _serve(create_app({"BHXH": api_key}, consumers), host, port)
+
+
+@sim_app.command("emc")
+def sim_emc_command(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8033,
+    host: str = "127.0.0.1",
+    api_key: Annotated[
+        str, typer.Option("--api-key", envvar="NIDB_EMC_API_KEY", help="Khóa API của BHXH.")
+    ] = "change-me",
+) -> None:
+    """Hệ thống EMC đo lường dịch vụ công giả lập (the EMC measurement stand-in)."""
+    from nidb.sim.platforms.emc import create_app
+
+    out.print(f"EMC: http://{host}:{port} (OpenAPI: /docs; đã nhận: /v1/stats)")
+    _serve(create_app({"BHXH": api_key}), host, port)
+
+
+@sim_app.command("opendata")
+def sim_opendata_command(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8034,
+    host: str = "127.0.0.1",
+    api_key: Annotated[
+        str,
+        typer.Option("--api-key", envvar="NIDB_OPENDATA_API_KEY", help="Khóa API (CKAN API key)."),
+    ] = "change-me",
+) -> None:
+    """Cổng dữ liệu mở quốc gia giả lập, API CKAN (the open-data portal stand-in)."""
+    from nidb.sim.platforms.ckan import create_app
+
+    out.print(f"Cổng dữ liệu mở: http://{host}:{port}/api/3/action/package_list (OpenAPI: /docs)")
+    _serve(create_app({"bhxh": api_key}), host, port)
