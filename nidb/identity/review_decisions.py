@@ -1,9 +1,10 @@
 """Deciding a review item (accept or reject) and what a decision writes.
 
-`accept` verifies the record as the item's candidate: for the fields the item disagreed on the
+`accept` verifies the record as the item's candidate (a ``dedupe`` item: makes the proposed merge,
+``dedupe_merge.merge``): for the fields the item disagreed on the
 record takes the values of nidb's registry extract, a `staff` identity link is opened and an
 `identity.review_accepted` event written. `reject` marks the record `rejected` (a note is
-required). Each decision is one transaction with its audit entry; an item is decided once.
+required; a rejected ``dedupe`` item leaves its records as they are). Each decision is one transaction with its audit entry; an item is decided once.
 The public names are imported from `nidb.identity.review`.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text, update
 
 from nidb.domain.errors import DomainError
+from nidb.domain.review import ReviewKind
 from nidb.domain.text import check_no_control
 from nidb.domain.verification import VerificationStatus
 from nidb.identity.review_types import (
@@ -113,6 +115,14 @@ def changes_on_accept(
     )
 
 
+def _kind(engine: Engine, item_id: int) -> str | None:
+    with engine.connect() as conn:
+        kind: str | None = conn.execute(
+            select(models.ReviewItem.kind).where(models.ReviewItem.id == item_id)
+        ).scalar()
+    return kind
+
+
 def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) -> ReviewRow:
     """Accept the item's candidate: the record is verified as that registry person.
 
@@ -124,6 +134,10 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
     RecordNotFound or RegistryRowMissing (then nothing is written).
     """
     _checked_note(item_id, note)
+    if _kind(engine, item_id) == ReviewKind.DEDUPE.value:  # accepting a dedupe item merges
+        from nidb.identity import dedupe_merge
+
+        return dedupe_merge.merge(engine, item_id, actor, note)
     persons = models.Person.__table__
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -201,6 +215,10 @@ def reject(engine: Engine, item_id: int, actor: str, note: str) -> ReviewRow:
     persons = models.Person.__table__
     with engine.begin() as conn:
         item = _decide(conn, item_id, "rejected", actor, note.strip())
+        if item.kind == ReviewKind.DEDUPE.value:  # not one person: the records stay as they are
+            audit(conn, actor, "review.reject", item,
+                  {"item_id": item_id, "kind": item.kind, "note": note.strip()})  # fmt: skip
+            return item
         previous = conn.execute(
             select(persons.c.verification_status).where(persons.c.record_id == item.record_id)
         ).scalar()

@@ -12,6 +12,7 @@ from typing import Any
 
 from nidb.detect.rules import RULES
 from nidb.domain import display
+from nidb.domain.review import DEDUPE_REASONS
 from nidb.exchange.catalogue import PURPOSES, SERVICES
 from nidb.identity.reasons import Reason
 from nidb.web.templating import env
@@ -77,6 +78,11 @@ AUDIT_ACTIONS = {
     "token.create": "Cấp mã truy cập API",
     "register.batch_imported": "Nạp một lô dữ liệu",
     "quality.saved": "Lưu kết quả đo chất lượng dữ liệu",
+    "dedupe.queue": "Đề xuất gộp hồ sơ trùng",
+    "dedupe.merge": "Gộp hồ sơ trùng",
+    "dedupe.unmerge": "Hoàn tác gộp hồ sơ trùng",
+    "merge": "Gộp mã số BHXH",
+    "unmerge": "Hoàn tác gộp mã số BHXH",
 }
 """Audit-log actions in words (the log keeps the code; the page shows this)."""
 
@@ -129,7 +135,7 @@ def reason_label(code: str) -> str:
     try:
         return Reason(code).label
     except ValueError:
-        return "lý do khác"
+        return DEDUPE_REASONS.get(code, ("lý do khác", ""))[0]
 
 
 def rule_label(name: str) -> str:
