@@ -38,6 +38,7 @@ __all__ = [
     "MemberView",
     "ProposalView",
     "get_proposal",
+    "member_codes",
     "merge",
     "undo",
 ]
@@ -143,6 +144,25 @@ def _proposal(conn: Connection, item_id: int) -> Any:
     if found is None:
         raise NotDedupe(item_id)
     return found
+
+
+def member_codes(engine: Engine, item_id: int) -> list[str]:
+    """The BHXH codes of a dedupe item's records as queued and as they are now (empty for an
+    item of another kind): who may see the item is decided on all of them."""
+    persons = models.Person.__table__
+    with engine.connect() as conn:
+        raw = conn.execute(
+            select(DedupeProposal.members).where(DedupeProposal.item_id == item_id)
+        ).scalar()
+        if raw is None:
+            return []
+        members = json.loads(raw)
+        now = conn.execute(
+            select(persons.c.bhxh_code).where(
+                persons.c.record_id.in_([m["record_id"] for m in members])
+            )
+        ).scalars()
+        return sorted({m["bhxh_code"] for m in members} | set(now))
 
 
 def get_proposal(engine: Engine, item_id: int) -> ProposalView:

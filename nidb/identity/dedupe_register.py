@@ -335,7 +335,8 @@ def propose_fields(
 
     A verified member's citizen is the authority on name, birth date, gender and birth
     province, and its personal ID is the one kept; otherwise the survivor's own value stands,
-    and a value it lacks comes from the first other record that has one.
+    and a value it lacks comes from the first other record that has one. A name is taken from
+    the record writing the same letters with the most diacritics (Nguyen Van An → Nguyễn Văn An).
     """
     verified = sorted({m["verified_personal_id"] for m in members} - {None})
     citizen = None
@@ -353,5 +354,10 @@ def propose_fields(
             proposed[name] = {"value": verified[0], "source": REGISTRY}
             continue
         source = next((m for m in (survivor, *others) if m[name] not in (None, "")), survivor)
+        if name == "full_name":  # the same name written with its diacritics is the better form
+            source = max(
+                (m for m in (survivor, *others) if m["name_base"] == survivor["name_base"]),
+                key=lambda m: sum(1 for ch in m["full_name"] or "" if ord(ch) > 127),
+            )
         proposed[name] = {"value": _text(source[name]), "source": source["record_id"]}
     return proposed

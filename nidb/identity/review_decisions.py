@@ -1,7 +1,7 @@
 """Deciding a review item (accept or reject) and what a decision writes.
 
-`accept` verifies the record as the item's candidate (a ``dedupe`` item: makes the proposed merge,
-``dedupe_merge.merge``): for the fields the item disagreed on the
+`accept` verifies the record as the item's candidate (``review.accept`` hands a ``dedupe`` item
+to ``dedupe_merge.merge`` instead): for the fields the item disagreed on the
 record takes the values of nidb's registry extract, a `staff` identity link is opened and an
 `identity.review_accepted` event written. `reject` marks the record `rejected` (a note is
 required; a rejected ``dedupe`` item leaves its records as they are). Each decision is one transaction with its audit entry; an item is decided once.
@@ -115,14 +115,6 @@ def changes_on_accept(
     )
 
 
-def _kind(engine: Engine, item_id: int) -> str | None:
-    with engine.connect() as conn:
-        kind: str | None = conn.execute(
-            select(models.ReviewItem.kind).where(models.ReviewItem.id == item_id)
-        ).scalar()
-    return kind
-
-
 def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) -> ReviewRow:
     """Accept the item's candidate: the record is verified as that registry person.
 
@@ -134,10 +126,6 @@ def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) ->
     RecordNotFound or RegistryRowMissing (then nothing is written).
     """
     _checked_note(item_id, note)
-    if _kind(engine, item_id) == ReviewKind.DEDUPE.value:  # accepting a dedupe item merges
-        from nidb.identity import dedupe_merge
-
-        return dedupe_merge.merge(engine, item_id, actor, note)
     persons = models.Person.__table__
     now = datetime.now(UTC)
     with engine.begin() as conn:

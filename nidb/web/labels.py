@@ -45,7 +45,11 @@ COLUMNS = {
 """Columns of a person record and of the population extract."""
 
 _PRECISION = {"day": "ngày, tháng, năm", "month": "tháng, năm", "year": "chỉ năm"}
-_ID_KINDS = {"personal": "số định danh cá nhân (12 số)", "cmnd": "chứng minh nhân dân (9 số)"}
+_ID_KINDS = {
+    "personal": "số định danh cá nhân (12 số)",
+    "cccd": "số định danh cá nhân (12 số)",
+    "cmnd": "chứng minh nhân dân (9 số)",
+}
 
 AUDIT_ACTIONS = {
     "staff.sign_in": "Cán bộ đăng nhập",

@@ -150,8 +150,7 @@ def held(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
 def persons(engine: Engine) -> dict[str, dict[str, object]]:
     with engine.connect() as conn:
         return {
-            row.record_id: dict(row._mapping)
-            for row in conn.execute(text("SELECT * FROM persons"))
+            row.record_id: dict(row._mapping) for row in conn.execute(text("SELECT * FROM persons"))
         }
 
 
@@ -184,6 +183,7 @@ def test_accepting_moves_the_history_marks_the_record_merged_and_undo_restores_i
     assert merged["R1"]["merged_into"] == "R2" and merged["R2"]["merged_into"] is None
     assert len(merged) == 3, "never deleted"
     assert merged["R2"]["address"] == "12 Lê Lợi Quận 1"
+    assert merged["R2"]["full_name"] == "Nguyễn Văn An", "the name with its diacritics"
     assert merged["R2"]["birth_province"] == "001", "a value the survivor lacked is taken"
     assert scalar(engine, "SELECT count(*) FROM audit_log WHERE action = 'dedupe.merge'") == 1
     assert (
