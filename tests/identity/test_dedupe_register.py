@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, insert, text, update
+from sqlalchemy.pool import NullPool
 
 from nidb.identity import review
 from nidb.identity.dedupe_merge import DifferentPersonalIds, get_proposal, undo
@@ -261,10 +262,10 @@ def _block_writers(database_url: str) -> object:
         blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         return blocker
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, poolclass=NullPool)  # closing ends the session…
     conn = engine.connect()
     conn.execute(text("SELECT pg_advisory_lock(hashtext('nidb.dedupe_proposals'))"))
-    return conn
+    return conn  # …and with it the session-level lock
 
 
 def test_kill_9_while_review_items_are_written_then_rerun_writes_each_once(
