@@ -189,24 +189,35 @@ def queue_clusters(
     """Queue clusters of record ids (each with whether it is certain) as dedupe review items,
     ``chunk_clusters`` per transaction; clusters already queued are skipped."""
     summary = summary or RegisterDedupeSummary(clusters=len(clusters))
+    busy = _Busy()
     for chunk in _chunks(clusters, chunk_clusters):
         with engine.begin() as conn:
-            _write_chunk(conn, chunk, summary, actor)
+            _write_chunk(conn, chunk, summary, actor, busy)
         summary.chunks += 1
         if after_chunk is not None:
             after_chunk(summary.chunks)
     return summary
 
 
-def _open_members(conn: Connection) -> set[str]:
-    """Record ids already in an open dedupe proposal."""
-    proposals, items = DedupeProposal.__table__, models.ReviewItem.__table__
-    rows = conn.execute(
-        select(proposals.c.members)
-        .join(items, items.c.id == proposals.c.item_id)
-        .where(items.c.status == "open")
-    ).scalars()
-    return {member["record_id"] for raw in rows for member in json.loads(raw)}
+@dataclass
+class _Busy:
+    """Record ids in an open dedupe proposal, read once and then only what was added since."""
+
+    records: set[str] = field(default_factory=set)
+    seen: int = 0
+    """The highest proposal item id read."""
+
+    def refresh(self, conn: Connection) -> set[str]:
+        proposals, items = DedupeProposal.__table__, models.ReviewItem.__table__
+        rows = conn.execute(
+            select(proposals.c.item_id, proposals.c.members)
+            .join(items, items.c.id == proposals.c.item_id)
+            .where(items.c.status == "open", proposals.c.item_id > self.seen)
+        ).all()
+        for item_id, raw in rows:
+            self.seen = max(self.seen, int(item_id))
+            self.records.update(member["record_id"] for member in json.loads(raw))
+        return self.records
 
 
 def _write_chunk(
@@ -214,6 +225,7 @@ def _write_chunk(
     chunk: Sequence[tuple[list[str], bool]],
     summary: RegisterDedupeSummary,
     actor: str,
+    open_members: _Busy,
 ) -> None:
     if conn.dialect.name == "sqlite":  # take the write lock first: no upgrade deadlock
         conn.execute(text("UPDATE review_items SET status = status WHERE 0"))
@@ -226,7 +238,7 @@ def _write_chunk(
             select(proposals.c.cluster_key).where(proposals.c.cluster_key.in_(keys))
         ).scalars()
     )
-    busy = _open_members(conn)
+    busy = open_members.refresh(conn)  # under the lock: every proposal committed before is seen
     persons = models.Person.__table__
     ids_in_chunk = [record for ids, _ in chunk for record in ids]
     rows = {

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from nidb.web.console.dashboard_queries import clear_cache
-from tests.e2e.conftest import SCREENSHOTS, LiveServer, staff_sign_in
+from tests.conftest import LiveServer
+from tests.e2e.conftest import SCREENSHOTS, staff_sign_in
 from tests.identity.test_dedupe_register import load_small, queued_item
 from tests.web.console_seed import seed_staff
 
