@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, text, update
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, insert, text, update
 
 from nidb.identity import review
 from nidb.identity.dedupe_merge import DifferentPersonalIds, get_proposal, undo
@@ -256,16 +254,31 @@ def test_file_mode_needs_records_and_out(tmp_path: Path) -> None:
     assert "--out" in run.stderr
 
 
-def _block_writers(database_url: str) -> object:
-    """A connection holding the lock every proposal writer takes first."""
-    if database_url.startswith("sqlite"):
-        blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-        return blocker
-    engine = create_engine(database_url, poolclass=NullPool)  # closing ends the session…
-    conn = engine.connect()
-    conn.execute(text("SELECT pg_advisory_lock(hashtext('nidb.dedupe_proposals'))"))
-    return conn  # …and with it the session-level lock
+SLOW = {
+    "sqlite": (
+        # no sleep in SQLite SQL: a cross join of the records makes each proposal take a while
+        "CREATE TRIGGER slow_proposals AFTER INSERT ON dedupe_proposals BEGIN "
+        "SELECT count(*) FROM persons a, persons b; END",
+    ),
+    "postgresql": (
+        "CREATE FUNCTION slow_proposal() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$",
+        "CREATE TRIGGER slow_proposals AFTER INSERT ON dedupe_proposals "
+        "FOR EACH ROW EXECUTE FUNCTION slow_proposal()",
+    ),
+}
+"""Test-only triggers that slow each proposal's insert, so the run is surely killed mid-write."""
+
+
+def slow_writes(engine: Engine, on: bool) -> None:
+    with engine.begin() as conn:
+        if on:
+            for statement in SLOW[engine.dialect.name]:
+                conn.execute(text(statement))
+        else:
+            conn.execute(text("DROP TRIGGER slow_proposals" + (
+                " ON dedupe_proposals" if engine.dialect.name == "postgresql" else ""
+            )))  # fmt: skip
 
 
 def test_kill_9_while_review_items_are_written_then_rerun_writes_each_once(
@@ -274,27 +287,22 @@ def test_kill_9_while_review_items_are_written_then_rerun_writes_each_once(
     load_province(engine, province)
     env = {**os.environ, "NIDB_DATABASE_URL": database_url, "NIDB_DATA_DIR": str(tmp_path)}
     command = [sys.executable, "-m", "nidb", "dedupe", "--chunk-clusters", "1"]
+    slow_writes(engine, True)
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    blocker: object = None
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline:
             if scalar(engine, "SELECT count(*) FROM dedupe_proposals") > 0:
-                blocker = _block_writers(database_url)  # the writer stops mid-run…
                 break
             if process.poll() is not None:
                 pytest.fail("the run finished before it could be killed")
             time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)  # …and is killed there
+        process.send_signal(signal.SIGKILL)  # while the next proposals are being written
     finally:
         process.wait()
-        if isinstance(blocker, sqlite3.Connection):
-            blocker.execute("ROLLBACK")
-            blocker.close()
-        elif blocker is not None:
-            blocker.close()  # type: ignore[attr-defined]
+    slow_writes(engine, False)
     written = scalar(engine, "SELECT count(*) FROM dedupe_proposals")
     assert written > 0
 
