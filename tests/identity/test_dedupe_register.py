@@ -191,6 +191,10 @@ def test_accepting_moves_the_history_marks_the_record_merged_and_undo_restores_i
     )
     with pytest.raises(review.ItemAlreadyDecided):
         review.accept(engine, item_id, "staff:other")
+    # a merged record is no longer matched on its own by register-mode `nidb match`
+    from nidb.identity.match_register import _extract
+
+    assert "R1" not in _extract(engine, tmp_path)[2] and "R3" in _extract(engine, tmp_path)[2]
 
     reopened = undo(engine, item_id, "staff:admin", "gộp nhầm")
     assert reopened.status == "open"
