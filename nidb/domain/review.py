@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ReviewKind"]
+__all__ = ["DEDUPE_REASONS", "ReviewKind"]
 
 
 class ReviewKind(StrEnum):
@@ -38,3 +38,20 @@ _LABELS: dict[ReviewKind, str] = {
     ReviewKind.MATCH: "Đối sánh xác suất",
     ReviewKind.DEDUPE: "Trùng mã số BHXH",
 }
+
+
+DEDUPE_REASONS: dict[str, tuple[str, str]] = {
+    "DEDUPE_AUTO": (
+        "mô hình chắc chắn các hồ sơ là một người",
+        "the model linked the records automatically",
+    ),
+    "DEDUPE_REVIEW": (
+        "mô hình cho rằng các hồ sơ có thể là một người",
+        "the model found the records likely one person",
+    ),
+    "DEDUPE_IDS_DIFFER": (
+        "các hồ sơ đã xác thực với số định danh khác nhau",
+        "the records are verified with different personal IDs",
+    ),
+}
+"""Reason codes of dedupe review items (``nidb dedupe`` in register mode): Vietnamese, English."""

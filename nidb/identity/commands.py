@@ -54,10 +54,11 @@ review_app = typer.Typer(
 
 
 def mount(app: typer.Typer) -> None:
-    """Add `nidb match|unmatch|dedupe|merge|unmerge|verify` and `nidb review` to the main command."""
+    """Add `nidb match|unmatch|dedupe|dedupe-undo|merge|unmerge|verify` and `nidb review` to the main command."""
     app.command("match")(match_command)
     app.command("unmatch")(unmatch_command)
     app.command("dedupe")(dedupe_command)
+    app.command("dedupe-undo")(dedupe_undo_command)
     app.command("merge")(merge_command)
     app.command("unmerge")(unmerge_command)
     app.command("verify")(verify_command)
@@ -315,6 +316,14 @@ def review_accept(
             item = review.accept(open_engine(), item_id, actor_name(), note)
         except review.ReviewError as error:
             raise fail(str(error)) from None
+    if item.kind == "dedupe":
+        out.print(
+            f"Đã gộp theo mục {item.id}: các hồ sơ trùng được gộp vào {item.record_id} "
+            f"(merged into {item.record_id}). Hoàn tác (undo): nidb dedupe-undo {item.id} "
+            "--reason …",
+            highlight=False,
+        )
+        return
     out.print(
         f"Đã chấp nhận mục {item.id}: hồ sơ {item.record_id} được xác thực là "
         f"{item.candidate_personal_id} (accepted: record verified as that personal ID).",
@@ -496,10 +505,13 @@ def unmatch_command(
 
 
 def dedupe_command(
-    records: Annotated[Path, typer.Option(help="Tệp hồ sơ người tham gia (records).")],
+    records: Annotated[
+        Path | None, typer.Option(help="Tệp hồ sơ người tham gia (records).")
+    ] = None,
     out_file: Annotated[
-        Path, typer.Option("--out", help="Tệp kết quả (duplicates), .csv hoặc .parquet.")
-    ],
+        Path | None,
+        typer.Option("--out", help="Tệp kết quả (duplicates), .csv hoặc .parquet."),
+    ] = None,
     registry: Annotated[
         Path | None,
         typer.Option(
@@ -507,11 +519,36 @@ def dedupe_command(
             "(registry extract: two records matched to one citizen are one person).",
         ),
     ] = None,
+    chunk_clusters: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="Cụm mỗi giao dịch ghi, khi tìm trùng trong CSDL "
+            "(clusters per write transaction, register mode).",
+        ),
+    ] = 200,
 ) -> None:
-    """Tìm người có nhiều mã BHXH (find persons holding more than one BHXH code)."""
+    """Tìm người có nhiều mã BHXH (find persons holding more than one BHXH code).
+
+    Không có tệp nào: tìm trong hồ sơ của CSDL, đưa mỗi cụm vào hàng chờ đối soát (loại
+    dedupe) với đề xuất gộp (no file options: cluster the register's records and queue each
+    cluster for review with a proposed merge).
+    """
     from nidb.identity.dedupe import dedupe_file
     from nidb.identity.features import MatchInputError
 
+    if records is None and out_file is None and registry is None:
+        _dedupe_register(chunk_clusters)
+        return
+    if records is None or out_file is None:
+        missing = [n for n, v in (("--records", records), ("--out", out_file)) if v is None]
+        raise fail(
+            f"thiếu {', '.join(missing)}: tìm trùng trong tệp cần --records và --out, tìm trùng "
+            f"trong CSDL không cần tuỳ chọn nào (missing {', '.join(missing)}: file mode needs "
+            "--records and --out, register mode none)",
+            2,
+        )
     try:
         summary = dedupe_file(
             records, out_file, stage=lambda m: err.print(f"• {m}"), registry=registry
@@ -532,6 +569,58 @@ def dedupe_command(
     table.add_row("thời gian (seconds)", f"{summary.total_seconds:.1f}")
     out.print(table)
     _say_rejected(summary.rejected_cells, out_file)
+
+
+def _dedupe_register(chunk_clusters: int) -> None:
+    """``nidb dedupe`` with no files: queue the register's duplicate clusters for review."""
+    from nidb.identity.dedupe_register import dedupe_register
+    from nidb.identity.features import MatchInputError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+    from nidb.store.runs import JobKind, batch_run
+
+    with handled():
+        engine = open_engine()
+        with batch_run(engine, JobKind.DEDUPE):
+            try:
+                summary = dedupe_register(
+                    engine, actor_name(), chunk_clusters=chunk_clusters,
+                    stage=lambda m: err.print(f"• {m}"),
+                )  # fmt: skip
+            except MatchInputError as error:
+                raise fail(str(error), 2) from None
+    table = Table(title="Tìm hồ sơ trùng trong CSDL (register dedupe)")
+    table.add_column("chỉ số (measure)")
+    table.add_column("giá trị (value)", justify="right")
+    table.add_row("hồ sơ chưa gộp (records)", f"{summary.records:,}")
+    table.add_row("cụm có ≥ 2 mã BHXH (clusters of 2+ codes)", f"{summary.clusters:,}")
+    table.add_row("đưa vào hàng chờ (review items written)", f"{summary.queued:,}")
+    table.add_row("  trong đó chắc chắn (of which certain)", f"{summary.certain:,}")
+    table.add_row("đã có trong hàng chờ (already queued)", f"{summary.skipped:,}")
+    out.print(table)
+    if summary.queued:
+        out.print("Xem và gộp (review and merge): /can-bo/doi-soat/?loai=dedupe · nidb review list")
+
+
+def dedupe_undo_command(
+    item_id: Annotated[int, typer.Argument(help="Mã mục đối soát đã gộp (merged item id).")],
+    reason: Annotated[str, typer.Option(help="Lý do hoàn tác, bắt buộc (why; required).")],
+) -> None:
+    """Hoàn tác một lần gộp hồ sơ trùng (undo the merge a dedupe review item made)."""
+    from nidb.identity import dedupe_merge
+    from nidb.identity.review import ReviewError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            dedupe_merge.undo(open_engine(), item_id, actor_name(), reason)
+        except ReviewError as error:
+            raise fail(str(error), 2) from None
+    out.print(
+        f"Đã hoàn tác lần gộp của mục {item_id}; mục đang chờ quyết định lại "
+        f"(undone; item {item_id} is open again)."
+    )
 
 
 def _say_rejected(count: int, out_file: Path) -> None:

@@ -104,21 +104,24 @@ def dedupe_file(
     threads: int | None = None,
     memory_limit: str = "2500MB",
     registry: Path | None = None,
+    same_person: list[tuple[str, str]] | None = None,
 ) -> DedupeSummary:
     """Cluster the records of ``records`` into persons and write ``out`` (INTERCHANGE).
 
     With ``registry`` (a population-registry extract), the records are first matched to it
     (``match.match_files``): two records linked automatically to the same citizen are one person,
-    as surely as two records of one BHXH code, whatever their own similarity.
+    as surely as two records of one BHXH code, whatever their own similarity. ``same_person``
+    adds pairs of record ids known to be one person (the register's records verified as the
+    same citizen, ``dedupe_register``).
     """
     from splink import DuckDBAPI, Linker
 
     thresholds = thresholds or DedupeThresholds()
     say = stage or (lambda _message: None)
     summary = DedupeSummary()
-    same_citizen: list[tuple[str, str]] = []
+    same_citizen: list[tuple[str, str]] = list(same_person or [])
     if registry is not None:
-        same_citizen = _same_citizen(registry, records, out, say, threads, memory_limit, summary)
+        same_citizen += _same_citizen(registry, records, out, say, threads, memory_limit, summary)
     con = model.connect(threads, memory_limit)
     try:
         clock = time.perf_counter()

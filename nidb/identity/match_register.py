@@ -110,7 +110,8 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
 
     Every record goes to the model — the verified ones teach it what agreement looks like, and
     a rerun left with a few hard records still has data to train on — but only the records of
-    the returned set (no verified ID, status ``unverified`` or ``unmatched``) are decided.
+    the returned set (no verified ID, status ``unverified`` or ``unmatched``, not merged into
+    another record by a dedupe merge) are decided.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -124,6 +125,7 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
         ),
         persons.c.verified_personal_id,
         persons.c.verification_status,
+        persons.c.merged_into,
     )
     registry_query = select(*(citizens.c[c] for c in REGISTRY_COLUMNS))
     paths = (folder / "records.parquet", folder / "registry.parquet")
@@ -138,8 +140,10 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
                 result = conn.execution_options(yield_per=50_000).execute(query)
                 for part in result.partitions():
                     if path is paths[0]:
-                        open_ids.update(
-                            row[0] for row in part if row[-2] is None and row[-1] in OPEN_STATUSES
+                        open_ids.update(  # a record merged into another is not decided
+                            row[0]
+                            for row in part
+                            if row[-3] is None and row[-2] in OPEN_STATUSES and row[-1] is None
                         )
                     cells = [
                         [_text(v) for v in column]

@@ -28,6 +28,9 @@ MOVED_TABLES: tuple[tuple[str, str], ...] = (
     ("health_cards", "id"),
     ("benefits", "id"),
     ("health_visits", "visit_id"),
+    ("claims", "id"),
+    ("contribution_lines", "id"),
+    ("declared_wages", "id"),
 )
 """Every table holding rows under a BHXH code, with its primary key."""
 
@@ -35,6 +38,8 @@ COLLISIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contributions", ("employer_code", "period")),
     ("participation_periods", ("scheme", "start_month")),
     ("benefits", ("kind", "start_date")),
+    ("contribution_lines", ("employer_code", "month", "assessed_month")),
+    ("declared_wages", ("employer_code", "from_month")),
 )
 """Unique keys that include the BHXH code: rows of both codes with the same rest collide."""
 
@@ -59,44 +64,49 @@ def merge_codes(engine: Engine, keep: str, retire: str, *, actor: str, reason: s
     if not reason.strip():
         raise MergeError("cần ghi lý do gộp (a reason is required)")
     with engine.begin() as conn:
-        _lock(conn, keep, retire)
-        if not _holds_anything(conn, retire):
-            raise MergeError(
-                f"mã {retire} không có dữ liệu để gộp (nothing is held under {retire})"
-            )
-        collisions = _collisions(conn, keep, retire)
-        if collisions:
-            raise MergeError(
-                "không gộp được vì trùng dữ liệu (rows would collide): " + "; ".join(collisions)
-            )
-        merge_id = int(
-            conn.execute(
-                insert(models.CodeMerge)
-                .values(
-                    kept_code=keep,
-                    retired_code=retire,
-                    actor=actor,
-                    reason=reason,
-                    merged_at=datetime.now(UTC),
-                )
-                .returning(models.CodeMerge.id)
-            ).scalar_one()
+        return merge_in(conn, keep, retire, actor=actor, reason=reason)
+
+
+def merge_in(conn: Connection, keep: str, retire: str, *, actor: str, reason: str) -> MergeResult:
+    """``merge_codes`` inside the caller's transaction (a dedupe merge makes several at once)."""
+    if keep == retire:
+        raise MergeError("hai mã BHXH giống nhau (the two BHXH codes are the same)")
+    _lock(conn, keep, retire)
+    if not _holds_anything(conn, retire):
+        raise MergeError(f"mã {retire} không có dữ liệu để gộp (nothing is held under {retire})")
+    collisions = _collisions(conn, keep, retire)
+    if collisions:
+        raise MergeError(
+            "không gộp được vì trùng dữ liệu (rows would collide): " + "; ".join(collisions)
         )
-        moved: dict[str, int] = {}
-        for table, key in MOVED_TABLES:
-            conn.execute(
-                text(
-                    f"INSERT INTO code_merge_moves (merge_id, table_name, row_key) "
-                    f"SELECT :merge_id, :table, CAST({key} AS VARCHAR(100)) FROM {table} "
-                    f"WHERE bhxh_code = :retire"
-                ),
-                {"merge_id": merge_id, "table": table, "retire": retire},
+    merge_id = int(
+        conn.execute(
+            insert(models.CodeMerge)
+            .values(
+                kept_code=keep,
+                retired_code=retire,
+                actor=actor,
+                reason=reason,
+                merged_at=datetime.now(UTC),
             )
-            moved[table] = conn.execute(
-                text(f"UPDATE {table} SET bhxh_code = :keep WHERE bhxh_code = :retire"),
-                {"keep": keep, "retire": retire},
-            ).rowcount
-        _record(conn, actor, "merge", merge_id, reason, keep, retire, moved)
+            .returning(models.CodeMerge.id)
+        ).scalar_one()
+    )
+    moved: dict[str, int] = {}
+    for table, key in MOVED_TABLES:
+        conn.execute(
+            text(
+                f"INSERT INTO code_merge_moves (merge_id, table_name, row_key) "
+                f"SELECT :merge_id, :table, CAST({key} AS VARCHAR(100)) FROM {table} "
+                f"WHERE bhxh_code = :retire"
+            ),
+            {"merge_id": merge_id, "table": table, "retire": retire},
+        )
+        moved[table] = conn.execute(
+            text(f"UPDATE {table} SET bhxh_code = :keep WHERE bhxh_code = :retire"),
+            {"keep": keep, "retire": retire},
+        ).rowcount
+    _record(conn, actor, "merge", merge_id, reason, keep, retire, moved)
     return MergeResult(merge_id, moved)
 
 
@@ -105,38 +115,41 @@ def unmerge(engine: Engine, merge_id: int, *, actor: str, reason: str) -> MergeR
     if not reason.strip():
         raise MergeError("cần ghi lý do hoàn tác (a reason is required)")
     with engine.begin() as conn:
-        merge = conn.execute(
-            select(models.CodeMerge.__table__).where(models.CodeMerge.id == merge_id)
-        ).first()
-        if merge is None:
-            raise MergeError(f"không có lần gộp số {merge_id} (no merge {merge_id})")
-        if merge.undone_at is not None:
-            raise MergeError(
-                f"lần gộp {merge_id} đã được hoàn tác (merge {merge_id} was already undone)"
-            )
-        moved: dict[str, int] = {}
-        for table, key in MOVED_TABLES:
-            moved[table] = conn.execute(
-                text(
-                    f"UPDATE {table} SET bhxh_code = :retire WHERE bhxh_code = :keep AND "
-                    f"CAST({key} AS VARCHAR(100)) IN (SELECT row_key FROM code_merge_moves "
-                    f"WHERE merge_id = :merge_id AND table_name = :table)"
-                ),
-                {
-                    "retire": merge.retired_code,
-                    "keep": merge.kept_code,
-                    "merge_id": merge_id,
-                    "table": table,
-                },
-            ).rowcount
-        conn.execute(
-            update(models.CodeMerge)
-            .where(models.CodeMerge.id == merge_id)
-            .values(undone_at=datetime.now(UTC), undone_by=actor, undo_reason=reason)
+        return unmerge_in(conn, merge_id, actor=actor, reason=reason)
+
+
+def unmerge_in(conn: Connection, merge_id: int, *, actor: str, reason: str) -> MergeResult:
+    """``unmerge`` inside the caller's transaction."""
+    merge = conn.execute(
+        select(models.CodeMerge.__table__).where(models.CodeMerge.id == merge_id)
+    ).first()
+    if merge is None:
+        raise MergeError(f"không có lần gộp số {merge_id} (no merge {merge_id})")
+    if merge.undone_at is not None:
+        raise MergeError(
+            f"lần gộp {merge_id} đã được hoàn tác (merge {merge_id} was already undone)"
         )
-        _record(
-            conn, actor, "unmerge", merge_id, reason, merge.kept_code, merge.retired_code, moved
-        )
+    moved: dict[str, int] = {}
+    for table, key in MOVED_TABLES:
+        moved[table] = conn.execute(
+            text(
+                f"UPDATE {table} SET bhxh_code = :retire WHERE bhxh_code = :keep AND "
+                f"CAST({key} AS VARCHAR(100)) IN (SELECT row_key FROM code_merge_moves "
+                f"WHERE merge_id = :merge_id AND table_name = :table)"
+            ),
+            {
+                "retire": merge.retired_code,
+                "keep": merge.kept_code,
+                "merge_id": merge_id,
+                "table": table,
+            },
+        ).rowcount
+    conn.execute(
+        update(models.CodeMerge)
+        .where(models.CodeMerge.id == merge_id)
+        .values(undone_at=datetime.now(UTC), undone_by=actor, undo_reason=reason)
+    )
+    _record(conn, actor, "unmerge", merge_id, reason, merge.kept_code, merge.retired_code, moved)
     return MergeResult(merge_id, moved)
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from nidb.domain.dates import PartialDate
 from nidb.domain.gender import Gender
 from nidb.domain.names import NameForms
+from nidb.domain.review import DEDUPE_REASONS
 
 
 class Reason(StrEnum):
@@ -109,7 +110,9 @@ _LABELS: dict[Reason, tuple[str, str]] = {
 """One label per reason, Vietnamese then English. Where the portal's and the staff pages' old
 tables disagreed, the more precise Vietnamese was kept."""
 
-REASON_LABELS: dict[str, str] = {reason.value: reason.bilingual for reason in Reason}
+REASON_LABELS: dict[str, str] = {reason.value: reason.bilingual for reason in Reason} | {
+    code: f"{vi} ({en})" for code, (vi, en) in DEDUPE_REASONS.items()
+}
 """Reason code → bilingual label, for the staff texts (console pages, ``nidb review``)."""
 
 

@@ -21,7 +21,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, func, select
 
-from nidb.identity.review_decisions import accept, audit, changes_on_accept, reject
+from nidb.domain.review import ReviewKind
+from nidb.identity import dedupe_merge, review_decisions
+from nidb.identity.review_decisions import audit, changes_on_accept, reject
 from nidb.identity.review_types import (
     KINDS,
     STATUSES,
@@ -65,6 +67,17 @@ __all__ = [
     "read_items",
     "reject",
 ]
+
+
+def accept(engine: Engine, item_id: int, actor: str, note: str | None = None) -> ReviewRow:
+    """Accept the item (``review_decisions.accept``); a ``dedupe`` item's acceptance is the
+    merge it proposes (``dedupe_merge.merge``)."""
+    items = models.ReviewItem.__table__
+    with engine.connect() as conn:
+        kind = conn.execute(select(items.c.kind).where(items.c.id == item_id)).scalar()
+    if kind == ReviewKind.DEDUPE.value:
+        return dedupe_merge.merge(engine, item_id, actor, note)
+    return review_decisions.accept(engine, item_id, actor, note)
 
 
 def _check_filters(status: str | None, kind: str | None) -> None:

@@ -1,9 +1,10 @@
 """Deciding a review item (accept or reject) and what a decision writes.
 
-`accept` verifies the record as the item's candidate: for the fields the item disagreed on the
+`accept` verifies the record as the item's candidate (``review.accept`` hands a ``dedupe`` item
+to ``dedupe_merge.merge`` instead): for the fields the item disagreed on the
 record takes the values of nidb's registry extract, a `staff` identity link is opened and an
 `identity.review_accepted` event written. `reject` marks the record `rejected` (a note is
-required). Each decision is one transaction with its audit entry; an item is decided once.
+required; a rejected ``dedupe`` item leaves its records as they are). Each decision is one transaction with its audit entry; an item is decided once.
 The public names are imported from `nidb.identity.review`.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text, update
 
 from nidb.domain.errors import DomainError
+from nidb.domain.review import ReviewKind
 from nidb.domain.text import check_no_control
 from nidb.domain.verification import VerificationStatus
 from nidb.identity.review_types import (
@@ -201,6 +203,10 @@ def reject(engine: Engine, item_id: int, actor: str, note: str) -> ReviewRow:
     persons = models.Person.__table__
     with engine.begin() as conn:
         item = _decide(conn, item_id, "rejected", actor, note.strip())
+        if item.kind == ReviewKind.DEDUPE.value:  # not one person: the records stay as they are
+            audit(conn, actor, "review.reject", item,
+                  {"item_id": item_id, "kind": item.kind, "note": note.strip()})  # fmt: skip
+            return item
         previous = conn.execute(
             select(persons.c.verification_status).where(persons.c.record_id == item.record_id)
         ).scalar()

@@ -102,6 +102,8 @@ class Person(Base):
     verification_reasons: Mapped[str | None] = mapped_column(String(400))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    merged_into: Mapped[str | None] = mapped_column(String(40))
+    """The record this one was merged into by a dedupe merge (never deleted); None if not."""
 
 
 class IdentityLink(Base):

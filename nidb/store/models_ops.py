@@ -28,7 +28,7 @@ class BatchRun(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(20))
-    """``import``, ``verify``, ``match``: a `nidb.store.runs.JobKind`."""
+    """``import``, ``verify``, ``match``, ``dedupe``: a `nidb.store.runs.JobKind`."""
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     duration_seconds: Mapped[float] = mapped_column(Float)

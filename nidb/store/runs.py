@@ -28,6 +28,7 @@ class JobKind(StrEnum):
     IMPORT = "import"
     VERIFY = "verify"
     MATCH = "match"
+    DEDUPE = "dedupe"
 
 
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from nidb.detect.rules import RULES
 from nidb.domain import display
+from nidb.domain.review import DEDUPE_REASONS
 from nidb.exchange.catalogue import PURPOSES, SERVICES
 from nidb.identity.reasons import Reason
 from nidb.web.templating import env
@@ -44,7 +45,11 @@ COLUMNS = {
 """Columns of a person record and of the population extract."""
 
 _PRECISION = {"day": "ngày, tháng, năm", "month": "tháng, năm", "year": "chỉ năm"}
-_ID_KINDS = {"personal": "số định danh cá nhân (12 số)", "cmnd": "chứng minh nhân dân (9 số)"}
+_ID_KINDS = {
+    "personal": "số định danh cá nhân (12 số)",
+    "cccd": "số định danh cá nhân (12 số)",
+    "cmnd": "chứng minh nhân dân (9 số)",
+}
 
 AUDIT_ACTIONS = {
     "staff.sign_in": "Cán bộ đăng nhập",
@@ -77,6 +82,11 @@ AUDIT_ACTIONS = {
     "token.create": "Cấp mã truy cập API",
     "register.batch_imported": "Nạp một lô dữ liệu",
     "quality.saved": "Lưu kết quả đo chất lượng dữ liệu",
+    "dedupe.queue": "Đề xuất gộp hồ sơ trùng",
+    "dedupe.merge": "Gộp hồ sơ trùng",
+    "dedupe.unmerge": "Hoàn tác gộp hồ sơ trùng",
+    "merge": "Gộp mã số BHXH",
+    "unmerge": "Hoàn tác gộp mã số BHXH",
 }
 """Audit-log actions in words (the log keeps the code; the page shows this)."""
 
@@ -151,7 +161,7 @@ def reason_label(code: str) -> str:
     try:
         return Reason(code).label
     except ValueError:
-        return "lý do khác"
+        return DEDUPE_REASONS.get(code, ("lý do khác", ""))[0]
 
 
 def rule_label(name: str) -> str:

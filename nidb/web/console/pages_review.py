@@ -13,11 +13,12 @@ from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Engine
 
 from nidb.domain.review import ReviewKind
 from nidb.domain.staff import StaffAction, can
 from nidb.domain.text import control_character
-from nidb.identity import review
+from nidb.identity import dedupe_merge, review
 from nidb.identity.reasons import REASON_LABELS
 from nidb.identity.review_types import KINDS
 from nidb.web.console import cache, queries
@@ -93,6 +94,10 @@ def _item_in_scope(request: Request, scope: StaffScope, raw_id: str) -> tuple[in
     exists, bhxh_code = queries.item_bhxh_code(engine_of(request), item_id)
     if not exists or not (scope.sees_all or scope.allows_bhxh_code(bhxh_code)):
         raise NotInScope("mục đối soát")
+    if not scope.sees_all:  # a proposed merge shows every record: all must lie in the area
+        codes = dedupe_merge.member_codes(engine_of(request), item_id)
+        if not all(scope.allows_bhxh_code(code) for code in codes):
+            raise NotInScope("mục đối soát")
     return item_id, bhxh_code
 
 
@@ -111,11 +116,15 @@ def _detail_page(
     engine = engine_of(request)
     detail = review.get_item(engine, item_id, actor=staff.actor)
     log_staff_read(request, staff, "review.view/v1", bhxh_code, "identity", {"item": item_id})
+    proposal = None
+    if detail.item.kind == ReviewKind.DEDUPE.value:
+        proposal = dedupe_merge.get_proposal(engine, item_id)
     return page(
         request, "console/review_item.html", staff, scope, status=status, detail=detail,
         bhxh_code=bhxh_code, errors=errors or {}, note=note, message=message,
         kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
         can_decide=can(staff.role, StaffAction.DECIDE_REVIEW_ITEM), active_nav="review",
+        proposal=proposal, history_tables=dedupe_merge.HISTORY_TABLES,
     )  # fmt: skip
 
 
@@ -182,5 +191,42 @@ def decide_item(
         )  # fmt: skip
     cache.clear()  # the counts of work waiting changed
     word = "chấp nhận" if decision == "accept" else "từ chối"
+    if decision == "accept" and _is_dedupe(engine, number):
+        flash(request, f"Đã gộp các hồ sơ trùng theo mục đối soát số {number}.", "success")
+        return see_other(f"/can-bo/doi-soat/{number}")
     flash(request, f"Đã {word} mục đối soát số {number}.", "success")
     return see_other("/can-bo/doi-soat/")
+
+
+def _is_dedupe(engine: Engine, item_id: int) -> bool:
+    return review.get_item(engine, item_id).item.kind == ReviewKind.DEDUPE.value
+
+
+@router.post("/doi-soat/{item_id}/hoan-tac")
+def undo_merge(
+    request: Request,
+    item_id: str,
+    staff: Reviewer,
+    scope: Scope,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Reverse the merge a dedupe item made (``dedupe_merge.undo``); the item is open again."""
+    number, bhxh_code = _item_in_scope(request, scope, item_id)
+    problem = _note_problem(note, required=False)
+    if not note.strip():
+        problem = "Vui lòng ghi lý do hoàn tác (bắt buộc)."
+    if problem:
+        return _detail_page(
+            request, staff, scope, number, bhxh_code, status=400,
+            errors={"note": problem}, note=note[:NOTE_MAX],
+        )  # fmt: skip
+    try:
+        dedupe_merge.undo(engine_of(request), number, staff.actor, note.strip())
+    except review.ReviewError as error:
+        return _detail_page(
+            request, staff, scope, number, bhxh_code, status=409,
+            message=f"Không thể hoàn tác mục {number}: {error.message_vi}.",
+        )  # fmt: skip
+    cache.clear()
+    flash(request, f"Đã hoàn tác lần gộp của mục {number}; mục đang chờ quyết định lại.", "success")
+    return see_other(f"/can-bo/doi-soat/{number}")
