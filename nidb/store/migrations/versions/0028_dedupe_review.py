@@ -1,7 +1,7 @@
 """dedupe review: proposals of merged person records, and the mark of a merged record
 
 Revision ID: 0028_dedupe_review
-Revises: 0024_obs
+Revises: 0027_platforms
 Create Date: 2026-12-07 12:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_dedupe_review"
-down_revision = "0024_obs"
+down_revision = "0027_platforms"
 branch_labels = None
 depends_on = None
 
