@@ -87,11 +87,12 @@ def _add(
             body=body,
             status="pending",
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=min(now, datetime.now(UTC)),  # due at once
         )
         .on_conflict_do_nothing(index_elements=["event_key", "channel"])
+        .returning(NotifyDelivery.id)
     )
-    return int(conn.execute(statement).rowcount or 0)
+    return len(conn.execute(statement).all())
 
 
 def _existing(conn: Connection, keys: list[str]) -> set[tuple[str, str]]:
