@@ -32,6 +32,7 @@ def mount(app: FastAPI) -> None:
         citizen_pages,
         console,
         employer_pages,
+        notify_pages,
         staff_pages,
         staff_second_factor_pages,
     )
@@ -49,5 +50,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(citizen_auth.router)
     app.include_router(citizen_pages.router)
     app.include_router(citizen_forms.router)
+    app.include_router(notify_pages.router)  # notification settings
     app.include_router(citizen_export.router)
     app.include_router(employer_pages.router)  # employers' pages (/don-vi/)

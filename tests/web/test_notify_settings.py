@@ -1,0 +1,90 @@
+"""The citizen's notification settings page over HTTP: bad input refused next to the field with
+nothing stored, choices saved as consents, addresses saved, opt-out takes effect."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from nidb.store.models_notify import NotifyContact
+from nidb.web.consents import current_choices
+from nidb.web.sessions import COOKIE
+from tests import seed
+from tests.web.conftest import csrf_of
+
+PAGE = "/cong-dan/cai-dat-thong-bao"
+
+
+def signed_in(client: TestClient, engine: Engine) -> str:
+    seed.insured_person(engine)
+    client.cookies.set(COOKIE, seed.citizen_session(engine, seed.PID, "Nguyễn Văn An"))
+    page = client.get(PAGE)
+    assert page.status_code == 200, page.text
+    assert "Cài đặt thông báo" in page.text
+    return csrf_of(page.text)
+
+
+def contacts(engine: Engine) -> list[tuple[str | None, str | None]]:
+    with engine.connect() as conn:
+        return [(e, p) for e, p in conn.execute(select(NotifyContact.email, NotifyContact.phone))]
+
+
+def test_bad_addresses_are_refused_next_to_the_field(client: TestClient, engine: Engine) -> None:
+    token = signed_in(client, engine)
+    answer = client.post(
+        PAGE,
+        data={
+            "csrf_token": token,
+            "email": "khong-phai-thu",
+            "phone": "0243826000",
+            "notify_email": "1",
+            "notify_sms": "1",
+            "notify_access": "1",
+        },
+    )
+    assert answer.status_code == 400
+    assert "Địa chỉ thư điện tử không đúng dạng" in answer.text
+    assert "Số điện thoại di động không đúng" in answer.text
+    assert 'value="khong-phai-thu"' in answer.text  # what was typed stays in the form
+    assert contacts(engine) == []
+    assert not any(current_choices(engine, seed.PID).values())
+    missing = client.post(PAGE, data={"csrf_token": token, "notify_sms": "1"})
+    assert missing.status_code == 400 and "Nhập số điện thoại di động" in missing.text
+    alone = client.post(PAGE, data={"csrf_token": token, "notify_access": "1"})
+    assert alone.status_code == 400 and "Chọn ít nhất một kênh" in alone.text
+
+
+def test_choices_and_addresses_are_saved_and_can_be_withdrawn(
+    client: TestClient, engine: Engine
+) -> None:
+    token = signed_in(client, engine)
+    saved = client.post(
+        PAGE,
+        data={
+            "csrf_token": token,
+            "email": " an.nguyen@example.vn ",
+            "phone": "0912 345 678",
+            "notify_email": "1",
+            "notify_access": "1",
+        },
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == PAGE
+    assert contacts(engine) == [("an.nguyen@example.vn", "0912345678")]
+    choices = current_choices(engine, seed.PID)
+    assert (choices["notify_email"], choices["notify_sms"], choices["notify_access"]) == (
+        True,
+        False,
+        True,
+    )
+    page = client.get(PAGE).text
+    assert "Đã lưu cài đặt thông báo" in page and 'value="an.nguyen@example.vn"' in page
+    client.post(PAGE, data={"csrf_token": token, "email": "an.nguyen@example.vn"})
+    assert not any(current_choices(engine, seed.PID).values())  # opted out of everything
+    consent_page = client.get("/cong-dan/dong-y").text
+    assert "Báo cho tôi mỗi khi cơ quan, tổ chức hoặc cán bộ xem dữ liệu của tôi" in consent_page
+    assert PAGE in consent_page
+
+
+def test_the_page_needs_a_citizen(client: TestClient) -> None:
+    answer = client.get(PAGE)
+    assert answer.status_code in (302, 303, 401)
