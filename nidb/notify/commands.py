@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from nidb.terminal import fail, handled, out
+from nidb.terminal import err, fail, handled, out
 
 if TYPE_CHECKING:
     from nidb.notify.channels import Channels
@@ -65,27 +65,38 @@ def notify_run(
     from nidb.store.db import open_engine
 
     settings = get_settings()
+
+    def one_pass() -> None:
+        built, passed = run(
+            engine,
+            _channels(),
+            max_attempts=settings.notify_max_attempts,
+            backoff=settings.notify_backoff_seconds,
+            access_every=timedelta(minutes=settings.notify_access_every_minutes),
+            settle_seconds=settle,
+        )
+        out.print(
+            f"Lập {built.total} lần gửi mới ({built.notices} thông báo, {built.reminders} "
+            f"nhắc nợ, {built.access} báo có người xem dữ liệu); đã gửi {passed.sent}, "
+            f"gửi lại sau {passed.retried}, không gửi được {passed.failed}, "
+            f"còn chờ {passed.waiting}."
+        )
+
     with handled():
         engine = open_engine()
-        while True:
-            built, passed = run(
-                engine,
-                _channels(),
-                max_attempts=settings.notify_max_attempts,
-                backoff=settings.notify_backoff_seconds,
-                access_every=timedelta(minutes=settings.notify_access_every_minutes),
-                settle_seconds=settle,
-            )
-            out.print(
-                f"Lập {built.total} lần gửi mới ({built.notices} thông báo, {built.reminders} "
-                f"nhắc nợ, {built.access} báo có người xem dữ liệu); đã gửi {passed.sent}, "
-                f"gửi lại sau {passed.retried}, không gửi được {passed.failed}, "
-                f"còn chờ {passed.waiting}."
-            )
-            if not settings.sms_url:
-                out.print("Chưa cấu hình cổng SMS (NIDB_SMS_URL): tin SMS còn chờ.")
-            if not every:
-                return
+        if not settings.sms_url:
+            out.print("Chưa cấu hình cổng SMS (NIDB_SMS_URL): tin SMS còn chờ.")
+        if not every:
+            one_pass()
+            return
+    with handled():  # Ctrl-C ends the service (exit 130)
+        while True:  # a failed pass (database busy, …) is reported and the next one runs
+            try:
+                one_pass()
+            except Exception as error:
+                err.print(
+                    f"Lượt gửi lỗi, thử lại sau {every:g} giây: {type(error).__name__}: {error}"
+                )
             time.sleep(every)
 
 
