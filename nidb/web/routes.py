@@ -31,6 +31,7 @@ def mount(app: FastAPI) -> None:
         citizen_forms,
         citizen_pages,
         console,
+        employer_notify_pages,
         employer_pages,
         notify_pages,
         staff_pages,
@@ -53,3 +54,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(notify_pages.router)  # notification settings
     app.include_router(citizen_export.router)
     app.include_router(employer_pages.router)  # employers' pages (/don-vi/)
+    app.include_router(employer_notify_pages.router)  # /don-vi/thong-bao

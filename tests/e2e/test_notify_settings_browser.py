@@ -53,3 +53,31 @@ def test_notification_settings_on_a_phone_and_a_desktop(
         "[...document.querySelectorAll('main *')].every(e => e.getBoundingClientRect().right"
         " <= window.innerWidth + 1)"
     )
+
+
+def test_employer_notification_settings_fit_a_phone_and_a_desktop(
+    page: Any, live_server: LiveServer, snap: Callable[[Any, str], None]
+) -> None:
+    from tests.employers.test_pages import PASSWORD, enrolled_with_password
+
+    enrolled_with_password(live_server.engine)
+    page.goto(f"{live_server.url}/don-vi/dang-nhap")
+    page.get_by_label("Mã đơn vị").fill("TA0001A")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_label("Mật khẩu").press("Enter")
+    page.wait_for_url(f"{live_server.url}/don-vi/")
+    page.get_by_role("link", name="Nhận thông báo nhắc nợ qua thư điện tử, SMS").click()
+    page.get_by_label("Số điện thoại di động").fill("12345")
+    page.get_by_role("button", name="Lưu cài đặt").click()
+    assert page.locator("#phone-loi").is_visible()
+    _no_sideways_scroll(page)
+    snap(page, "don-vi-loi-375")
+    page.get_by_label("Số điện thoại di động").fill("0912345678")
+    page.get_by_label("Tin nhắn SMS").uncheck()
+    page.get_by_role("button", name="Lưu cài đặt").click()
+    assert page.get_by_text("Đã lưu cài đặt nhận thông báo.").is_visible()
+    assert not page.get_by_label("Tin nhắn SMS").is_checked()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    _no_sideways_scroll(page)
+    snap(page, "don-vi-1280")

@@ -88,3 +88,35 @@ def test_choices_and_addresses_are_saved_and_can_be_withdrawn(
 def test_the_page_needs_a_citizen(client: TestClient) -> None:
     answer = client.get(PAGE)
     assert answer.status_code in (302, 303, 401)
+
+
+def test_an_employer_chooses_its_addresses_and_opts_out_of_sms(
+    client: TestClient, engine: Engine
+) -> None:
+    from nidb.notify.contacts import employer_contact
+    from tests.employers.test_pages import EMPLOYER, enrolled_with_password, sign_in
+
+    enrolled_with_password(engine)
+    assert sign_in(client).status_code == 303  # type: ignore[attr-defined]
+    home = client.get("/don-vi/").text
+    assert "/don-vi/thong-bao" in home
+    page = client.get("/don-vi/thong-bao")
+    assert page.status_code == 200 and "Nhận thông báo" in page.text
+    token = csrf_of(page.text)
+    bad = client.post(
+        "/don-vi/thong-bao",
+        data={"csrf_token": token, "email": "ke toan@", "email_on": "1", "sms_on": "1"},
+    )
+    assert bad.status_code == 400 and "Địa chỉ thư điện tử không đúng dạng" in bad.text
+    with engine.connect() as conn:
+        before = employer_contact(conn, EMPLOYER)
+    assert before.email_on and before.sms_on  # statutory reminders: on unless opted out
+    saved = client.post(
+        "/don-vi/thong-bao",
+        data={"csrf_token": token, "email": "ketoan@congty.vn", "phone": "", "email_on": "1"},
+    )
+    assert saved.status_code == 303
+    with engine.connect() as conn:
+        after = employer_contact(conn, EMPLOYER)
+    assert (after.email, after.email_on, after.sms_on) == ("ketoan@congty.vn", True, False)
+    assert "Đã lưu cài đặt nhận thông báo" in client.get("/don-vi/thong-bao").text
