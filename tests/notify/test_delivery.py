@@ -30,6 +30,7 @@ from nidb.store.models_contributions import Reminder
 from nidb.store.models_notify import NotifyDelivery
 from nidb.web.consents import save_choices
 from tests import seed
+from tests.conftest import Exchange
 
 SMS_KEY = "khoa-sms-cua-nidb"
 EMAIL = "an.nguyen@example.vn"
@@ -295,3 +296,23 @@ def test_contacts_table_is_written_in_one_transaction_with_an_audit_entry(engine
             .all()
         )
     assert actions.count("notify.contact") == 2
+
+
+def test_a_hospitals_real_card_check_reaches_the_citizen(exchange: Exchange, stand: Stand) -> None:
+    """The whole path: a hospital's signed card.check/v1 over nidb's API writes the access log,
+    and the citizen who asked is told by e-mail who read what and why."""
+    engine = exchange.engine
+    opt_in(engine, "notify_email", "notify_access", phone=None)
+    card = {
+        "card_code": f"DN401{seed.BHXH}",
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "1985-03-17",
+    }
+    reply = exchange.client().call("card.check/v1", "KCB", card)
+    assert reply.error_code is None, reply.error_code
+    built = build_deliveries(engine, now=datetime.now(UTC) + timedelta(minutes=1))
+    assert built.access == 1
+    assert deliver(engine, stand)[1] == 1
+    [mail] = stand.mail()
+    assert "Bệnh viện Bạch Mai — Tra cứu thẻ BHYT khi khám chữa bệnh" in str(mail["body"])
+    assert "mục đích: Khám bệnh, chữa bệnh BHYT" in str(mail["body"])
