@@ -62,37 +62,54 @@ def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _add(
-    conn: Connection,
-    now: datetime,
-    key: str,
-    channel: str,
-    kind: str,
-    party: str,
-    address: str,
-    subject: str | None,
-    body: str,
-) -> int:
-    """Insert one delivery unless its (event, channel) exists; 1 if added."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(NotifyDelivery)
-        .values(
-            event_key=key,
-            channel=channel,
-            party_kind=kind,
-            party_id=party,
-            address=address,
-            subject=subject,
-            body=body,
-            status="pending",
-            attempts=0,
-            next_attempt_at=min(now, datetime.now(UTC)),  # due at once
+class _Rows:
+    """Deliveries to insert, written in one statement per pass (unless their (event, channel)
+    exists: "on conflict do nothing")."""
+
+    def __init__(self, now: datetime) -> None:
+        self.due = min(now, datetime.now(UTC))  # due at once
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        key: str,
+        channel: str,
+        kind: str,
+        party: str,
+        address: str,
+        subject: str | None,
+        body: str,
+    ) -> None:
+        self.rows.append(
+            {
+                "event_key": key,
+                "channel": channel,
+                "party_kind": kind,
+                "party_id": party,
+                "address": address,
+                "subject": subject,
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": self.due,
+            }
         )
-        .on_conflict_do_nothing(index_elements=["event_key", "channel"])
-        .returning(NotifyDelivery.id)
-    )
-    return len(conn.execute(statement).all())
+
+    def write(self, conn: Connection) -> int:
+        """Insert the rows; how many were new."""
+        if not self.rows:
+            return 0
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(NotifyDelivery)
+            .on_conflict_do_nothing(index_elements=["event_key", "channel"])
+            .returning(NotifyDelivery.id)
+        )
+        added = 0
+        for start in range(0, len(self.rows), 1000):
+            added += len(conn.execute(statement, self.rows[start : start + 1000]).all())
+        self.rows.clear()
+        return added
 
 
 def _existing(conn: Connection, keys: list[str]) -> set[tuple[str, str]]:
@@ -135,6 +152,7 @@ def _citizen_addresses(
 
 
 def _notices(conn: Connection, now: datetime, channels: dict[str, dict[str, datetime]]) -> int:
+    out = _Rows(now)
     pids = [p for p, t in channels.items() if "notify_email" in t or "notify_sms" in t]
     addresses = _citizen_addresses(conn, pids)
     pids = [p for p in pids if p in addresses]
@@ -152,7 +170,6 @@ def _notices(conn: Connection, now: datetime, channels: dict[str, dict[str, date
         .order_by(Notification.id)
     ).all()
     done = _existing(conn, [f"notification:{r[0]}" for r in rows])
-    added = 0
     for nid, pid, text_vi, created in rows:
         key, created_at = f"notification:{nid}", _utc(created)
         email, phone = addresses[str(pid)]
@@ -162,15 +179,14 @@ def _notices(conn: Connection, now: datetime, channels: dict[str, dict[str, date
         )
         since_email, since_sms = topics.get("notify_email"), topics.get("notify_sms")
         if email and since_email and created_at >= since_email and (key, "email") not in done:
-            added += _add(
-                conn, now, key, "email", "citizen", str(pid), email, message.subject, message.body
-            )
+            out.add(key, "email", "citizen", str(pid), email, message.subject, message.body)
         if phone and since_sms and created_at >= since_sms and (key, "sms") not in done:
-            added += _add(conn, now, key, "sms", "citizen", str(pid), phone, None, message.sms)
-    return added
+            out.add(key, "sms", "citizen", str(pid), phone, None, message.sms)
+    return out.write(conn)
 
 
 def _reminders(conn: Connection, now: datetime) -> int:
+    out = _Rows(now)
     rows = conn.execute(
         select(
             Reminder.id,
@@ -188,7 +204,6 @@ def _reminders(conn: Connection, now: datetime) -> int:
         .order_by(Reminder.id)
     ).all()
     done = _existing(conn, [f"reminder:{r[0]}" for r in rows])
-    added = 0
     for rid, code, name, month, debt, months, oldest in rows:
         key = f"reminder:{rid}"
         if (key, "email") in done and (key, "sms") in done:
@@ -205,9 +220,7 @@ def _reminders(conn: Connection, now: datetime) -> int:
             last_day(add_months(oldest_day, 1)),
         )
         if contact.email and contact.email_on and (key, "email") not in done:
-            added += _add(
-                conn,
-                now,
+            out.add(
                 key,
                 "email",
                 "employer",
@@ -217,10 +230,8 @@ def _reminders(conn: Connection, now: datetime) -> int:
                 message.body,
             )
         if contact.phone and contact.sms_on and (key, "sms") not in done:
-            added += _add(
-                conn, now, key, "sms", "employer", str(code), contact.phone, None, message.sms
-            )
-    return added
+            out.add(key, "sms", "employer", str(code), contact.phone, None, message.sms)
+    return out.write(conn)
 
 
 def _who(actor: str, partners: dict[str, str]) -> str:
@@ -236,6 +247,7 @@ def _iso(moment: datetime) -> str:
 def _access(
     conn: Connection, now: datetime, channels: dict[str, dict[str, datetime]], every: timedelta
 ) -> int:
+    out = _Rows(now)
     pids = [
         p
         for p, t in channels.items()
@@ -248,7 +260,6 @@ def _access(
     names = _names(conn, pids)
     until = now - SETTLE
     log = models.AccessLogEntry
-    added = 0
     for pid in pids:
         topics = channels[pid]
         cursor_name = f"access:{pid}"
@@ -298,11 +309,9 @@ def _access(
         message = templates.access_digest(names.get(pid, "Quý công dân"), reads)
         email, phone = addresses[pid]
         if email and "notify_email" in topics:
-            added += _add(
-                conn, now, key, "email", "citizen", pid, email, message.subject, message.body
-            )
+            out.add(key, "email", "citizen", pid, email, message.subject, message.body)
         if phone and "notify_sms" in topics:
-            added += _add(conn, now, key, "sms", "citizen", pid, phone, None, message.sms)
+            out.add(key, "sms", "citizen", pid, phone, None, message.sms)
         table = NotifyCursor
         if cursor is None:
             conn.execute(insert(table).values(name=cursor_name, position=last, updated_at=now))
@@ -310,7 +319,7 @@ def _access(
             conn.execute(
                 update(table).where(table.name == cursor_name).values(position=last, updated_at=now)
             )
-    return added
+    return out.write(conn)
 
 
 def build_deliveries(

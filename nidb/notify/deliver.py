@@ -1,8 +1,8 @@
 """Sending what is due, retrying transient failures with backoff, recording every outcome.
 
-A pass takes the pending deliveries whose time has come, claims each (a lease: its next
-attempt moved ``LEASE`` ahead, so a second runner skips it), sends it, and records in its own
-transaction: ``sent`` (with the gateway's message id), or another attempt scheduled
+A pass takes the pending deliveries whose time has come, claims them in one statement (a
+lease: their next attempt moved ``LEASE`` ahead, so a second runner skips them), sends each,
+and records each in its own transaction: ``sent`` (with the gateway's message id), or another attempt scheduled
 ``backoff × 2^(attempts-1)`` later, or ``failed`` (a permanent refusal at once; a transient
 one after ``max_attempts``), with the last error. A debt reminder's e-mail, once sent, also
 marks the reminder sent (``contribution_reminders.sent_at``).
@@ -59,15 +59,26 @@ def _due(engine: Engine, now: datetime, limit: int, sms_ready: bool) -> list[Not
     return [NotifyDelivery(**row._mapping) for row in rows]
 
 
-def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
+def _claim(engine: Engine, ids: list[int], now: datetime) -> set[int]:
+    """Take the rows still due (one statement): their next attempt moves ``LEASE`` ahead, so
+    another runner skips them; the ids taken."""
     d = NotifyDelivery
+    taken: set[int] = set()
     with engine.begin() as conn:
-        claimed = conn.execute(
-            update(d)
-            .where(d.id == delivery_id, d.status == "pending", d.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE)
-        ).rowcount
-    return bool(claimed)
+        for start in range(0, len(ids), 500):
+            taken.update(
+                conn.execute(
+                    update(d)
+                    .where(
+                        d.id.in_(ids[start : start + 500]),
+                        d.status == "pending",
+                        d.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + LEASE)
+                    .returning(d.id)
+                ).scalars()
+            )
+    return taken
 
 
 def deliver_due(
@@ -83,8 +94,10 @@ def deliver_due(
     moment = now or datetime.now(UTC)
     passed = Passed()
     d = NotifyDelivery
-    for delivery in _due(engine, moment, limit, channels.sms_ready):
-        if not _claim(engine, delivery.id, moment):
+    due = _due(engine, moment, limit, channels.sms_ready)
+    taken = _claim(engine, [delivery.id for delivery in due], moment)
+    for delivery in due:
+        if delivery.id not in taken:
             continue
         attempts = delivery.attempts + 1
         values: dict[str, object]
