@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     retention_outbox_days: int = Field(default=90, ge=1)
     """Outbox events delivered to (or skipped by) every subscriber, counted from fan-out."""
 
+    retention_notify_days: int = Field(default=365, ge=30)
+    """E-mails and SMS sent (or failed) to citizens and employers, counted from sending (or the
+    last attempt); pending ones are never removed."""
+
     retention_message_ids_days: int = Field(default=30, ge=1)
     """Employers' message ids kept against replays, counted from receipt (a message older than
     5 minutes is refused as stale anyway)."""
