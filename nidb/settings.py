@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     retention_outbox_days: int = Field(default=90, ge=1)
     """Outbox events delivered to (or skipped by) every subscriber, counted from fan-out."""
 
+    retention_notify_days: int = Field(default=365, ge=30)
+    """E-mails and SMS sent (or failed) to citizens and employers, counted from sending (or the
+    last attempt); pending ones are never removed."""
+
     retention_message_ids_days: int = Field(default=30, ge=1)
     """Employers' message ids kept against replays, counted from receipt (a message older than
     5 minutes is refused as stale anyway)."""
@@ -139,6 +143,34 @@ class Settings(BaseSettings):
     """Partners' rate limits held in the database, for every worker process and machine at once
     (``nidb.exchange.ratelimit``); false keeps one bucket per process, so N workers admit N
     times a partner's rate (only for a single process, or to measure the difference)."""
+
+    # Notifications (thông báo): e-mail over SMTP, SMS through a gateway (docs/notifications.md).
+    smtp_host: str = "127.0.0.1"
+    """The mail server nidb hands e-mail notifications to (``nidb sim smtp`` listens on 8025)."""
+
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    """Its SMTP port."""
+
+    sms_url: str | None = None
+    """Base URL of the SMS gateway, e.g. ``http://127.0.0.1:8027`` (``nidb sim sms``); unset:
+    no SMS is sent (deliveries wait, recorded as pending)."""
+
+    sms_api_key: SecretStr | None = None
+    """The API key nidb presents to the SMS gateway."""
+
+    notify_sender: str = "thongbao@baohiemxahoi.invalid"
+    """The From address of e-mail notifications."""
+
+    notify_max_attempts: int = Field(default=6, ge=1, le=50)
+    """Attempts per delivery before it is recorded as failed (transient failures only; a
+    permanent refusal fails at once)."""
+
+    notify_backoff_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    """Wait before the second attempt; doubled at each further one (capped at one day)."""
+
+    notify_access_every_minutes: int = Field(default=60, ge=0, le=10_080)
+    """At most one "who read your data" notice per citizen in this many minutes: reads in
+    between are gathered into the next notice."""
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one, or the embedded SQLite file."""

@@ -29,6 +29,7 @@ from nidb.exchange import commands as exchange_commands
 from nidb.feeds import commands as feeds_commands
 from nidb.identity import commands as identity_commands
 from nidb.ingest import commands as ingest_commands
+from nidb.notify import commands as notify_commands
 from nidb.outbox import commands as outbox_commands
 from nidb.retention import commands as retention_commands
 from nidb.services import commands as services_commands
@@ -182,6 +183,7 @@ contributions_commands.mount(app)  # contributions
 web_commands.mount(app)  # staff-user
 employers_commands.mount(app)  # employer
 platforms_commands.mount(app)  # platforms
+notify_commands.mount(app)  # notify
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ The national platforms' stand-ins (public service portal, NDXP, EMC, open data) 
 with a new API key in its ``NIDB_*_API_KEY`` variable; the table shows the command to run on
 nidb's side with those settings (docs/platforms.md).
 
-The SMTP and SMS-gateway stand-ins are not part of this tree yet; they join the list here when
-they land.
+The mail server (``nidb sim smtp``) and the SMS gateway (``nidb sim sms``) receive the
+notifications (``NIDB_SMTP_HOST``/``_PORT``, ``NIDB_SMS_URL``/``_API_KEY``), which
+``nidb notify run --every 15`` delivers; what they received is listed at their ``/messages``.
 """
 
 from __future__ import annotations
@@ -233,11 +234,23 @@ def plan(
     nidb = f"http://{host}:{free_port(port, host)}"
     ports = {
         name: free_port(0, host)
-        for name in ("pop", "vneid", "pay", "biz", "molisa", "hook", *PLATFORMS)
+        for name in (
+            "pop",
+            "vneid",
+            "pay",
+            "biz",
+            "molisa",
+            "hook",
+            "smtp",
+            "mail",
+            "sms",
+            *PLATFORMS,
+        )
     }
     url = {name: f"http://{host}:{p}" for name, p in ports.items()}
     vneid_secret = secrets.token_urlsafe(16)
     payment_secret = secrets.token_urlsafe(16)
+    sms_key = secrets.token_urlsafe(16)
     env = {
         "NIDB_DATABASE_URL": database_url,
         "NIDB_VNEID_URL": url["vneid"],
@@ -246,6 +259,12 @@ def plan(
         "NIDB_PAYMENT_SECRET": payment_secret,
         "NIDB_PAYMENT_PUBLIC_BASE_URL": nidb,
         "NIDB_PUBLIC_URL": nidb,
+        "NIDB_SMTP_HOST": host,
+        "NIDB_SMTP_PORT": str(ports["smtp"]),
+        "NIDB_SMS_URL": url["sms"],
+        "NIDB_SMS_API_KEY": sms_key,
+        "NIDB_NOTIFY_BACKOFF_SECONDS": "5",
+        "NIDB_NOTIFY_ACCESS_EVERY_MINUTES": "1",
     }
     sim = ["sim"]
     processes = []
@@ -308,6 +327,34 @@ def plan(
         ),
         *_platforms(url, ports, env, nidb),
         Process(
+            "Máy chủ thư (giả lập)",
+            url["mail"],
+            f"thư thông báo đã nhận ở /messages (SMTP cổng {ports['smtp']})",
+            [
+                *sim,
+                "smtp",
+                "--port",
+                str(ports["smtp"]),
+                "--http-port",
+                str(ports["mail"]),
+            ],
+            "/messages",
+        ),
+        Process(
+            "Cổng tin nhắn SMS (giả lập)",
+            url["sms"],
+            "tin SMS đã nhận ở /messages; gửi: POST /v1/messages",
+            [*sim, "sms", "--port", str(ports["sms"]), "--api-key", sms_key],
+            "/healthz",
+        ),
+        Process(
+            "Gửi thông báo (nidb notify run)",
+            "",
+            "mỗi 15 giây: thư và SMS cho công dân đã đăng ký, nhắc nợ cho đơn vị",
+            ["notify", "run", "--every", "15"],
+            "",
+        ),
+        Process(
             "nidb",
             nidb,
             "cổng công dân /cong-dan/, dịch vụ công /cong-dan/dich-vu/, cán bộ /can-bo/, API /docs",
@@ -327,7 +374,7 @@ def start_stack(processes: list[Process], env: dict[str, str], logs: Path) -> St
     child_env = {**os.environ, **env}
     stack = Stack()
     for index, process in enumerate(processes):
-        short = process.args[1] if process.args[0] == "sim" else "nidb"
+        short = process.args[1] if process.args[0] == "sim" else process.args[0]
         process.log = logs / f"{index:02d}-{short}.log"
         with process.log.open("wb") as log:
             process.popen = subprocess.Popen(
@@ -341,7 +388,7 @@ def start_stack(processes: list[Process], env: dict[str, str], logs: Path) -> St
         stack.processes.append(process)
     deadline = time.monotonic() + 120
     for process in processes:
-        while True:
+        while process.url:  # a worker without a URL (the notifier) is ready once started
             ended = stack.exited()
             if ended is not None:
                 stack.stop()

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Select, delete, exists, select
 from nidb.settings import Settings
 from nidb.store import models
 from nidb.store.models_employers import EmployerMessage
+from nidb.store.models_notify import NotifyDelivery
 from nidb.store.models_services import Dossier, DossierFile
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest, SignInRequest, WebSession
 
@@ -114,6 +115,17 @@ def _outbox_past(cutoff: datetime) -> Select[Any]:
 def _outbox_remove(conn: Connection, keys: list[Any]) -> None:
     conn.execute(delete(_DELIVERY).where(_DELIVERY.event_id.in_(keys)))
     conn.execute(delete(_EVENT).where(_EVENT.id.in_(keys)))
+
+
+def _notify_past(cutoff: datetime) -> Select[Any]:
+    d = NotifyDelivery
+    sent = (d.status == "sent") & (d.sent_at < cutoff)
+    failed = (d.status == "failed") & (d.next_attempt_at < cutoff)  # about the last attempt
+    return select(d.id).where(sent | failed).order_by(d.id)
+
+
+def _notify_remove(conn: Connection, keys: list[Any]) -> None:
+    conn.execute(delete(NotifyDelivery).where(NotifyDelivery.id.in_(keys)))
 
 
 def _messages_past(cutoff: datetime) -> Select[Any]:
@@ -212,6 +224,17 @@ TABLE_KINDS = (
         "thiếu; sự kiện còn chờ gửi hoặc lỗi không bao giờ bị xoá.",
         _outbox_past,
         _outbox_remove,
+    ),
+    TableKind(
+        "notify_deliveries",
+        "Thư điện tử, SMS đã gửi cho công dân, đơn vị",
+        "retention_notify_days",
+        "lúc gửi (hoặc lần thử cuối)",
+        "1 năm: đủ để trả lời khi công dân, đơn vị nói không nhận được thông báo; nội dung vẫn "
+        "còn ở nguồn (thông báo trên cổng, nhắc nợ, nhật ký truy cập); lần gửi còn chờ không "
+        "bao giờ bị xoá.",
+        _notify_past,
+        _notify_remove,
     ),
     TableKind(
         "employer_messages",

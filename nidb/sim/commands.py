@@ -1,4 +1,4 @@
-"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|vneid|ivan`,
+"""The stand-ins' commands: `nidb sim population|webhook|business|molisa|payment|smtp|sms|vneid|ivan`,
 `nidb sim dvcqg|ndxp|emc|opendata` (the national platforms) and
 `nidb generate` (the synthetic country).
 
@@ -325,6 +325,32 @@ def sim_smtp_command(
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+
+
+# --- nidb sim sms -----------------------------------------------------------------------------
+
+
+@sim_app.command("sms")
+def sim_sms_command(
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe.")] = 8027,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    api_key: Annotated[
+        str,
+        typer.Option(envvar="NIDB_SMS_API_KEY", help="Khóa API nidb phải gửi (ít nhất 8 ký tự)."),
+    ] = "sms-demo-key",
+    fail_next: Annotated[
+        int, typer.Option(min=0, help="Số lần gửi đầu tiên trả 503 (lỗi tạm thời).")
+    ] = 0,
+) -> None:
+    """Cổng tin nhắn SMS giả lập (SMS-gateway stand-in): POST /v1/messages, xem GET /messages."""
+    from nidb.sim.sms.app import SmsFaults, create_app
+
+    try:
+        app = create_app(api_key, SmsFaults(fail_next=fail_next))
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    out.print(f"Cổng SMS http://{host}:{port}/v1/messages; tin đã nhận: /messages")
+    _serve(app, host, port)
 
 
 # --- nidb sim vneid ---------------------------------------------------------------------------

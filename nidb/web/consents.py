@@ -46,6 +46,12 @@ TOPICS: tuple[ConsentTopic, ...] = (
         "Nhận thông báo biến động qua thư điện tử",
         "",
     ),
+    ConsentTopic(
+        "notify_access",
+        "Báo cho tôi mỗi khi cơ quan, tổ chức hoặc cán bộ xem dữ liệu của tôi",
+        "Gửi qua thư điện tử hoặc SMS (kênh bạn chọn ở trên), gộp các lần xem trong một giờ. "
+        "Nhập địa chỉ nhận ở mục Cài đặt thông báo.",
+    ),
 )
 TOPIC_KEYS = {t.key for t in TOPICS}
 

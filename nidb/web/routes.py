@@ -32,7 +32,9 @@ def mount(app: FastAPI) -> None:
         citizen_pages,
         console,
         employer_account_pages,
+        employer_notify_pages,
         employer_pages,
+        notify_pages,
         staff_pages,
         staff_second_factor_pages,
     )
@@ -50,6 +52,8 @@ def mount(app: FastAPI) -> None:
     app.include_router(citizen_auth.router)
     app.include_router(citizen_pages.router)
     app.include_router(citizen_forms.router)
+    app.include_router(notify_pages.router)  # notification settings
     app.include_router(citizen_export.router)
     app.include_router(employer_pages.router)  # employers' pages (/don-vi/)
     app.include_router(employer_account_pages.router)  # their account: statements, debt
+    app.include_router(employer_notify_pages.router)  # /don-vi/thong-bao

@@ -28,6 +28,7 @@ from nidb.store import models, models_claims, people
 from nidb.store.models_contributions import ContributionLine
 from nidb.store.models_employers import IssuedBhxhCode
 from nidb.store.models_employment import DeclaredWage
+from nidb.store.models_notify import NotifyContact, NotifyDelivery
 from nidb.store.models_services import Dossier, DossierEvent, DossierFile, Notification, Payment
 from nidb.store.models_web import ConsentChoice, CorrectionEvidence, CorrectionRequest
 
@@ -96,6 +97,22 @@ def _table_rows(
             if record.get("personal_id") not in (None, subject.personal_id):
                 record["personal_id"] = None
             yield record
+
+    return rows
+
+
+def _notify_rows(table: Any, order: str) -> Rows:
+    """A citizen's rows of a notification table (``party_kind`` citizen, ``party_id`` the
+    personal ID): their addresses, every e-mail and SMS sent to them."""
+    tbl: Table = table.__table__
+
+    def rows(conn: Connection, subject: Subject) -> Iterator[dict[str, Any]]:
+        statement = (
+            select(tbl)
+            .where(tbl.c.party_kind == "citizen", tbl.c.party_id == subject.personal_id)
+            .order_by(tbl.c[order])
+        )
+        yield from _stream(conn, statement)
 
     return rows
 
@@ -316,6 +333,12 @@ SECTIONS: tuple[Section, ...] = (
             "và ngày.", _dossiers),
     Section("16-thong-bao.json", "Thông báo", "Các thông báo cơ quan BHXH đã gửi cho bạn.",
             _table_rows(Notification, "personal_id", "pid", lambda t: [t.c.id])),
+    Section("16b-dia-chi-nhan-thong-bao.json", "Địa chỉ nhận thông báo",
+            "Thư điện tử và số điện thoại di động bạn cho để nhận thông báo.",
+            _notify_rows(NotifyContact, "party_id")),
+    Section("16c-thong-bao-da-gui.json", "Thông báo đã gửi qua thư điện tử, SMS",
+            "Mỗi lần gửi thông báo cho bạn: kênh, địa chỉ, nội dung, số lần thử, kết quả.",
+            _notify_rows(NotifyDelivery, "id")),
     Section("17-dong-y-chia-se.json", "Đồng ý chia sẻ",
             "Các lựa chọn đồng ý chia sẻ dữ liệu của bạn, cả lịch sử thay đổi.",
             _table_rows(ConsentChoice, "personal_id", "pid", lambda t: [t.c.id])),

@@ -81,14 +81,16 @@ def test_nidb_up_brings_up_the_stack_and_ctrl_c_stops_it(tmp_path: Path, browser
     try:
         printed = _read_until_ready(process, 300)
         children = _children(process.pid)
-        assert len(children) == 7, (
-            printed
-        )  # population, VNeID, payment, business, MOLISA, webhook, nidb
+        # population, VNeID, payment, business, MOLISA, webhook, the four national platforms,
+        # SMTP, SMS, the notifier, nidb
+        assert len(children) == 14, printed
         table = printed.split("nidb đang chạy", 1)[1]
         urls = re.findall(r"│ (http://127\.0\.0\.1:\d+) ", table)
-        assert len(urls) == 7, table
+        assert len(urls) == 13, table  # the notifier has no URL
         for url in set(urls):
             assert httpx.get(url + "/docs", timeout=10).status_code in (200, 404), url
+        boxes = [u for u in urls if httpx.get(u + "/messages", timeout=10).status_code == 200]
+        assert len(boxes) == 2, urls  # the mail server's and the SMS gateway's received messages
         nidb = re.search(r"Công dân: (http://127\.0\.0\.1:\d+)/cong-dan/", printed)
         citizen = re.search(r"số định danh (\d{12})", printed)
         staff = re.search(r"tên đăng nhập (\S+), mật khẩu (\S+)", printed)

@@ -21,6 +21,7 @@ from nidb.retention.runner import apply, overview
 from nidb.settings import Settings
 from nidb.store import models
 from nidb.store.models_employers import EmployerMessage
+from nidb.store.models_notify import NotifyDelivery
 from nidb.store.models_retention import AccessLogCheckpoint
 from nidb.store.models_services import Dossier, DossierFile
 from nidb.store.models_web import CorrectionEvidence, CorrectionRequest, SignInRequest, WebSession
@@ -141,6 +142,20 @@ def seed_tables(engine: Engine) -> None:
                 )
             )  # fmt: skip
         conn.execute(insert(models.OutboxEvent).values(topic="t", subject_key="undispatched"))
+        # e-mails and SMS: old sent (goes), old failed (goes), old pending (stays), recent (stays)
+        for key, status, sent in (
+            ("old", "sent", OLD),
+            ("old-failed", "failed", None),
+            ("old-pending", "pending", None),
+            ("new", "sent", RECENT),
+        ):
+            conn.execute(
+                insert(NotifyDelivery).values(
+                    event_key=f"notification:{key}", channel="email", party_kind="citizen",
+                    party_id="001085012345", address="a@example.vn", body="x", status=status,
+                    attempts=1, next_attempt_at=sent or OLD, sent_at=sent,
+                )
+            )  # fmt: skip
 
 
 def seed_files(settings: Settings) -> dict[str, Path]:
@@ -177,6 +192,7 @@ EXPECTED_PAST = {
     "web_sessions": 1,
     "sign_in_requests": 1,
     "outbox_events": 1,
+    "notify_deliveries": 2,
     "employer_messages": 1,
     "extract_jobs": 1,
     "rejected_files": 1,
@@ -191,6 +207,7 @@ def counts(engine: Engine) -> dict[str, int]:
         "web_sessions": WebSession,
         "sign_in_requests": SignInRequest,
         "outbox_events": models.OutboxEvent,
+        "notify_deliveries": NotifyDelivery,
         "employer_messages": EmployerMessage,
         "extract_jobs": models.ExtractJob,
     }

@@ -18,6 +18,7 @@ from nidb.store.models_claims import Claim, ClaimLine, ClaimVersion
 from nidb.store.models_contributions import ContributionLine
 from nidb.store.models_employers import IssuedBhxhCode
 from nidb.store.models_employment import DeclaredWage
+from nidb.store.models_notify import NotifyContact, NotifyDelivery
 from nidb.store.models_services import Dossier, DossierEvent, DossierFile, Notification, Payment
 from nidb.store.models_web import ConsentChoice, CorrectionEvidence, CorrectionRequest
 from nidb.web import subject_export
@@ -196,6 +197,19 @@ def seed_every_kind(engine: Engine) -> None:
         add(Notification, personal_id=PID, channel="portal", text_vi="Thẻ BHYT đã được gia hạn")
         add(Notification, personal_id=OTHER_PID, channel="portal", text_vi=f"Gửi {OTHER_NAME}")
         add(ConsentChoice, personal_id=PID, topic="research", granted=True)
+        for party, email in ((PID, "toi@example.vn"), (OTHER_PID, "nguoi.khac@example.vn")):
+            add(NotifyContact, party_kind="citizen", party_id=party, email=email)
+            add(
+                NotifyDelivery,
+                event_key=f"notification:{party}",
+                channel="email",
+                party_kind="citizen",
+                party_id=party,
+                address=email,
+                subject="Thông báo",
+                body=f"Gửi {party}",
+                next_attempt_at=datetime.now(UTC),
+            )
         add(ConsentChoice, personal_id=OTHER_PID, topic="research", granted=False)
         request = add(
             CorrectionRequest,
@@ -272,7 +286,7 @@ def test_the_export_holds_every_kind_of_my_data_and_nothing_of_anyone_else(
     assert dossiers[0]["files"][0]["filename"] == "don.pdf"
     assert "data" not in dossiers[1] and dossiers[1]["kind"] == "funeral"
     everything = b"".join(archive.read(name) for name in names).decode("utf-8")
-    for foreign in (OTHER_PID, OTHER_BHXH, OTHER_NAME, "HONGHEO"):
+    for foreign in (OTHER_PID, OTHER_BHXH, OTHER_NAME, "HONGHEO", "nguoi.khac@example.vn"):
         assert foreign not in everything, foreign
     for internal in ("GW-SECRET-1", "http://gateway/secret", "entry_hash", "prev_hash",
                      "message_id", "batch_id", "%PDF"):  # fmt: skip

@@ -1,0 +1,1 @@
+"""The SMS-gateway stand-in (`nidb sim sms`)."""
