@@ -195,7 +195,7 @@ PLATFORMS = {
         "nidb platforms ndxp-register",
     ),
     "emc": ("Hệ thống đo lường EMC (giả lập)", "NIDB_EMC", "nidb platforms emc-send"),
-    "opendata": ("Cổng dữ liệu mở, API CKAN (giả lập)", "NIDB_OPENDATA", "nidb publish --push"),
+    "opendata": ("Cổng dữ liệu mở, API CKAN (giả lập)", "NIDB_OPENDATA", "nidb publish"),
 }
 """The national platforms' stand-ins (docs/platforms.md): name, settings prefix, nidb's side."""
 
