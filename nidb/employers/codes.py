@@ -8,7 +8,7 @@ issued twice, even by two processes at once.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, exists, insert, or_, select
+from sqlalchemy import Connection, bindparam, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from nidb.domain.bhxh_codes import bhxh_code_candidates
@@ -29,10 +29,18 @@ _HOLDERS = (
 )
 
 
+_HELD = select(
+    or_(
+        *(exists().where(or_(*(c == bindparam("p_code") for c in columns))) for columns in _HOLDERS)
+    )
+)
+"""Whether any table holds the code: one query, built once."""
+_ISSUE = insert(IssuedBhxhCode)
+
+
 def is_held(conn: Connection, code: str) -> bool:
     """Whether any table of the register already holds ``code`` (one query over all)."""
-    probes = [exists().where(or_(*(c == code for c in columns))) for columns in _HOLDERS]
-    return bool(conn.execute(select(or_(*probes))).scalar())
+    return bool(conn.execute(_HELD, {"p_code": code}).scalar())
 
 
 def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: str) -> str:
@@ -43,9 +51,7 @@ def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: st
         try:
             with conn.begin_nested():
                 conn.execute(
-                    insert(IssuedBhxhCode).values(
-                        bhxh_code=code, personal_id=personal_id, issued_by=actor
-                    )
+                    _ISSUE, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
                 )
         except IntegrityError:  # issued by another transaction meanwhile
             continue
