@@ -8,8 +8,7 @@ issued twice, even by two processes at once.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, exists, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, exists, or_, select, text
 
 from nidb.domain.bhxh_codes import bhxh_code_candidates
 from nidb.store import models
@@ -35,7 +34,12 @@ _HELD = select(
     )
 )
 """Whether any table holds the code: one query, built once."""
-_ISSUE = insert(IssuedBhxhCode)
+_ISSUE = text(
+    f"INSERT INTO {IssuedBhxhCode.__tablename__} (bhxh_code, personal_id, issued_by) "
+    "VALUES (:bhxh_code, :personal_id, :issued_by) "
+    "ON CONFLICT (bhxh_code) DO NOTHING RETURNING bhxh_code"
+)
+"""The issue itself: the primary key makes it unique, a conflict means taken meanwhile."""
 
 
 def is_held(conn: Connection, code: str) -> bool:
@@ -48,12 +52,10 @@ def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: st
     for code in bhxh_code_candidates(province, personal_id):
         if is_held(conn, code):
             continue
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    _ISSUE, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
-                )
-        except IntegrityError:  # issued by another transaction meanwhile
+        issued = conn.execute(
+            _ISSUE, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
+        ).first()
+        if issued is None:  # issued by another transaction meanwhile
             continue
         return code
     raise RuntimeError(f"no free BHXH code in province {province}")  # 10**8 codes: unreachable

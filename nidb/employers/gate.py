@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, select, text
 
 from nidb.protocol.employers import (
     DECLARATION_SERVICE,
@@ -69,10 +68,11 @@ _ACCOUNT = select(EmployerAccount.status).where(
 _KEY = select(EmployerKey.public_key, EmployerKey.revoked_at).where(
     EmployerKey.kid == bindparam("p_kid"), EmployerKey.employer_code == bindparam("p_employer")
 )
-_SEEN = select(EmployerMessage.message_id).where(
-    EmployerMessage.message_id == bindparam("p_message")
+_CLAIM = text(
+    f"INSERT INTO {EmployerMessage.__tablename__} (message_id, employer_code, kid) "
+    "VALUES (:message_id, :employer_code, :kid) "
+    "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
 )
-_CLAIM = insert(EmployerMessage)
 
 
 def admit(
@@ -115,12 +115,10 @@ def admit(
 
 
 def _claim(conn: Connection, message_id: str, employer_code: str, kid: str) -> None:
-    if conn.execute(_SEEN, {"p_message": message_id}).first():
+    """Record the message id, or refuse it as a replay: one statement, no savepoint (a
+    concurrent admission of the same id waits for the other transaction and then sees it)."""
+    claimed = conn.execute(
+        _CLAIM, {"message_id": message_id, "employer_code": employer_code, "kid": kid}
+    ).first()
+    if claimed is None:
         raise Refused(RefusalCode.REPLAY)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                _CLAIM, {"message_id": message_id, "employer_code": employer_code, "kid": kid}
-            )
-    except IntegrityError:  # another process admitted it between the read and the insert
-        raise Refused(RefusalCode.REPLAY) from None
