@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from nidb.contributions.bulk import append
+from nidb.contributions.bulk import append, lookup
 from nidb.contributions.camt import Entry, read_entries
 from nidb.contributions.ledger import allocate_many, record_payment
 from nidb.store.audit import write_audit, write_event
@@ -109,18 +109,8 @@ class _Matcher:
 
 
 def _known_refs(conn: Connection, refs: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(refs), 1_000):
-        part = refs[start : start + 1_000]
-        names = ", ".join(f":r{i}" for i in range(len(part)))
-        found |= {
-            str(r)
-            for (r,) in conn.execute(
-                text(f"SELECT entry_ref FROM contribution_bank_lines WHERE entry_ref IN ({names})"),
-                {f"r{i}": ref for i, ref in enumerate(part)},
-            )
-        }
-    return found
+    rows = lookup(conn, "SELECT entry_ref FROM contribution_bank_lines WHERE", "entry_ref", refs)
+    return {str(r) for (r,) in rows}
 
 
 def _chunks(entries: Iterable[Entry]) -> Iterable[list[Entry]]:
@@ -153,7 +143,6 @@ def reconcile_file(
             _reconcile_chunk(conn, matcher, chunk, report, paid)
             if progress is not None:
                 progress(report.lines)
-        _link_payments(conn)
         allocate_many(conn, sorted(paid))
         detail = {
             "file": path.name,
@@ -189,6 +178,7 @@ _LINE_COLUMNS = (
     "status",
     "matched_by",
     "employer_code",
+    "payment_id",
 )
 _PAYMENT_COLUMNS = ("employer_code", "source", "reference", "amount", "unallocated", "paid_on")
 
@@ -242,30 +232,22 @@ def _reconcile_chunk(
         if how == "reference" and account and account not in matcher.accounts:
             matcher.accounts[account] = employer
             learned[account[:60]] = employer
-    append(conn, "contribution_bank_lines", _LINE_COLUMNS, lines)
     append(conn, "contribution_payments", _PAYMENT_COLUMNS, payments)
-    append(conn, "contribution_payer_accounts", ("account", "employer_code"), list(learned.items()))
-
-
-def _link_payments(conn: Connection) -> None:
-    """Each matched line points at the payment it became (one statement for the file)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                "UPDATE contribution_bank_lines AS l SET payment_id = p.id "
-                "FROM contribution_payments AS p WHERE l.status = 'matched' "
-                "AND l.payment_id IS NULL AND p.source = 'bank' AND p.reference = l.entry_ref"
-            )
-        )
-        return
-    conn.execute(
-        text(
-            "UPDATE contribution_bank_lines SET payment_id = (SELECT p.id FROM "
-            "contribution_payments p WHERE p.source = 'bank' "
-            "AND p.reference = contribution_bank_lines.entry_ref) "
-            "WHERE status = 'matched' AND payment_id IS NULL"
+    ids = dict(
+        lookup(
+            conn,
+            "SELECT reference, id FROM contribution_payments WHERE source = 'bank' AND",
+            "reference",
+            [str(p[2]) for p in payments],
         )
     )
+    append(
+        conn,
+        "contribution_bank_lines",
+        _LINE_COLUMNS,
+        [(*line, ids.get(str(line[1])) if line[7] == "matched" else None) for line in lines],
+    )
+    append(conn, "contribution_payer_accounts", ("account", "employer_code"), list(learned.items()))
 
 
 def unmatched_lines(conn: Connection, limit: int = 200) -> list[UnmatchedLine]:
