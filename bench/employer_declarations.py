@@ -39,6 +39,18 @@ if "--code-root" in sys.argv:  # the old code's tree, ahead of this one
 RESULTS = ROOT / "bench" / "results" / "employer_declarations.md"
 
 
+def fresh_database(url: str, name: str) -> str:
+    """``url`` with its database replaced by a new empty one called ``name`` (PostgreSQL)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--declarations", type=int, default=300)
@@ -65,8 +77,8 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
             command = [sys.executable, __file__, "--code-root", str(tree), "--old", "none"]
             command += ["--declarations", str(args.declarations), "--threads", str(args.threads)]
-            if args.database_url:
-                command += ["--database-url", args.database_url]
+            if args.database_url:  # the old code gets a database of its own on the same server
+                command += ["--database-url", fresh_database(args.database_url, "nidb_bench_old")]
             command += ["--note", f"{rev[:7]}; {args.note}"]
             subprocess.run(command, check=True)
         finally:
