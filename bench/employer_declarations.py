@@ -8,13 +8,21 @@ one signed one-worker increase per citizen (the partner protocol's envelope, Ed2
 ``--threads`` client threads, each a separate HTTP connection. Every declaration is one
 transaction with its audit entries, outbox events, periods and card. Prints a table and appends
 it to bench/results/employer_declarations.md. Issue 14's target: 200 declarations/s, p99 ≤ 100 ms.
+
+``--old REV`` (default: the merge base with main) first runs the same measurement on the code of
+REV (``git archive REV nidb`` into a temporary folder, run in a subprocess with that folder first
+on the path), so old and new come from the same run under the same machine load; ``--old none``
+skips it. The load average is recorded with each row.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +34,21 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if "--code-root" in sys.argv:  # the old code's tree, ahead of this one
+    sys.path.insert(0, sys.argv[sys.argv.index("--code-root") + 1])
 RESULTS = ROOT / "bench" / "results" / "employer_declarations.md"
+
+
+def fresh_database(url: str, name: str) -> str:
+    """``url`` with its database replaced by a new empty one called ``name`` (PostgreSQL)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def main() -> None:
@@ -35,7 +57,32 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--note", default="")
+    parser.add_argument("--old", default="merge-base", help="git revision, or none")
+    parser.add_argument("--code-root", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.code_root is None and args.old != "none":
+        rev = args.old
+        if rev == "merge-base":
+            rev = subprocess.run(
+                ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        tree = Path(tempfile.mkdtemp(prefix="nidb-bench-old-"))
+        try:
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", rev, "nidb"], capture_output=True, check=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+            command = [sys.executable, __file__, "--code-root", str(tree), "--old", "none"]
+            command += ["--declarations", str(args.declarations), "--threads", str(args.threads)]
+            if args.database_url:  # the old code gets a database of its own on the same server
+                command += ["--database-url", fresh_database(args.database_url, "nidb_bench_old")]
+            command += ["--note", f"{rev[:7]}; {args.note}"]
+            subprocess.run(command, check=True)
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
 
     from sqlalchemy import insert
 
@@ -143,6 +190,12 @@ def main() -> None:
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
     rate = len(latencies) / wall
     engine_name = engine.url.get_backend_name()
+    import nidb
+
+    code = "old" if args.code_root else "new"
+    assert Path(nidb.__file__).is_relative_to(args.code_root or ROOT), nidb.__file__
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    args.note = f"{code} code; load {load}; {args.note}".rstrip("; ")
     row = (
         f"| {date.today()} | {engine_name} | {args.declarations} | {args.threads} | "
         f"{rate:.0f} | {p50:.0f} | {p99:.0f} | {len(failures)} | {args.note} |"

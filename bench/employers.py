@@ -11,6 +11,11 @@ reconciliation of a camt.053 statement of ``--lines`` credit lines (80% carrying
 process is reported beside each step: the assessment runs in SQL, so it should not grow with
 the workers. Appends a table to bench/results/employers.md.
 
+With ``--old REV`` (default: the merge base with main) the same statement is first reconciled
+by the code of REV (its camt.py, ledger.py and reconcile.py, loaded from git), the tables it
+wrote are emptied and the charges reopened, then the current code reconciles it: both columns
+come from the same run on the same machine load. ``--old none`` skips that.
+
 Targets: 1M workers assessed in ≤ 60 s on PostgreSQL; 100k lines reconciled in ≤ 30 s.
 """
 
@@ -24,14 +29,54 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "employers.md"
 MONTH = date(2026, 11, 1)
+
+
+def old_reconcile(rev: str) -> Any:
+    """``reconcile_file`` as it was at ``rev`` (its camt, ledger and reconcile modules)."""
+    modules: dict[str, str] = {}
+    for name in ("camt", "ledger", "reconcile"):
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{rev}:nidb/contributions/{name}.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for other in ("camt", "ledger"):
+            source = source.replace(f"nidb.contributions.{other} ", f"bench_old_{other} ")
+        modules[name] = source
+    loaded: dict[str, Any] = {}
+    for name in ("camt", "ledger", "reconcile"):
+        module = types.ModuleType(f"bench_old_{name}")
+        sys.modules[module.__name__] = module
+        exec(compile(modules[name], f"{rev}:{name}.py", "exec"), module.__dict__)
+        loaded[name] = module
+    return loaded["reconcile"].reconcile_file
+
+
+def reopen(engine: Any) -> None:
+    """Undo a reconciliation of the bench's fresh store: its lines, payments and allocations
+    deleted, the charges open again (the bench store has no other payments)."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for table in (
+            "contribution_allocations",
+            "contribution_bank_lines",
+            "contribution_payments",
+            "contribution_payer_accounts",
+        ):
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("UPDATE contribution_charges SET settled = 0"))
 
 
 def rss_mb() -> float:
@@ -97,7 +142,9 @@ def statement_file(folder: Path, lines: int, employers: int) -> Path:
     return path
 
 
-def measure(url: str, engine_name: str, workers: int, lines: int, folder: Path) -> list[str]:
+def measure(
+    url: str, engine_name: str, workers: int, lines: int, folder: Path, old: Any
+) -> list[str]:
     from nidb.contributions.assess import assess_month
     from nidb.contributions.reconcile import reconcile_file
     from nidb.store.db import make_engine
@@ -110,11 +157,20 @@ def measure(url: str, engine_name: str, workers: int, lines: int, folder: Path) 
     assess_s = time.perf_counter() - started
     after_assess = rss_mb()
     path = statement_file(folder, lines, max(1, workers // 20))
+    old_s = "–"
+    if old is not None:
+        started = time.perf_counter()
+        before_old = old(engine, path, actor="bench")
+        old_s = f"{time.perf_counter() - started:.1f}"
+        print(f"{engine_name}: old code reconciled {before_old.lines:,} lines in {old_s} s")
+        reopen(engine)
     started = time.perf_counter()
     rec = reconcile_file(engine, path, actor="bench")
     reconcile_s = time.perf_counter() - started
     engine.dispose()
     matched = sum(rec.matched.values())
+    if old is not None:
+        assert (before_old.matched, before_old.unmatched) == (rec.matched, rec.unmatched)
     print(
         f"{engine_name}: assessed {report.workers:,} workers in {assess_s:.1f} s; "
         f"reconciled {rec.lines:,} lines ({matched:,} matched) in {reconcile_s:.1f} s",
@@ -123,7 +179,7 @@ def measure(url: str, engine_name: str, workers: int, lines: int, folder: Path) 
     return [
         f"| {engine_name} | {workers:,} | {report.employers:,} | {assess_s:.1f} | "
         f"{before:.0f} → {after_assess:.0f} | {lines:,} | {matched:,} | {rec.unmatched:,} | "
-        f"{reconcile_s:.1f} |"
+        f"{old_s} | {reconcile_s:.1f} |"
     ]
 
 
@@ -147,18 +203,29 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=5_000)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--note", default="under load, small scale")
+    parser.add_argument("--old", default="merge-base", help="git revision, or none")
     args = parser.parse_args()
+    rev = args.old
+    if rev == "merge-base":
+        rev = subprocess.run(
+            ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    old = None if rev == "none" else old_reconcile(rev)
+    load = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="nidb-bench-employers-"))
     rows: list[str] = []
     cluster: Path | None = None
     try:
         if args.engine in ("sqlite", "both"):
             rows += measure(
-                f"sqlite:///{work / 'bench.sqlite3'}", "SQLite", args.workers, args.lines, work
+                f"sqlite:///{work / 'bench.sqlite3'}", "SQLite", args.workers, args.lines, work, old
             )
         if args.engine in ("postgresql", "both"):
             url, cluster = postgres_url(work)
-            rows += measure(url, "PostgreSQL", args.workers, args.lines, work)
+            rows += measure(url, "PostgreSQL", args.workers, args.lines, work, old)
     finally:
         if cluster is not None:
             subprocess.run(
@@ -170,9 +237,13 @@ def main() -> None:
         "",
         f"## {stamp} — {args.note}",
         "",
+        f"Load average (1, 5, 15 min) at the start: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}; "
+        f"at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())} (2 cores). "
+        f"Old code: {rev if old is not None else 'not run'}.",
+        "",
         "| engine | workers | employers | assess s | peak RSS MB | lines | matched | "
-        "unmatched | reconcile s |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "unmatched | reconcile s (old) | reconcile s |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
         *rows,
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

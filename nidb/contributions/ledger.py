@@ -18,6 +18,7 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
+from nidb.contributions.bulk import append, increment_by_id, set_by_id
 from nidb.store.audit import write_audit, write_event
 
 __all__ = [
@@ -75,7 +76,8 @@ def _in(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
 
 
 def allocate_many(conn: Connection, employers: Sequence[str]) -> int:
-    """``allocate`` for many employers with a few statements per thousand of them."""
+    """``allocate`` for many employers with a few statements per thousand of them (the writes
+    in bulk: nidb.contributions.bulk)."""
     total = 0
     for start in range(0, len(employers), 1_000):
         part = list(employers[start : start + 1_000])
@@ -92,9 +94,9 @@ def allocate_many(conn: Connection, employers: Sequence[str]) -> int:
             charges.setdefault(str(employer), []).append(
                 _OpenCharge(int(cid), _as_date(month), int(left))
             )
-        allocations: list[dict[str, object]] = []
+        allocations: list[tuple[int, int, int, date]] = []
         settled: dict[int, int] = {}
-        left_over: list[dict[str, int]] = []
+        left_over: list[tuple[int, int]] = []
         for pid, employer, paid_on, unallocated in conn.execute(
             text(
                 "SELECT id, employer_code, paid_on, unallocated FROM contribution_payments "
@@ -115,31 +117,18 @@ def allocate_many(conn: Connection, employers: Sequence[str]) -> int:
                 total += take
                 settled[charge.id] = settled.get(charge.id, 0) + take
                 allocations.append(
-                    {
-                        "p": int(pid),
-                        "c": charge.id,
-                        "a": take,
-                        "d": max(_as_date(paid_on), charge.month),
-                    }
+                    (int(pid), charge.id, take, max(_as_date(paid_on), charge.month))
                 )
             if money != int(unallocated):
-                left_over.append({"u": money, "p": int(pid)})
-        if allocations:
-            conn.execute(
-                text(
-                    "INSERT INTO contribution_allocations (payment_id, charge_id, amount, "
-                    "settled_on) VALUES (:p, :c, :a, :d)"
-                ),
-                allocations,
-            )
-            conn.execute(
-                text("UPDATE contribution_charges SET settled = settled + :a WHERE id = :c"),
-                [{"a": a, "c": c} for c, a in settled.items()],
-            )
-            conn.execute(
-                text("UPDATE contribution_payments SET unallocated = :u WHERE id = :p"),
-                left_over,
-            )
+                left_over.append((int(pid), money))
+        append(
+            conn,
+            "contribution_allocations",
+            ("payment_id", "charge_id", "amount", "settled_on"),
+            allocations,
+        )
+        increment_by_id(conn, "contribution_charges", "settled", sorted(settled.items()))
+        set_by_id(conn, "contribution_payments", "unallocated", left_over)
     return total
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from nidb.contributions.bulk import append, lookup
 from nidb.contributions.camt import Entry, read_entries
 from nidb.contributions.ledger import allocate_many, record_payment
 from nidb.store.audit import write_audit, write_event
@@ -108,18 +109,8 @@ class _Matcher:
 
 
 def _known_refs(conn: Connection, refs: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(refs), 1_000):
-        part = refs[start : start + 1_000]
-        names = ", ".join(f":r{i}" for i in range(len(part)))
-        found |= {
-            str(r)
-            for (r,) in conn.execute(
-                text(f"SELECT entry_ref FROM contribution_bank_lines WHERE entry_ref IN ({names})"),
-                {f"r{i}": ref for i, ref in enumerate(part)},
-            )
-        }
-    return found
+    rows = lookup(conn, "SELECT entry_ref FROM contribution_bank_lines WHERE", "entry_ref", refs)
+    return {str(r) for (r,) in rows}
 
 
 def _chunks(entries: Iterable[Entry]) -> Iterable[list[Entry]]:
@@ -176,6 +167,22 @@ def reconcile_file(
     return report
 
 
+_LINE_COLUMNS = (
+    "statement_id",
+    "entry_ref",
+    "booked_on",
+    "amount",
+    "debtor_account",
+    "debtor_name",
+    "remittance",
+    "status",
+    "matched_by",
+    "employer_code",
+    "payment_id",
+)
+_PAYMENT_COLUMNS = ("employer_code", "source", "reference", "amount", "unallocated", "paid_on")
+
+
 def _reconcile_chunk(
     conn: Connection,
     matcher: _Matcher,
@@ -184,8 +191,8 @@ def _reconcile_chunk(
     paid: set[str],
 ) -> None:
     known = _known_refs(conn, [e.entry_ref for e in chunk])
-    lines: list[dict[str, object]] = []
-    payments: list[dict[str, object]] = []
+    lines: list[tuple[object, ...]] = []
+    payments: list[tuple[object, ...]] = []
     learned: dict[str, str] = {}
     for entry in chunk:
         report.statement_ids.add(entry.statement_id)
@@ -197,18 +204,18 @@ def _reconcile_chunk(
         found = matcher.match(entry)
         employer, how = found if found else (None, None)
         lines.append(
-            {
-                "statement_id": entry.statement_id[:100],
-                "entry_ref": entry.entry_ref,
-                "booked_on": entry.booked_on,
-                "amount": entry.amount,
-                "debtor_account": (entry.debtor_account or "")[:60] or None,
-                "debtor_name": (entry.debtor_name or "")[:200] or None,
-                "remittance": entry.remittance[:300] or None,
-                "status": "matched" if employer else "unmatched",
-                "matched_by": how,
-                "employer_code": employer,
-            }
+            (
+                entry.statement_id[:100],
+                entry.entry_ref,
+                entry.booked_on,
+                entry.amount,
+                (entry.debtor_account or "")[:60] or None,
+                (entry.debtor_name or "")[:200] or None,
+                entry.remittance[:300] or None,
+                "matched" if employer else "unmatched",
+                how,
+                employer,
+            )
         )
         if employer is None:
             report.unmatched += 1
@@ -219,50 +226,28 @@ def _reconcile_chunk(
         report.amount_matched += entry.amount
         paid.add(employer)
         payments.append(
-            {
-                "e": employer,
-                "r": entry.entry_ref,
-                "a": entry.amount,
-                "d": entry.booked_on,
-            }
+            (employer, "bank", entry.entry_ref, entry.amount, entry.amount, entry.booked_on)
         )
         account = entry.debtor_account
         if how == "reference" and account and account not in matcher.accounts:
             matcher.accounts[account] = employer
             learned[account[:60]] = employer
-    if lines:
-        conn.execute(
-            text(
-                "INSERT INTO contribution_bank_lines (statement_id, entry_ref, booked_on, amount, "
-                "debtor_account, debtor_name, remittance, status, matched_by, employer_code) "
-                "VALUES (:statement_id, :entry_ref, :booked_on, :amount, :debtor_account, "
-                ":debtor_name, :remittance, :status, :matched_by, :employer_code)"
-            ),
-            lines,
+    append(conn, "contribution_payments", _PAYMENT_COLUMNS, payments)
+    ids = dict(
+        lookup(
+            conn,
+            "SELECT reference, id FROM contribution_payments WHERE source = 'bank' AND",
+            "reference",
+            [str(p[2]) for p in payments],
         )
-    if payments:
-        conn.execute(
-            text(
-                "INSERT INTO contribution_payments (employer_code, source, reference, amount, "
-                "unallocated, paid_on) VALUES (:e, 'bank', :r, :a, :a, :d)"
-            ),
-            payments,
-        )
-        conn.execute(
-            text(
-                "UPDATE contribution_bank_lines SET payment_id = (SELECT p.id FROM "
-                "contribution_payments p WHERE p.source = 'bank' "
-                "AND p.reference = contribution_bank_lines.entry_ref) "
-                "WHERE status = 'matched' AND payment_id IS NULL"
-            )
-        )
-    if learned:
-        conn.execute(
-            text(
-                "INSERT INTO contribution_payer_accounts (account, employer_code) VALUES (:a, :e)"
-            ),
-            [{"a": a, "e": e} for a, e in learned.items()],
-        )
+    )
+    append(
+        conn,
+        "contribution_bank_lines",
+        _LINE_COLUMNS,
+        [(*line, ids.get(str(line[1])) if line[7] == "matched" else None) for line in lines],
+    )
+    append(conn, "contribution_payer_accounts", ("account", "employer_code"), list(learned.items()))
 
 
 def unmatched_lines(conn: Connection, limit: int = 200) -> list[UnmatchedLine]:

@@ -8,8 +8,7 @@ issued twice, even by two processes at once.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, exists, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, exists, or_, select, text
 
 from nidb.domain.bhxh_codes import bhxh_code_candidates
 from nidb.store import models
@@ -29,10 +28,23 @@ _HOLDERS = (
 )
 
 
+_HELD = select(
+    or_(
+        *(exists().where(or_(*(c == bindparam("p_code") for c in columns))) for columns in _HOLDERS)
+    )
+)
+"""Whether any table holds the code: one query, built once."""
+_ISSUE = text(
+    f"INSERT INTO {IssuedBhxhCode.__tablename__} (bhxh_code, personal_id, issued_by) "
+    "VALUES (:bhxh_code, :personal_id, :issued_by) "
+    "ON CONFLICT (bhxh_code) DO NOTHING RETURNING bhxh_code"
+)
+"""The issue itself: the primary key makes it unique, a conflict means taken meanwhile."""
+
+
 def is_held(conn: Connection, code: str) -> bool:
     """Whether any table of the register already holds ``code`` (one query over all)."""
-    probes = [exists().where(or_(*(c == code for c in columns))) for columns in _HOLDERS]
-    return bool(conn.execute(select(or_(*probes))).scalar())
+    return bool(conn.execute(_HELD, {"p_code": code}).scalar())
 
 
 def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: str) -> str:
@@ -40,14 +52,10 @@ def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: st
     for code in bhxh_code_candidates(province, personal_id):
         if is_held(conn, code):
             continue
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(IssuedBhxhCode).values(
-                        bhxh_code=code, personal_id=personal_id, issued_by=actor
-                    )
-                )
-        except IntegrityError:  # issued by another transaction meanwhile
+        issued = conn.execute(
+            _ISSUE, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
+        ).first()
+        if issued is None:  # issued by another transaction meanwhile
             continue
         return code
     raise RuntimeError(f"no free BHXH code in province {province}")  # 10**8 codes: unreachable

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, select, text
 
 from nidb.protocol.employers import (
     DECLARATION_SERVICE,
@@ -62,6 +61,20 @@ class EmployerAdmission:
         return self.envelope.body
 
 
+# The gate's statements, built once (see nidb.employers.declarations).
+_ACCOUNT = select(EmployerAccount.status).where(
+    EmployerAccount.employer_code == bindparam("p_employer")
+)
+_KEY = select(EmployerKey.public_key, EmployerKey.revoked_at).where(
+    EmployerKey.kid == bindparam("p_kid"), EmployerKey.employer_code == bindparam("p_employer")
+)
+_CLAIM = text(
+    f"INSERT INTO {EmployerMessage.__tablename__} (message_id, employer_code, kid) "
+    "VALUES (:message_id, :employer_code, :kid) "
+    "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+)
+
+
 def admit(
     conn: Connection,
     raw: Any,
@@ -81,18 +94,12 @@ def admit(
     if match is None:
         raise Refused(RefusalCode.UNKNOWN_SENDER, "sender must be VN/DN/<employer_code>/KBDT")
     employer_code = match[1]
-    account = conn.execute(
-        select(EmployerAccount.status).where(EmployerAccount.employer_code == employer_code)
-    ).first()
+    account = conn.execute(_ACCOUNT, {"p_employer": employer_code}).first()
     if account is None:
         raise Refused(RefusalCode.UNKNOWN_SENDER, "employer is not enrolled")
     parts = split_signature(envelope.signature)
     kid = parts[0]["kid"]
-    key = conn.execute(
-        select(EmployerKey.public_key, EmployerKey.revoked_at).where(
-            EmployerKey.kid == kid, EmployerKey.employer_code == employer_code
-        )
-    ).first()
+    key = conn.execute(_KEY, {"p_kid": kid, "p_employer": employer_code}).first()
     if key is None:
         raise Refused(RefusalCode.BAD_SIGNATURE, "kid is not a registered key of the employer")
     if key.revoked_at is not None:
@@ -108,16 +115,10 @@ def admit(
 
 
 def _claim(conn: Connection, message_id: str, employer_code: str, kid: str) -> None:
-    if conn.execute(
-        select(EmployerMessage.message_id).where(EmployerMessage.message_id == message_id)
-    ).first():
+    """Record the message id, or refuse it as a replay: one statement, no savepoint (a
+    concurrent admission of the same id waits for the other transaction and then sees it)."""
+    claimed = conn.execute(
+        _CLAIM, {"message_id": message_id, "employer_code": employer_code, "kid": kid}
+    ).first()
+    if claimed is None:
         raise Refused(RefusalCode.REPLAY)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(EmployerMessage).values(
-                    message_id=message_id, employer_code=employer_code, kid=kid
-                )
-            )
-    except IntegrityError:  # another process admitted it between the read and the insert
-        raise Refused(RefusalCode.REPLAY) from None

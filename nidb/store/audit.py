@@ -10,6 +10,11 @@ from sqlalchemy import Connection, insert
 
 from nidb.store import models
 
+# Built once: a statement built per call costs more than the insert itself (SQLAlchemy
+# coerces the values and computes a cache key each time; a prepared one is looked up).
+_AUDIT = insert(models.AuditEntry)
+_EVENT = insert(models.OutboxEvent)
+
 
 def write_audit(
     conn: Connection,
@@ -23,21 +28,18 @@ def write_audit(
 ) -> None:
     """Append one entry to ``audit_log`` in the caller's transaction."""
     conn.execute(
-        insert(models.AuditEntry).values(
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            purpose=purpose,
-            detail=dict(detail),
-        )
+        _AUDIT,
+        {
+            "actor": actor,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "purpose": purpose,
+            "detail": dict(detail),
+        },
     )
 
 
 def write_event(conn: Connection, topic: str, subject_key: str, payload: Mapping[str, Any]) -> None:
     """Append one event to the outbox in the caller's transaction (delivered after commit)."""
-    conn.execute(
-        insert(models.OutboxEvent).values(
-            topic=topic, subject_key=subject_key, payload=dict(payload)
-        )
-    )
+    conn.execute(_EVENT, {"topic": topic, "subject_key": subject_key, "payload": dict(payload)})

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, bindparam, select
 
 from nidb.domain.verification import VerificationStatus
 from nidb.store import models
@@ -61,9 +61,22 @@ def verified_as(personal_id: Any) -> ColumnElement[bool]:
 
 def citizen(conn: Connection, personal_id: str) -> Row[Any] | None:
     """The person as the population database says (nidb's ``citizens`` extract), or None."""
-    return conn.execute(
-        select(models.Citizen.__table__).where(models.Citizen.personal_id == personal_id)
-    ).first()
+    return conn.execute(_CITIZEN, {"p_personal_id": personal_id}).first()
+
+
+# Built once (a declaration looks codes up twice per worker; building the statement cost more
+# than running it).
+_CITIZEN = select(models.Citizen.__table__).where(
+    models.Citizen.personal_id == bindparam("p_personal_id")
+)
+_VERIFIED_CODES = (
+    select(_PERSON.bhxh_code).where(verified_as(bindparam("p_personal_id"))).distinct()
+)
+_LINKED_CODES = (
+    select(_LINK.bhxh_code)
+    .where(_LINK.personal_id == bindparam("p_personal_id"), _LINK.valid_to.is_(None))
+    .distinct()
+)
 
 
 def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) -> list[str]:
@@ -73,16 +86,10 @@ def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) ->
     the citizen portal shows). ``include_open_links=True``: also the codes with an open
     identity link to it (what services, feeds and the exchange act on). See the module's rule.
     """
-    verified = sorted(
-        conn.execute(select(_PERSON.bhxh_code).where(verified_as(personal_id)).distinct()).scalars()
-    )
+    verified = sorted(conn.execute(_VERIFIED_CODES, {"p_personal_id": personal_id}).scalars())
     if not include_open_links:
         return verified
-    linked = conn.execute(
-        select(_LINK.bhxh_code)
-        .where(_LINK.personal_id == personal_id, _LINK.valid_to.is_(None))
-        .distinct()
-    ).scalars()
+    linked = conn.execute(_LINKED_CODES, {"p_personal_id": personal_id}).scalars()
     return verified + sorted(set(linked) - set(verified))
 
 
