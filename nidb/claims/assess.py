@@ -380,7 +380,7 @@ def _collect(con: Any) -> Assessment:
                       OR m.route_reduction > 0),
                   m.line_no, m.kind, m.item_code, m.unit_price, m.amount, m.visit_day,
                   m.catalogue_price, m.duplicate_of, m.price_reduction, m.route_reduction,
-                  m.route_pct, m.facility_level
+                  m.route_pct, m.facility_level, m.payment_ratio
            FROM line_money m JOIN claim_share s ON s.claim_id = m.claim_id"""
     )
     names = [d[0] for d in cursor.description]
@@ -401,8 +401,10 @@ def _collect(con: Any) -> Assessment:
                     "accepted_amount": amount_ok,
                     "insurer_amount": fund,
                     "reductions": reductions or None,
+                    "payment_ratio": row[-1],
                 }
             )
+    shares = dict(con.execute("SELECT claim_id, share_pct FROM claim_share").fetchall())
     for r in _rows(con, "SELECT * FROM decided"):
         claim_id = r["claim_id"]
         if r["reject_rule"]:
@@ -420,6 +422,7 @@ def _collect(con: Any) -> Assessment:
                 "accepted_total": accepted[claim_id],
                 "insurer_total": insurer[claim_id],
                 "reasons": reasons,
+                "share_pct": shares.get(claim_id),
             }
         )
     return result
@@ -446,6 +449,7 @@ def store(engine: Engine, result: Assessment, actor: str) -> None:
                     accepted_amount=bindparam("accepted_amount"),
                     insurer_amount=bindparam("insurer_amount"),
                     reductions=bindparam("reductions"),
+                    payment_ratio=bindparam("payment_ratio"),
                 ),
                 result.lines,
             )
@@ -458,6 +462,7 @@ def store(engine: Engine, result: Assessment, actor: str) -> None:
                     accepted_total=bindparam("accepted_total"),
                     insurer_total=bindparam("insurer_total"),
                     reasons=bindparam("reasons"),
+                    share_pct=bindparam("share_pct"),
                     assessed_at=now,
                 ),
                 [{k: v for k, v in c.items() if k != "facility_code"} for c in result.claims],

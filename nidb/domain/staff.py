@@ -69,6 +69,10 @@ class StaffAction(StrEnum):
     """Mark a dossier checked (đã thẩm định)."""
     DECIDE_DOSSIER = "dossier.decide"
     """Approve or refuse a dossier."""
+    READ_CLAIMS = "claims.read"
+    """List the health-insurance claims the assessment flagged and open one (lines, rules)."""
+    REVIEW_CLAIM = "claims.review"
+    """Accept a flagged claim's assessment or adjust its lines, with a reason."""
 
 
 _LABELS: dict[StaffRole, str] = {
@@ -88,6 +92,8 @@ _ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.PROCESS_DOSSIERS: frozenset({_REVIEWER, _APPROVER, _ADMIN}),
     StaffAction.CHECK_DOSSIER: frozenset({_REVIEWER}),
     StaffAction.DECIDE_DOSSIER: frozenset({_APPROVER}),
+    StaffAction.READ_CLAIMS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
+    StaffAction.REVIEW_CLAIM: frozenset({_REVIEWER, _ADMIN}),
 }
 """Who may do what: the one rule table (docs/console.md, docs/services.md)."""
 

@@ -42,6 +42,7 @@ def mount(app: FastAPI) -> None:
     from nidb.web.console import (
         pages_alerts,
         pages_audit,
+        pages_claims,
         pages_corrections,
         pages_dashboard,
         pages_review,
@@ -56,5 +57,12 @@ def mount(app: FastAPI) -> None:
     async def not_in_scope(request: Request, error: NotInScope) -> HTMLResponse:
         return render(request, "console/not_found.html", status=404, what=error.what)
 
-    for module in (pages_review, pages_dashboard, pages_alerts, pages_audit, pages_corrections):
+    for module in (
+        pages_review,
+        pages_dashboard,
+        pages_alerts,
+        pages_audit,
+        pages_corrections,
+        pages_claims,
+    ):
         app.include_router(module.router)

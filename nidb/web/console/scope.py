@@ -167,4 +167,8 @@ CorrectionReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.REA
 """May look at citizens' correction requests (auditors read only)."""
 Auditor = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_ACCESS_LOG))]
 """May read access histories and the audit log."""
+ClaimReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_CLAIMS))]
+"""May look at the flagged health-insurance claims (auditors read only)."""
+ClaimReviewer = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.REVIEW_CLAIM))]
+"""May accept or adjust a flagged claim's assessment."""
 Scope = Annotated[StaffScope, Depends(staff_scope)]
