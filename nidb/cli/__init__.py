@@ -51,6 +51,7 @@ def demo_command(
 ) -> None:
     """Chạy thử: sinh một tỉnh mẫu, nạp, đối sánh và tóm tắt (generate, import, match, summarise)."""
     from nidb.cli.demo import run_demo
+    from nidb.cli.demo_claims import print_claims_demo
     from nidb.cli.demo_exchange import print_exchange_demo
     from nidb.identity.commands import print_match, print_report
     from nidb.ingest.commands import print_import
@@ -74,6 +75,8 @@ def demo_command(
             print_match(result.matching, data_dir / "matches.csv")
         if result.exchange is not None:
             print_exchange_demo(out, result.exchange)
+        if result.claims is not None:
+            print_claims_demo(out, result.claims)
 
 
 def up_command(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from nidb.cli.demo_claims import ClaimsDemo, run_claims_demo
 from nidb.cli.demo_exchange import ExchangeDemo, run_exchange_demo
 from nidb.identity.match import MatchSummary, match_files
 from nidb.identity.verify import VerifyReport
@@ -36,6 +37,7 @@ class DemoResult:
     matching: MatchSummary | None = None
     verification: VerifyReport | None = None
     exchange: ExchangeDemo | None = None
+    claims: ClaimsDemo | None = None
 
 
 def run_demo(
@@ -69,6 +71,7 @@ def run_demo(
         data_dir / "registry.csv", data_dir / "records.csv", data_dir / "matches.csv"
     )
     result.exchange = run_exchange_demo(engine, data_dir / "registry.csv", on_stage)
+    result.claims = run_claims_demo(engine, data_dir, on_stage)
     return result
 
 

@@ -32,8 +32,12 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
         "Thẻ đã báo giảm",  # the card of the person reported dead is suspended
         "1 cảnh báo gửi tỉnh",
         "chuỗi băm nguyên vẹn",
+        "Giám định hồ sơ XML 130 của cơ sở",  # a hospital sent claims, signed, and nidb assessed
+        "cao hơn giá thanh toán BHYT 350 đồng: giảm trừ 5.000 đồng",  # a reduction explained
+        "Quyết toán quý",  # the quarter's settlement, downloaded through the exchange
     ):
         assert expected in run.stdout, expected
+    assert list((tmp_path / "var" / "demo" / "claims").glob("quyet-toan-*.pdf"))
     assert (tmp_path / "var" / "nidb.sqlite3").exists()
     matches = (tmp_path / "var" / "demo" / "matches.csv").read_text(encoding="utf-8").splitlines()
     assert matches[0] == "record_id,personal_id,score,decision,reasons"
@@ -50,3 +54,4 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
     assert again.returncode == 0, again.stderr[-2000:]
     assert "already imported" in again.stdout
     assert "chuỗi băm nguyên vẹn" in again.stdout  # the demo hospital is registered again
+    assert "thay thế hồ sơ cũ (lần gửi 2)" in again.stdout  # the claims resubmitted by MA_LK
