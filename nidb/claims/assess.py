@@ -34,7 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from nidb.claims.rules import claim_reason, line_reductions
 from nidb.detect import RULES as DETECT_RULES
@@ -47,7 +47,13 @@ from nidb.domain.claims import (
 )
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
-from nidb.store.models_claims import Claim, ClaimCatalogueItem, ClaimFacility, ClaimLine
+from nidb.store.models_claims import (
+    Claim,
+    ClaimCatalogueItem,
+    ClaimFacility,
+    ClaimLine,
+    ClaimReview,
+)
 
 SNAPSHOT: dict[str, list[tuple[str, pa.DataType]]] = {
     "claims": [
@@ -437,10 +443,32 @@ def assess_claims(engine: Engine, actor: str, again: bool = False) -> Assessment
     return result
 
 
+def _keep_reviewed(conn: Connection, result: Assessment) -> None:
+    """Drop from ``result`` the claims a staff member reviewed at their current version
+    (`nidb claims assess --again` must not undo a review; a resubmission starts over)."""
+    if not result.claims:
+        return
+    reviewed = set(
+        conn.execute(
+            select(Claim.id)
+            .join(ClaimReview, ClaimReview.claim_id == Claim.id)
+            .where(ClaimReview.version == Claim.version)
+        ).scalars()
+    )
+    if not reviewed:
+        return
+    result.claims = [c for c in result.claims if c["claim_key"] not in reviewed]
+    lines = set(
+        conn.execute(select(ClaimLine.id).where(ClaimLine.claim_id.in_(reviewed))).scalars()
+    )
+    result.lines = [line for line in result.lines if line["line_id"] not in lines]
+
+
 def store(engine: Engine, result: Assessment, actor: str) -> None:
     """Write the decisions, one audit entry and one outbox event per claim, in one transaction."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        _keep_reviewed(conn, result)
         if result.lines:
             conn.execute(
                 update(ClaimLine)

@@ -249,3 +249,19 @@ def test_the_review_form_refuses_bad_amounts_and_records_a_good_adjustment(
             .where(models.AccessLogEntry.service == "claims.view/v1")
         ).scalar_one()
     assert logged >= 4
+
+
+def test_assessing_again_keeps_a_reviewed_claim_as_the_staff_left_it(
+    engine: Engine, claims: dict[str, int]
+) -> None:
+    from nidb.claims.assess import assess_claims
+
+    claim = claims["LK-GIAM"]
+    review_claim(
+        engine, claim, "staff:rv.hn", "adjust", "Giá thầu.", {line_id(engine, claim, DRUG): 5_000}
+    )
+    reviewed = money(engine, claim)
+    result = assess_claims(engine, "test", again=True)
+    assert money(engine, claim) == reviewed
+    assert claim not in {c["claim_key"] for c in result.claims}
+    assert money(engine, claims["LK-HCM"])[0] == "reduced"  # the others assessed again
