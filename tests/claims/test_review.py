@@ -15,7 +15,9 @@ from nidb.claims.review import ReviewRefused, review_claim
 from nidb.claims.settlement import settlement
 from nidb.store import models
 from nidb.store.models_claims import Claim, ClaimLine, ClaimReview
-from tests.claims.review_seed import DAY, seed_claims
+from nidb.web.sessions import COOKIE
+from tests import seed
+from tests.claims.review_seed import DAY, HN_PID, seed_claims
 from tests.web.conftest import csrf_of, staff_sign_in_http
 from tests.web.console_seed import seed_staff
 
@@ -249,6 +251,11 @@ def test_the_review_form_refuses_bad_amounts_and_records_a_good_adjustment(
             .where(models.AccessLogEntry.service == "claims.view/v1")
         ).scalar_one()
     assert logged >= 4
+    client.cookies.clear()  # the patient sees the staff member's reads, in words
+    client.cookies.set(COOKIE, seed.citizen_session(engine, HN_PID, "Lê Thị Hoa"))
+    history = client.get("/cong-dan/truy-cap").text
+    assert "Cán bộ giám định xem hồ sơ khám chữa bệnh BHYT" in history
+    assert "claims.view/v1" not in history
 
 
 def test_assessing_again_keeps_a_reviewed_claim_as_the_staff_left_it(
