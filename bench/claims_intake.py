@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -236,3 +237,4 @@ def run_intake(
             subprocess.run(
                 [str(ROOT / "scripts" / "pg-cluster.sh"), "stop", str(cluster)], check=False
             )
+        shutil.rmtree(work, ignore_errors=True)
