@@ -34,7 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from nidb.claims.rules import claim_reason, line_reductions
 from nidb.detect import RULES as DETECT_RULES
@@ -47,7 +47,13 @@ from nidb.domain.claims import (
 )
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
-from nidb.store.models_claims import Claim, ClaimCatalogueItem, ClaimFacility, ClaimLine
+from nidb.store.models_claims import (
+    Claim,
+    ClaimCatalogueItem,
+    ClaimFacility,
+    ClaimLine,
+    ClaimReview,
+)
 
 SNAPSHOT: dict[str, list[tuple[str, pa.DataType]]] = {
     "claims": [
@@ -380,7 +386,7 @@ def _collect(con: Any) -> Assessment:
                       OR m.route_reduction > 0),
                   m.line_no, m.kind, m.item_code, m.unit_price, m.amount, m.visit_day,
                   m.catalogue_price, m.duplicate_of, m.price_reduction, m.route_reduction,
-                  m.route_pct, m.facility_level
+                  m.route_pct, m.facility_level, m.payment_ratio
            FROM line_money m JOIN claim_share s ON s.claim_id = m.claim_id"""
     )
     names = [d[0] for d in cursor.description]
@@ -401,8 +407,10 @@ def _collect(con: Any) -> Assessment:
                     "accepted_amount": amount_ok,
                     "insurer_amount": fund,
                     "reductions": reductions or None,
+                    "payment_ratio": row[-1],
                 }
             )
+    shares = dict(con.execute("SELECT claim_id, share_pct FROM claim_share").fetchall())
     for r in _rows(con, "SELECT * FROM decided"):
         claim_id = r["claim_id"]
         if r["reject_rule"]:
@@ -420,6 +428,7 @@ def _collect(con: Any) -> Assessment:
                 "accepted_total": accepted[claim_id],
                 "insurer_total": insurer[claim_id],
                 "reasons": reasons,
+                "share_pct": shares.get(claim_id),
             }
         )
     return result
@@ -434,10 +443,32 @@ def assess_claims(engine: Engine, actor: str, again: bool = False) -> Assessment
     return result
 
 
+def _keep_reviewed(conn: Connection, result: Assessment) -> None:
+    """Drop from ``result`` the claims a staff member reviewed at their current version
+    (`nidb claims assess --again` must not undo a review; a resubmission starts over)."""
+    if not result.claims:
+        return
+    reviewed = set(
+        conn.execute(
+            select(Claim.id)
+            .join(ClaimReview, ClaimReview.claim_id == Claim.id)
+            .where(ClaimReview.version == Claim.version)
+        ).scalars()
+    )
+    if not reviewed:
+        return
+    result.claims = [c for c in result.claims if c["claim_key"] not in reviewed]
+    lines = set(
+        conn.execute(select(ClaimLine.id).where(ClaimLine.claim_id.in_(reviewed))).scalars()
+    )
+    result.lines = [line for line in result.lines if line["line_id"] not in lines]
+
+
 def store(engine: Engine, result: Assessment, actor: str) -> None:
     """Write the decisions, one audit entry and one outbox event per claim, in one transaction."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        _keep_reviewed(conn, result)
         if result.lines:
             conn.execute(
                 update(ClaimLine)
@@ -446,6 +477,7 @@ def store(engine: Engine, result: Assessment, actor: str) -> None:
                     accepted_amount=bindparam("accepted_amount"),
                     insurer_amount=bindparam("insurer_amount"),
                     reductions=bindparam("reductions"),
+                    payment_ratio=bindparam("payment_ratio"),
                 ),
                 result.lines,
             )
@@ -458,6 +490,7 @@ def store(engine: Engine, result: Assessment, actor: str) -> None:
                     accepted_total=bindparam("accepted_total"),
                     insurer_total=bindparam("insurer_total"),
                     reasons=bindparam("reasons"),
+                    share_pct=bindparam("share_pct"),
                     assessed_at=now,
                 ),
                 [{k: v for k, v in c.items() if k != "facility_code"} for c in result.claims],

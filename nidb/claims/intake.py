@@ -10,9 +10,9 @@ the request's transaction.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from nidb.claims.xml130 import EnvelopeError, ParsedClaim, error, parse_envelope
 from nidb.exchange.answer import Answer
@@ -120,6 +120,10 @@ def _snapshot(conn: Connection, claim_id: int) -> dict[str, Any]:
     }
 
 
+_CLAIMS = cast(Table, Claim.__table__)
+_LINES = cast(Table, ClaimLine.__table__)
+
+
 def _store(conn: Connection, sender: str, facility: str, claim: ParsedClaim) -> int:
     values = {c: claim.summary[c] for c in CLAIM_COLUMNS}
     held = conn.execute(
@@ -130,7 +134,7 @@ def _store(conn: Connection, sender: str, facility: str, claim: ParsedClaim) -> 
     if held is None:
         version = 1
         claim_id = conn.execute(
-            insert(Claim)
+            insert(_CLAIMS)  # Core, not the ORM's bulk path (a fifth of the time)
             .values(
                 facility_code=facility,
                 ma_lk=claim.ma_lk,
@@ -139,7 +143,7 @@ def _store(conn: Connection, sender: str, facility: str, claim: ParsedClaim) -> 
                 sick_leave=claim.sick_leave,
                 **values,
             )
-            .returning(Claim.id)
+            .returning(_CLAIMS.c.id)
         ).scalar_one()
     else:
         claim_id, version = held.id, held.version + 1
@@ -161,12 +165,13 @@ def _store(conn: Connection, sender: str, facility: str, claim: ParsedClaim) -> 
                 insurer_total=None,
                 reasons=None,
                 assessed_at=None,
+                share_pct=None,
                 **values,
             )
         )
     if claim.lines:
         conn.execute(
-            insert(ClaimLine),
+            insert(_LINES),
             [
                 {
                     "claim_id": claim_id,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from nidb.claims.intake import sender_facility, submit_claims
 from nidb.exchange.answer import Answer
-from nidb.exchange.bodies import Strict
+from nidb.exchange.bodies import CardCheckBody, Strict
 from nidb.exchange.catalogue import SERVICES
 from nidb.exchange.gate import Admission
 from nidb.exchange.runtime import Route
@@ -59,6 +59,21 @@ def _history(conn: Connection, body: Any, admission: Admission) -> Answer:
     return visit_history(conn, code, body.months, admission.groups, admission.today)
 
 
+def _fhir_coverage(conn: Connection, body: Any, admission: Admission) -> Answer:
+    from nidb.claims.fhir import fhir_card_check
+
+    return fhir_card_check(conn, body, admission.today)
+
+
+def _fhir_visits(conn: Connection, body: Any, admission: Admission) -> Answer:
+    from nidb.claims.fhir import fhir_visits
+    from nidb.exchange.services import require_consent, resolve_person
+
+    code = resolve_person(conn, body.personal_id, body.bhxh_code)
+    require_consent(conn, code, admission.header.purpose)
+    return fhir_visits(conn, code, body.months, admission.groups, admission.today)
+
+
 def _submit(conn: Connection, body: Any, admission: Admission) -> Answer:
     return submit_claims(conn, admission.header.sender, body.giamdinhhs)
 
@@ -73,4 +88,6 @@ def exchange_routes() -> dict[str, Route]:
         "claims.settlement/v1": Route(
             SERVICES["claims.settlement/v1"], SettlementBody, _settlement
         ),
+        "fhir.coverage/v1": Route(SERVICES["fhir.coverage/v1"], CardCheckBody, _fhir_coverage),
+        "fhir.visits/v1": Route(SERVICES["fhir.visits/v1"], HistoryBody, _fhir_visits),
     }

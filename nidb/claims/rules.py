@@ -25,6 +25,8 @@ TITLES: dict[str, tuple[str, str]] = {
     "over_price": ("Đơn giá cao hơn giá thanh toán BHYT", "price above the insurer's price"),
     "duplicate_line": ("Dòng chi phí trùng lặp", "duplicated line"),
     "wrong_route": ("Khám chữa bệnh trái tuyến", "outside the registered route"),
+    # not a rule of the automatic assessment: a staff member's review (nidb.claims.review)
+    "staff_adjustment": ("Cán bộ giám định điều chỉnh", "adjusted by a staff reviewer"),
 }
 
 

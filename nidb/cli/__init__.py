@@ -53,6 +53,7 @@ def demo_command(
 ) -> None:
     """Chạy thử: sinh một tỉnh mẫu, nạp, đối sánh và tóm tắt (generate, import, match, summarise)."""
     from nidb.cli.demo import run_demo
+    from nidb.cli.demo_claims import print_claims_demo
     from nidb.cli.demo_employer import print_employer_demo
     from nidb.cli.demo_exchange import print_exchange_demo
     from nidb.identity.commands import print_match, print_report
@@ -79,6 +80,8 @@ def demo_command(
             print_exchange_demo(out, result.exchange)
         if result.employer is not None:
             print_employer_demo(out, result.employer)
+        if result.claims is not None:
+            print_claims_demo(out, result.claims)
 
 
 def up_command(

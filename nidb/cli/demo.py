@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from nidb.cli.demo_claims import ClaimsDemo, run_claims_demo
 from nidb.cli.demo_employer import EmployerDemo, run_employer_demo
 from nidb.cli.demo_exchange import ExchangeDemo, run_exchange_demo
 from nidb.identity.match import MatchSummary, match_files
@@ -40,6 +41,7 @@ class DemoResult:
     verification: VerifyReport | None = None
     exchange: ExchangeDemo | None = None
     employer: EmployerDemo | None = None
+    claims: ClaimsDemo | None = None
 
 
 def run_demo(
@@ -74,6 +76,7 @@ def run_demo(
     )
     result.exchange = run_exchange_demo(engine, data_dir / "registry.csv", on_stage)
     result.employer = run_employer_demo(engine, data_dir, on_stage)
+    result.claims = run_claims_demo(engine, data_dir, on_stage)
     return result
 
 

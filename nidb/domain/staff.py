@@ -74,6 +74,10 @@ class StaffAction(StrEnum):
     READ_DEBTORS = "debt.read"
     """List employers in debt (nợ đóng) per province, flagged when the enterprise closed: a
     collection task of province staff; auditors read it too."""
+    READ_CLAIMS = "claims.read"
+    """List the health-insurance claims the assessment flagged and open one (lines, rules)."""
+    REVIEW_CLAIM = "claims.review"
+    """Accept a flagged claim's assessment or adjust its lines, with a reason."""
 
 
 _LABELS: dict[StaffRole, str] = {
@@ -95,6 +99,8 @@ _ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.DECIDE_DOSSIER: frozenset({_APPROVER}),
     StaffAction.DECIDE_ALERT: frozenset({_AUDITOR, _ADMIN}),
     StaffAction.READ_DEBTORS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
+    StaffAction.READ_CLAIMS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
+    StaffAction.REVIEW_CLAIM: frozenset({_REVIEWER, _ADMIN}),
 }
 """Who may do what: the one rule table (docs/console.md, docs/services.md)."""
 

@@ -106,6 +106,8 @@ SERVICES: dict[str, Service] = {
         ),
         Service("visits.history/v1", "Lịch sử khám chữa bệnh BHYT", "h", ("dd",)),
         Service("claims.settlement/v1", "Quyết toán chi phí KCB BHYT theo quý của cơ sở", "h"),
+        Service("fhir.coverage/v1", "Tra cứu thẻ BHYT khi khám chữa bệnh (HL7 FHIR R4)", "dd"),
+        Service("fhir.visits/v1", "Lịch sử khám chữa bệnh BHYT (HL7 FHIR R4)", "h", ("dd",)),
     )
 }
 

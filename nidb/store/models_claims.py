@@ -109,6 +109,7 @@ class Claim(Base):
     insurer_total: Mapped[int | None] = mapped_column(BigInteger)
     reasons: Mapped[list[Any] | None] = mapped_column(JSON)
     assessed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    share_pct: Mapped[int | None] = mapped_column(SmallInteger)  # the fund's share, 80/95/100
 
 
 class ClaimLine(Base):
@@ -134,6 +135,7 @@ class ClaimLine(Base):
     accepted_amount: Mapped[int | None] = mapped_column(BigInteger)
     insurer_amount: Mapped[int | None] = mapped_column(BigInteger)
     reductions: Mapped[list[Any] | None] = mapped_column(JSON)
+    payment_ratio: Mapped[int | None] = mapped_column(SmallInteger)  # the catalogue's, that day
 
 
 class ClaimVersion(Base):
@@ -147,3 +149,29 @@ class ClaimVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     replaced_at: Mapped[datetime] = now_column()
+
+
+REVIEW_DECISIONS = ("accept", "adjust")
+
+
+class ClaimReview(Base):
+    """A staff member's review of a flagged claim (giám định viên xem xét): the automatic
+    assessment accepted as it is, or adjusted line by line, always with a reason. ``before`` and
+    ``after`` hold the money of the claim and of every line changed, so the review can be read
+    back exactly."""
+
+    __tablename__ = "claim_reviews"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "version"),
+        CheckConstraint("decision IN ('accept', 'adjust')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)  # the claim's version reviewed
+    decision: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(1000))
+    actor: Mapped[str] = mapped_column(String(100))
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decided_at: Mapped[datetime] = now_column()

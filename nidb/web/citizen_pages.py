@@ -22,6 +22,7 @@ from nidb.settings import get_settings
 from nidb.store import models, people
 from nidb.web import citizen_data as data
 from nidb.web.ecard import card_payload, qr_svg
+from nidb.web.labels import STAFF_READS
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
     CitizenPrincipal,
@@ -208,7 +209,7 @@ def who_accessed(request: Request, citizen: CitizenDep) -> HTMLResponse:
                     "actor": view.actor,
                     "what": SERVICES[view.service].title_vi
                     if view.service in SERVICES
-                    else view.service,
+                    else STAFF_READS.get(view.service, "Cán bộ xem dữ liệu"),
                     "purpose": _vi(PURPOSES.get(view.purpose or "", view.purpose or "")),
                     "fields": _groups(view.fields or ""),
                 }

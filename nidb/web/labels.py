@@ -170,6 +170,18 @@ def rule_label(name: str) -> str:
     return rule.title_vi if rule else "quy tắc khác"
 
 
+STAFF_READS = {
+    "access.history/v1": "Cán bộ xem lịch sử truy cập dữ liệu của bạn",
+    "correction.evidence/v1": "Cán bộ tải giấy tờ của yêu cầu điều chỉnh",
+    "correction.view/v1": "Cán bộ xem yêu cầu điều chỉnh",
+    "review.list/v1": "Cán bộ xem danh sách đối soát danh tính",
+    "review.view/v1": "Cán bộ xem mục đối soát danh tính",
+    "claims.view/v1": "Cán bộ giám định xem hồ sơ khám chữa bệnh BHYT",
+}
+"""Staff reads of a person's data (console and staff API), as the person's access page names
+them; they are not partner services, so not in the exchange's catalogue."""
+
+
 def service_label(name: str) -> str:
     """A partner service's Vietnamese title."""
     service = SERVICES.get(name)

@@ -3,6 +3,7 @@ and stores nothing."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -171,3 +172,56 @@ def test_a_sick_leave_certificate_xml11_is_kept_with_the_claim(exchange: Exchang
     with exchange.engine.connect() as conn:
         kept = conn.execute(select(Claim.sick_leave)).scalar_one()
     assert kept is not None and kept["SO_NGAY_NGHI"] == "3"
+
+
+def test_an_envelope_over_the_size_limit_is_refused_before_parsing(exchange: Exchange) -> None:
+    from nidb.claims.routes import MAX_ENVELOPE_CHARS
+
+    big = envelope("01001", [xml_tables(draft())]).replace(
+        "<GIAMDINHHS>", "<GIAMDINHHS>" + " " * MAX_ENVELOPE_CHARS, 1
+    )
+    reply = send(exchange, big)
+    assert reply.status == 422 and reply.body["error"]["code"] == "E_BODY_INVALID"
+    assert stored(exchange) == (0, 0)
+
+
+def test_an_envelope_of_more_than_100_claims_is_refused_whole(exchange: Exchange) -> None:
+    many = envelope("01001", [xml_tables(draft(f"LK{n}")) for n in range(101)])
+    reply = send(exchange, many)
+    assert reply.status == 422
+    assert reply.body["error"]["detail"].startswith("ENVELOPE_TOO_MANY")
+    assert stored(exchange) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("tables", "field", "code"),
+    [
+        (_tables(XML1=""), "LOAIHOSO", "TABLE_MISSING"),  # no visit summary
+        (_tables(XML2=""), "LOAIHOSO", "TABLE_MISSING"),
+        (  # an external DTD (network) and a parameter entity: refused, never fetched
+            _tables(XML3='<!DOCTYPE x SYSTEM "http://127.0.0.1:9/x.dtd"><X/>'),
+            "NOIDUNGFILE",
+            "XML_FORBIDDEN",
+        ),
+        (
+            _tables(XML3='<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p"> %p;]><X/>'),
+            "NOIDUNGFILE",
+            "XML_FORBIDDEN",
+        ),
+        (  # valid base64 of bytes that are not UTF-8 XML
+            _tables(XML2="RAW:" + base64.b64encode(b"\xff\xfe\x00<\x00X").decode()),
+            "NOIDUNGFILE",
+            "XML_MALFORMED",
+        ),
+        (_tables(XML3=_xml3("1", "-5", "-5")), "DON_GIA_BH", "NEGATIVE"),
+    ],
+)
+def test_missing_tables_hostile_dtds_and_undecodable_tables_are_refused_per_claim(
+    exchange: Exchange, tables: dict[str, str], field: str, code: str
+) -> None:
+    reply = send(exchange, envelope("01001", [tables]))
+    assert reply.status == 200
+    (bad,) = reply.body["results"]
+    assert bad["result"] == "rejected"
+    assert (field, code) in {(e["field"], e["code"]) for e in bad["errors"]}, bad["errors"]
+    assert stored(exchange) == (0, 0)

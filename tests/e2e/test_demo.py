@@ -43,11 +43,15 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
         "được chấp nhận (declaration applied)",  # an employer declared three workers
         "sao kê ngân hàng lần này: 1 dòng khớp",  # paid by transfer, statement reconciled
         "còn nợ 0 đồng",
+        "Giám định hồ sơ XML 130 của cơ sở",  # a hospital sent claims, signed, and nidb assessed
+        "cao hơn giá thanh toán BHYT 350 đồng: giảm trừ 5.000 đồng",  # a reduction explained
+        "Quyết toán quý",  # the quarter's settlement, downloaded through the exchange
     ):
         assert expected in run.stdout, expected
     # the three workers' cards were issued and the citizen portal shows their month as paid
     assert run.stdout.count("đã đóng đến tháng") == 3, run.stdout[-3000:]
     assert len(re.findall(r"│ [A-Z]{2}\d{13} │ đã đóng đến tháng", run.stdout)) == 3
+    assert list((tmp_path / "var" / "demo" / "claims").glob("quyet-toan-*.pdf"))
     assert (tmp_path / "var" / "nidb.sqlite3").exists()
     matches = (tmp_path / "var" / "demo" / "matches.csv").read_text(encoding="utf-8").splitlines()
     assert matches[0] == "record_id,personal_id,score,decision,reasons"
@@ -67,6 +71,7 @@ def test_demo_generates_imports_verifies_and_matches_a_province(tmp_path: Path) 
     assert "chuỗi băm nguyên vẹn" in again.stdout  # the demo hospital is registered again
     assert again.stdout.count("đã đóng đến tháng") == 3  # nothing declared or paid twice
     assert "sao kê ngân hàng lần này: 0 dòng khớp" in again.stdout
+    assert "thay thế hồ sơ cũ (lần gửi 2)" in again.stdout  # the claims resubmitted by MA_LK
 
 
 def _quarter_to_report(today: date) -> Period:

@@ -60,6 +60,12 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "claims.settlement/v1": {"year": 2026, "quarter": 1},
     "visits.history/v1": {"bhxh_code": BHXH},
+    "fhir.coverage/v1": {
+        "card_code": BHXH,
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "1985-03-17",
+    },
+    "fhir.visits/v1": {"bhxh_code": BHXH},
 }
 
 GRANTABLE = {name: service for name, service in SERVICES.items() if not service.bulk}

@@ -44,6 +44,7 @@ def mount(app: FastAPI) -> None:
     from nidb.web.console import (
         pages_alerts,
         pages_audit,
+        pages_claims,
         pages_corrections,
         pages_dashboard,
         pages_debt,
@@ -66,5 +67,6 @@ def mount(app: FastAPI) -> None:
         pages_audit,
         pages_corrections,
         pages_debt,
+        pages_claims,
     ):
         app.include_router(module.router)

@@ -40,6 +40,7 @@ STAFF_SERVICES = {
     "correction.view/v1": "Xem yêu cầu điều chỉnh",
     "review.list/v1": "Xem danh sách đối soát danh tính",
     "review.view/v1": "Xem một mục đối soát danh tính",
+    "claims.view/v1": "Xem một hồ sơ giám định BHYT",
 }
 """The staff console's and staff API's reads, named as the alert page lists them."""
 

@@ -171,4 +171,8 @@ AlertDecider = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.DECIDE_
 """May confirm or dismiss access-anomaly alerts."""
 DebtReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_DEBTORS))]
 """May list employers in debt."""
+ClaimReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_CLAIMS))]
+"""May look at the flagged health-insurance claims (auditors read only)."""
+ClaimReviewer = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.REVIEW_CLAIM))]
+"""May accept or adjust a flagged claim's assessment."""
 Scope = Annotated[StaffScope, Depends(staff_scope)]
