@@ -129,9 +129,11 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 @pytest.fixture(scope="session")
 def spark_runtime() -> Iterator[SparkRuntime]:
-    """One local Spark session (one JVM) for every Spark test of the run: detection's and
-    matching's parity tests share it instead of starting Spark twice (~15 s of JVM start-up
-    each). Kept (``keep=True``), so ``nidb match --engine spark`` run in this process reuses it.
+    """One local Spark session for every Spark test of the run: detection's and matching's
+    parity tests share it instead of each starting and stopping a SparkContext (the JVM itself
+    lives as long as the test process either way). Kept (``keep=True``), so ``nidb match
+    --engine spark`` run in this process reuses it; its settings are matching's test settings
+    (2 cores, 1 GB, 2 shuffle partitions: the data are small).
     Under CI=true a missing pyspark or Java fails the run (``make install`` installs both);
     elsewhere the test is skipped with the reason."""
     try:

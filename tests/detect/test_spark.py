@@ -15,7 +15,8 @@ from nidb.detect.synthetic import snapshot_from_generated
 from nidb.engines.spark import SparkRuntime
 from nidb.sim.generate import ErrorRates, generate
 
-pytestmark = pytest.mark.slow
+# one worker under pytest-xdist (--dist loadgroup) runs every Spark test: one Spark session
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 
 def test_spark_finds_exactly_what_duckdb_finds(tmp_path: Path, spark_runtime: SparkRuntime) -> None:

@@ -21,7 +21,8 @@ from nidb.identity import match as match_module
 from nidb.identity.match import MatchSummary, match_files
 from nidb.sim.generate import generate
 
-pytestmark = pytest.mark.slow
+# one worker under pytest-xdist (--dist loadgroup) runs every Spark test: one Spark session
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 Rows = dict[str, dict[str, str]]
 
