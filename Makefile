@@ -48,8 +48,12 @@ browser:
 	  || { $$SUDO apt-get update && \
 	       $$SUDO apt-get install -y --no-install-recommends chromium; }; }
 
+# PYTEST_ARGS: e.g. "-n 2 --dist loadgroup" (pytest-xdist, optional) or "--durations=60"; the
+# suite's budget, its shared fixtures and how to measure it: docs/testing.md
+PYTEST_ARGS ?=
+
 test: lint browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/import_bench.py

@@ -3,8 +3,10 @@
 PostgreSQL comes from ``NIDB_TEST_POSTGRES_URL`` if set (a server you run), otherwise the suite
 starts a private throw-away cluster with ``scripts/pg-cluster.sh`` (initdb/pg_ctl) on a free
 loopback port and stops it at the end. Each test gets a fresh database cloned from a migrated
-template, so tests never see each other's rows. Under CI=true a missing PostgreSQL is an error,
-never a silent skip.
+template (PostgreSQL: ``CREATE DATABASE ... TEMPLATE``; SQLite: a copy of a migrated file), so
+tests never see each other's rows and the migrations run once per session, not once per test.
+Under CI=true a missing PostgreSQL is an error, never a silent skip. Under pytest-xdist
+(``-n 2``) each worker starts its own cluster and names its own template database.
 
 Also shared by several folders: ``exchange`` (nidb's API over ``seed.insured_person`` with two
 partners: exchange/, api/, web/) and the web harness (``web_app``, ``client``, ``live_server``,
@@ -32,6 +34,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from nidb.api.app import create_app
+from nidb.engines import spark
+from nidb.engines.spark import SparkRuntime
 from nidb.exchange.partners import add_grant, add_partner
 from nidb.protocol.client import ExchangeClient
 from nidb.protocol.keys import SigningKey, VerifyKey
@@ -43,6 +47,11 @@ from tests import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
+PG_TEMPLATE = "nidb_template" + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
+"""The migrated database every PostgreSQL test database is cloned from (one per xdist worker,
+so workers sharing a server given by NIDB_TEST_POSTGRES_URL do not drop each other's)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -102,9 +111,9 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         url = started.stdout.strip().splitlines()[-1]
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS nidb_template"))
-        conn.execute(text("CREATE DATABASE nidb_template"))
-    template = make_engine(make_url(url).set(database="nidb_template").render_as_string(False))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE}"))
+        conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
+    template = make_engine(make_url(url).set(database=PG_TEMPLATE).render_as_string(False))
     ensure_schema(template)
     template.dispose()
     try:
@@ -118,21 +127,54 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
             shutil.rmtree(cluster.parent, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def spark_runtime() -> Iterator[SparkRuntime]:
+    """One local Spark session for every Spark test of the run: detection's and matching's
+    parity tests share it instead of each starting and stopping a SparkContext (the JVM itself
+    lives as long as the test process either way). Kept (``keep=True``), so ``nidb match
+    --engine spark`` run in this process reuses it; its settings are matching's test settings
+    (2 cores, 1 GB, 2 shuffle partitions: the data are small).
+    Under CI=true a missing pyspark or Java fails the run (``make install`` installs both);
+    elsewhere the test is skipped with the reason."""
+    try:
+        spark.ensure_available()
+    except spark.SparkUnavailable as missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Spark is required in CI (make install provides it): {missing}")
+        pytest.skip(f"Spark not available: {missing}")
+    runtime = spark.start(cores=2, driver_memory="1g", shuffle_partitions=2, keep=True)
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite register, built once per session (migrating a file costs
+    ~0.5 s of CPU and several seconds of a loaded machine's wall time; copying it, none)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "nidb.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not folded in"
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty register on each engine."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'nidb.sqlite3'}"
-        engine = make_engine(url)
-        ensure_schema(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "nidb.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     admin_url: str = request.getfixturevalue("postgres_admin_url")
     name = f"nidb_t{os.getpid()}_{next(_counter)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE nidb_template"))
+        # FILE_COPY copies the template's files (the private cluster runs with fsync off): about
+        # half the time of PostgreSQL 15's default, WAL_LOG, which writes every page to the WAL
+        strategy = " STRATEGY FILE_COPY" if conn.dialect.server_version_info >= (15,) else ""
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}{strategy}"))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(False)
     finally:

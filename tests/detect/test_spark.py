@@ -1,36 +1,26 @@
 """The rules on Spark local mode give exactly DuckDB's findings (same SQL, same snapshot).
 
-Slow (a Spark session starts); skipped with the reason when pyspark or Java is missing, except
-under CI=true where that is a failure.
+Slow (Spark runs; the session is the run's shared ``spark_runtime``, tests/conftest.py); skipped
+with the reason when pyspark or Java is missing, except under CI=true where that is a failure.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from nidb.detect import find, select_rules
 from nidb.detect.synthetic import snapshot_from_generated
+from nidb.engines.spark import SparkRuntime
 from nidb.sim.generate import ErrorRates, generate
 
-pytestmark = pytest.mark.slow
+# one worker under pytest-xdist (--dist loadgroup) runs every Spark test: one Spark session
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 
-def test_spark_finds_exactly_what_duckdb_finds(tmp_path: Path) -> None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError as missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"pyspark is required in CI: {missing}")
-        pytest.skip(f"pyspark not installed: {missing}")
-    if shutil.which("java") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Java is required in CI for Spark")
-        pytest.skip("no java on PATH")
-    from nidb.detect.spark import find_spark, spark_session
+def test_spark_finds_exactly_what_duckdb_finds(tmp_path: Path, spark_runtime: SparkRuntime) -> None:
+    from nidb.detect.spark import find_spark
 
     rates = ErrorRates(
         card_after_death=0.5,
@@ -48,11 +38,7 @@ def test_spark_finds_exactly_what_duckdb_finds(tmp_path: Path) -> None:
     snapshot_from_generated(tmp_path / "data", tmp_path / "snapshot")
     rules = select_rules(None)
     duck = find(tmp_path / "snapshot", rules)
-    runtime = spark_session(driver_memory="1g")
-    try:
-        spark = find_spark(runtime.session, tmp_path / "snapshot", rules)
-    finally:
-        runtime.stop()
+    spark = find_spark(spark_runtime.session, tmp_path / "snapshot", rules)
     assert all(r.findings for r in duck)
     for a, b in zip(duck, spark, strict=True):
         assert a.findings == b.findings, a.rule.name

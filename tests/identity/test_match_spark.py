@@ -1,14 +1,14 @@
 """`nidb match --engine spark`: the same model on Spark decides as it does on DuckDB.
 
-One local Spark session serves the whole module. Under CI=true a missing pyspark or Java fails
-the run (``make install`` installs both); elsewhere the module is skipped with the reason.
+One local Spark session serves the whole run (``spark_runtime`` in tests/conftest.py, shared
+with detection's Spark test). Under CI=true a missing pyspark or Java fails the run (``make
+install`` installs both); elsewhere the Spark tests are skipped with the reason.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from nidb.identity import match as match_module
 from nidb.identity.match import MatchSummary, match_files
 from nidb.sim.generate import generate
 
-pytestmark = pytest.mark.slow
+# one worker under pytest-xdist (--dist loadgroup) runs every Spark test: one Spark session
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 Rows = dict[str, dict[str, str]]
 
@@ -35,19 +36,6 @@ def match_on_spark(registry: Path, records: Path, out: Path) -> Result:
     """`nidb match --engine spark`."""
     arguments = ["--registry", str(registry), "--records", str(records), "--out", str(out)]
     return CliRunner().invoke(app, ["match", "--engine", "spark", *arguments])
-
-
-@pytest.fixture(scope="module")
-def spark_runtime() -> Iterator[spark.SparkRuntime]:
-    try:
-        spark.ensure_available()
-    except spark.SparkUnavailable as missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Spark is required in CI (make install provides it): {missing}")
-        pytest.skip(f"Spark not available: {missing}")
-    runtime = spark.start(cores=2, driver_memory="1g", shuffle_partitions=2, keep=True)
-    yield runtime
-    runtime.stop()
 
 
 @pytest.fixture(scope="module")
