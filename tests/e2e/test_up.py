@@ -78,6 +78,7 @@ def test_nidb_up_brings_up_the_stack_and_ctrl_c_stops_it(tmp_path: Path, browser
         stderr=subprocess.STDOUT,
         text=True,
     )
+    children: list[int] = []
     try:
         printed = _read_until_ready(process, 300)
         children = _children(process.pid)
@@ -139,5 +140,12 @@ def test_nidb_up_brings_up_the_stack_and_ctrl_c_stops_it(tmp_path: Path, browser
         time.sleep(0.5)
         assert [pid for pid in children if _alive(pid)] == []
     finally:
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # a failed assertion: stop the stack as Ctrl-C would
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for pid in children:  # none should be left; if any is, it must not outlive the test
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
