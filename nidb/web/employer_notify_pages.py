@@ -10,14 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from nidb.notify.contacts import (
-    InvalidContact,
-    clean_email,
-    clean_phone,
     employer_contact,
     save_employer_contact,
 )
 from nidb.store.models_notify import NotifyContact
 from nidb.web.employer_pages import EmployerDep
+from nidb.web.notify_pages import contact_fields
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import EmployerPrincipal, engine_of, flash
 from nidb.web.templating import render
@@ -70,18 +68,8 @@ def settings_form(request: Request, employer: EmployerDep) -> HTMLResponse:
 async def save_settings(request: Request, employer: EmployerDep) -> Response:
     """Check, then store the addresses and channels (audited)."""
     form = await request.form()
-    values = {k: str(form.get(k, "") or "")[:300] for k in ("email", "phone")}
+    values, email, phone, errors = contact_fields(form)
     chosen = {k: form.get(k) == "1" for k in ("email_on", "sms_on")}
-    errors: dict[str, str] = {}
-    email = phone = None
-    try:
-        email = clean_email(values["email"])
-    except InvalidContact as error:
-        errors["email"] = error.message_vi
-    try:
-        phone = clean_phone(values["phone"])
-    except InvalidContact as error:
-        errors["phone"] = error.message_vi
     if errors:
         return await run_in_threadpool(
             _page, request, employer, status=400, form=values, chosen=chosen, errors=errors

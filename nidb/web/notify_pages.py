@@ -6,7 +6,8 @@ next to the field (HTTP 400) and stores nothing."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -67,18 +68,13 @@ def _page(
     )
 
 
-@router.get("/cai-dat-thong-bao")
-def settings_form(request: Request, citizen: CitizenDep) -> HTMLResponse:
-    """The citizen's addresses and channels."""
-    return _page(request, citizen)
-
-
-@router.post("/cai-dat-thong-bao")
-async def save_settings(request: Request, citizen: CitizenDep) -> Response:
-    """Check the addresses, then store them and the choices (nothing stored on an error)."""
-    form = await request.form()
+def contact_fields(
+    form: Mapping[str, Any],
+) -> tuple[dict[str, str], str | None, str | None, dict[str, str]]:
+    """The e-mail address and mobile number of a settings form (citizen's or employer's): the
+    values as typed (cut to 300 characters), each in its checked form or None, and each
+    field's error in Vietnamese."""
     values = {k: str(form.get(k, "") or "")[:300] for k in ("email", "phone")}
-    chosen = {t: form.get(t) == "1" for t in CITIZEN_TOPICS}
     errors: dict[str, str] = {}
     email = phone = None
     try:
@@ -89,6 +85,21 @@ async def save_settings(request: Request, citizen: CitizenDep) -> Response:
         phone = clean_phone(values["phone"])
     except InvalidContact as error:
         errors["phone"] = error.message_vi
+    return values, email, phone, errors
+
+
+@router.get("/cai-dat-thong-bao")
+def settings_form(request: Request, citizen: CitizenDep) -> HTMLResponse:
+    """The citizen's addresses and channels."""
+    return _page(request, citizen)
+
+
+@router.post("/cai-dat-thong-bao")
+async def save_settings(request: Request, citizen: CitizenDep) -> Response:
+    """Check the addresses, then store them and the choices (nothing stored on an error)."""
+    form = await request.form()
+    values, email, phone, errors = contact_fields(form)
+    chosen = {t: form.get(t) == "1" for t in CITIZEN_TOPICS}
     if chosen["notify_email"] and not email and "email" not in errors:
         errors["email"] = "Nhập địa chỉ thư điện tử để nhận thông báo qua thư"
     if chosen["notify_sms"] and not phone and "phone" not in errors:
