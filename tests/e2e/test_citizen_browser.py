@@ -39,18 +39,18 @@ def test_citizen_journey_record_card_access_correction_consent_sign_out(
     _no_sideways_scroll(page)
     snap(page, "ho-so")
 
-    nav_link(page, "Thẻ BHYT điện tử").click()
+    nav_link(page, "Thẻ BHYT").click()
     assert page.get_by_role("img", name="Mã QR thẻ BHYT").is_visible()
     box = page.get_by_role("img", name="Mã QR thẻ BHYT").bounding_box()
     assert box is not None and 150 <= box["width"] <= 260  # big enough to scan, fits the phone
     _no_sideways_scroll(page)
     snap(page, "the-bhyt")
 
-    nav_link(page, "Ai đã xem dữ liệu của tôi").click()
+    nav_link(page, "Ai đã xem").click()
     assert page.get_by_text("Bệnh viện Bạch Mai").is_visible()
     snap(page, "truy-cap")
 
-    nav_link(page, "Yêu cầu điều chỉnh").click()
+    nav_link(page, "Điều chỉnh").click()
     fake = tmp_path / "giay-khai-sinh.pdf"
     fake.write_text("<html><script>alert(1)</script></html>")
     page.get_by_label("Thông tin cần điều chỉnh").select_option("date_of_birth")

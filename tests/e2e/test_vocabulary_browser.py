@@ -79,6 +79,9 @@ def visit_all(
             continue
         text = page.locator("body").inner_text()
         bad = raw_values(text) + cells_with_bare_codes(page)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide > width:  # the page scrolls sideways (a table may, inside its own box)
+            bad.append(f"{wide} px wide")
         if bad:
             problems[path] = sorted(set(bad))
         name = re.sub(r"[^a-z0-9]+", "-", path.strip("/")) or "home"
