@@ -131,9 +131,7 @@ class RowProgress:
             self._progress.update(
                 self._task, completed=done, total=total or None, rows=rows, rate=rows / elapsed
             )
-        elif done != self.printed_done and (
-            time.perf_counter() - self.last_line >= 1.0 or (total and done >= total)
-        ):
+        elif done != self.printed_done and self._plain_line_due(done, total):
             self.last_line = time.perf_counter()
             self.printed_done = done  # the same count is never printed twice
             share = f", {100 * done / total:.0f}%" if total else ""
@@ -142,6 +140,14 @@ class RowProgress:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def _plain_line_due(self, done: int, total: int) -> bool:
+        """A plain line at the first step, then at most once a second; the end only closes
+        lines already shown: a run done in one step prints none, as its command's summary
+        follows with the same count (it read as the line printed twice)."""
+        if total and done >= total:
+            return self.printed_done >= 0
+        return time.perf_counter() - self.last_line >= 1.0
 
     def __exit__(self, *_exc: object) -> None:
         if self._progress is not None:

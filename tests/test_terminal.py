@@ -16,10 +16,25 @@ def test_a_plain_progress_line_names_its_unit_and_is_never_repeated(
     with RowProgress("sinh dữ liệu", unit="bước") as bar:
         bar.live = False
         bar._progress = None
-        bar.update(3, 3, 3)
+        bar.update(1, 1, 3)  # the first step: shown at once
+        bar.update(2, 2, 3)  # within the same second: not shown
+        bar.update(3, 3, 3)  # the end closes what was shown, at once
         bar.update(3, 3, 3)  # the end reported again: nothing more printed
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == [lines[0]] and "3 bước, 100%" in lines[0] and "rows" not in lines[0]
+    assert len(lines) == 2 and "1 bước, 33%" in lines[0] and "3 bước, 100%" in lines[1]
+    assert "rows" not in lines[0]
+
+
+def test_a_short_run_prints_no_progress_line_beside_its_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`nidb import` of a small file (one step) printed "nạp …: 1,784 dòng, 100%" and then its
+    summary: the same count twice, one after the other."""
+    with RowProgress("nạp records.csv") as bar:
+        bar.live = False
+        bar._progress = None
+        bar.update(1_784, 1_784, 1_784)
+    assert capsys.readouterr().err == ""
 
 
 def test_token_create_warns_that_the_token_is_shown_once(cli: CliRunner) -> None:
