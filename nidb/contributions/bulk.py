@@ -1,47 +1,23 @@
 """Bulk writes for reconciliation and allocation, below SQLAlchemy's per-row parameter handling.
 
-On PostgreSQL rows go in with ``COPY … FROM STDIN`` and updates by id are one
-``UPDATE … FROM unnest(arrays)`` statement; on SQLite both are the driver's ``executemany``
-(no network, so one statement per row costs little once SQLAlchemy's per-row processing is
-skipped). Everything runs on the caller's connection, inside its transaction.
+Rows go in with the store's ``append_rows`` (``COPY … FROM STDIN`` on PostgreSQL). Updates by
+id are one ``UPDATE … FROM unnest(arrays)`` statement on PostgreSQL and the driver's
+``executemany`` on SQLite (no network, so one statement per row costs little once SQLAlchemy's
+per-row processing is skipped). Everything runs on the caller's connection, inside its
+transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection
 
-__all__ = ["append", "by_index", "increment_by_id", "lookup", "set_by_id"]
+__all__ = ["by_index", "increment_by_id", "lookup", "set_by_id"]
 
 Row = Sequence[Any]
-
-
-def _sqlite_value(value: object) -> object:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def append(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]) -> int:
-    """Insert ``rows`` (tuples in the order of ``columns``) into ``table``."""
-    if not rows:
-        return 0
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" for _ in columns)
-        raw.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({marks})",
-            [tuple(_sqlite_value(v) for v in row) for row in rows],
-        )
-    return len(rows)
 
 
 _PLANNER = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")

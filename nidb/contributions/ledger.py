@@ -18,8 +18,9 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
-from nidb.contributions.bulk import append, increment_by_id, set_by_id
+from nidb.contributions.bulk import increment_by_id, set_by_id
 from nidb.store.audit import write_audit, write_event
+from nidb.store.drivers import append_rows
 
 __all__ = [
     "MonthDue",
@@ -121,7 +122,7 @@ def allocate_many(conn: Connection, employers: Sequence[str]) -> int:
                 )
             if money != int(unallocated):
                 left_over.append((int(pid), money))
-        append(
+        append_rows(
             conn,
             "contribution_allocations",
             ("payment_id", "charge_id", "amount", "settled_on"),

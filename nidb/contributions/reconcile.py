@@ -23,10 +23,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from nidb.contributions.bulk import append, lookup
+from nidb.contributions.bulk import lookup
 from nidb.contributions.camt import Entry, read_entries
 from nidb.contributions.ledger import allocate_many, record_payment
 from nidb.store.audit import write_audit, write_event
+from nidb.store.drivers import append_rows
 
 __all__ = ["ReconcileReport", "UnmatchedLine", "assign_line", "reconcile_file", "unmatched_lines"]
 
@@ -232,7 +233,7 @@ def _reconcile_chunk(
         if how == "reference" and account and account not in matcher.accounts:
             matcher.accounts[account] = employer
             learned[account[:60]] = employer
-    append(conn, "contribution_payments", _PAYMENT_COLUMNS, payments)
+    append_rows(conn, "contribution_payments", _PAYMENT_COLUMNS, payments)
     ids = dict(
         lookup(
             conn,
@@ -241,13 +242,15 @@ def _reconcile_chunk(
             [str(p[2]) for p in payments],
         )
     )
-    append(
+    append_rows(
         conn,
         "contribution_bank_lines",
         _LINE_COLUMNS,
         [(*line, ids.get(str(line[1])) if line[7] == "matched" else None) for line in lines],
     )
-    append(conn, "contribution_payer_accounts", ("account", "employer_code"), list(learned.items()))
+    append_rows(
+        conn, "contribution_payer_accounts", ("account", "employer_code"), list(learned.items())
+    )
 
 
 def unmatched_lines(conn: Connection, limit: int = 200) -> list[UnmatchedLine]:

@@ -32,6 +32,7 @@ from nidb.identity.verify_classify import (
     Verdict,
 )
 from nidb.store import models
+from nidb.store.drivers import append_rows
 
 __all__ = ["PURPOSE", "Written", "citizens", "read_chunk", "unverified", "write_chunk"]
 
@@ -217,23 +218,6 @@ _ITEM_COLUMNS = ("record_id", "kind", "candidate_personal_id", "reasons", "statu
 _EVENT_COLUMNS = ("created_at", "topic", "subject_key", "payload")
 
 
-def _append(conn: Connection, table: str, columns: tuple[str, ...], rows: list[Row]) -> int:
-    """Insert rows into a table: COPY on PostgreSQL, the driver's executemany on SQLite."""
-    if not rows:
-        return 0
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" for _ in columns)
-        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-    return len(rows)
-
-
 def _db_time(conn: Connection, moment: datetime) -> object:
     """A timestamp as the driver takes it (SQLite: SQLAlchemy's text form, read back alike)."""
     process = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)
@@ -289,12 +273,12 @@ def write_chunk(conn: Connection, verdicts: list[Verdict], actor: str) -> Writte
             events.append(_death_event(v, now))
         written.by_status[v.status.value] += 1
         written.by_reason.update(r.value for r in v.reasons)
-    _append(conn, "audit_log", _AUDIT_COLUMNS, audits)
+    append_rows(conn, "audit_log", _AUDIT_COLUMNS, audits)
     links = _not_open(conn, _OPEN_LINKS_OF, links, pair=(0, 1), by=1)
-    written.links = _append(conn, "identity_links", _LINK_COLUMNS, links)
+    written.links = append_rows(conn, "identity_links", _LINK_COLUMNS, links)
     items = _not_open(conn, _OPEN_ITEMS_OF, items, pair=(0, 2), by=0)
-    written.items = _append(conn, "review_items", _ITEM_COLUMNS, items)
-    written.deaths = _append(conn, "outbox_events", _EVENT_COLUMNS, events)
+    written.items = append_rows(conn, "review_items", _ITEM_COLUMNS, items)
+    written.deaths = append_rows(conn, "outbox_events", _EVENT_COLUMNS, events)
     written.records = len(claimed)
     return written
 
