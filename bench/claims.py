@@ -196,11 +196,12 @@ def intake(args: argparse.Namespace) -> None:
             f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — intake over HTTP, {r['database']}, "
             f"{r['rate']:.0f} envelopes/s for {args.duration:.0f} s {args.note}".rstrip(),
             "",
-            f"Machine: {platform.machine()}, {r['cpus']} cores **shared with other jobs**: load "
-            f"average (1/5/15 min) {load} before the run, {load_after} after. `nidb serve "
+            f"Machine: {platform.machine()}, {r['cpus']} cores: load average (1/5/15 min, "
+            f"this bench's own preparation included) {load} before the run, {load_after} after. `nidb serve "
             f"--workers {r['workers']}`; client in the bench's process (open loop, 64 threads).",
-            f"Envelopes: {r['sent']:,} measured after 50 warm-up ones, {r['per_envelope']} claim(s) "
-            f"of 3–6 lines each, {r['envelope_kb']:.1f} KB of XML on average, each signed "
+            f"Envelopes: {r['sent']:,} measured after {r['warm']:,} warm-up ones sent at the same "
+            f"rate, {r['per_envelope']} claim(s) of 3–6 lines each, {r['envelope_kb']:.1f} KB "
+            f"of XML on average, each signed "
             f"(Ed25519), admitted by the gate, parsed (defusedxml), validated, stored with its "
             f"lines in one transaction and logged in the access log; the reply signed.",
             "",

@@ -126,7 +126,11 @@ def main() -> None:
         while True:
             passes += 1
             result = deliver_due(engine, channels, max_attempts=10, backoff=0.05, limit=5000)
-            sent, retried, failed = sent + result.sent, retried + result.retried, failed + result.failed
+            sent, retried, failed = (
+                sent + result.sent,
+                retried + result.retried,
+                failed + result.failed,
+            )
             if not result.waiting:
                 break
             time.sleep(0.05)
