@@ -1,9 +1,13 @@
-"""Automatic assessment (giám định tự động): DuckDB SQL over Parquet snapshots of the store.
+"""Automatic assessment (giám định tự động): SQL over Parquet snapshots of the store, in
+DuckDB on one machine or in Spark SQL (local mode or a cluster) for the whole country.
 
 `snapshot` writes the claims, their lines, the catalogues and the health cards to Parquet;
-`assess_snapshot` decides every claim there in SQL (DuckDB); `assess_claims` does both and
-writes the outcome back in one transaction with its audit entry and one outbox event per claim.
-The same SQL is meant to run on Spark for the whole country; that is not done yet.
+`assess_snapshot` decides every claim there in SQL; `assess_claims` does both and writes the
+outcome back in one transaction with its audit entry and one outbox event per claim. The SQL is
+one text (nidb.claims.assess_sql) that DuckDB (`DuckDBRunner`, the default) and Spark
+(nidb.claims.assess_spark, ``engine="spark"``) run alike, step by step, and the explanations
+are written in Python from its rows, once: both engines give the same decisions to the đồng
+(tests/claims/test_assess_spark.py).
 
 Rules, in order (wording: nidb.claims.rules):
 - a claim is rejected whole when no card of its holder is valid on the visit day (the day of
@@ -30,21 +34,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
+from nidb.claims.assess_sql import (
+    CARD_SQL,
+    DUCKDB_MACROS,
+    FACILITY_SQL,
+    OVERLAPPING_COLUMNS,
+    VISITS_VIEWS,
+    base_salary_sql,
+    claims_sql,
+    decision_sql,
+    line_outcome_sql,
+    lines_sql,
+    shares_sql,
+)
 from nidb.claims.rules import claim_reason, line_reductions
 from nidb.detect import RULES as DETECT_RULES
-from nidb.domain.catalogues import BASE_SALARY_HISTORY
-from nidb.domain.claims import (
-    CHEAP_VISIT_SHARE_PCT,
-    EXEMPTION_BASE_SALARY_MONTHS,
-    LEVEL_PCT,
-    wrong_route_pct,
-)
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
 from nidb.store.models_claims import (
@@ -144,160 +154,74 @@ def snapshot(engine: Engine, out_dir: Path, chunk_rows: int = 100_000) -> None:
                     writer.write_table(schema.empty_table())
 
 
-def _base_salary_values() -> str:
-    return ", ".join(
-        f"(DATE '{b.valid_from.isoformat()}', {b.amount})" for b in BASE_SALARY_HISTORY
-    )
+SqlEngine = Literal["duckdb", "spark"]
+ENGINES: tuple[SqlEngine, ...] = ("duckdb", "spark")
 
 
-def _level_pct_case(column: str) -> str:
-    whens = " ".join(f"WHEN {level} THEN {pct}" for level, pct in LEVEL_PCT.items())
-    return f"CASE {column} {whens} ELSE 80 END"
+class SqlRunner(Protocol):
+    """Where the assessment's SQL runs: DuckDB here, Spark (nidb.claims.assess_spark)."""
+
+    def parquet(self, name: str, path: Path) -> None:
+        """Read the Parquet file at ``path`` as the table ``name``."""
+
+    def view(self, name: str, sql: str) -> None:
+        """Name a query, computed whenever it is read."""
+
+    def keep(self, name: str, sql: str) -> None:
+        """Name a query, computed now and kept for the later steps."""
+
+    def load(
+        self, name: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Make a table ``name`` of (column, SQL type) ``columns`` holding ``rows``."""
+
+    def rows(self, sql: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """The column names and the rows of a query (read them before the next query)."""
+
+    def close(self) -> None:
+        """Drop what the run kept."""
 
 
-def _wrong_route_case() -> str:
-    # the share by facility level and setting, from the one rule in nidb.domain.claims
-    parts = []
-    for level in (1, 2, 3, 4):
-        for inpatient in (True, False):
-            parts.append(
-                f"WHEN f.level = {level} AND c.inpatient = {str(inpatient).upper()} "
-                f"THEN {wrong_route_pct(level, inpatient)}"
-            )
-    return "CASE " + " ".join(parts) + " ELSE 100 END"
+class DuckDBRunner:
+    """The assessment's SQL in an in-memory DuckDB (temporary tables, Parquet read in place)."""
 
+    def __init__(self) -> None:
+        import duckdb
 
-def _half_up(numerator: str, denominator: int) -> str:
-    return f"(({numerator}) * 2 + {denominator}) // {2 * denominator}"
+        self.con = duckdb.connect()
+        for macro in DUCKDB_MACROS:
+            self.con.execute(macro)
 
+    def parquet(self, name: str, path: Path) -> None:
+        quoted = str(path).replace("'", "''")
+        self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')")
 
-CLAIMS_SQL = """
-CREATE TEMP TABLE c AS
-SELECT c.*, CAST(c.admitted_at + INTERVAL 7 HOUR AS DATE) AS visit_day
-FROM claims c {where}
-"""
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
 
-CARD_SQL = """
-CREATE TEMP TABLE claim_card AS
-SELECT c.id AS claim_id, h.card_code, h.benefit_level, h.facility_code AS card_facility,
-       h.five_years_from, h.status,
-       h.valid_from <= c.visit_day AND c.visit_day <= h.valid_to AS valid_then
-FROM c JOIN health_cards h ON h.bhxh_code = c.bhxh_code
- AND (length(c.card_code) = 10 OR h.card_code = c.card_code)
-QUALIFY row_number() OVER (
-    PARTITION BY c.id
-    ORDER BY (h.valid_from <= c.visit_day AND c.visit_day <= h.valid_to) DESC,
-             h.status IN ('suspended', 'revoked'), h.valid_from DESC) = 1
-"""
+    def keep(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
 
-FACILITY_SQL = """
-CREATE TEMP TABLE claim_facility AS
-SELECT c.id AS claim_id, max(f.level) AS level
-FROM c JOIN claim_facilities f ON f.code = c.facility_code AND f.contract_from <= c.visit_day
- AND (f.contract_to IS NULL OR c.visit_day <= f.contract_to)
-GROUP BY c.id
-"""
+    def load(
+        self, name: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        self.con.execute(f"CREATE TEMP TABLE {name}({', '.join(f'{c} {t}' for c, t in columns)})")
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            self.con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
 
-# detect's overlapping-inpatient rule reads health_visits, card_info and code_province
-VISITS_VIEWS = (
-    """
-    CREATE TEMP VIEW health_visits AS
-    SELECT CAST(id AS VARCHAR) AS visit_id, card_code, bhxh_code, facility_code, admitted_at,
-           discharged_at, inpatient, icd10, claimed_total AS total_cost, 0 AS insurer_paid
-    FROM claims
-    """,
-    """
-    CREATE TEMP VIEW card_info AS
-    SELECT card_code, max_by(bhxh_code, valid_from) AS bhxh_code,
-           max_by(province_code, valid_from) AS province_code
-    FROM health_cards GROUP BY card_code
-    """,
-    """
-    CREATE TEMP VIEW code_province AS
-    SELECT bhxh_code, max_by(province_code, valid_from) AS province
-    FROM health_cards GROUP BY bhxh_code
-    """,
-)
+    def rows(self, sql: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description]
 
+        def chunks() -> Iterator[tuple[Any, ...]]:
+            while chunk := cursor.fetchmany(100_000):
+                yield from chunk
 
-def _decision_sql() -> str:
-    return f"""
-CREATE TEMP TABLE decided AS
-SELECT c.id AS claim_id, c.visit_day, c.card_code, c.facility_code, c.claimed_total,
-       c.inpatient, c.admitted_at,
-       CASE WHEN k.claim_id IS NULL OR NOT k.valid_then THEN 'card_invalid'
-            WHEN k.status IN ('suspended', 'revoked') THEN 'card_suspended'
-            WHEN f.claim_id IS NULL THEN 'facility_no_contract'
-            WHEN o.claim_id IS NOT NULL THEN 'overlapping_inpatient' END AS reject_rule,
-       o.overlap_vi, o.overlap_en,
-       coalesce(f.level, 4) AS facility_level,
-       CASE WHEN c.route IN ('emergency', 'referral') OR c.facility_code = k.card_facility
-                 OR coalesce(f.level, 4) >= 3 THEN 100
-            ELSE {_wrong_route_case()} END AS route_pct,
-       {_level_pct_case("k.benefit_level")} AS level_pct,
-       k.five_years_from IS NOT NULL AND k.five_years_from <= c.visit_day AS five_years,
-       b.amount AS base_salary
-FROM c
-LEFT JOIN claim_card k ON k.claim_id = c.id
-LEFT JOIN claim_facility f ON f.claim_id = c.id
-LEFT JOIN overlapping o ON o.claim_id = c.id
-ASOF LEFT JOIN base_salary b ON c.visit_day >= b.valid_from
-"""
+        return names, chunks()
 
-
-def _lines_sql() -> str:
-    capped = _half_up("l.quantity_milli * k.price", 1000)
-    return f"""
-CREATE TEMP TABLE line_money AS
-WITH l AS (
-    SELECT l.*, d.visit_day, d.reject_rule, d.route_pct, d.facility_level,
-           min(l.line_no) OVER (PARTITION BY l.claim_id, l.kind, l.item_code,
-                                l.quantity_milli, l.unit_price) AS first_line
-    FROM claim_lines l JOIN decided d ON d.claim_id = l.claim_id
-), priced AS (
-    SELECT l.*, k.price AS catalogue_price, k.payment_ratio,
-           CASE WHEN l.first_line < l.line_no THEN l.first_line END AS duplicate_of,
-           CASE WHEN l.reject_rule IS NOT NULL OR l.first_line < l.line_no OR k.price IS NULL
-                THEN 0
-                WHEN l.unit_price > k.price THEN least(l.amount, {capped})
-                ELSE l.amount END AS price_ok
-    FROM l LEFT JOIN claim_catalogue k ON k.kind = l.kind AND k.code = l.item_code
-     AND k.valid_from <= l.visit_day AND (k.valid_to IS NULL OR l.visit_day <= k.valid_to)
-    QUALIFY row_number() OVER (PARTITION BY l.id ORDER BY k.valid_from DESC) = 1
-)
-SELECT *,
-       CASE WHEN duplicate_of IS NULL AND catalogue_price IS NOT NULL AND reject_rule IS NULL
-            THEN amount - price_ok ELSE 0 END AS price_reduction,
-       price_ok - {_half_up("price_ok * route_pct", 100)} AS route_reduction,
-       {_half_up("price_ok * route_pct", 100)} AS accepted
-FROM priced
-"""
-
-
-def _shares_sql() -> str:
-    return f"""
-CREATE TEMP TABLE claim_share AS
-WITH totals AS (
-    SELECT d.claim_id, any_value(d.card_code) AS card_code, any_value(d.visit_day) AS visit_day,
-           any_value(d.admitted_at) AS admitted_at, any_value(d.level_pct) AS level_pct,
-           any_value(d.five_years) AS five_years, any_value(d.base_salary) AS base_salary,
-           coalesce(sum(m.accepted), 0) AS accepted_total,
-           coalesce(sum({_half_up("m.accepted * m.payment_ratio * d.level_pct", 10000)}), 0)
-               AS fund_at_level
-    FROM decided d LEFT JOIN line_money m ON m.claim_id = d.claim_id
-    GROUP BY d.claim_id
-), running AS (
-    SELECT *, coalesce(sum(accepted_total - fund_at_level) OVER (
-        PARTITION BY card_code, year(visit_day) ORDER BY admitted_at, claim_id
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS earlier_copay
-    FROM totals
-)
-SELECT claim_id,
-       CASE WHEN accepted_total * 100 < {CHEAP_VISIT_SHARE_PCT} * base_salary THEN 100
-            WHEN five_years AND earlier_copay > {EXEMPTION_BASE_SALARY_MONTHS} * base_salary THEN 100
-            ELSE level_pct END AS share_pct
-FROM running
-"""
+    def close(self) -> None:
+        self.con.close()
 
 
 @dataclass
@@ -311,41 +235,59 @@ class Assessment:
     seconds: float = 0.0
 
 
-def assess_snapshot(snapshot_dir: Path, only_new: bool = True) -> Assessment:
-    """Decide the claims of a snapshot (those not yet assessed, unless ``only_new`` is False)."""
-    import duckdb
+def assess_snapshot(
+    snapshot_dir: Path, only_new: bool = True, engine: SqlEngine = "duckdb"
+) -> Assessment:
+    """Decide the claims of a snapshot (those not yet assessed, unless ``only_new`` is False),
+    in DuckDB or, with ``engine="spark"``, in Spark SQL: the same SQL text, the same result.
 
+    Spark runs on the process's kept session if there is one (``nidb.engines.spark.start(
+    keep=True)``), else on one started and stopped for this call."""
+    if engine == "spark":
+        from nidb.claims.assess_spark import SparkRunner
+        from nidb.engines.spark import runtime
+
+        with runtime() as spark:
+            started = time.perf_counter()
+            return _timed(SparkRunner(spark.session), snapshot_dir, only_new, started)
+    if engine != "duckdb":
+        raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
     started = time.perf_counter()
-    con = duckdb.connect()
+    return _timed(DuckDBRunner(), snapshot_dir, only_new, started)
+
+
+def _timed(db: SqlRunner, snapshot_dir: Path, only_new: bool, started: float) -> Assessment:
     try:
-        for table in SNAPSHOT:
-            quoted = str(snapshot_dir / f"{table}.parquet").replace("'", "''")
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{quoted}')")
-        con.execute("CREATE TEMP TABLE base_salary(valid_from DATE, amount BIGINT)")
-        con.execute(f"INSERT INTO base_salary VALUES {_base_salary_values()}")
-        con.execute(CLAIMS_SQL.format(where="WHERE c.outcome IS NULL" if only_new else ""))
-        con.execute(CARD_SQL)
-        con.execute(FACILITY_SQL)
-        for view in VISITS_VIEWS:
-            con.execute(view)
-        _overlaps(con)
-        con.execute(_decision_sql())
-        con.execute(_lines_sql())
-        con.execute(_shares_sql())
-        result = _collect(con)
+        result = decide(db, snapshot_dir, only_new)
     finally:
-        con.close()
+        db.close()
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _overlaps(con: Any) -> None:
+def decide(db: SqlRunner, snapshot_dir: Path, only_new: bool = True) -> Assessment:
+    """Run the assessment's steps (nidb.claims.assess_sql) with ``db`` over a snapshot."""
+    for table in SNAPSHOT:
+        db.parquet(table, snapshot_dir / f"{table}.parquet")
+    db.view("base_salary", base_salary_sql())
+    db.keep("c", claims_sql(only_new))
+    db.keep("claim_card", CARD_SQL)
+    db.keep("claim_facility", FACILITY_SQL)
+    for name, sql in VISITS_VIEWS:
+        db.view(name, sql)
+    _overlaps(db)
+    db.keep("decided", decision_sql())
+    db.keep("line_money", lines_sql())
+    db.keep("claim_share", shares_sql())
+    return _collect(db)
+
+
+def _overlaps(db: SqlRunner) -> None:
     """The later stay of each overlapping pair found by detect's rule, with its explanation."""
     rule = DETECT_RULES["overlapping_inpatient"]
-    cursor = con.execute(rule.sql)
-    names = [d[0] for d in cursor.description]
+    names, found = db.rows(rule.sql)
     rows: dict[int, tuple[str, str]] = {}
-    for values in cursor.fetchall():
+    for values in found:
         row = dict(zip(names, values, strict=True))
         later = (
             row["second_visit"]
@@ -355,63 +297,38 @@ def _overlaps(con: Any) -> None:
         )
         finding = rule.explain(row)
         rows.setdefault(int(later), (finding.explanation_vi, finding.explanation_en))
-    con.execute(
-        "CREATE TEMP TABLE overlapping(claim_id BIGINT, overlap_vi VARCHAR, overlap_en VARCHAR)"
-    )
-    if rows:
-        con.executemany(
-            "INSERT INTO overlapping VALUES (?, ?, ?)",
-            [(k, vi, en) for k, (vi, en) in rows.items()],
-        )
+    db.load("overlapping", OVERLAPPING_COLUMNS, [(k, vi, en) for k, (vi, en) in rows.items()])
 
 
-def _rows(con: Any, sql: str) -> Iterator[dict[str, Any]]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    while chunk := cursor.fetchmany(50_000):
-        for values in chunk:
-            yield dict(zip(names, values, strict=True))
-
-
-def _collect(con: Any) -> Assessment:
+def _collect(db: SqlRunner) -> Assessment:
     result = Assessment()
     reduced: Counter[int] = Counter()
     insurer: Counter[int] = Counter()
     accepted: Counter[int] = Counter()
-    cursor = con.execute(
-        """SELECT m.id, m.claim_id, m.accepted,
-                  (m.accepted * coalesce(m.payment_ratio, 0) * s.share_pct * 2 + 10000) // 20000,
-                  m.reject_rule IS NULL AND (m.duplicate_of IS NOT NULL
-                      OR m.catalogue_price IS NULL OR m.price_reduction > 0
-                      OR m.route_reduction > 0),
-                  m.line_no, m.kind, m.item_code, m.unit_price, m.amount, m.visit_day,
-                  m.catalogue_price, m.duplicate_of, m.price_reduction, m.route_reduction,
-                  m.route_pct, m.facility_level, m.payment_ratio
-           FROM line_money m JOIN claim_share s ON s.claim_id = m.claim_id"""
-    )
-    names = [d[0] for d in cursor.description]
+    names, found = db.rows(line_outcome_sql())
     lines = result.lines
-    while chunk := cursor.fetchmany(100_000):
-        for row in chunk:
-            line_id, claim_id, amount_ok, fund, flagged = row[:5]
-            reductions = line_reductions(dict(zip(names, row, strict=True))) if flagged else []
-            for item in reductions:
-                result.by_rule[item["rule"]] += 1
-            if reductions:
-                reduced[claim_id] += 1
-            accepted[claim_id] += amount_ok
-            insurer[claim_id] += fund
-            lines.append(
-                {
-                    "line_id": line_id,
-                    "accepted_amount": amount_ok,
-                    "insurer_amount": fund,
-                    "reductions": reductions or None,
-                    "payment_ratio": row[-1],
-                }
-            )
-    shares = dict(con.execute("SELECT claim_id, share_pct FROM claim_share").fetchall())
-    for r in _rows(con, "SELECT * FROM decided"):
+    for row in found:
+        line_id, claim_id, amount_ok, fund, flagged = row[:5]
+        reductions = line_reductions(dict(zip(names, row, strict=True))) if flagged else []
+        for item in reductions:
+            result.by_rule[item["rule"]] += 1
+        if reductions:
+            reduced[claim_id] += 1
+        accepted[claim_id] += amount_ok
+        insurer[claim_id] += fund
+        lines.append(
+            {
+                "line_id": line_id,
+                "accepted_amount": amount_ok,
+                "insurer_amount": fund,
+                "reductions": reductions or None,
+                "payment_ratio": row[-1],
+            }
+        )
+    shares = dict(db.rows("SELECT claim_id, share_pct FROM claim_share")[1])
+    names, found = db.rows("SELECT * FROM decided")
+    for values in found:
+        r = dict(zip(names, values, strict=True))
         claim_id = r["claim_id"]
         if r["reject_rule"]:
             outcome, reasons = "rejected", [claim_reason(r["reject_rule"], r)]
@@ -434,11 +351,14 @@ def _collect(con: Any) -> Assessment:
     return result
 
 
-def assess_claims(engine: Engine, actor: str, again: bool = False) -> Assessment:
-    """Assess the claims not yet assessed (all of them with ``again``) and store the outcome."""
+def assess_claims(
+    engine: Engine, actor: str, again: bool = False, on: SqlEngine = "duckdb"
+) -> Assessment:
+    """Assess the claims not yet assessed (all of them with ``again``) in DuckDB or, ``on``
+    ``"spark"``, in Spark, and store the outcome."""
     with tempfile.TemporaryDirectory(prefix="nidb-claims-") as folder:
         snapshot(engine, Path(folder))
-        result = assess_snapshot(Path(folder), only_new=not again)
+        result = assess_snapshot(Path(folder), only_new=not again, engine=on)
     store(engine, result, actor)
     return result
 

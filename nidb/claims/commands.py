@@ -6,7 +6,7 @@ inside the commands, so that `nidb --help` stays fast.
 """
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -60,20 +60,33 @@ def assess_command(
     again: Annotated[
         bool, typer.Option("--again", help="Giám định lại cả hồ sơ đã giám định (reassess all)")
     ] = False,
+    engine: Annotated[
+        Literal["duckdb", "spark"],
+        typer.Option(
+            help="Nơi chạy SQL giám định: duckdb, hoặc spark ở chế độ local; cùng một SQL, cùng "
+            "kết quả (where the assessment's SQL runs; the same SQL, the same result).",
+        ),
+    ] = "duckdb",
 ) -> None:
-    """Giám định tự động các hồ sơ (assess claims line by line, DuckDB)."""
+    """Giám định tự động các hồ sơ (assess claims line by line, DuckDB or Spark)."""
     from rich.table import Table
 
     from nidb.claims.assess import assess_claims
     from nidb.claims.rules import TITLES
+    from nidb.engines.spark import SparkUnavailable, ensure_available
     from nidb.settings import actor_name
     from nidb.store.db import open_engine
 
     with handled():
-        result = assess_claims(open_engine(), actor_name(), again=again)
+        try:
+            if engine == "spark":
+                ensure_available()  # before the snapshot: a missing Java is said at once
+            result = assess_claims(open_engine(), actor_name(), again=again, on=engine)
+        except SparkUnavailable as error:
+            raise fail(str(error), 1) from None
     out.print(
         f"{len(result.claims)} hồ sơ (claims), {len(result.lines)} dòng (lines) trong "
-        f"{result.seconds:.1f} giây: {result.by_outcome['accepted']} chấp nhận (accepted), "
+        f"{result.seconds:.1f} giây ({engine}): {result.by_outcome['accepted']} chấp nhận (accepted), "
         f"{result.by_outcome['reduced']} giảm trừ (reduced), {result.by_outcome['rejected']} "
         "từ chối (rejected)",
         highlight=False,
