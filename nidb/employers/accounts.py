@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from nidb.domain.credentials import minutes_left
 from nidb.employers.errors import EmployerError
 from nidb.protocol.keys import VerifyKey, b64url
 from nidb.store import models
@@ -28,6 +29,7 @@ __all__ = [
     "list_accounts",
     "revoke_key",
     "set_password",
+    "unlock",
 ]
 
 
@@ -191,15 +193,42 @@ def revoke_key(conn: Connection, employer_code: str, kid: str, actor: str, reaso
 
 
 def set_password(conn: Connection, employer_code: str, password_hash: str, actor: str) -> None:
-    """Set the password of the employer's web pages (an argon2id hash); audited, the hash is
-    neither logged nor announced."""
+    """Set the password of the employer's web pages (an argon2id hash) and clear any lockout;
+    audited, the hash is neither logged nor announced."""
     _require_account(conn, employer_code)
     conn.execute(
         update(EmployerAccount)
         .where(EmployerAccount.employer_code == employer_code)
-        .values(password_hash=password_hash)
+        .values(password_hash=password_hash, failed_attempts=0, locked_until=None)
     )
     _audit(conn, actor, "employer.password_set", employer_code, {})
+
+
+def unlock(conn: Connection, employer_code: str, actor: str) -> bool:
+    """Clear the sign-in lockout of an enrolled employer (audited ``employer.unlocked``);
+    returns whether it was locked."""
+    _require_account(conn, employer_code)
+    locked_until = conn.execute(
+        select(EmployerAccount.locked_until)
+        .where(EmployerAccount.employer_code == employer_code)
+        .with_for_update()
+    ).scalar_one()
+    was_locked = minutes_left(locked_until, datetime.now(UTC)) > 0
+    conn.execute(
+        update(EmployerAccount)
+        .where(EmployerAccount.employer_code == employer_code)
+        .values(failed_attempts=0, locked_until=None)
+    )
+    write_audit(
+        conn,
+        actor=actor,
+        action="employer.unlocked",
+        subject_type="employer",
+        subject_id=employer_code,
+        purpose=None,
+        detail={"was_locked": was_locked},
+    )
+    return was_locked
 
 
 def get_account(conn: Connection, employer_code: str) -> AccountView | None:

@@ -43,6 +43,10 @@ class EmployerAccount(Base):
     enrolled_at: Mapped[datetime] = now_column()
     enrolled_by: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Wrong sign-ins in a row on the employer's pages (the rule of nidb.domain.credentials)."""
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class EmployerKey(Base):

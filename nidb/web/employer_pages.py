@@ -2,9 +2,11 @@
 increase, a decrease or a salary change, uploading a worker list with its per-row errors, and
 the declarations with their status.
 
-Sign-in: the employer's code and the password staff set at enrolment
-(``nidb employer enrol CODE --public-key … --password-stdin``), hashed with argon2id as staff
-passwords are; a session of kind ``employer`` (CSRF on every form, the staff idle timeout).
+Sign-in: the employer's code and the password staff set at enrolment (the console's
+``/can-bo/don-vi/`` or ``nidb employer enrol CODE --public-key … --password-stdin``), hashed
+with argon2id and locked after five wrong attempts as staff passwords are
+(``nidb.employers.passwords``); a session of kind ``employer`` (CSRF on every form, the staff
+idle timeout).
 The pages only parse forms and call ``nidb.employers``: a declaration made here is the same
 declaration as one sent through the signed API, under a number the form carries (sending the
 same form twice changes nothing; a refused one is corrected and sent again under its number).
@@ -18,18 +20,17 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from nidb.domain.credentials import locked_message
 from nidb.employers.checks import DECREASE_REASONS
 from nidb.employers.declarations import submit
 from nidb.employers.errors import EmployerError
-from nidb.employers.passwords import verify_password
+from nidb.employers.passwords import SignInOutcome
+from nidb.employers.passwords import sign_in as check_sign_in
 from nidb.employers.queries import declaration, recent_declarations, workers
 from nidb.employers.upload import upload_workers
 from nidb.services.workdays import today_vn
-from nidb.store import models
-from nidb.store.models_employers import EmployerAccount
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
     EmployerPrincipal,
@@ -151,26 +152,22 @@ def sign_in(
     employer_code: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the employer's password (argon2id), then start an employer session."""
+    """Check the employer's password (argon2id, lockout after 5 failures), then start an
+    employer session."""
     code = employer_code.strip().upper()[:20]
-    with engine_of(request).connect() as conn:
-        row = conn.execute(
-            select(EmployerAccount.password_hash, EmployerAccount.status, models.Employer.name)
-            .join(models.Employer, models.Employer.employer_code == EmployerAccount.employer_code)
-            .where(EmployerAccount.employer_code == code)
-        ).first()
-    ok = (
-        row is not None
-        and row.status == "active"
-        and row.password_hash is not None
-        and len(password) <= 256
-        and verify_password(row.password_hash, password)
-    )
-    if not ok or row is None:
-        return _sign_in_page(request, 401, code, "Mã đơn vị hoặc mật khẩu không đúng.")
-    response = see_other("/don-vi/")
-    start_session(request, response, "employer", code, {"name": row.name})
-    return response
+    if not code or not password:
+        return _sign_in_page(request, 400, code, "Vui lòng nhập mã đơn vị và mật khẩu.")
+    client = request.client.host if request.client else "unknown"
+    result = check_sign_in(engine_of(request), code, password, client)
+    if result.outcome is SignInOutcome.OK:
+        response = see_other("/don-vi/")
+        start_session(request, response, "employer", result.employer_code, {"name": result.name})
+        return response
+    if result.outcome is SignInOutcome.LOCKED:
+        message = locked_message(result.locked_minutes)
+    else:
+        message = "Mã đơn vị hoặc mật khẩu không đúng."
+    return _sign_in_page(request, 401, code, message)
 
 
 @router.post("/dang-xuat")
