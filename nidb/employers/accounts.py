@@ -23,10 +23,13 @@ from nidb.store.models_employers import EmployerAccount, EmployerKey
 
 __all__ = [
     "AccountView",
+    "RegisterEntry",
     "add_key",
     "enrol",
+    "find_employers",
     "get_account",
     "list_accounts",
+    "register_entry",
     "revoke_key",
     "set_password",
     "unlock",
@@ -283,3 +286,74 @@ def list_accounts(conn: Connection) -> list[dict[str, Any]]:
         .order_by(EmployerAccount.employer_code)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEntry:
+    """An employer of the register as staff enrol it: the register's facts, and its account's
+    state when it is enrolled (``account_status`` None: not enrolled)."""
+
+    employer_code: str
+    enterprise_code: str | None
+    name: str
+    province: str
+    employer_type: str
+    status: str
+    address: str | None
+    account_status: str | None = None
+    enrolled_at: datetime | None = None
+    enrolled_by: str | None = None
+    has_password: bool = False
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+    last_sign_in_at: datetime | None = None
+
+    @property
+    def enrolled(self) -> bool:
+        return self.account_status is not None
+
+
+def _entries(conn: Connection, *conditions: Any, limit: int = 20) -> list[RegisterEntry]:
+    rows = conn.execute(
+        select(
+            models.Employer.employer_code,
+            models.Employer.enterprise_code,
+            models.Employer.name,
+            models.Employer.province,
+            models.Employer.employer_type,
+            models.Employer.status,
+            models.Employer.address,
+            EmployerAccount.status.label("account_status"),
+            EmployerAccount.enrolled_at,
+            EmployerAccount.enrolled_by,
+            EmployerAccount.password_hash.is_not(None).label("has_password"),
+            func.coalesce(EmployerAccount.failed_attempts, 0).label("failed_attempts"),
+            EmployerAccount.locked_until,
+            EmployerAccount.last_sign_in_at,
+        )
+        .outerjoin(EmployerAccount, EmployerAccount.employer_code == models.Employer.employer_code)
+        .where(*conditions)
+        .order_by(models.Employer.employer_code)
+        .limit(limit)
+    ).mappings()
+    return [RegisterEntry(**{**row, "has_password": bool(row["has_password"])}) for row in rows]
+
+
+def register_entry(conn: Connection, employer_code: str) -> RegisterEntry | None:
+    """The employer ``employer_code`` of the register with its account's state, or None."""
+    found = _entries(conn, models.Employer.employer_code == employer_code, limit=1)
+    return found[0] if found else None
+
+
+def find_employers(conn: Connection, text: str, limit: int = 20) -> list[RegisterEntry]:
+    """Employers of the register whose unit code or tax code (mã số thuế, the enterprise code
+    of the business registry) is ``text``, spaces and case aside."""
+    wanted = "".join(text.split())[:20]
+    if not wanted:
+        return []
+    return _entries(
+        conn,
+        (models.Employer.employer_code == wanted.upper())
+        | (models.Employer.enterprise_code == wanted),
+        limit=limit,
+    )
