@@ -224,6 +224,7 @@ def test_a_key_is_revoked_with_a_reason_and_then_refused(
     assert done.status_code == 303
     page = client.get(f"/can-bo/don-vi/{EMPLOYER}").text
     assert "Đã thu hồi" in page and "mất thiết bị ký" in page and "(rv.hn)" in page
+    assert "Đơn vị không còn khoá nào đang hiệu lực" in page
     again = post(client, f"/can-bo/don-vi/{EMPLOYER}/thu-hoi-khoa", kid=key.kid, reason="lần hai")
     assert again.status_code == 400 and "không có khoá đang hiệu lực" in again.text
     with engine.connect() as conn:
