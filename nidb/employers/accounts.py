@@ -195,16 +195,29 @@ def revoke_key(conn: Connection, employer_code: str, kid: str, actor: str, reaso
     _audit(conn, actor, "employer.key_revoked", employer_code, {"kid": kid, "reason": reason})
 
 
-def set_password(conn: Connection, employer_code: str, password_hash: str, actor: str) -> None:
+def set_password(
+    conn: Connection,
+    employer_code: str,
+    password_hash: str,
+    actor: str,
+    *,
+    must_change: bool = False,
+) -> None:
     """Set the password of the employer's web pages (an argon2id hash) and clear any lockout;
-    audited, the hash is neither logged nor announced."""
+    ``must_change``: a password issued by staff, to be changed at the next sign-in. Audited;
+    the hash is neither logged nor announced."""
     _require_account(conn, employer_code)
     conn.execute(
         update(EmployerAccount)
         .where(EmployerAccount.employer_code == employer_code)
-        .values(password_hash=password_hash, failed_attempts=0, locked_until=None)
+        .values(
+            password_hash=password_hash,
+            failed_attempts=0,
+            locked_until=None,
+            password_must_change=must_change,
+        )
     )
-    _audit(conn, actor, "employer.password_set", employer_code, {})
+    _audit(conn, actor, "employer.password_set", employer_code, {"must_change": must_change})
 
 
 def unlock(conn: Connection, employer_code: str, actor: str) -> bool:
@@ -307,6 +320,7 @@ class RegisterEntry:
     failed_attempts: int = 0
     locked_until: datetime | None = None
     last_sign_in_at: datetime | None = None
+    password_must_change: bool = False
 
     @property
     def enrolled(self) -> bool:
@@ -330,13 +344,25 @@ def _entries(conn: Connection, *conditions: Any, limit: int = 20) -> list[Regist
             func.coalesce(EmployerAccount.failed_attempts, 0).label("failed_attempts"),
             EmployerAccount.locked_until,
             EmployerAccount.last_sign_in_at,
+            func.coalesce(EmployerAccount.password_must_change, False).label(
+                "password_must_change"
+            ),
         )
         .outerjoin(EmployerAccount, EmployerAccount.employer_code == models.Employer.employer_code)
         .where(*conditions)
         .order_by(models.Employer.employer_code)
         .limit(limit)
     ).mappings()
-    return [RegisterEntry(**{**row, "has_password": bool(row["has_password"])}) for row in rows]
+    return [
+        RegisterEntry(
+            **{
+                **row,
+                "has_password": bool(row["has_password"]),
+                "password_must_change": bool(row["password_must_change"]),
+            }
+        )
+        for row in rows
+    ]
 
 
 def register_entry(conn: Connection, employer_code: str) -> RegisterEntry | None:

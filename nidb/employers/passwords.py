@@ -5,7 +5,8 @@ five wrong passwords in a row lock the account for 15 minutes, during which even
 is refused; every attempt is audited (``employer.sign_in`` / ``employer.sign_in_failed``, with
 the outcome and the client address, never the password). An unknown employer code costs the
 same argon2 work as a known one, so timing does not reveal which employers are enrolled.
-Staff clear a lock with ``nidb employer unlock`` (or by setting a new password).
+Staff clear a lock with ``nidb employer unlock`` (or by setting a new password). A password
+staff issued (shown once) must be changed at the first sign-in (``change_password``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from nidb.store.models_employers import EmployerAccount
 __all__ = [
     "SignInOutcome",
     "SignInResult",
+    "change_password",
     "check_password",
     "hash_password",
     "new_password",
@@ -101,6 +103,8 @@ class SignInResult:
     employer_code: str
     name: str = ""
     locked_minutes: int = 0
+    must_change: bool = False
+    """The password was issued by staff: the pages ask for a new one first."""
 
 
 def sign_in(engine: Engine, employer_code: str, password: str, client: str) -> SignInResult:
@@ -115,6 +119,7 @@ def sign_in(engine: Engine, employer_code: str, password: str, client: str) -> S
                 EmployerAccount.password_hash,
                 EmployerAccount.failed_attempts,
                 EmployerAccount.locked_until,
+                EmployerAccount.password_must_change,
                 models.Employer.name,
             )
             .join(models.Employer, models.Employer.employer_code == EmployerAccount.employer_code)
@@ -153,8 +158,72 @@ def sign_in(engine: Engine, employer_code: str, password: str, client: str) -> S
             purpose=None,
             detail={"outcome": outcome.value, "client": client[:100]},
         )
-    name = account.name if account is not None and outcome is SignInOutcome.OK else ""
-    return SignInResult(outcome, code, name, locked_minutes)
+    if account is None or outcome is not SignInOutcome.OK:
+        return SignInResult(outcome, code, locked_minutes=locked_minutes)
+    return SignInResult(outcome, code, account.name, must_change=account.password_must_change)
+
+
+def change_password(
+    engine: Engine, employer_code: str, current: str, new: str, client: str
+) -> SignInResult:
+    """The signed-in employer replaces its password: the current one is checked under the
+    lockout rule (a wrong one counts as a failed sign-in), the new one against the policy
+    (EmployerError otherwise). Audited ``employer.password_changed`` or
+    ``employer.password_change_failed``; returns the check's outcome (OK: changed)."""
+    check_password(employer_code, new)
+    if new == current:
+        raise EmployerError(
+            "password",
+            "…",
+            "PASSWORD_UNCHANGED",
+            "Mật khẩu mới phải khác mật khẩu hiện tại.",
+            "the new password must differ from the current one",
+        )
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        account = conn.execute(
+            select(
+                EmployerAccount.password_hash,
+                EmployerAccount.failed_attempts,
+                EmployerAccount.locked_until,
+            )
+            .where(EmployerAccount.employer_code == employer_code)
+            .with_for_update()
+        ).first()
+        locked_minutes = 0
+        if account is None or account.password_hash is None:
+            outcome = SignInOutcome.DISABLED
+        elif minutes_left(account.locked_until, now):
+            outcome = SignInOutcome.LOCKED
+            locked_minutes = minutes_left(account.locked_until, now)
+        elif verify_password(account.password_hash, current[:MAX_PASSWORD_LENGTH]):
+            outcome = SignInOutcome.OK
+            _update(
+                conn,
+                employer_code,
+                {
+                    "password_hash": _hasher.hash(new),
+                    "password_must_change": False,
+                    "failed_attempts": 0,
+                    "locked_until": None,
+                },
+            )
+        else:
+            failures = after_failure(account.failed_attempts, now)
+            outcome = SignInOutcome.LOCKED if failures.locked else SignInOutcome.WRONG
+            locked_minutes = minutes_left(failures.locked_until, now)
+            _update(conn, employer_code, failures.values())
+        ok = outcome is SignInOutcome.OK
+        write_audit(
+            conn,
+            actor=f"employer-web:{employer_code}",
+            action="employer.password_changed" if ok else "employer.password_change_failed",
+            subject_type="employer",
+            subject_id=employer_code,
+            purpose=None,
+            detail={"outcome": outcome.value, "client": client[:100]},
+        )
+    return SignInResult(outcome, employer_code, locked_minutes=locked_minutes)
 
 
 def _update(conn: Connection, employer_code: str, values: dict[str, object]) -> None:

@@ -27,12 +27,15 @@ from nidb.employers.checks import DECREASE_REASONS
 from nidb.employers.declarations import submit
 from nidb.employers.errors import EmployerError
 from nidb.employers.passwords import SignInOutcome
+from nidb.employers.passwords import change_password as change_employer_password
 from nidb.employers.passwords import sign_in as check_sign_in
 from nidb.employers.queries import declaration, recent_declarations, workers
 from nidb.employers.upload import upload_workers
 from nidb.services.workdays import today_vn
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
+    EMPLOYER_PASSWORD_PATH,
+    MUST_CHANGE_PASSWORD,
     EmployerPrincipal,
     current_employer,
     end_session,
@@ -40,6 +43,7 @@ from nidb.web.sessions import (
     flash,
     load_session,
     start_session,
+    update_session_data,
 )
 from nidb.web.templating import env, render
 
@@ -160,14 +164,73 @@ def sign_in(
     client = request.client.host if request.client else "unknown"
     result = check_sign_in(engine_of(request), code, password, client)
     if result.outcome is SignInOutcome.OK:
-        response = see_other("/don-vi/")
-        start_session(request, response, "employer", result.employer_code, {"name": result.name})
+        data: dict[str, Any] = {"name": result.name}
+        if result.must_change:
+            data[MUST_CHANGE_PASSWORD] = True
+        response = see_other(EMPLOYER_PASSWORD_PATH if result.must_change else "/don-vi/")
+        start_session(request, response, "employer", result.employer_code, data)
         return response
     if result.outcome is SignInOutcome.LOCKED:
         message = locked_message(result.locked_minutes)
     else:
         message = "Mã đơn vị hoặc mật khẩu không đúng."
     return _sign_in_page(request, 401, code, message)
+
+
+def _password_page(
+    request: Request,
+    employer: EmployerPrincipal,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+) -> HTMLResponse:
+    return render(
+        request, "don-vi/doi-mat-khau.html", status=status, employer=employer,
+        must_change=bool(employer.session.data.get(MUST_CHANGE_PASSWORD)),
+        errors=errors or {}, message=message, active_nav="password",
+    )  # fmt: skip
+
+
+@router.get("/doi-mat-khau")
+def password_form(request: Request, employer: EmployerDep) -> HTMLResponse:
+    """The change-password form (the only page of a session opened with an issued password)."""
+    return _password_page(request, employer)
+
+
+@router.post("/doi-mat-khau")
+def change_password(
+    request: Request,
+    employer: EmployerDep,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    new_password_again: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the password: the current one checked under the lockout rule, the new one
+    against the policy; then the pages open."""
+    errors: dict[str, str] = {}
+    if not current_password:
+        errors["current_password"] = "Vui lòng nhập mật khẩu hiện tại."
+    if new_password != new_password_again:
+        errors["new_password_again"] = "Hai lần nhập mật khẩu mới không giống nhau."
+    if errors:
+        return _password_page(request, employer, 400, errors)
+    client = request.client.host if request.client else "unknown"
+    try:
+        result = change_employer_password(
+            engine_of(request), employer.employer_code, current_password, new_password, client
+        )
+    except EmployerError as error:
+        return _password_page(request, employer, 400, {"new_password": error.message_vi})
+    if result.outcome is SignInOutcome.LOCKED:
+        response = see_other("/don-vi/dang-nhap")
+        end_session(request, response)  # locked: this session ends too
+        return response
+    if result.outcome is not SignInOutcome.OK:
+        errors["current_password"] = "Mật khẩu hiện tại không đúng."
+        return _password_page(request, employer, 400, errors)
+    update_session_data(request, **{MUST_CHANGE_PASSWORD: False})
+    flash(request, "Đã đổi mật khẩu.", "success")
+    return see_other("/don-vi/")
 
 
 @router.post("/dang-xuat")

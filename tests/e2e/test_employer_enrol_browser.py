@@ -88,7 +88,15 @@ def test_staff_find_enrol_and_revoke_an_employers_key(
     page.get_by_label("Mã đơn vị").fill(EMPLOYER)
     page.get_by_label("Mật khẩu").fill(issued)
     page.get_by_label("Mật khẩu").press("Enter")
+    page.wait_for_url(f"{base}/don-vi/doi-mat-khau")  # an issued password is changed first
+    assert "do cơ quan BHXH cấp" in page.locator("#phai-doi").inner_text()
+    _shots(page, "07-don-vi-doi-mat-khau", database)
+    page.get_by_label("Mật khẩu hiện tại").fill(issued)
+    page.get_by_label("Mật khẩu mới", exact=True).fill("Don-vi-An-Binh-2026")
+    page.get_by_label("Nhập lại mật khẩu mới").fill("Don-vi-An-Binh-2026")
+    page.get_by_role("button", name="Đổi mật khẩu").click()
     page.wait_for_url(f"{base}/don-vi/")
+    assert "Đã đổi mật khẩu." in page.locator(".flashes").inner_text()
 
 
 def test_an_employer_sees_the_lockout_in_vietnamese(

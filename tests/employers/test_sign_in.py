@@ -160,3 +160,26 @@ def test_an_empty_form_asks_for_both_fields_in_vietnamese(client: TestClient) ->
     )
     assert empty.status_code == 400
     assert "Vui lòng nhập mã đơn vị và mật khẩu." in empty.text
+
+
+def test_a_wrong_current_password_on_the_change_page_counts_towards_the_lock(
+    engine: Engine, client: TestClient
+) -> None:
+    enrolled_with_password(engine)
+    assert sign_in(client).status_code == 303  # type: ignore[attr-defined]
+    form = client.get("/don-vi/doi-mat-khau")
+    data = {
+        "csrf_token": csrf_of(form.text),
+        "current_password": WRONG,
+        "new_password": "Mat-khau-moi-2026",
+        "new_password_again": "Mat-khau-moi-2026",
+    }
+    for _ in range(MAX_FAILURES - 1):
+        wrong = client.post("/don-vi/doi-mat-khau", data=data)
+        assert wrong.status_code == 400 and "Mật khẩu hiện tại không đúng." in wrong.text
+    locked = client.post("/don-vi/doi-mat-khau", data=data)
+    assert locked.status_code == 303 and locked.headers["location"] == "/don-vi/dang-nhap"
+    assert client.get("/don-vi/").status_code == 303  # the session ended with the lock
+    assert LOCKED_TEXT in sign_in(client).text  # type: ignore[attr-defined]
+    outcomes = [e.detail["outcome"] for e in _audit(engine, "employer.password_change_failed")]
+    assert outcomes == ["wrong_credentials"] * 4 + ["locked"]

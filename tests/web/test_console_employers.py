@@ -202,7 +202,31 @@ def test_an_issued_password_is_shown_once_and_works(
         details = conn.execute(select(AuditEntry.detail)).scalars().all()
     assert stored and stored.startswith("$argon2id$") and issued not in stored
     assert all(issued not in str(d) for d in details)
-    assert employer_sign_in(client, issued).status_code == 303
+    assert "Đã cấp, đơn vị chưa đổi" in client.get(f"/can-bo/don-vi/{EMPLOYER}").text
+    signed_in = employer_sign_in(client, issued)  # the employer must choose its own first
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/don-vi/doi-mat-khau"
+    held = client.get("/don-vi/ho-so")
+    assert held.headers["location"] == "/don-vi/doi-mat-khau?next=/don-vi/ho-so"
+    form = client.get("/don-vi/doi-mat-khau")
+    assert "Mật khẩu đơn vị đang dùng do cơ quan BHXH cấp." in form.text
+    change = {
+        "csrf_token": csrf_of(form.text),
+        "current_password": issued,
+        "new_password": FIRST_PASSWORD,
+        "new_password_again": FIRST_PASSWORD,
+    }
+    weak = client.post(
+        "/don-vi/doi-mat-khau",
+        data={**change, "new_password": "ngan", "new_password_again": "ngan"},
+    )
+    assert weak.status_code == 400 and "Mật khẩu phải có ít nhất 12 ký tự." in weak.text
+    done = client.post("/don-vi/doi-mat-khau", data=change)
+    assert done.status_code == 303 and done.headers["location"] == "/don-vi/"
+    assert client.get("/don-vi/ho-so").status_code == 200
+    assert employer_sign_in(client, issued).status_code == 401  # the issued one is gone
+    assert employer_sign_in(client, FIRST_PASSWORD).headers["location"] == "/don-vi/"
+    assert ("employer-web:TA0001A", "employer.password_changed", EMPLOYER) in audit(engine)
 
 
 def test_a_key_is_revoked_with_a_reason_and_then_refused(

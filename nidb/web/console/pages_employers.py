@@ -5,7 +5,7 @@ A staff member finds an employer of the register by its unit code or tax code, s
 is enrolled, its keys (with their history) and the state of its sign-in; enrols it with its
 Ed25519 public key (base64url, as ``nidb employer enrol`` takes it) and a first password for
 its pages — typed by the staff member, or issued by nidb and shown once, never stored in
-clear; adds a key, revokes one with a reason, sets or issues a new password, lifts a sign-in
+clear, and to be changed by the employer at its first sign-in; adds a key, revokes one with a reason, sets or issues a new password, lifts a sign-in
 lock. Every change goes through ``nidb.employers`` in one transaction with its audit entries.
 
 Roles: ``StaffAction.READ_EMPLOYER_ACCOUNTS`` to look, ``MANAGE_EMPLOYER_ACCOUNTS`` to change.
@@ -188,7 +188,10 @@ def enrol_employer(
             with engine_of(request).begin() as conn:
                 kid = enrol(conn, entry.employer_code, form["public_key"], staff.actor)
                 if chosen is not None:
-                    set_password(conn, entry.employer_code, hash_password(chosen), staff.actor)
+                    set_password(
+                        conn, entry.employer_code, hash_password(chosen), staff.actor,
+                        must_change=password_way == "cap",
+                    )  # fmt: skip
         except EmployerError as error:
             if error.field == "public_key":
                 errors["public_key"] = _key_error(error)
@@ -285,7 +288,10 @@ def set_employer_password(
     if not errors and chosen is not None:
         try:
             with engine_of(request).begin() as conn:
-                set_password(conn, entry.employer_code, hash_password(chosen), staff.actor)
+                set_password(
+                    conn, entry.employer_code, hash_password(chosen), staff.actor,
+                    must_change=password_way == "cap",
+                )  # fmt: skip
         except EmployerError as error:
             errors["form"] = f"{error.message_vi[:1].upper()}{error.message_vi[1:]}."
         else:

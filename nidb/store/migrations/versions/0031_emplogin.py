@@ -1,5 +1,6 @@
-"""emplogin: the lockout of employers' sign-in (failed_attempts, locked_until) and when an
-employer last signed in, on employer_accounts
+"""emplogin: the lockout of employers' sign-in (failed_attempts, locked_until), when an
+employer last signed in, and whether its password was issued by staff and must be changed
+(password_must_change), on employer_accounts
 
 Revision ID: 0031_emplogin
 Revises: 0030_claims_review
@@ -24,10 +25,16 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column(
+                "password_must_change", sa.Boolean(), server_default=sa.false(), nullable=False
+            )
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("employer_accounts") as batch:
+        batch.drop_column("password_must_change")
         batch.drop_column("last_sign_in_at")
         batch.drop_column("locked_until")
         batch.drop_column("failed_attempts")
