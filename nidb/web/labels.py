@@ -94,6 +94,8 @@ AUDIT_ACTIONS = {
     "employer.unlocked": "Mở khoá đăng nhập của đơn vị",
     "employer.sign_in": "Đơn vị đăng nhập",
     "employer.sign_in_failed": "Đơn vị đăng nhập không thành công",
+    "employer.password_changed": "Đơn vị đổi mật khẩu",
+    "employer.password_change_failed": "Đơn vị đổi mật khẩu không thành công",
 }
 """Audit-log actions in words (the log keeps the code; the page shows this)."""
 
