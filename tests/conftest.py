@@ -317,9 +317,12 @@ def cheaper_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     this machine and a lockout test needs a dozen); web/ and e2e/ use it for every test."""
     from argon2 import PasswordHasher
 
+    from nidb.employers import passwords
     from nidb.web import staff_users
 
-    monkeypatch.setattr(staff_users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8192))
+    cheap = PasswordHasher(time_cost=1, memory_cost=8192)
+    monkeypatch.setattr(staff_users, "_hasher", cheap)
+    monkeypatch.setattr(passwords, "_hasher", cheap)
 
 
 @pytest.fixture

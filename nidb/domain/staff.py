@@ -78,6 +78,12 @@ class StaffAction(StrEnum):
     """List the health-insurance claims the assessment flagged and open one (lines, rules)."""
     REVIEW_CLAIM = "claims.review"
     """Accept a flagged claim's assessment or adjust its lines, with a reason."""
+    READ_EMPLOYER_ACCOUNTS = "employer_account.read"
+    """Find an employer of the register and see whether it is enrolled for electronic
+    transactions (đăng ký giao dịch điện tử), its keys and the state of its sign-in."""
+    MANAGE_EMPLOYER_ACCOUNTS = "employer_account.manage"
+    """Enrol an employer with its public key, add or revoke a key, set or issue the password of
+    its pages, lift a sign-in lock: the front office's work of reviewers; admins too."""
 
 
 _LABELS: dict[StaffRole, str] = {
@@ -101,6 +107,8 @@ _ALLOWED: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.READ_DEBTORS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
     StaffAction.READ_CLAIMS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
     StaffAction.REVIEW_CLAIM: frozenset({_REVIEWER, _ADMIN}),
+    StaffAction.READ_EMPLOYER_ACCOUNTS: frozenset({_REVIEWER, _AUDITOR, _ADMIN}),
+    StaffAction.MANAGE_EMPLOYER_ACCOUNTS: frozenset({_REVIEWER, _ADMIN}),
 }
 """Who may do what: the one rule table (docs/console.md, docs/services.md)."""
 

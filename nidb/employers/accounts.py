@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from nidb.domain.credentials import minutes_left
 from nidb.employers.errors import EmployerError
 from nidb.protocol.keys import VerifyKey, b64url
 from nidb.store import models
@@ -22,12 +23,16 @@ from nidb.store.models_employers import EmployerAccount, EmployerKey
 
 __all__ = [
     "AccountView",
+    "RegisterEntry",
     "add_key",
     "enrol",
+    "find_employers",
     "get_account",
     "list_accounts",
+    "register_entry",
     "revoke_key",
     "set_password",
+    "unlock",
 ]
 
 
@@ -190,16 +195,56 @@ def revoke_key(conn: Connection, employer_code: str, kid: str, actor: str, reaso
     _audit(conn, actor, "employer.key_revoked", employer_code, {"kid": kid, "reason": reason})
 
 
-def set_password(conn: Connection, employer_code: str, password_hash: str, actor: str) -> None:
-    """Set the password of the employer's web pages (an argon2id hash); audited, the hash is
-    neither logged nor announced."""
+def set_password(
+    conn: Connection,
+    employer_code: str,
+    password_hash: str,
+    actor: str,
+    *,
+    must_change: bool = False,
+) -> None:
+    """Set the password of the employer's web pages (an argon2id hash) and clear any lockout;
+    ``must_change``: a password issued by staff, to be changed at the next sign-in. Audited;
+    the hash is neither logged nor announced."""
     _require_account(conn, employer_code)
     conn.execute(
         update(EmployerAccount)
         .where(EmployerAccount.employer_code == employer_code)
-        .values(password_hash=password_hash)
+        .values(
+            password_hash=password_hash,
+            failed_attempts=0,
+            locked_until=None,
+            password_must_change=must_change,
+        )
     )
-    _audit(conn, actor, "employer.password_set", employer_code, {})
+    _audit(conn, actor, "employer.password_set", employer_code, {"must_change": must_change})
+
+
+def unlock(conn: Connection, employer_code: str, actor: str) -> bool:
+    """Clear the sign-in lockout of an enrolled employer (audited ``employer.unlocked``);
+    returns whether it was locked."""
+    _require_account(conn, employer_code)
+    locked_until = conn.execute(
+        select(EmployerAccount.locked_until)
+        .where(EmployerAccount.employer_code == employer_code)
+        .with_for_update()
+    ).scalar_one()
+    was_locked = minutes_left(locked_until, datetime.now(UTC)) > 0
+    conn.execute(
+        update(EmployerAccount)
+        .where(EmployerAccount.employer_code == employer_code)
+        .values(failed_attempts=0, locked_until=None)
+    )
+    write_audit(
+        conn,
+        actor=actor,
+        action="employer.unlocked",
+        subject_type="employer",
+        subject_id=employer_code,
+        purpose=None,
+        detail={"was_locked": was_locked},
+    )
+    return was_locked
 
 
 def get_account(conn: Connection, employer_code: str) -> AccountView | None:
@@ -254,3 +299,87 @@ def list_accounts(conn: Connection) -> list[dict[str, Any]]:
         .order_by(EmployerAccount.employer_code)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEntry:
+    """An employer of the register as staff enrol it: the register's facts, and its account's
+    state when it is enrolled (``account_status`` None: not enrolled)."""
+
+    employer_code: str
+    enterprise_code: str | None
+    name: str
+    province: str
+    employer_type: str
+    status: str
+    address: str | None
+    account_status: str | None = None
+    enrolled_at: datetime | None = None
+    enrolled_by: str | None = None
+    has_password: bool = False
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+    last_sign_in_at: datetime | None = None
+    password_must_change: bool = False
+
+    @property
+    def enrolled(self) -> bool:
+        return self.account_status is not None
+
+
+def _entries(conn: Connection, *conditions: Any, limit: int = 20) -> list[RegisterEntry]:
+    rows = conn.execute(
+        select(
+            models.Employer.employer_code,
+            models.Employer.enterprise_code,
+            models.Employer.name,
+            models.Employer.province,
+            models.Employer.employer_type,
+            models.Employer.status,
+            models.Employer.address,
+            EmployerAccount.status.label("account_status"),
+            EmployerAccount.enrolled_at,
+            EmployerAccount.enrolled_by,
+            EmployerAccount.password_hash.is_not(None).label("has_password"),
+            func.coalesce(EmployerAccount.failed_attempts, 0).label("failed_attempts"),
+            EmployerAccount.locked_until,
+            EmployerAccount.last_sign_in_at,
+            func.coalesce(EmployerAccount.password_must_change, False).label(
+                "password_must_change"
+            ),
+        )
+        .outerjoin(EmployerAccount, EmployerAccount.employer_code == models.Employer.employer_code)
+        .where(*conditions)
+        .order_by(models.Employer.employer_code)
+        .limit(limit)
+    ).mappings()
+    return [
+        RegisterEntry(
+            **{
+                **row,
+                "has_password": bool(row["has_password"]),
+                "password_must_change": bool(row["password_must_change"]),
+            }
+        )
+        for row in rows
+    ]
+
+
+def register_entry(conn: Connection, employer_code: str) -> RegisterEntry | None:
+    """The employer ``employer_code`` of the register with its account's state, or None."""
+    found = _entries(conn, models.Employer.employer_code == employer_code, limit=1)
+    return found[0] if found else None
+
+
+def find_employers(conn: Connection, text: str, limit: int = 20) -> list[RegisterEntry]:
+    """Employers of the register whose unit code or tax code (mã số thuế, the enterprise code
+    of the business registry) is ``text``, spaces and case aside."""
+    wanted = "".join(text.split())[:20]
+    if not wanted:
+        return []
+    return _entries(
+        conn,
+        (models.Employer.employer_code == wanted.upper())
+        | (models.Employer.enterprise_code == wanted),
+        limit=limit,
+    )

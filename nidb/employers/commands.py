@@ -1,4 +1,4 @@
-"""The employer commands: `nidb employer ...` (enrol, keys, declarations).
+"""The employer commands: `nidb employer ...` (enrol, keys, sign-in lockout, declarations).
 
 Mounted by nidb.cli (`mount`). Thin: they parse, call nidb.employers, print, and set exit codes
 (0 done; 1 the database failed; 2 bad input named in the message). Heavy modules are imported
@@ -49,13 +49,15 @@ def enrol_command(
     """Đăng ký giao dịch điện tử cho một đơn vị đã có trong CSDL (enrol an employer)."""
     from nidb.employers.accounts import enrol
     from nidb.employers.errors import EmployerError
-    from nidb.employers.passwords import hash_password
+    from nidb.employers.passwords import check_password, hash_password
     from nidb.settings import actor_name
     from nidb.store.db import open_engine
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     with handled():
         try:
+            if password is not None:
+                check_password(code, password)
             with open_engine().begin() as conn:
                 kid = enrol(
                     conn,
@@ -108,6 +110,27 @@ def revoke_key_command(
         except EmployerError as error:
             raise _refused(error) from None
     out.print(f"Đơn vị {code}: đã thu hồi khoá {kid}.")
+
+
+@employer_app.command("unlock")
+def unlock_command(code: Annotated[str, typer.Argument(help="Mã đơn vị")]) -> None:
+    """Mở khoá đăng nhập của đơn vị bị khoá do nhập sai mật khẩu nhiều lần (clear the sign-in
+    lockout of the employer's pages). Audited under NIDB_ACTOR."""
+    from nidb.employers.accounts import unlock
+    from nidb.employers.errors import EmployerError
+    from nidb.settings import actor_name
+    from nidb.store.db import open_engine
+
+    with handled():
+        try:
+            with open_engine().begin() as conn:
+                was_locked = unlock(conn, code, actor_name())
+        except EmployerError as error:
+            raise _refused(error) from None
+    if was_locked:
+        out.print(f"Đã mở khoá đăng nhập của đơn vị {code}.", highlight=False)
+    else:
+        out.print(f"Đơn vị {code} không bị khoá; đã đặt lại số lần nhập sai.", highlight=False)
 
 
 @employer_app.command("list")

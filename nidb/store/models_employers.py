@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +45,14 @@ class EmployerAccount(Base):
     enrolled_at: Mapped[datetime] = now_column()
     enrolled_by: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Wrong sign-ins in a row on the employer's pages (the rule of nidb.domain.credentials)."""
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    """The password was issued by staff (shown once): the employer changes it at sign-in."""
 
 
 class EmployerKey(Base):

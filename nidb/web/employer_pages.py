@@ -2,9 +2,11 @@
 increase, a decrease or a salary change, uploading a worker list with its per-row errors, and
 the declarations with their status.
 
-Sign-in: the employer's code and the password staff set at enrolment
-(``nidb employer enrol CODE --public-key … --password-stdin``), hashed with argon2id as staff
-passwords are; a session of kind ``employer`` (CSRF on every form, the staff idle timeout).
+Sign-in: the employer's code and the password staff set at enrolment (the console's
+``/can-bo/don-vi/`` or ``nidb employer enrol CODE --public-key … --password-stdin``), hashed
+with argon2id and locked after five wrong attempts as staff passwords are
+(``nidb.employers.passwords``); a session of kind ``employer`` (CSRF on every form, the staff
+idle timeout).
 The pages only parse forms and call ``nidb.employers``: a declaration made here is the same
 declaration as one sent through the signed API, under a number the form carries (sending the
 same form twice changes nothing; a refused one is corrected and sent again under its number).
@@ -18,20 +20,22 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from nidb.domain.credentials import locked_message
 from nidb.employers.checks import DECREASE_REASONS
 from nidb.employers.declarations import submit
 from nidb.employers.errors import EmployerError
-from nidb.employers.passwords import verify_password
+from nidb.employers.passwords import SignInOutcome
+from nidb.employers.passwords import change_password as change_employer_password
+from nidb.employers.passwords import sign_in as check_sign_in
 from nidb.employers.queries import declaration, recent_declarations, workers
 from nidb.employers.upload import upload_workers
 from nidb.services.workdays import today_vn
-from nidb.store import models
-from nidb.store.models_employers import EmployerAccount
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
+    EMPLOYER_PASSWORD_PATH,
+    MUST_CHANGE_PASSWORD,
     EmployerPrincipal,
     current_employer,
     end_session,
@@ -39,6 +43,7 @@ from nidb.web.sessions import (
     flash,
     load_session,
     start_session,
+    update_session_data,
 )
 from nidb.web.templating import env, render
 
@@ -151,26 +156,81 @@ def sign_in(
     employer_code: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the employer's password (argon2id), then start an employer session."""
+    """Check the employer's password (argon2id, lockout after 5 failures), then start an
+    employer session."""
     code = employer_code.strip().upper()[:20]
-    with engine_of(request).connect() as conn:
-        row = conn.execute(
-            select(EmployerAccount.password_hash, EmployerAccount.status, models.Employer.name)
-            .join(models.Employer, models.Employer.employer_code == EmployerAccount.employer_code)
-            .where(EmployerAccount.employer_code == code)
-        ).first()
-    ok = (
-        row is not None
-        and row.status == "active"
-        and row.password_hash is not None
-        and len(password) <= 256
-        and verify_password(row.password_hash, password)
-    )
-    if not ok or row is None:
-        return _sign_in_page(request, 401, code, "Mã đơn vị hoặc mật khẩu không đúng.")
-    response = see_other("/don-vi/")
-    start_session(request, response, "employer", code, {"name": row.name})
-    return response
+    if not code or not password:
+        return _sign_in_page(request, 400, code, "Vui lòng nhập mã đơn vị và mật khẩu.")
+    client = request.client.host if request.client else "unknown"
+    result = check_sign_in(engine_of(request), code, password, client)
+    if result.outcome is SignInOutcome.OK:
+        data: dict[str, Any] = {"name": result.name}
+        if result.must_change:
+            data[MUST_CHANGE_PASSWORD] = True
+        response = see_other(EMPLOYER_PASSWORD_PATH if result.must_change else "/don-vi/")
+        start_session(request, response, "employer", result.employer_code, data)
+        return response
+    if result.outcome is SignInOutcome.LOCKED:
+        message = locked_message(result.locked_minutes)
+    else:
+        message = "Mã đơn vị hoặc mật khẩu không đúng."
+    return _sign_in_page(request, 401, code, message)
+
+
+def _password_page(
+    request: Request,
+    employer: EmployerPrincipal,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+) -> HTMLResponse:
+    return render(
+        request, "don-vi/doi-mat-khau.html", status=status, employer=employer,
+        must_change=bool(employer.session.data.get(MUST_CHANGE_PASSWORD)),
+        errors=errors or {}, message=message, active_nav="password",
+    )  # fmt: skip
+
+
+@router.get("/doi-mat-khau")
+def password_form(request: Request, employer: EmployerDep) -> HTMLResponse:
+    """The change-password form (the only page of a session opened with an issued password)."""
+    return _password_page(request, employer)
+
+
+@router.post("/doi-mat-khau")
+def change_password(
+    request: Request,
+    employer: EmployerDep,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    new_password_again: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the password: the current one checked under the lockout rule, the new one
+    against the policy; then the pages open."""
+    errors: dict[str, str] = {}
+    if not current_password:
+        errors["current_password"] = "Vui lòng nhập mật khẩu hiện tại."
+    if new_password != new_password_again:
+        errors["new_password_again"] = "Hai lần nhập mật khẩu mới không giống nhau."
+    if errors:
+        return _password_page(request, employer, 400, errors)
+    client = request.client.host if request.client else "unknown"
+    try:
+        result = change_employer_password(
+            engine_of(request), employer.employer_code, current_password, new_password, client
+        )
+    except EmployerError as error:
+        return _password_page(request, employer, 400, {"new_password": error.message_vi})
+    if result.outcome is SignInOutcome.LOCKED:
+        response = see_other("/don-vi/dang-nhap")
+        end_session(request, response)  # locked: this session ends too
+        return response
+    if result.outcome is not SignInOutcome.OK:
+        errors["current_password"] = "Mật khẩu hiện tại không đúng."
+        return _password_page(request, employer, 400, errors)
+    update_session_data(request, **{MUST_CHANGE_PASSWORD: False})
+    flash(request, "Đã đổi mật khẩu.", "success")
+    return see_other("/don-vi/")
 
 
 @router.post("/dang-xuat")

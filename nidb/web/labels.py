@@ -87,6 +87,15 @@ AUDIT_ACTIONS = {
     "dedupe.unmerge": "Hoàn tác gộp hồ sơ trùng",
     "merge": "Gộp mã số BHXH",
     "unmerge": "Hoàn tác gộp mã số BHXH",
+    "employer.enrolled": "Đăng ký giao dịch điện tử cho đơn vị",
+    "employer.key_added": "Thêm khoá ký của đơn vị",
+    "employer.key_revoked": "Thu hồi khoá ký của đơn vị",
+    "employer.password_set": "Đặt mật khẩu trang đơn vị",
+    "employer.unlocked": "Mở khoá đăng nhập của đơn vị",
+    "employer.sign_in": "Đơn vị đăng nhập",
+    "employer.sign_in_failed": "Đơn vị đăng nhập không thành công",
+    "employer.password_changed": "Đơn vị đổi mật khẩu",
+    "employer.password_change_failed": "Đơn vị đổi mật khẩu không thành công",
 }
 """Audit-log actions in words (the log keeps the code; the page shows this)."""
 
@@ -108,6 +117,7 @@ SUBJECT_TYPES = {
     "correction": "yêu cầu điều chỉnh",
     "correction_request": "yêu cầu điều chỉnh",
     "retention": "thời hạn lưu trữ",
+    "employer": "đơn vị sử dụng lao động",
 }
 
 

@@ -105,6 +105,23 @@ class SecondFactorRequired(SignInRequired):
         return f"{self.page}?next={quote(self.next_path, safe='/')}"
 
 
+EMPLOYER_PASSWORD_PATH = "/don-vi/doi-mat-khau"
+MUST_CHANGE_PASSWORD = "must_change_password"
+"""Session data key: the employer signed in with a password staff issued, to be changed first."""
+
+
+class PasswordChangeRequired(SignInRequired):
+    """An employer session opened with a password staff issued: answered with a redirect to
+    the change-password page, which alone it reaches until the password is changed."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__("employer", next_path, False)
+
+    def location(self) -> str:
+        """The change-password page, remembering where the browser was going."""
+        return f"{EMPLOYER_PASSWORD_PATH}?next={quote(self.next_path, safe='/')}"
+
+
 class Forbidden(Exception):
     """A signed-in staff member asked for something their role or scope does not allow."""
 
@@ -332,8 +349,12 @@ class EmployerPrincipal:
 
 
 def current_employer(request: Request) -> EmployerPrincipal:
-    """FastAPI dependency: the signed-in employer, or a redirect to ``/don-vi/dang-nhap``."""
+    """FastAPI dependency: the signed-in employer, or a redirect to ``/don-vi/dang-nhap`` (or,
+    while an issued password is still to be changed, to ``/don-vi/doi-mat-khau``)."""
     info = _require(request, "employer")
+    if info.data.get(MUST_CHANGE_PASSWORD) and request.url.path != EMPLOYER_PASSWORD_PATH:
+        path = request.url.path if request.method == "GET" else "/don-vi/"
+        raise PasswordChangeRequired(path)
     return EmployerPrincipal(info.subject, str(info.data.get("name", "")), info)
 
 

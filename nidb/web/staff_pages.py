@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nidb.domain.credentials import locked_message
 from nidb.domain.staff import StaffRole
 from nidb.web.routing import see_other, web_router
 from nidb.web.sessions import (
@@ -106,10 +107,7 @@ def sign_in(
         start_session(request, response, "staff", result.username)
         return response
     if result.outcome is SignInOutcome.LOCKED:
-        message = (
-            "Tài khoản tạm thời bị khóa do nhập sai mật khẩu nhiều lần. "
-            f"Vui lòng thử lại sau {result.locked_minutes} phút."
-        )
+        message = locked_message(result.locked_minutes)
     else:
         message = "Tên đăng nhập hoặc mật khẩu không đúng."
     return _sign_in_page(

@@ -31,11 +31,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from nidb.domain.credentials import after_failure, minutes_left
 from nidb.settings import get_settings
 from nidb.store.audit import write_audit
 from nidb.store.models_web import StaffRecoveryCode, StaffUser, WebSession
-from nidb.web.sessions import as_utc, utcnow
-from nidb.web.staff_users import LOCKOUT, MAX_FAILURES, StaffUserError
+from nidb.web.sessions import utcnow
+from nidb.web.staff_users import StaffUserError
 
 ISSUER = "BHXH Việt Nam (nidb)"
 """The account's issuer in authenticator apps."""
@@ -280,9 +281,10 @@ def check_code(engine: Engine, username: str, code: str, client: str) -> CodeRes
     with engine.begin() as conn:
         user = _user(conn, username, lock=True)
         result: CodeResult
-        if user.locked_until is not None and as_utc(user.locked_until) > now:
-            minutes = int((as_utc(user.locked_until) - now).total_seconds() // 60) + 1
-            result = CodeResult(CodeOutcome.LOCKED, locked_minutes=max(1, minutes))
+        if minutes_left(user.locked_until, now):
+            result = CodeResult(
+                CodeOutcome.LOCKED, locked_minutes=minutes_left(user.locked_until, now)
+            )
         elif user.totp_enrolled_at is None or user.totp_secret is None:
             result = CodeResult(CodeOutcome.WRONG)
         else:
@@ -294,15 +296,14 @@ def check_code(engine: Engine, username: str, code: str, client: str) -> CodeRes
                 .values(failed_attempts=0, locked_until=None, last_sign_in_at=now)
             )
         elif result.outcome is not CodeOutcome.LOCKED:
-            failures = user.failed_attempts + 1
-            if failures >= MAX_FAILURES:
+            failures = after_failure(user.failed_attempts, now)
+            if failures.locked:
                 result = CodeResult(
-                    CodeOutcome.LOCKED, locked_minutes=int(LOCKOUT.total_seconds() // 60)
+                    CodeOutcome.LOCKED, locked_minutes=minutes_left(failures.locked_until, now)
                 )
-                values: dict[str, object] = {"failed_attempts": 0, "locked_until": now + LOCKOUT}
-            else:
-                values = {"failed_attempts": failures}
-            conn.execute(update(StaffUser).where(StaffUser.id == user.id).values(**values))
+            conn.execute(
+                update(StaffUser).where(StaffUser.id == user.id).values(**failures.values())
+            )
         ok = result.outcome is CodeOutcome.OK
         write_audit(
             conn,

@@ -1,7 +1,8 @@
 """Staff accounts (tài khoản cán bộ): argon2id passwords, a password policy, lockout.
 
-A wrong password five times in a row locks the account for 15 minutes; while locked even the
-right password is refused. Wrong second-factor codes (``nidb.web.staff_totp``) count towards the
+The policy and the lockout are the rule shared with employer accounts
+(``nidb.domain.credentials``): a wrong password five times in a row locks the account for 15
+minutes; while locked even the right password is refused. Wrong second-factor codes (``nidb.web.staff_totp``) count towards the
 same lockout, and the right password does not clear failures while the code is still to come. Every sign-in attempt, success or failure, is in the audit log
 (without the password). An unknown username costs the same argon2 work as a known one, so
 timing does not reveal which usernames exist.
@@ -11,22 +12,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 
+from nidb.domain.credentials import after_failure, minutes_left, password_problems
 from nidb.domain.errors import DomainError
 from nidb.domain.provinces import province
 from nidb.store.audit import write_audit
 from nidb.store.models_web import SCOPE_LEVELS, STAFF_ROLES, StaffUser
-from nidb.web.sessions import as_utc, must_use_second_factor, utcnow
+from nidb.web.sessions import must_use_second_factor, utcnow
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 
 _hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
@@ -41,42 +39,6 @@ class StaffUserError(ValueError):
         self.field = field
         self.message_vi = message_vi
         self.message_en = message_en
-
-
-def password_problems(username: str, password: str) -> list[tuple[str, str]]:
-    """Why ``password`` is not acceptable for ``username`` (empty list: it is).
-
-    Policy: at least 12 characters; at least 3 of 4 classes (lower case, upper case, digits,
-    other characters); must not contain the username.
-    """
-    problems: list[tuple[str, str]] = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            (
-                f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
-                f"at least {MIN_PASSWORD_LENGTH} characters",
-            )
-        )
-    classes = sum(
-        (
-            any(c.islower() for c in password),
-            any(c.isupper() for c in password),
-            any(c.isdigit() for c in password),
-            any(not c.isalnum() for c in password),
-        )
-    )
-    if classes < 3:
-        problems.append(
-            (
-                "Mật khẩu phải có ít nhất 3 trong 4 loại: chữ thường, chữ hoa, chữ số, ký tự đặc biệt.",
-                "at least 3 of: lower case, upper case, digits, symbols",
-            )
-        )
-    if username and username.lower() in password.lower():
-        problems.append(
-            ("Mật khẩu không được chứa tên đăng nhập.", "must not contain the username")
-        )
-    return problems
 
 
 def check_password(username: str, password: str) -> None:
@@ -214,12 +176,10 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> S
         elif not user.active:
             _verify(_DUMMY_HASH, password)
             outcome = SignInOutcome.DISABLED
-        elif user.locked_until is not None and as_utc(user.locked_until) > now:
+        elif minutes_left(user.locked_until, now):
             _verify(_DUMMY_HASH, password)
             outcome = SignInOutcome.LOCKED
-            locked_minutes = max(
-                1, int((as_utc(user.locked_until) - now).total_seconds() // 60) + 1
-            )
+            locked_minutes = minutes_left(user.locked_until, now)
         elif _verify(user.password_hash, password):
             values: dict[str, object] = {}
             if user.totp_enrolled_at is not None:
@@ -235,22 +195,12 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> S
             if values:
                 conn.execute(update(StaffUser).where(StaffUser.id == user.id).values(**values))
         else:
-            failures = user.failed_attempts + 1
-            if failures >= MAX_FAILURES:
-                outcome = SignInOutcome.LOCKED
-                locked_minutes = int(LOCKOUT.total_seconds() // 60)
-                conn.execute(
-                    update(StaffUser)
-                    .where(StaffUser.id == user.id)
-                    .values(failed_attempts=0, locked_until=now + LOCKOUT)
-                )
-            else:
-                outcome = SignInOutcome.WRONG
-                conn.execute(
-                    update(StaffUser)
-                    .where(StaffUser.id == user.id)
-                    .values(failed_attempts=failures)
-                )
+            failures = after_failure(user.failed_attempts, now)
+            outcome = SignInOutcome.LOCKED if failures.locked else SignInOutcome.WRONG
+            locked_minutes = minutes_left(failures.locked_until, now)
+            conn.execute(
+                update(StaffUser).where(StaffUser.id == user.id).values(**failures.values())
+            )
         if outcome is SignInOutcome.CODE_NEEDED or must_enrol:
             action = "staff.sign_in_password"  # the second step is still to come
         elif outcome is SignInOutcome.OK:

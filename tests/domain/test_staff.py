@@ -81,6 +81,7 @@ def test_whoever_may_decide_may_also_read(action: StaffAction) -> None:
     reads = {
         StaffAction.DECIDE_REVIEW_ITEM: StaffAction.READ_REVIEW_QUEUE,
         StaffAction.DECIDE_CORRECTION: StaffAction.READ_CORRECTIONS,
+        StaffAction.MANAGE_EMPLOYER_ACCOUNTS: StaffAction.READ_EMPLOYER_ACCOUNTS,
     }
     if action in reads:
         assert set(roles_allowed(action)) <= set(roles_allowed(reads[action]))

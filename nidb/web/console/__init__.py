@@ -1,5 +1,5 @@
 """The staff console (trang cán bộ): work waiting, the identity review queue, dashboards,
-auditor pages and citizens' correction requests, every page scoped to the staff member's
+auditor pages, citizens' correction requests and employers' enrolment, every page scoped to the staff member's
 role and area (see ``scope``).
 
 ``mount(app)`` adds its routes before the foundation's bare staff home, so ``/can-bo/`` is the
@@ -52,6 +52,7 @@ def mount(app: FastAPI) -> None:
         pages_corrections,
         pages_dashboard,
         pages_debt,
+        pages_employers,
         pages_review,
     )
 
@@ -72,5 +73,6 @@ def mount(app: FastAPI) -> None:
         pages_corrections,
         pages_debt,
         pages_claims,
+        pages_employers,
     ):
         app.include_router(module.router)

@@ -175,4 +175,12 @@ ClaimReader = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.READ_CLA
 """May look at the flagged health-insurance claims (auditors read only)."""
 ClaimReviewer = Annotated[StaffPrincipal, Depends(_allowed_to(StaffAction.REVIEW_CLAIM))]
 """May accept or adjust a flagged claim's assessment."""
+EmployerAccountReader = Annotated[
+    StaffPrincipal, Depends(_allowed_to(StaffAction.READ_EMPLOYER_ACCOUNTS))
+]
+"""May find an employer and see its enrolment, keys and sign-in state."""
+EmployerAccountManager = Annotated[
+    StaffPrincipal, Depends(_allowed_to(StaffAction.MANAGE_EMPLOYER_ACCOUNTS))
+]
+"""May enrol an employer, add or revoke its keys, set its password, lift its lock."""
 Scope = Annotated[StaffScope, Depends(staff_scope)]
