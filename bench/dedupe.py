@@ -46,8 +46,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--thresholds",
-        default=f"{DedupeThresholds().auto},0.995,0.999",
-        help="automatic thresholds to measure, the default one first",
+        default="derived",
+        help="automatic thresholds to measure: 'derived' (the default: set by the run from "
+        "DedupeThresholds.auto_wrong_share) or fixed probabilities, comma-separated",
     )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="nidb-dedupe-"))
@@ -63,13 +64,19 @@ def main() -> None:
     truth = pairs(by_person)
 
     lines = []
-    for auto in (float(t) for t in args.thresholds.split(",")):
+    for auto in args.thresholds.split(","):
         out = work / f"duplicates-{args.people}-{auto}.csv"
+        # a fixed threshold t: every pair's share passes, the floor is t
+        chosen = (
+            DedupeThresholds()
+            if auto == "derived"
+            else DedupeThresholds(auto_wrong_share=1.0, auto_floor=float(auto))
+        )
         started = time.perf_counter()
         summary = dedupe_file(
             data / "records.csv",
             out,
-            thresholds=DedupeThresholds(auto=auto),
+            thresholds=chosen,
             registry=data / "registry.csv" if args.registry else None,
         )
         seconds = time.perf_counter() - started
@@ -87,7 +94,7 @@ def main() -> None:
             precision = right / max(len(found), 1)
             recall = right / max(len(truth), 1)
             line = (
-                f"| {auto} | {scope} | {summary.records:,} | {len(truth):,} | {len(found):,} | "
+                f"| {auto} ({summary.auto_threshold:.4f}) | {scope} | {summary.records:,} | {len(truth):,} | {len(found):,} | "
                 f"{right:,} | {precision:.5f} | {recall:.4f} | {summary.split_clusters} | "
                 f"{seconds:.1f} |"
             )

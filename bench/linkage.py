@@ -75,6 +75,7 @@ def child_nidb(data: Path, out: Path, engine: str = "duckdb") -> dict[str, objec
         "stages": {k: round(v, 2) for k, v in summary.seconds.items()},
         "candidate_pairs": summary.candidate_pairs,
         "decisions": summary.decisions,
+        "auto_threshold": summary.auto_threshold,
     }
 
 
@@ -271,6 +272,8 @@ def run_child(
         "system": system,
         "seconds": seconds,
         "peak_mib": usage.ru_maxrss / 1024,
+        # CPU time is what a loaded machine does not inflate: the ratio to read under load
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "finished": finished,
         "exit": child.returncode,
     }
@@ -458,7 +461,15 @@ def tables(reports: list[dict[str, object]], people: int) -> list[str]:
             f"< {ratio:.3f} (Splink did not finish in {base['timeout']:.0f} s; "
             f"nidb {nidb['seconds']:.1f} s)"
         )
-    lines += ["", f"Time ratio nidb ÷ Splink: {ratio_text}.", ""]
+    lines += ["", f"Time ratio nidb ÷ Splink: {ratio_text}."]
+    if base is not None and base["finished"] and base.get("cpu_seconds"):
+        cpu_ratio = nidb.get("cpu_seconds", 0.0) / base["cpu_seconds"]
+        lines.append(
+            f"CPU-time ratio nidb ÷ Splink (user + system of each child, what load does not "
+            f"inflate): {cpu_ratio:.3f} ({nidb.get('cpu_seconds', 0.0):.1f} s / "
+            f"{base['cpu_seconds']:.1f} s)."
+        )
+    lines.append("")
 
     q = nidb.get("quality")
     scale = "" if people >= 1_000_000 else " (the targets are stated for 1M; shown for reference)"
@@ -522,9 +533,15 @@ def tables(reports: list[dict[str, object]], people: int) -> list[str]:
         name = "nidb" if r["system"] == "nidb" else "Splink"
         if r.get("stages"):
             stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())  # type: ignore[union-attr]
+            threshold = (
+                f"; automatic threshold set by the run: {r['auto_threshold']:.6f}"
+                if "auto_threshold" in r
+                else ""
+            )
             details.append(
                 f"- {name} stages (s, inside the child): {stages}; "
-                f"candidate pairs ≥ {FLOOR}: {r.get('candidate_pairs', 0):,}."
+                f"CPU seconds (user + system, whole child): {r.get('cpu_seconds', 0.0):.1f}; "
+                f"candidate pairs ≥ {FLOOR}: {r.get('candidate_pairs', 0):,}{threshold}."
             )
         if r.get("error"):
             stage = f" during {r['last_stage']}" if r.get("last_stage") else ""

@@ -382,6 +382,12 @@ def print_match(summary: "MatchSummary", path: Path) -> None:
         f"{summary.records:,} hồ sơ × {summary.registry:,} công dân · "
         f"{summary.candidate_pairs:,} cặp ứng viên · {summary.total_seconds:.1f} s"
     )
+    out.print(
+        "Ngưỡng liên kết tự động, đặt theo tỉ lệ sai mục tiêu trên điểm của chính lần chạy này "
+        f"(automatic threshold, set from the target error rate on this run's scores): "
+        f"{summary.auto_threshold:.6f}",
+        highlight=False,
+    )
 
 
 def match_command(

@@ -50,7 +50,12 @@ whole must agree); or birth years more than a year apart."""
 class DedupeThresholds:
     """Link thresholds on the match probability of a pair of records."""
 
-    auto: float = 0.99
+    auto_wrong_share: float = 2e-4
+    """Expected share of wrong pairs among the automatic links, from which the run sets its
+    automatic threshold (``auto_threshold``): a fifth of the target (pairwise precision
+    ≥ 0.999), because the probabilities are themselves estimated."""
+    auto_floor: float = 0.9
+    """No pair is joined automatically that is wrong one time in ten, whatever the batch."""
     review: float = 0.5
 
 
@@ -65,6 +70,8 @@ class DedupeSummary:
     """Chains of certain links that put conflicting records together: sent to review."""
     rejected_cells: int = 0
     """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
+    auto_threshold: float = 1.0
+    """The probability from which this run joined pairs automatically (``auto_threshold``)."""
     registry_links: int = 0
     """Citizens to whom two or more records were linked automatically (with ``registry``)."""
     decisions: dict[str, int] = field(default_factory=dict)
@@ -169,8 +176,12 @@ def dedupe_file(
         for left, right in shared:
             for clusters in (by_code, certain, proposed):
                 clusters.join(left, right)
+        auto = summary.auto_threshold = auto_threshold(
+            [p for _, _, p, same_code, conflict in edges if not same_code and not conflict],
+            thresholds,
+        )
         for left, right, probability, same_code, conflict in edges:
-            if same_code or (probability >= thresholds.auto and not conflict):
+            if same_code or (probability >= auto and not conflict):
                 certain.join(left, right)
             proposed.join(left, right)
         ids = [
@@ -196,6 +207,33 @@ def dedupe_file(
     finally:
         con.close()
     return summary
+
+
+def auto_threshold(probabilities: list[float], thresholds: DedupeThresholds) -> float:
+    """The lowest probability from which the pairs joined automatically are expected to hold
+    at most ``auto_wrong_share`` wrong ones, never below ``auto_floor``.
+
+    A calibrated probability p says a pair is two people with chance 1 − p, so joining the
+    pairs from the most certain down is expected to make Σ (1 − p) wrong joins among n: the
+    threshold is the last p (ties together) at which that share stays within the target. It
+    follows the run's own scores instead of a constant picked on one generator's data.
+
+    Examples:
+        >>> auto_threshold([1.0, 1.0, 0.999, 0.95], DedupeThresholds(auto_wrong_share=1e-3))
+        0.999
+    """
+    threshold, expected_wrong, joined = 1.0, 0.0, 0
+    ordered = sorted(probabilities, reverse=True)
+    for at, probability in enumerate(ordered):
+        expected_wrong += 1.0 - probability
+        joined += 1
+        tied = at + 1 < len(ordered) and ordered[at + 1] == probability
+        if tied:
+            continue
+        if expected_wrong > thresholds.auto_wrong_share * joined:
+            break
+        threshold = probability
+    return max(thresholds.auto_floor, threshold)
 
 
 def _same_citizen(

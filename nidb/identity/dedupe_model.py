@@ -80,11 +80,11 @@ NAME = cl.CustomComparison(
             "OR contains(middle_l, middle_r))",
             "middle missing",
         ),
-        cll.CustomLevel("damerau_levenshtein(name_base_l, name_base_r) <= 1", "one typo"),
+        cll.CustomLevel(model.name_edits_at_most(1), "one typo"),
         # hardly ever seen between one person's records, so EM cannot learn it: fixed
-        cll.CustomLevel(
-            "damerau_levenshtein(name_base_l, name_base_r) <= 2", "two edits"
-        ).configure(m_probability=TWO_EDITS_SHARE, fix_m_probability=True),
+        cll.CustomLevel(model.name_edits_at_most(2), "two edits").configure(
+            m_probability=TWO_EDITS_SHARE, fix_m_probability=True
+        ),
         cll.CustomLevel("family_l = family_r AND given_l = given_r", "family and given").configure(
             m_probability=TWO_EDITS_SHARE, fix_m_probability=True
         ),
@@ -148,7 +148,7 @@ def personal_id(shared_share: float) -> cl.CustomComparison:
             cll.CustomLevel("pid12_l = pid12_r", "equal").configure(
                 u_probability=shared_share, fix_u_probability=True
             ),
-            cll.CustomLevel("damerau_levenshtein(pid12_l, pid12_r) <= 1", "one digit off"),
+            cll.CustomLevel(model.ONE_DIGIT_OFF, "one digit off"),
             cll.ElseLevel().configure(m_probability=model.WRONG_ID_SHARE, fix_m_probability=True),
         ],
     )

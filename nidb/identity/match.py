@@ -11,7 +11,9 @@ The pipeline, inside one DuckDB process (with ``engine="spark"``, steps 2 and 3 
 5. write the ``matches`` file of INTERCHANGE.md, one row per record.
 
 A wrong automatic link attaches a stranger's contribution history to a person, so ``auto``
-needs a probability of at least ``Thresholds.auto`` *and* no rival candidate, and a record whose
+needs a probability of at least the run's automatic threshold — set from a target rate of
+wrong links (``Thresholds.auto_error_rate``) on the run's own scores, see ``auto_threshold`` —
+*and* no rival candidate, and a record whose
 declared ID belongs to somebody else is never linked without a person looking.
 """
 
@@ -40,8 +42,13 @@ ENGINES = ("duckdb", "spark")
 class Thresholds:
     """Decision thresholds on the calibrated match probability."""
 
-    auto: float = 0.999
-    """At least this, with no rival, links without a person looking."""
+    auto_error_rate: float = 1e-5
+    """Expected wrong automatic links per record matched, from which the run sets its ``auto``
+    threshold (``auto_threshold``): a fifth of the target of 5 per 100,000 records, because
+    the probabilities are themselves estimated (their calibration is measured by the
+    benchmark, not assumed)."""
+    auto_floor: float = 0.99
+    """No automatic link is wrong more than one time in a hundred, whatever the batch."""
     review: float = 0.5
     """At least this (or an auto candidate with a rival) goes to a staff member."""
     rival: float = 0.05
@@ -59,6 +66,8 @@ class MatchSummary:
     decisions: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     candidate_pairs: int = 0
+    auto_threshold: float = 1.0
+    """The probability from which this run linked automatically (see ``auto_threshold``)."""
     rejected_cells: int = 0
     """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -170,8 +179,11 @@ def _train_and_predict(
     return "candidates"
 
 
-def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
-    """One row per record: the decision, its best candidate, score and reasons."""
+def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> float:
+    """One row per record: the decision, its best candidate, score and reasons.
+
+    Returns the run's automatic threshold (``auto_threshold``).
+    """
     linked = "CASE WHEN decision <> 'none' THEN d.candidate END"
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ranked AS
@@ -192,6 +204,19 @@ def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
         LEFT JOIN registry_x o ON o.unique_id = l.pid12
     """)
     con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE eligible AS
+        SELECT d.*, candidate IS NOT NULL AND p >= {thresholds.review} AND p2 < {thresholds.rival}
+                    AND NOT (id_owner AND l_pid IS DISTINCT FROM candidate)
+                    AND NOT (id_hinted AND NOT hint_confirmed) AS may_auto
+        FROM (
+            SELECT d.*, f.pid12 AS l_pid, f.id_hinted,
+                   (c.name_base = f.name_base AND c.dob_year = f.dob_year) AS hint_confirmed
+            FROM decided d JOIN records_x f ON f.unique_id = d.record_id
+            LEFT JOIN registry_x c ON c.unique_id = d.candidate
+        ) d
+    """)
+    auto = auto_threshold(con, thresholds)
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE matches AS
         SELECT d.record_id, d._row,
                CASE WHEN decision = 'none' THEN NULL ELSE d.candidate END AS personal_id,
@@ -205,20 +230,35 @@ def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
         FROM (
             SELECT *, CASE
                 WHEN candidate IS NULL OR p < {thresholds.review} THEN 'none'
-                WHEN p >= {thresholds.auto} AND p2 < {thresholds.rival}
-                     AND NOT (id_owner AND l_pid IS DISTINCT FROM candidate)
-                     AND NOT (id_hinted AND NOT hint_confirmed) THEN 'auto'
+                WHEN may_auto AND p >= {auto!r} THEN 'auto'
                 ELSE 'review' END AS decision
-            FROM (
-                SELECT d.*, f.pid12 AS l_pid, f.id_hinted,
-                       (c.name_base = f.name_base AND c.dob_year = f.dob_year) AS hint_confirmed
-                FROM decided d JOIN records_x f ON f.unique_id = d.record_id
-                LEFT JOIN registry_x c ON c.unique_id = d.candidate
-            ) d
+            FROM eligible
         ) d
         JOIN records_x l ON l.unique_id = d.record_id
         LEFT JOIN registry_x r ON r.unique_id = d.candidate
     """)
+    return auto
+
+
+def auto_threshold(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> float:
+    """The lowest probability from which linking automatically keeps the expected number of
+    wrong links within ``auto_error_rate`` per record, never below ``auto_floor``.
+
+    A calibrated probability p says a link is wrong with chance 1 − p, so linking every record
+    that may be linked automatically (``eligible.may_auto``) from the most certain down is
+    expected to make Σ (1 − p) wrong links. The threshold is the last p (ties together) whose
+    running sum stays within the budget: it follows the run's own scores, so a batch the model
+    is less sure of gets a stricter threshold, and a sure one sends fewer records to staff.
+    """
+    records = con.execute("SELECT count(*) FROM eligible").fetchall()[0][0]
+    budget = thresholds.auto_error_rate * records
+    row = con.execute(f"""
+        SELECT min(p) FROM (
+            SELECT p, sum(1 - p) OVER (ORDER BY p DESC) AS expected_wrong
+            FROM eligible WHERE may_auto
+        ) WHERE expected_wrong <= {budget!r}
+    """).fetchall()[0][0]
+    return max(thresholds.auto_floor, 1.0 if row is None else float(row))
 
 
 def _write(con: duckdb.DuckDBPyConnection, out: Path) -> None:
@@ -280,7 +320,7 @@ def match_files(
 
         clock = time.perf_counter()
         say("quyết định và ghi kết quả (deciding and writing)")
-        _decide(con, thresholds)
+        summary.auto_threshold = _decide(con, thresholds)
         _write(con, out)
         cells.write_rejected(con, out)
         summary.rejected_cells = int(

@@ -22,6 +22,8 @@ A dead person adds `PERSON_DEAD` and an `identity.person_dead` outbox event. Eac
 outcomes, audit entries, links, review items and events are one transaction, and every update
 is guarded by `verification_status = 'unverified'`: a run killed at any point, or stopped
 because the service is down, is resumed by running it again, and no record is written twice.
+A record merged into another by the register's dedupe (`merged_into` set) is neither verified
+nor counted as unverified: its survivor carries the person.
 
 The run is a pipeline of three stages on three threads: the next chunk is read and checked by
 the service while the current one is classified, and the one before is written. Verdicts are

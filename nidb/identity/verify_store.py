@@ -61,21 +61,32 @@ class Written:
 
 
 def unverified(engine: Engine) -> int:
-    """How many records are still unverified."""
+    """How many records are still unverified (a record merged into another is not counted)."""
     persons = models.Person.__table__
     with engine.connect() as conn:
         count = conn.execute(
-            select(func.count()).where(persons.c.verification_status == "unverified")
+            select(func.count()).where(
+                persons.c.verification_status == "unverified", persons.c.merged_into.is_(None)
+            )
         ).scalar_one()
     return int(count)
 
 
 def read_chunk(engine: Engine, after: str, size: int) -> list[RecordRow]:
-    """The next `size` unverified records with a record_id after `after`, in order."""
+    """The next `size` unverified records with a record_id after `after`, in order.
+
+    A record merged into another by the register's dedupe (``merged_into`` set, never deleted)
+    is not read: its survivor carries the person, and verifying it again would link a code
+    that no longer exists apart.
+    """
     persons = models.Person.__table__
     query = (
         select(*(persons.c[c] for c in RECORD_COLUMNS))
-        .where(persons.c.verification_status == "unverified", persons.c.record_id > after)
+        .where(
+            persons.c.verification_status == "unverified",
+            persons.c.merged_into.is_(None),
+            persons.c.record_id > after,
+        )
         .order_by(persons.c.record_id)
         .limit(size)
     )
@@ -137,7 +148,7 @@ _PG_UPDATE = (
     + ") AS v("
     + ", ".join((*_UPDATE_COLUMNS, "batch_id"))
     + ") WHERE p.record_id = v.record_id AND p.verification_status = 'unverified' "
-    "AND p.batch_id IS NOT DISTINCT FROM v.batch_id RETURNING p.record_id"
+    "AND p.merged_into IS NULL AND p.batch_id IS NOT DISTINCT FROM v.batch_id RETURNING p.record_id"
 )
 # The join must be an index lookup per record whatever the statistics say: a bulk run makes
 # them stale, and a planner that believes the table small would scan it whole. Local to the
@@ -150,6 +161,7 @@ _SQLITE_UPDATE = (
     "UPDATE persons SET "
     + _SET.format(**{c: f":{c}" for c in _UPDATE_COLUMNS})
     + " WHERE record_id = :record_id AND verification_status = 'unverified'"
+    " AND merged_into IS NULL"
 )
 _SQLITE_CLAIM = "SELECT record_id, batch_id FROM persons WHERE record_id"
 _TAKE_WRITE_LOCK = "UPDATE persons SET verification_status = verification_status WHERE 0 = 1"
@@ -183,7 +195,10 @@ def _claim_and_update(conn: Connection, verdicts: list[Verdict], now: object) ->
     conn.exec_driver_sql(_TAKE_WRITE_LOCK)  # writes nothing, but takes the lock
     read = {v.record.record_id: v.record.batch_id for v in verdicts}
     unchanged = _by_keys(
-        conn, _SQLITE_CLAIM, sorted(read), " AND verification_status = 'unverified'"
+        conn,
+        _SQLITE_CLAIM,
+        sorted(read),
+        " AND verification_status = 'unverified' AND merged_into IS NULL",
     )
     claimed = {
         str(record_id) for record_id, batch_id in unchanged if read[str(record_id)] == batch_id

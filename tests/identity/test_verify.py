@@ -372,6 +372,26 @@ def test_running_again_finds_nothing_left_and_writes_nothing(
     assert scalar(engine, "SELECT COUNT(*) FROM audit_log") == audits
 
 
+def test_records_merged_by_the_dedupe_are_neither_verified_nor_counted_as_unverified(
+    engine: Engine, small: Dataset, small_service: str
+) -> None:
+    load(engine, small)
+    # what the register's merge leaves (nidb.identity.dedupe_merge): marked, never deleted
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE persons SET merged_into = 'R01' WHERE record_id IN ('R02', 'R05')")
+        )
+    with PopulationClient(small_service) as client:
+        report = verify_records(engine, client, chunk_size=3)
+    assert (report.records, report.remaining) == (len(RECORDS) - 2, 0)
+    after = outcomes(engine)
+    assert after["R02"] == ("unverified", "") and after["R05"] == ("unverified", "")
+    assert scalar(engine, "SELECT COUNT(*) FROM audit_log WHERE subject_id IN ('R02', 'R05')") == 0
+    with PopulationClient(small_service) as client:
+        again = verify_records(engine, client)
+    assert (again.records, again.remaining) == (0, 0)
+
+
 def test_limit_verifies_that_many_records_in_record_id_order(
     engine: Engine, small: Dataset, small_service: str
 ) -> None:
