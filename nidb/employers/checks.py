@@ -68,6 +68,7 @@ class WorkerRow:
     schemes: tuple[str, ...] = SCHEMES
     reason: str | None = None
     errors: list[RowError] = field(default_factory=list)
+    citizen: Any = field(default=None, repr=False, compare=False)  # the population's record
 
     def error(self, field_name: str, value: object, rule: str, vi: str, en: str) -> None:
         self.errors.append(RowError(self.row, field_name, _text(value), rule, vi, en))
@@ -244,7 +245,7 @@ def _check_identity(conn: Connection, row: WorkerRow, *, required: bool) -> None
         )
     if not row.personal_id:
         return
-    citizen = people.citizen(conn, row.personal_id)
+    citizen = row.citizen = people.citizen(conn, row.personal_id)
     if citizen is None:
         row.error(
             "personal_id",

@@ -33,7 +33,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    literal_column,
+    select,
+    union,
+)
 
 from nidb.domain.verification import VerificationStatus
 from nidb.store import models
@@ -64,19 +75,23 @@ def citizen(conn: Connection, personal_id: str) -> Row[Any] | None:
     return conn.execute(_CITIZEN, {"p_personal_id": personal_id}).first()
 
 
-# Built once (a declaration looks codes up twice per worker; building the statement cost more
-# than running it).
+# Built once (an employer's declaration looks a worker up on every call; building the
+# statement cost more than running it).
 _CITIZEN = select(models.Citizen.__table__).where(
     models.Citizen.personal_id == bindparam("p_personal_id")
 )
 _VERIFIED_CODES = (
     select(_PERSON.bhxh_code).where(verified_as(bindparam("p_personal_id"))).distinct()
 )
-_LINKED_CODES = (
-    select(_LINK.bhxh_code)
-    .where(_LINK.personal_id == bindparam("p_personal_id"), _LINK.valid_to.is_(None))
-    .distinct()
+_ALL_CODES: CompoundSelect[Any] = union(
+    select(_PERSON.bhxh_code, literal_column("0").label("linked")).where(
+        verified_as(bindparam("p_personal_id"))
+    ),
+    select(_LINK.bhxh_code, literal_column("1").label("linked")).where(
+        _LINK.personal_id == bindparam("p_personal_id"), _LINK.valid_to.is_(None)
+    ),
 )
+"""Verified and open-link codes in one round trip, each marked by where it came from."""
 
 
 def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) -> list[str]:
@@ -86,11 +101,12 @@ def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) ->
     the citizen portal shows). ``include_open_links=True``: also the codes with an open
     identity link to it (what services, feeds and the exchange act on). See the module's rule.
     """
-    verified = sorted(conn.execute(_VERIFIED_CODES, {"p_personal_id": personal_id}).scalars())
     if not include_open_links:
-        return verified
-    linked = conn.execute(_LINKED_CODES, {"p_personal_id": personal_id}).scalars()
-    return verified + sorted(set(linked) - set(verified))
+        return sorted(conn.execute(_VERIFIED_CODES, {"p_personal_id": personal_id}).scalars())
+    rows = conn.execute(_ALL_CODES, {"p_personal_id": personal_id}).all()
+    verified = {code for code, linked in rows if not linked}
+    linked = {code for code, linked in rows if linked} - verified
+    return sorted(verified) + sorted(linked)
 
 
 def is_verified(conn: Connection, personal_id: str) -> bool:
