@@ -64,9 +64,9 @@ _RUNS = (
     select(_WAGES)
     .where(
         _WAGES.c.employer_code == bindparam("p_employer"),
-        _WAGES.c.personal_id == bindparam("p_personal_id"),
+        _WAGES.c.personal_id.in_(bindparam("p_personal_ids", expanding=True)),
     )
-    .order_by(_WAGES.c.from_month)
+    .order_by(_WAGES.c.from_month, _WAGES.c.id)
 )
 _PERSON_AT_EMPLOYER = update(models.Person).where(models.Person.bhxh_code == bindparam("p_code"))
 _NEW_WAGE = insert(DeclaredWage)
@@ -316,7 +316,10 @@ class _Applying:
         self.declaration_id = 0
         self.flags: list[dict[str, Any]] = []
         self.results: list[dict[str, Any]] = []
-        self.codes: dict[str, list[str]] = {}  # each worker's BHXH codes, looked up once
+        # read once for all the declaration's workers, by personal ID: the employer's wage
+        # runs of each (by start month), and (increases) each one's BHXH codes
+        self.runs: dict[str, list[Any]] = {}
+        self.codes: dict[str, list[str]] = {}
         # audit entries and outbox events, written together when the declaration is decided
         self.audits: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
@@ -352,10 +355,22 @@ class _Applying:
                 )
             ]
         month = self.body.get("month")
+        given = {
+            str(raw.get("personal_id") or "").strip() for raw in workers if isinstance(raw, dict)
+        }
+        citizens = people.citizens(self.conn, given - {""})
         rows = [
-            read_row(self.conn, kind, n, raw, month if isinstance(month, str) else None)
+            read_row(self.conn, kind, n, raw, month if isinstance(month, str) else None, citizens)
             for n, raw in enumerate(workers, start=1)
         ]
+        ids = {row.personal_id for row in rows if row.personal_id and not row.errors}
+        if ids:
+            for run in self.conn.execute(
+                _RUNS, {"p_employer": self.employer_code, "p_personal_ids": sorted(ids)}
+            ):
+                self.runs.setdefault(run.personal_id, []).append(run)
+            if kind == "increase":
+                self.codes = people.codes_of_each(self.conn, ids)
         seen: set[str] = set()
         for row in rows:
             if row.personal_id and row.personal_id in seen:
@@ -413,11 +428,9 @@ class _Applying:
         return errors
 
     def _runs(self, personal_id: str) -> list[Any]:
-        return list(
-            self.conn.execute(
-                _RUNS, {"p_employer": self.employer_code, "p_personal_id": personal_id}
-            )
-        )
+        """The employer's wage runs of a checked worker, by start month (read by `read`; the
+        rows of a declaration are distinct workers, so applying one changes no other's)."""
+        return self.runs.get(personal_id, [])
 
     def _check_against_register(self, row: WorkerRow) -> None:
         runs = self._runs(row.personal_id)
@@ -433,8 +446,7 @@ class _Applying:
                     "người lao động đã được đơn vị khai báo trong tháng này hoặc sau đó",
                     "the worker is already declared by this employer for this month or later",
                 )
-            codes = people.codes_of(self.conn, row.personal_id, include_open_links=True)
-            self.codes[row.personal_id] = codes
+            codes = self.codes[row.personal_id]
             declared_code = self.body_code(row)
             if declared_code and declared_code not in codes:
                 row.error(

@@ -31,6 +31,7 @@ transaction); every query is an index look-up (``persons.verified_personal_id``,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
@@ -51,7 +52,9 @@ from nidb.store import models
 
 __all__ = [
     "citizen",
+    "citizens",
     "codes_of",
+    "codes_of_each",
     "is_verified",
     "records_of",
     "verified_as",
@@ -75,7 +78,12 @@ def citizen(conn: Connection, personal_id: str) -> Row[Any] | None:
     return conn.execute(_CITIZEN, {"p_personal_id": personal_id}).first()
 
 
-# Built once (an employer's declaration looks a worker up on every call; building the
+def _in_ids(column: Any) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = column.in_(bindparam("p_personal_ids", expanding=True))
+    return condition
+
+
+# Built once (an employer's declaration looks its workers up on every call; building the
 # statement cost more than running it).
 _CITIZEN = select(models.Citizen.__table__).where(
     models.Citizen.personal_id == bindparam("p_personal_id")
@@ -83,15 +91,22 @@ _CITIZEN = select(models.Citizen.__table__).where(
 _VERIFIED_CODES = (
     select(_PERSON.bhxh_code).where(verified_as(bindparam("p_personal_id"))).distinct()
 )
+_CITIZENS = select(models.Citizen.__table__).where(_in_ids(models.Citizen.personal_id))
 _ALL_CODES: CompoundSelect[Any] = union(
-    select(_PERSON.bhxh_code, literal_column("0").label("linked")).where(
-        verified_as(bindparam("p_personal_id"))
+    select(
+        _PERSON.verified_personal_id.label("personal_id"),
+        _PERSON.bhxh_code,
+        literal_column("0").label("linked"),
+    ).where(
+        _in_ids(_PERSON.verified_personal_id),
+        _PERSON.verification_status == VerificationStatus.VERIFIED.value,
     ),
-    select(_LINK.bhxh_code, literal_column("1").label("linked")).where(
-        _LINK.personal_id == bindparam("p_personal_id"), _LINK.valid_to.is_(None)
+    select(_LINK.personal_id, _LINK.bhxh_code, literal_column("1").label("linked")).where(
+        _in_ids(_LINK.personal_id), _LINK.valid_to.is_(None)
     ),
 )
-"""Verified and open-link codes in one round trip, each marked by where it came from."""
+"""Verified and open-link codes of several personal IDs in one round trip, each marked by
+where it came from."""
 
 
 def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) -> list[str]:
@@ -103,10 +118,26 @@ def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) ->
     """
     if not include_open_links:
         return sorted(conn.execute(_VERIFIED_CODES, {"p_personal_id": personal_id}).scalars())
-    rows = conn.execute(_ALL_CODES, {"p_personal_id": personal_id}).all()
-    verified = {code for code, linked in rows if not linked}
-    linked = {code for code, linked in rows if linked} - verified
-    return sorted(verified) + sorted(linked)
+    return codes_of_each(conn, [personal_id])[personal_id]
+
+
+def codes_of_each(conn: Connection, personal_ids: Collection[str]) -> dict[str, list[str]]:
+    """`codes_of` with ``include_open_links=True`` for several personal IDs in one query (an
+    employer's declaration of many workers); every ID is a key, with ``[]`` if it has none."""
+    verified: dict[str, set[str]] = {pid: set() for pid in personal_ids}
+    linked: dict[str, set[str]] = {pid: set() for pid in personal_ids}
+    if personal_ids:
+        for pid, code, is_link in conn.execute(_ALL_CODES, {"p_personal_ids": list(personal_ids)}):
+            (linked if is_link else verified)[pid].add(code)
+    return {pid: sorted(verified[pid]) + sorted(linked[pid] - verified[pid]) for pid in verified}
+
+
+def citizens(conn: Connection, personal_ids: Collection[str]) -> dict[str, Row[Any]]:
+    """`citizen` for several personal IDs in one query; the IDs not in the extract are absent."""
+    if not personal_ids:
+        return {}
+    rows = conn.execute(_CITIZENS, {"p_personal_ids": list(personal_ids)})
+    return {row.personal_id: row for row in rows}
 
 
 def is_verified(conn: Connection, personal_id: str) -> bool:
