@@ -42,7 +42,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:  # (bench/employer_declarations_path.py may put another nidb first)
+    sys.path.insert(0, str(ROOT))
 
 from bench.claims_intake import _cpu_seconds, _percentile, _wait_up  # noqa: E402
 from bench.sections import append_section  # noqa: E402
