@@ -7,6 +7,7 @@ and English; a row gathers all its errors, not only the first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -68,6 +69,7 @@ class WorkerRow:
     schemes: tuple[str, ...] = SCHEMES
     reason: str | None = None
     errors: list[RowError] = field(default_factory=list)
+    citizen: Any = field(default=None, repr=False, compare=False)  # the population's record
 
     def error(self, field_name: str, value: object, rule: str, vi: str, en: str) -> None:
         self.errors.append(RowError(self.row, field_name, _text(value), rule, vi, en))
@@ -82,9 +84,16 @@ def _domain(row: WorkerRow, error: DomainError) -> None:
 
 
 def read_row(
-    conn: Connection, kind: str, number: int, raw: Any, default_month: str | None
+    conn: Connection,
+    kind: str,
+    number: int,
+    raw: Any,
+    default_month: str | None,
+    citizens: Mapping[str, Any] | None = None,
 ) -> WorkerRow:
-    """Read one worker of a ``kind`` declaration and check it against the population data."""
+    """Read one worker of a ``kind`` declaration and check it against the population data;
+    ``citizens``: the declaration's citizens by personal ID, read together (one not there is
+    read alone)."""
     row = WorkerRow(number, kind)
     if not isinstance(raw, dict):
         row.error(
@@ -145,7 +154,7 @@ def read_row(
         row.full_name = _text(raw.get("full_name")) or None
         row.date_of_birth = _text(raw.get("date_of_birth")) or None
         if kind == "increase" or row.full_name or row.date_of_birth:
-            _check_identity(conn, row, required=kind == "increase")
+            _check_identity(conn, row, citizens or {}, required=kind == "increase")
         else:
             row.error(
                 "full_name",
@@ -228,7 +237,9 @@ def _read_increase(row: WorkerRow, raw: dict[str, Any]) -> None:
         row.schemes = tuple(s for s in SCHEMES if s in schemes)
 
 
-def _check_identity(conn: Connection, row: WorkerRow, *, required: bool) -> None:
+def _check_identity(
+    conn: Connection, row: WorkerRow, citizens: Mapping[str, Any], *, required: bool
+) -> None:
     """The personal ID exists in the population data, the person is alive, and the declared
     name and birth date are theirs (name compared without tones and spacing differences; a
     birth date agrees when it is the same at the precision both have)."""
@@ -244,7 +255,7 @@ def _check_identity(conn: Connection, row: WorkerRow, *, required: bool) -> None
         )
     if not row.personal_id:
         return
-    citizen = people.citizen(conn, row.personal_id)
+    citizen = row.citizen = citizens.get(row.personal_id) or people.citizen(conn, row.personal_id)
     if citizen is None:
         row.error(
             "personal_id",

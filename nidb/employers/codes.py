@@ -8,7 +8,7 @@ issued twice, even by two processes at once.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, exists, or_, select, text
+from sqlalchemy import Connection, text
 
 from nidb.domain.bhxh_codes import bhxh_code_candidates
 from nidb.store import models
@@ -28,34 +28,35 @@ _HOLDERS = (
 )
 
 
-_HELD = select(
-    or_(
-        *(exists().where(or_(*(c == bindparam("p_code") for c in columns))) for columns in _HOLDERS)
-    )
+_HELD_SQL = " OR ".join(
+    f"EXISTS (SELECT 1 FROM {columns[0].table} WHERE "
+    + " OR ".join(f"{c.name} = :bhxh_code" for c in columns)
+    + ")"
+    for columns in _HOLDERS
 )
-"""Whether any table holds the code: one query, built once."""
+"""Whether any table holds ``:bhxh_code``: one condition over all, shared by both statements."""
+_HELD = text(f"SELECT {_HELD_SQL}")
 _ISSUE = text(
     f"INSERT INTO {IssuedBhxhCode.__tablename__} (bhxh_code, personal_id, issued_by) "
-    "VALUES (:bhxh_code, :personal_id, :issued_by) "
+    "SELECT CAST(:bhxh_code AS VARCHAR), CAST(:personal_id AS VARCHAR), "
+    f"CAST(:issued_by AS VARCHAR) WHERE NOT ({_HELD_SQL}) "
     "ON CONFLICT (bhxh_code) DO NOTHING RETURNING bhxh_code"
 )
-"""The issue itself: the primary key makes it unique, a conflict means taken meanwhile."""
+"""The issue itself, if no table holds the candidate: one statement. The primary key makes it
+unique; no row back means the code is held, or was issued by another transaction meanwhile."""
 
 
 def is_held(conn: Connection, code: str) -> bool:
     """Whether any table of the register already holds ``code`` (one query over all)."""
-    return bool(conn.execute(_HELD, {"p_code": code}).scalar())
+    return bool(conn.execute(_HELD, {"bhxh_code": code}).scalar())
 
 
 def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: str) -> str:
     """A new BHXH code for ``personal_id``, issued in the caller's transaction."""
     for code in bhxh_code_candidates(province, personal_id):
-        if is_held(conn, code):
-            continue
         issued = conn.execute(
             _ISSUE, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
         ).first()
-        if issued is None:  # issued by another transaction meanwhile
-            continue
-        return code
+        if issued is not None:
+            return code
     raise RuntimeError(f"no free BHXH code in province {province}")  # 10**8 codes: unreachable

@@ -29,7 +29,7 @@ from nidb.employers.codes import issue_bhxh_code
 from nidb.employers.errors import RowError
 from nidb.protocol.canonical import canonical_json
 from nidb.store import models, people
-from nidb.store.audit import write_audit, write_event
+from nidb.store.audit import audit_entry, outbox_event, write_audits, write_events
 from nidb.store.models_employers import DECLARATION_KINDS, EmployerDeclaration
 from nidb.store.models_employment import DeclaredWage
 
@@ -64,9 +64,9 @@ _RUNS = (
     select(_WAGES)
     .where(
         _WAGES.c.employer_code == bindparam("p_employer"),
-        _WAGES.c.personal_id == bindparam("p_personal_id"),
+        _WAGES.c.personal_id.in_(bindparam("p_personal_ids", expanding=True)),
     )
-    .order_by(_WAGES.c.from_month)
+    .order_by(_WAGES.c.from_month, _WAGES.c.id)
 )
 _PERSON_AT_EMPLOYER = update(models.Person).where(models.Person.bhxh_code == bindparam("p_code"))
 _NEW_WAGE = insert(DeclaredWage)
@@ -74,10 +74,8 @@ _NEW_PERSON = insert(models.Person)
 _NEW_LINK = insert(models.IdentityLink)
 _NEW_PERIOD = insert(models.ParticipationPeriod)
 _NEW_CARD = insert(models.HealthCard)
-_PERIOD_STARTING = select(_PERIODS.c.id).where(
-    _PERIODS.c.bhxh_code == bindparam("p_code"),
-    _PERIODS.c.scheme == bindparam("p_scheme"),
-    _PERIODS.c.start_month == bindparam("p_month"),
+_SCHEMES_STARTING = select(_PERIODS.c.scheme).where(
+    _PERIODS.c.bhxh_code == bindparam("p_code"), _PERIODS.c.start_month == bindparam("p_month")
 )
 _FULL_TIME_ELSEWHERE = (
     select(_WAGES.c.employer_code)
@@ -89,21 +87,16 @@ _FULL_TIME_ELSEWHERE = (
     )
     .limit(1)
 )
-_CURRENT_CARD = (
-    select(_CARDS.c.card_code)
-    .where(
-        _CARDS.c.bhxh_code == bindparam("p_code"),
-        _CARDS.c.status == "active",
-        _CARDS.c.valid_to >= bindparam("p_month"),
+_CARDS_OF = (
+    select(
+        _CARDS.c.card_code,
+        _CARDS.c.status,
+        _CARDS.c.valid_from,
+        _CARDS.c.valid_to,
+        _CARDS.c.five_years_from,
     )
-    .order_by(_CARDS.c.valid_from.desc())
-    .limit(1)
-)
-_FIRST_CARD = (
-    select(_CARDS.c.five_years_from)
     .where(_CARDS.c.bhxh_code == bindparam("p_code"))
     .order_by(_CARDS.c.valid_from)
-    .limit(1)
 )
 
 
@@ -292,21 +285,25 @@ def submit(
         "errors": len(errors),
         "channel": channel,
     }
-    write_audit(
-        conn,
-        actor=actor,
-        action=f"employer.declaration_{status}",
-        subject_type="employer",
-        subject_id=employer_code,
-        purpose="KBDT",
-        detail=detail,
+    state.audits.append(
+        audit_entry(
+            actor=actor,
+            action=f"employer.declaration_{status}",
+            subject_type="employer",
+            subject_id=employer_code,
+            purpose="KBDT",
+            detail=detail,
+        )
     )
-    write_event(
-        conn,
-        f"employer.declaration_{status}",
-        employer_code,
-        {"employer_code": employer_code, **detail},
+    state.events.append(
+        outbox_event(
+            f"employer.declaration_{status}",
+            employer_code,
+            {"employer_code": employer_code, **detail},
+        )
     )
+    write_audits(conn, state.audits)
+    write_events(conn, state.events)
     return outcome
 
 
@@ -319,6 +316,13 @@ class _Applying:
         self.declaration_id = 0
         self.flags: list[dict[str, Any]] = []
         self.results: list[dict[str, Any]] = []
+        # read once for all the declaration's workers, by personal ID: the employer's wage
+        # runs of each (by start month), and (increases) each one's BHXH codes
+        self.runs: dict[str, list[Any]] = {}
+        self.codes: dict[str, list[str]] = {}
+        # audit entries and outbox events, written together when the declaration is decided
+        self.audits: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
 
     # --- checks --------------------------------------------------------------------------
 
@@ -351,10 +355,22 @@ class _Applying:
                 )
             ]
         month = self.body.get("month")
+        given = {
+            str(raw.get("personal_id") or "").strip() for raw in workers if isinstance(raw, dict)
+        }
+        citizens = people.citizens(self.conn, given - {""})
         rows = [
-            read_row(self.conn, kind, n, raw, month if isinstance(month, str) else None)
+            read_row(self.conn, kind, n, raw, month if isinstance(month, str) else None, citizens)
             for n, raw in enumerate(workers, start=1)
         ]
+        ids = {row.personal_id for row in rows if row.personal_id and not row.errors}
+        if ids:
+            for run in self.conn.execute(
+                _RUNS, {"p_employer": self.employer_code, "p_personal_ids": sorted(ids)}
+            ):
+                self.runs.setdefault(run.personal_id, []).append(run)
+            if kind == "increase":
+                self.codes = people.codes_of_each(self.conn, ids)
         seen: set[str] = set()
         for row in rows:
             if row.personal_id and row.personal_id in seen:
@@ -412,11 +428,9 @@ class _Applying:
         return errors
 
     def _runs(self, personal_id: str) -> list[Any]:
-        return list(
-            self.conn.execute(
-                _RUNS, {"p_employer": self.employer_code, "p_personal_id": personal_id}
-            )
-        )
+        """The employer's wage runs of a checked worker, by start month (read by `read`; the
+        rows of a declaration are distinct workers, so applying one changes no other's)."""
+        return self.runs.get(personal_id, [])
 
     def _check_against_register(self, row: WorkerRow) -> None:
         runs = self._runs(row.personal_id)
@@ -432,7 +446,7 @@ class _Applying:
                     "người lao động đã được đơn vị khai báo trong tháng này hoặc sau đó",
                     "the worker is already declared by this employer for this month or later",
                 )
-            codes = people.codes_of(self.conn, row.personal_id, include_open_links=True)
+            codes = self.codes[row.personal_id]
             declared_code = self.body_code(row)
             if declared_code and declared_code not in codes:
                 row.error(
@@ -511,16 +525,17 @@ class _Applying:
         }
         if row.month is not None:
             detail["month"] = f"{row.month:%Y-%m}"
-        write_audit(
-            self.conn,
-            actor=self.actor,
-            action=topic,
-            subject_type="person",
-            subject_id=code,
-            purpose="KBDT",
-            detail=detail,
+        self.audits.append(
+            audit_entry(
+                actor=self.actor,
+                action=topic,
+                subject_type="person",
+                subject_id=code,
+                purpose="KBDT",
+                detail=detail,
+            )
         )
-        write_event(self.conn, topic, code, detail)
+        self.events.append(outbox_event(topic, code, detail))
 
     def _flag(self, row: WorkerRow, rule: str, vi: str, en: str, code: str) -> None:
         flag = {"row": row.row, "rule": rule, "message_vi": vi, "message_en": en, "bhxh_code": code}
@@ -542,11 +557,15 @@ class _Applying:
     def _increase(self, row: WorkerRow) -> None:
         assert row.month is not None and row.wage is not None
         month = row.month
-        codes = people.codes_of(self.conn, row.personal_id, include_open_links=True)
-        code = codes[0] if codes else self._new_participant(row)
-        self.conn.execute(
-            _PERSON_AT_EMPLOYER, {"p_code": code, "employer_code": self.employer_code}
-        )
+        codes = self.codes[row.personal_id]  # looked up by the check, in this transaction
+        # A code issued now is held by no period, card or wage (issue_bhxh_code checks every
+        # table in the same statement), so what the register holds under it need not be read.
+        new = not codes
+        code = self._new_participant(row) if new else codes[0]
+        if not new:  # a new person record is written with the employer already
+            self.conn.execute(
+                _PERSON_AT_EMPLOYER, {"p_code": code, "employer_code": self.employer_code}
+            )
         self.conn.execute(
             _NEW_WAGE,
             {
@@ -566,10 +585,16 @@ class _Applying:
             },
         )
         group = card_group(self.employer.employer_type)
+        starting = (
+            set()
+            if new
+            else set(
+                self.conn.execute(_SCHEMES_STARTING, {"p_code": code, "p_month": month}).scalars()
+            )
+        )
+        periods = []
         for scheme in row.schemes:
-            if self.conn.execute(
-                _PERIOD_STARTING, {"p_code": code, "p_scheme": scheme, "p_month": month}
-            ).first():
+            if scheme in starting:
                 self._flag(
                     row,
                     "PERIOD_EXISTS",
@@ -578,8 +603,7 @@ class _Applying:
                     code,
                 )
                 continue
-            self.conn.execute(
-                _NEW_PERIOD,
+            periods.append(
                 {
                     "bhxh_code": code,
                     "scheme": scheme,
@@ -587,9 +611,11 @@ class _Applying:
                     "participant_type": group,
                     "start_month": month,
                     "end_month": None,
-                },
+                }
             )
-        if row.full_time:
+        if periods:
+            self.conn.execute(_NEW_PERIOD, periods)
+        if row.full_time and not new:
             other = self.conn.execute(
                 _FULL_TIME_ELSEWHERE,
                 {"p_code": code, "p_employer": self.employer_code, "p_month": month},
@@ -604,14 +630,14 @@ class _Applying:
                     "for the same months",
                     code,
                 )
-        card = self._card(row, code, group) if "BHYT" in row.schemes else None
+        card = self._card(row, code, group, new) if "BHYT" in row.schemes else None
         self.results.append(
             {
                 "row": row.row,
                 "personal_id": row.personal_id,
                 "bhxh_code": code,
                 "card_code": card,
-                "new_code": not codes,
+                "new_code": new,
             }
         )
         self._event(
@@ -620,11 +646,11 @@ class _Applying:
             code,
             wage=row.wage,
             card_code=card,
-            new_code=not codes,
+            new_code=new,
         )
 
     def _new_participant(self, row: WorkerRow) -> str:
-        citizen = people.citizen(self.conn, row.personal_id)
+        citizen = row.citizen  # read by the identity check
         assert citizen is not None
         code = issue_bhxh_code(self.conn, row.personal_id, self.employer.province, self.actor)
         now = datetime.now(UTC)
@@ -662,15 +688,17 @@ class _Applying:
         )
         return code
 
-    def _card(self, row: WorkerRow, code: str, group: str) -> str | None:
+    def _card(self, row: WorkerRow, code: str, group: str, new: bool) -> str | None:
         """Issue the worker's card, or renew it when the last one has ended; a card still
-        valid in the start month is kept (one person, one card)."""
+        valid in the start month is kept (one person, one card). ``new``: the code was issued
+        now, so it has no card yet."""
         assert row.month is not None and row.facility_code
         month = row.month
-        current = self.conn.execute(_CURRENT_CARD, {"p_code": code, "p_month": month}).first()
+        cards = [] if new else list(self.conn.execute(_CARDS_OF, {"p_code": code}))
+        current = [c for c in cards if c.status == "active" and c.valid_to >= month]
         if current:
-            return str(current.card_code)
-        earlier = self.conn.execute(_FIRST_CARD, {"p_code": code}).first()
+            return str(current[-1].card_code)  # the latest valid_from
+        earlier = cards[0] if cards else None
         level = BENEFICIARY_GROUPS[group].default_benefit_level
         province = self.employer.province
         card_code = str(HealthCardCode.build(group, level, province, code))
@@ -689,15 +717,16 @@ class _Applying:
                 "status": "active",
             },
         )
-        write_event(
-            self.conn,
-            "card.issued",
-            code,
-            {
-                "card_code": card_code,
-                "valid_from": month.isoformat(),
-                "renewal": earlier is not None,
-            },
+        self.events.append(
+            outbox_event(
+                "card.issued",
+                code,
+                {
+                    "card_code": card_code,
+                    "valid_from": month.isoformat(),
+                    "renewal": earlier is not None,
+                },
+            )
         )
         return card_code
 
@@ -754,11 +783,10 @@ class _Applying:
             self.conn.execute(
                 update(models.HealthCard).where(models.HealthCard.id == card.id).values(**values)
             )
-            write_event(
-                self.conn,
-                "card.stopped",
-                code,
-                {"card_code": card.card_code, "from": month.isoformat()},
+            self.events.append(
+                outbox_event(
+                    "card.stopped", code, {"card_code": card.card_code, "from": month.isoformat()}
+                )
             )
         return [str(c.card_code) for c in cards]
 
@@ -812,7 +840,7 @@ class _Applying:
 
     def _correction(self, row: WorkerRow) -> None:
         code = self._runs(row.personal_id)[-1].bhxh_code
-        citizen = people.citizen(self.conn, row.personal_id)
+        citizen = row.citizen  # read by the identity check
         assert citizen is not None
         values: dict[str, Any] = {}
         if row.full_name:

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, and_, bindparam, select, text
 
 from nidb.protocol.employers import (
     DECLARATION_SERVICE,
@@ -31,6 +32,7 @@ from nidb.protocol.envelope import (
     NIDB_MEMBER,
     ClockWindow,
     Envelope,
+    JwsHeader,
     parse_envelope,
     split_signature,
     verify_signature,
@@ -62,12 +64,19 @@ class EmployerAdmission:
 
 
 # The gate's statements, built once (see nidb.employers.declarations).
-_ACCOUNT = select(EmployerAccount.status).where(
-    EmployerAccount.employer_code == bindparam("p_employer")
+_ACCOUNT_KEY = (
+    select(EmployerAccount.status, EmployerKey.public_key, EmployerKey.revoked_at)
+    .select_from(EmployerAccount)
+    .outerjoin(
+        EmployerKey,
+        and_(
+            EmployerKey.employer_code == EmployerAccount.employer_code,
+            EmployerKey.kid == bindparam("p_kid"),
+        ),
+    )
+    .where(EmployerAccount.employer_code == bindparam("p_employer"))
 )
-_KEY = select(EmployerKey.public_key, EmployerKey.revoked_at).where(
-    EmployerKey.kid == bindparam("p_kid"), EmployerKey.employer_code == bindparam("p_employer")
-)
+"""The account and the signature's key (None when the employer has no such kid): one query."""
 _CLAIM = text(
     f"INSERT INTO {EmployerMessage.__tablename__} (message_id, employer_code, kid) "
     "VALUES (:message_id, :employer_code, :kid) "
@@ -94,17 +103,21 @@ def admit(
     if match is None:
         raise Refused(RefusalCode.UNKNOWN_SENDER, "sender must be VN/DN/<employer_code>/KBDT")
     employer_code = match[1]
-    account = conn.execute(_ACCOUNT, {"p_employer": employer_code}).first()
+    try:
+        parts: tuple[JwsHeader, bytes] | None = split_signature(envelope.signature)
+    except Refused:  # the sender is checked first: an unknown one is refused as such
+        parts = None
+    kid = parts[0]["kid"] if parts is not None else ""
+    account = conn.execute(_ACCOUNT_KEY, {"p_employer": employer_code, "p_kid": kid}).first()
     if account is None:
         raise Refused(RefusalCode.UNKNOWN_SENDER, "employer is not enrolled")
-    parts = split_signature(envelope.signature)
-    kid = parts[0]["kid"]
-    key = conn.execute(_KEY, {"p_kid": kid, "p_employer": employer_code}).first()
-    if key is None:
+    if parts is None:
+        parts = split_signature(envelope.signature)  # raises its refusal again
+    if account.public_key is None:
         raise Refused(RefusalCode.BAD_SIGNATURE, "kid is not a registered key of the employer")
-    if key.revoked_at is not None:
+    if account.revoked_at is not None:
         raise Refused(RefusalCode.BAD_SIGNATURE, "the key was revoked")
-    verify_signature(envelope, VerifyKey.from_b64(key.public_key), parts)
+    verify_signature(envelope, _verify_key(account.public_key), parts)
     if account.status != "active":
         raise Refused(RefusalCode.SENDER_SUSPENDED)
     (clock or ClockWindow()).check(header.issued_at, now())
@@ -112,6 +125,13 @@ def admit(
         raise Refused(RefusalCode.NOT_GRANTED, f"purpose must be {EMPLOYER_PURPOSE}")
     _claim(conn, header.message_id, employer_code, kid)
     return EmployerAdmission(employer_code, kid, envelope)
+
+
+@lru_cache(maxsize=1024)
+def _verify_key(public_b64: str) -> VerifyKey:
+    """An employer's key, decoded once per process (keys are few; a revoked one is refused
+    before it is used)."""
+    return VerifyKey.from_b64(public_b64)
 
 
 def _claim(conn: Connection, message_id: str, employer_code: str, kid: str) -> None:

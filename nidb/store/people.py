@@ -31,16 +31,30 @@ transaction); every query is an index look-up (``persons.verified_personal_id``,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    literal_column,
+    select,
+    union,
+)
 
 from nidb.domain.verification import VerificationStatus
 from nidb.store import models
 
 __all__ = [
     "citizen",
+    "citizens",
     "codes_of",
+    "codes_of_each",
     "is_verified",
     "records_of",
     "verified_as",
@@ -64,19 +78,35 @@ def citizen(conn: Connection, personal_id: str) -> Row[Any] | None:
     return conn.execute(_CITIZEN, {"p_personal_id": personal_id}).first()
 
 
-# Built once (a declaration looks codes up twice per worker; building the statement cost more
-# than running it).
+def _in_ids(column: Any) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = column.in_(bindparam("p_personal_ids", expanding=True))
+    return condition
+
+
+# Built once (an employer's declaration looks its workers up on every call; building the
+# statement cost more than running it).
 _CITIZEN = select(models.Citizen.__table__).where(
     models.Citizen.personal_id == bindparam("p_personal_id")
 )
 _VERIFIED_CODES = (
     select(_PERSON.bhxh_code).where(verified_as(bindparam("p_personal_id"))).distinct()
 )
-_LINKED_CODES = (
-    select(_LINK.bhxh_code)
-    .where(_LINK.personal_id == bindparam("p_personal_id"), _LINK.valid_to.is_(None))
-    .distinct()
+_CITIZENS = select(models.Citizen.__table__).where(_in_ids(models.Citizen.personal_id))
+_ALL_CODES: CompoundSelect[Any] = union(
+    select(
+        _PERSON.verified_personal_id.label("personal_id"),
+        _PERSON.bhxh_code,
+        literal_column("0").label("linked"),
+    ).where(
+        _in_ids(_PERSON.verified_personal_id),
+        _PERSON.verification_status == VerificationStatus.VERIFIED.value,
+    ),
+    select(_LINK.personal_id, _LINK.bhxh_code, literal_column("1").label("linked")).where(
+        _in_ids(_LINK.personal_id), _LINK.valid_to.is_(None)
+    ),
 )
+"""Verified and open-link codes of several personal IDs in one round trip, each marked by
+where it came from."""
 
 
 def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) -> list[str]:
@@ -86,11 +116,28 @@ def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) ->
     the citizen portal shows). ``include_open_links=True``: also the codes with an open
     identity link to it (what services, feeds and the exchange act on). See the module's rule.
     """
-    verified = sorted(conn.execute(_VERIFIED_CODES, {"p_personal_id": personal_id}).scalars())
     if not include_open_links:
-        return verified
-    linked = conn.execute(_LINKED_CODES, {"p_personal_id": personal_id}).scalars()
-    return verified + sorted(set(linked) - set(verified))
+        return sorted(conn.execute(_VERIFIED_CODES, {"p_personal_id": personal_id}).scalars())
+    return codes_of_each(conn, [personal_id])[personal_id]
+
+
+def codes_of_each(conn: Connection, personal_ids: Collection[str]) -> dict[str, list[str]]:
+    """`codes_of` with ``include_open_links=True`` for several personal IDs in one query (an
+    employer's declaration of many workers); every ID is a key, with ``[]`` if it has none."""
+    verified: dict[str, set[str]] = {pid: set() for pid in personal_ids}
+    linked: dict[str, set[str]] = {pid: set() for pid in personal_ids}
+    if personal_ids:
+        for pid, code, is_link in conn.execute(_ALL_CODES, {"p_personal_ids": list(personal_ids)}):
+            (linked if is_link else verified)[pid].add(code)
+    return {pid: sorted(verified[pid]) + sorted(linked[pid] - verified[pid]) for pid in verified}
+
+
+def citizens(conn: Connection, personal_ids: Collection[str]) -> dict[str, Row[Any]]:
+    """`citizen` for several personal IDs in one query; the IDs not in the extract are absent."""
+    if not personal_ids:
+        return {}
+    rows = conn.execute(_CITIZENS, {"p_personal_ids": list(personal_ids)})
+    return {row.personal_id: row for row in rows}
 
 
 def is_verified(conn: Connection, personal_id: str) -> bool:

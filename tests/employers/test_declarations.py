@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from nidb.employers.codes import issue_bhxh_code
 from nidb.employers.declarations import Outcome, submit
@@ -88,6 +88,38 @@ def test_a_known_participant_keeps_the_code_the_register_holds(employers: Engine
     assert outcome.results[0]["new_code"] is False
     wrong = _submit(employers, increase("D02-003", new_worker(BINH, bhxh_code="0112345678")))
     assert [e["rule"] for e in wrong.errors] == ["BHXH_CODE_NOT_THEIRS"]
+
+
+def test_workers_read_together_each_keep_their_own_code(employers: Engine) -> None:
+    """A declaration's checks read all its workers at once (codes, population records, runs):
+    a verified code, a code known only by an open link and none stay each with their worker,
+    and the reads do not grow with the number of workers."""
+    with register(employers) as reg:
+        reg.person("0112345678", "Lê Văn Cường", "1992-11-03", declared_id=CUONG, verified=CUONG)
+        reg.link("0187654321", DUC, source="declared")
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(employers, "before_cursor_execute", record)
+    try:
+        outcome = _submit(
+            employers, increase("D02-050", new_worker(BINH), new_worker(CUONG), new_worker(DUC))
+        )
+    finally:
+        event.remove(employers, "before_cursor_execute", record)
+    assert outcome.status == "applied", outcome.errors
+    codes = {r["personal_id"]: (r["bhxh_code"], r["new_code"]) for r in outcome.results}
+    assert codes[CUONG] == ("0112345678", False) and codes[DUC] == ("0187654321", False)
+    assert codes[BINH][1] is True and codes[BINH][0] not in ("0112345678", "0187654321")
+    reads = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT")
+        and ("FROM citizens" in s or "FROM identity_links" in s)
+    ]
+    assert len(reads) == 2, reads  # the population records, and the codes of all three
 
 
 def test_the_worker_must_match_the_population_data(employers: Engine) -> None:
