@@ -517,18 +517,29 @@ def write(result: dict[str, object], args: argparse.Namespace) -> None:
     for name, cpu, start, warm, mid, end, slope, ok in rows:
         verdict = "not judged (run shorter than warm-up)" if ok is None else "yes" if ok else "NO"
         lines.append(
-            f"| {name} | {cpu:,.0f} | {start:,.1f} | {warm:,.1f} | {mid:,.1f} | {end:,.1f} | "
+            f"| {name} | {cpu:,.1f} | {start:,.1f} | {warm:,.1f} | {mid:,.1f} | {end:,.1f} | "
             f"{'—' if ok is None else f'{slope:+.2f}'} | {verdict} |"
         )
     cpu = result["cpu"]
     assert isinstance(cpu, dict)
     served = sum(row[1] for row in rows)
+    nidb_cpu = sum(row[1] for row in rows if row[0].startswith("serve"))
+    pg_cpu = sum(row[1] for row in rows if row[0].startswith("postgres"))
+    per_request = max(1, int(run["requests"]))
+    backends = [s.memory.get("postgres backends (sum)", {}).get("count", 0) for s in samples]
     lines += [
         "",
         f"CPU during the run ({elapsed:.0f} s, {cpu['machine_total']:,.0f} core-seconds on the "
         f"machine): busy {cpu['machine_busy']:,.0f}; nidb serve and PostgreSQL {served:,.0f}, "
         f"wrk {cpu['wrk']:,.0f}, the signer and sampler {cpu['driver']:,.0f}, everything else "
         f"on the machine {cpu['machine_busy'] - served - cpu['wrk'] - cpu['driver']:,.0f}.",
+        "",
+        f"CPU per answered request (the number that does not depend on the machine's other load): "
+        f"nidb serve {nidb_cpu * 1000 / per_request:.3f} ms, PostgreSQL {pg_cpu * 1000 / per_request:.3f} ms, "
+        f"together {(nidb_cpu + pg_cpu) * 1000 / per_request:.3f} ms; wrk and the signer "
+        f"{(cpu['wrk'] + cpu['driver']) * 1000 / per_request:.3f} ms. PostgreSQL client "
+        f"connections: {backends[0]} at the first sample, {max(backends)} at most, "
+        f"{backends[-1]} at the end.",
     ]
     lines += [
         "",
