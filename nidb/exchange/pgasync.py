@@ -22,6 +22,9 @@ from nidb.store.pgasync import BROKEN_CONNECTION
 MAX_BATCH = 200
 """Codes looked up by one statement at most."""
 
+APPLICATION_NAME = "nidb card reader"
+"""How these connections show in ``pg_stat_activity`` (bench/soak.py sums their memory)."""
+
 
 class AsyncCardReader:
     """Card look-ups on up to ``size`` connections of this event loop, batched.
@@ -129,7 +132,9 @@ class AsyncCardReader:
         if slot is not None:
             return slot
         try:
-            conn = await asyncpg.connect(self.dsn)
+            conn = await asyncpg.connect(
+                self.dsn, server_settings={"application_name": APPLICATION_NAME}
+            )
         except BaseException:
             self._slots.put_nowait(None)  # the slot stays free for the next caller
             raise
