@@ -490,9 +490,9 @@ def memory_rows(
 
 def backend_groups(samples: list[Sample], duration: float) -> list[str]:
     """Lines of the PostgreSQL backends per application name: connections and private MiB at
-    the end of warm-up and at the end (where growth comes from: new connections or old ones
-    growing)."""
-    after = [s for s in samples if s.at >= warm_up(duration)] or samples[-1:]
+    the end of warm-up (in a run shorter than the warm-up: at the first sample under load) and
+    at the end (where growth comes from: new connections or old ones growing)."""
+    after = [s for s in samples if s.at >= warm_up(duration)][:-1] or samples[1:2] or samples
     warm, end = after[0].memory, samples[-1].memory
     lines = []
     for name in sorted(n for n in {*warm, *end} if n.startswith("backends: ")):
@@ -588,7 +588,8 @@ def write(result: dict[str, object], args: argparse.Namespace) -> None:
         lines += [
             "",
             "PostgreSQL backends by application name (not judged; where their memory goes), "
-            "at the end of warm-up (or the first sample after it) and at the end:",
+            "at the end of warm-up (a run shorter than that: the first sample under load) and at the "
+            "end:",
             "",
             "| application | connections after warm-up | at the end | MiB after warm-up | at the end |",
             "|---|---|---|---|---|",
