@@ -72,7 +72,10 @@ class AsyncCardReader:
             try:
                 while self._waiting:
                     batch = self._take_batch()
-                    conn = await self._look_up(conn, batch)
+                    # _look_up owns the connection until it returns: one it raises out of (a
+                    # cancelled query) it has already discarded, so none is handed back here
+                    held, conn = conn, None
+                    conn = await self._look_up(held, batch)
             finally:
                 if conn is not None:
                     self._slots.put_nowait(conn)
