@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine, text
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -170,9 +172,24 @@ def label(pid: int, server: int) -> str:
     return f"serve worker {pid}"
 
 
-def memory(server: int, postmaster: int) -> dict[str, dict[str, int]]:
+def backend_names(engine: Engine) -> dict[int, str]:
+    """Each PostgreSQL backend's ``application_name`` (nidb's asyncpg connections name
+    themselves: the card reader, the access log), by process id."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT pid, application_name FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            )
+        ).all()
+    return {int(pid): name or "other" for pid, name in rows}
+
+
+def memory(
+    server: int, postmaster: int, names: dict[int, str] | None = None
+) -> dict[str, dict[str, int]]:
     """KiB per ``nidb serve`` process, and PostgreSQL's backends summed (plus its other
-    processes summed), each with VmRSS and RssAnon."""
+    processes summed), each with VmRSS and RssAnon; with ``names``, the backends also summed
+    per application name (``backends: <name>``, shown apart, not judged)."""
     out: dict[str, dict[str, int]] = {}
     for pid in descendants(server):
         fields = kib_fields(pid)
@@ -186,9 +203,16 @@ def memory(server: int, postmaster: int) -> dict[str, dict[str, int]]:
             continue
         line = command_line(pid)
         into = backends if "(" in line and ")" in line.split("(", 1)[1] else others
-        for name in ("VmRSS", "RssAnon", "ticks"):
-            into[name] += fields.get(name, 0)
-        into["count"] += 1
+        targets = [into]
+        if into is backends and names is not None:
+            group = f"backends: {names.get(pid, 'other')}"
+            targets.append(
+                out.setdefault(group, {"VmRSS": 0, "RssAnon": 0, "ticks": 0, "count": 0})
+            )
+        for target in targets:
+            for name in ("VmRSS", "RssAnon", "ticks"):
+                target[name] += fields.get(name, 0)
+            target["count"] += 1
     out["postgres backends (sum)"] = backends
     out["postgres other (sum)"] = others
     return out
@@ -366,7 +390,7 @@ def soak(url: str, folder: Path, args: argparse.Namespace) -> dict[str, object]:
                     answered,
                     bad,
                     count_entries(engine) - before,
-                    memory(server.pid, postmaster),
+                    memory(server.pid, postmaster, backend_names(engine)),
                 )
             )
             last = samples[-1]
@@ -398,7 +422,7 @@ def soak(url: str, folder: Path, args: argparse.Namespace) -> dict[str, object]:
         signing.join(10)
         if load.returncode:
             raise SystemExit(f"wrk failed ({load.returncode}): {errors.strip()}")
-        final_memory = memory(server.pid, postmaster)
+        final_memory = memory(server.pid, postmaster, backend_names(engine))
         client.close()
     finally:
         server.terminate()
@@ -445,6 +469,8 @@ def memory_rows(
     middle = min(samples, key=lambda s: abs(s.at - duration / 2))
     rows = []
     for name in samples[-1].memory:
+        if name.startswith("backends: "):
+            continue  # a part of "postgres backends (sum)", shown apart by `backend_groups`
 
         def mib(s: Sample, name: str = name) -> float:
             return s.memory.get(name, {}).get("RssAnon", 0) / 1024
@@ -460,6 +486,22 @@ def memory_rows(
         flat = abs(growth) < FLAT_GROWTH if judged else None
         rows.append((name, cpu, start, warm, mid, end, slope, flat))
     return rows
+
+
+def backend_groups(samples: list[Sample], duration: float) -> list[str]:
+    """Lines of the PostgreSQL backends per application name: connections and private MiB at
+    the end of warm-up (in a run shorter than the warm-up: at the first sample under load) and
+    at the end (where growth comes from: new connections or old ones growing)."""
+    after = [s for s in samples if s.at >= warm_up(duration)][:-1] or samples[1:2] or samples
+    warm, end = after[0].memory, samples[-1].memory
+    lines = []
+    for name in sorted(n for n in {*warm, *end} if n.startswith("backends: ")):
+        w, e = warm.get(name, {}), end.get(name, {})
+        lines.append(
+            f"| {name.removeprefix('backends: ')} | {w.get('count', 0)} | {e.get('count', 0)} | "
+            f"{w.get('RssAnon', 0) / 1024:,.1f} | {e.get('RssAnon', 0) / 1024:,.1f} |"
+        )
+    return lines
 
 
 def write(result: dict[str, object], args: argparse.Namespace) -> None:
@@ -517,19 +559,42 @@ def write(result: dict[str, object], args: argparse.Namespace) -> None:
     for name, cpu, start, warm, mid, end, slope, ok in rows:
         verdict = "not judged (run shorter than warm-up)" if ok is None else "yes" if ok else "NO"
         lines.append(
-            f"| {name} | {cpu:,.0f} | {start:,.1f} | {warm:,.1f} | {mid:,.1f} | {end:,.1f} | "
+            f"| {name} | {cpu:,.1f} | {start:,.1f} | {warm:,.1f} | {mid:,.1f} | {end:,.1f} | "
             f"{'—' if ok is None else f'{slope:+.2f}'} | {verdict} |"
         )
     cpu = result["cpu"]
     assert isinstance(cpu, dict)
     served = sum(row[1] for row in rows)
+    nidb_cpu = sum(row[1] for row in rows if row[0].startswith("serve"))
+    pg_cpu = sum(row[1] for row in rows if row[0].startswith("postgres"))
+    per_request = max(1, int(run["requests"]))
+    backends = [s.memory.get("postgres backends (sum)", {}).get("count", 0) for s in samples]
     lines += [
         "",
         f"CPU during the run ({elapsed:.0f} s, {cpu['machine_total']:,.0f} core-seconds on the "
         f"machine): busy {cpu['machine_busy']:,.0f}; nidb serve and PostgreSQL {served:,.0f}, "
         f"wrk {cpu['wrk']:,.0f}, the signer and sampler {cpu['driver']:,.0f}, everything else "
         f"on the machine {cpu['machine_busy'] - served - cpu['wrk'] - cpu['driver']:,.0f}.",
+        "",
+        f"CPU per answered request (the number that does not depend on the machine's other load): "
+        f"nidb serve {nidb_cpu * 1000 / per_request:.3f} ms, PostgreSQL {pg_cpu * 1000 / per_request:.3f} ms, "
+        f"together {(nidb_cpu + pg_cpu) * 1000 / per_request:.3f} ms; wrk and the signer "
+        f"{(cpu['wrk'] + cpu['driver']) * 1000 / per_request:.3f} ms. PostgreSQL client "
+        f"connections: {backends[0]} at the first sample, {max(backends)} at most, "
+        f"{backends[-1]} at the end.",
     ]
+    groups = backend_groups(samples, args.duration)
+    if groups:
+        lines += [
+            "",
+            "PostgreSQL backends by application name (not judged; where their memory goes), "
+            "at the end of warm-up (a run shorter than that: the first sample under load) and at the "
+            "end:",
+            "",
+            "| application | connections after warm-up | at the end | MiB after warm-up | at the end |",
+            "|---|---|---|---|---|",
+            *groups,
+        ]
     lines += [
         "",
         "Samples (every "

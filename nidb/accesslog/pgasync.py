@@ -45,6 +45,9 @@ _TAKEN = "SELECT message_id FROM access_log WHERE message_id = ANY($1::text[])"
 _HEAD = "SELECT seq, entry_hash FROM access_log WHERE lane = $1 ORDER BY seq DESC LIMIT 1"
 
 
+APPLICATION_NAME = "nidb access log"
+"""How the writer's connection shows in ``pg_stat_activity`` (bench/soak.py sums its memory)."""
+
 _CONTENT_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 """What a statement fails with when an entry's content does not fit (a unique violation, a
 replay, is caught before these)."""
@@ -123,7 +126,9 @@ class AsyncAccessLog:
                 return
 
     async def _claim_lane(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self.dsn)
+        conn = await asyncpg.connect(
+            self.dsn, server_settings={"application_name": APPLICATION_NAME}
+        )
         for lane in range(LANES):
             if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LANE_LOCK, lane):
                 row = await conn.fetchrow(_HEAD, lane)

@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any, NamedTuple, Protocol
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Select, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 
@@ -70,30 +71,36 @@ def card_answer(code: str, card: Any | None, visit_date: date) -> dict[str, Any]
     return body
 
 
-# One round trip per card check: the cards of the code, each joined to its holder's identity as
-# verified in the population database where it is (a verified record first). Built once, so
-# SQLAlchemy compiles it once.
-_CARDS_WITH_HOLDER = (
-    select(
-        _CARD.card_code,
-        _CARD.group_code,
-        _CARD.benefit_level,
-        _CARD.province_code,
-        _CARD.facility_code,
-        _CARD.valid_from,
-        _CARD.valid_to,
-        _CARD.five_years_from,
-        _CARD.status,
-        func.coalesce(_CITIZEN.full_name, _PERSON.full_name).label("holder_name"),
-        func.coalesce(_CITIZEN.date_of_birth, _PERSON.date_of_birth).label("holder_birth"),
-        func.coalesce(_CITIZEN.gender, _PERSON.gender).label("holder_gender"),
+def _cards_with_holder(*extra: Any) -> Select[*tuple[Any, ...]]:
+    """The cards of a code, each joined to its holder's identity as verified in the population
+    database where it is (a verified record first); ``extra`` columns after the twelve."""
+    return (
+        select(
+            _CARD.card_code,
+            _CARD.group_code,
+            _CARD.benefit_level,
+            _CARD.province_code,
+            _CARD.facility_code,
+            _CARD.valid_from,
+            _CARD.valid_to,
+            _CARD.five_years_from,
+            _CARD.status,
+            func.coalesce(_CITIZEN.full_name, _PERSON.full_name).label("holder_name"),
+            func.coalesce(_CITIZEN.date_of_birth, _PERSON.date_of_birth).label("holder_birth"),
+            func.coalesce(_CITIZEN.gender, _PERSON.gender).label("holder_gender"),
+            *extra,
+        )
+        .select_from(_CARD)
+        .outerjoin(_PERSON, _PERSON.bhxh_code == _CARD.bhxh_code)
+        .outerjoin(_CITIZEN, _CITIZEN.personal_id == _PERSON.verified_personal_id)
+        .order_by(
+            _CARD.valid_from.desc(), _PERSON.verified_personal_id.is_(None), _PERSON.record_id
+        )
     )
-    .select_from(_CARD)
-    .outerjoin(_PERSON, _PERSON.bhxh_code == _CARD.bhxh_code)
-    .outerjoin(_CITIZEN, _CITIZEN.personal_id == _PERSON.verified_personal_id)
-    .where(_CARD.bhxh_code == bindparam("bhxh_code"))
-    .order_by(_CARD.valid_from.desc(), _PERSON.verified_personal_id.is_(None), _PERSON.record_id)
-)
+
+
+# One round trip per card check. Built once, so SQLAlchemy compiles it once.
+_CARDS_WITH_HOLDER = _cards_with_holder().where(_CARD.bhxh_code == bindparam("bhxh_code"))
 
 
 # The same statement as PostgreSQL text, run straight on the driver's cursor as a prepared
@@ -104,9 +111,16 @@ _PG_DIALECT = postgresql_psycopg.dialect()  # type: ignore[no-untyped-call]
 _CARDS_WITH_HOLDER_PG = _CARDS_WITH_HOLDER.compile(dialect=_PG_DIALECT).string
 
 
-# For the event-loop path (nidb.exchange.pgasync): the same statement with asyncpg's $1.
+# For the event-loop path (nidb.exchange.pgasync): the same statement for the cards of several
+# codes at once (the checks that arrived together share one round trip), each row ending with
+# the code it was found under.
 _ASYNCPG_DIALECT = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
-CARDS_WITH_HOLDER_ASYNCPG = _CARDS_WITH_HOLDER.compile(dialect=_ASYNCPG_DIALECT).string
+CARDS_OF_CODES_ASYNCPG = (
+    _cards_with_holder(_CARD.bhxh_code)
+    .where(_CARD.bhxh_code == any_(bindparam("bhxh_codes", type_=ARRAY(String))))
+    .compile(dialect=_ASYNCPG_DIALECT)
+    .string
+)
 
 
 class CardRow(NamedTuple):

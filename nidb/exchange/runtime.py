@@ -234,7 +234,7 @@ class ExchangeRuntime:
         from nidb.exchange.pgasync import AsyncCardReader
         from nidb.store.pgasync import asyncpg_dsn
 
-        self.cards = AsyncCardReader(asyncpg_dsn(self.engine))
+        self.cards = AsyncCardReader(asyncpg_dsn(self.engine), size=2)
         await self.log.start_async()
         self._loop = asyncio.get_running_loop()
 

@@ -20,7 +20,7 @@ from nidb.exchange.cardcheck import card_check, card_check_async
 from nidb.exchange.pgasync import AsyncCardReader
 from nidb.store.pgasync import asyncpg_dsn
 from tests.conftest import Exchange
-from tests.seed import BHXH, insured_person
+from tests.seed import BHXH, TODAY, insured_person, register
 
 
 @pytest.fixture
@@ -80,6 +80,55 @@ def test_the_event_loop_answer_is_the_synchronous_answer(
 
     assert asyncio.run(on_the_loop()) == sync
     assert sync.result == expected
+
+
+def test_checks_arriving_together_share_one_statement_and_get_their_own_cards(pg: Engine) -> None:
+    """Under load the reader looks up the codes waiting together in one statement; each check
+    must still get the answer the synchronous path gives for its own card."""
+    insured_person(pg)
+    other = "0123456780"
+    with register(pg) as reg:
+        reg.person(other, "Lê Thị Bình", "1990-07-02", "F", record_id="R2")
+        reg.card(
+            other,
+            "HT",
+            level=3,
+            valid_from=date(TODAY.year - 2, 1, 1),
+            valid_to=date(TODAY.year - 1, 12, 31),
+        )
+        reg.card(
+            other,
+            "HT",
+            level=3,
+            valid_from=date(TODAY.year, 1, 1),
+            valid_to=date(TODAY.year, 12, 31),
+            status="suspended",
+        )
+    today = date.today()
+    checks = [
+        (f"DN401{BHXH}", "Nguyễn Văn An", "1985-03-17", "M"),
+        (f"HT301{other}", "Lê Thị Bình", "1990-07-02", "F"),
+        (other, "Lê Văn Bình", "1990-07-02", None),
+        ("DN4019999999999", "Nguyễn Văn An", "1985-03-17", None),
+        (BHXH, "Trần Văn An", "1985-03-17", None),
+    ] * 6
+    with pg.connect() as conn:
+        expected = [card_check(conn, *check, today) for check in checks]
+
+    async def on_the_loop() -> tuple[list[object], int]:
+        reader = AsyncCardReader(asyncpg_dsn(pg), size=1)
+        try:
+            answers = await asyncio.gather(
+                *(card_check_async(reader, *check, today) for check in checks)
+            )
+            return list(answers), reader.statements
+        finally:
+            await reader.close()
+
+    answers, statements = asyncio.run(on_the_loop())
+    assert answers == expected
+    assert {a.result for a in answers} == {"000", "120", "050", "060"}
+    assert statements < len(checks)  # 30 checks of 4 codes (and one refused before the query)
 
 
 def test_a_message_id_is_claimed_once_across_both_writers(pg: Engine) -> None:

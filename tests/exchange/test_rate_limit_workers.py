@@ -61,7 +61,10 @@ def serve(database_url: str, folder: Path, shared: bool) -> tuple[subprocess.Pop
                 return server, base
         except httpx.HTTPError:
             pass
-        assert server.poll() is None and time.monotonic() < deadline, "nidb serve did not start"
+        if server.poll() is not None or time.monotonic() >= deadline:
+            server.terminate()  # a server still starting must not outlive the test
+            server.wait(30)
+            raise AssertionError("nidb serve did not start")
         time.sleep(0.2)
 
 
