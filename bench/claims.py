@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "claims.md"
 
+from bench.loadgen import tree_cpu_seconds  # noqa: E402
 from nidb.claims.assess import SNAPSHOT, Assessment, assess_snapshot  # noqa: E402
 from nidb.sim.generate.claims import (  # noqa: E402
     ERROR_KINDS,
@@ -217,37 +218,13 @@ def fingerprint(result: Assessment, drawn: Drawn) -> tuple[np.ndarray, np.ndarra
     return lines, claims
 
 
-def _tree_cpu_seconds() -> float:
-    """CPU-seconds of this process and of every process it started (Spark's JVM), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    mine, total, grew = {os.getpid()}, 0.0, True
-    while grew:
-        grew = False
-        for pid, (parent, _) in stats.items():
-            if parent in mine and pid not in mine:
-                mine.add(pid)
-                grew = True
-    for pid in mine:
-        total += stats.get(pid, (0, 0.0))[1]
-    return total
-
-
 def assess_on(engine: str, folder: Path, drawn: Drawn) -> dict[str, Any]:
     """One engine's run: its time, CPU, outcomes, scores and fingerprint."""
-    cpu = _tree_cpu_seconds()
+    cpu = tree_cpu_seconds()
     result = assess_snapshot(folder, engine=engine)  # type: ignore[arg-type]
     report = {
         "seconds": result.seconds,
-        "cpu_seconds": _tree_cpu_seconds() - cpu,
+        "cpu_seconds": tree_cpu_seconds() - cpu,
         "lines": len(result.lines),
         "claims": len(result.claims),
         "outcomes": dict(result.by_outcome),

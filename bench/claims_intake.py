@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select
 
+from bench.loadgen import cpu_seconds, open_loop, percentile, wait_up
 from nidb.claims.catalogue import import_catalogue
 from nidb.exchange.partners import add_grant, ensure_partner
 from nidb.protocol.client import ExchangeClient
@@ -100,39 +101,6 @@ def _pick(rng: random.Random, items: Any) -> tuple[str, str, str, int]:
     return code, name, str(rng.randint(1, 20)), price
 
 
-def _wait_up(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"server at {url} did not start")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of ``pid`` and its live children (the uvicorn workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def run_intake(
     *, rate: float, duration: float, per_envelope: int, workers: int, postgres: bool, seed: int
 ) -> dict[str, Any]:
@@ -170,7 +138,7 @@ def run_intake(
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        _wait_up(f"{base}/health")
+        wait_up(f"{base}/health")
         client = ExchangeClient(base, HOSPITAL, key, timeout=30)
         sample = client.call("claims.submit/v1", "KCB", {"giamdinhhs": envelopes_text[0]})
         assert sample.status == 200 and sample.body["accepted"] == per_envelope, sample.body
@@ -189,26 +157,15 @@ def run_intake(
             ok = answer.status_code == 200 and answer.json()["body"]["accepted"] == per_envelope
             return time.perf_counter() - due, ok
 
-        def open_loop(pool: ThreadPoolExecutor, payloads: list[dict[str, Any]]) -> list[Any]:
-            start = time.perf_counter() + 0.2
-            futures = []
-            for i, payload in enumerate(payloads):
-                due = start + i / rate
-                pause = due - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                futures.append(pool.submit(send, payload, due))
-            return [f.result() for f in futures]
-
         with ThreadPoolExecutor(max_workers=64) as pool:
-            open_loop(pool, signed[: warm - 1])  # warm-up, not measured
+            open_loop(pool, signed[: warm - 1], rate, send)  # warm-up, not measured
             load_before = os.getloadavg()
-            cpu_before = _cpu_seconds(server.pid)
+            cpu_before = cpu_seconds(server.pid)
             start = time.perf_counter()
-            results = open_loop(pool, signed[warm - 1 :])
+            results = open_loop(pool, signed[warm - 1 :], rate, send)
             elapsed = time.perf_counter() - start - 0.2
             load_after = os.getloadavg()
-            cpu = _cpu_seconds(server.pid) - cpu_before
+            cpu = cpu_seconds(server.pid) - cpu_before
         client.close()
         latencies = [r[0] * 1000 for r in results]
         if os.environ.get("NIDB_BENCH_TRACE"):
@@ -226,9 +183,9 @@ def run_intake(
             "sent": len(results),
             "errors": sum(1 for r in results if not r[1]),
             "achieved": len(results) / elapsed,
-            "p50": _percentile(latencies, 0.50),
-            "p90": _percentile(latencies, 0.90),
-            "p99": _percentile(latencies, 0.99),
+            "p50": percentile(latencies, 0.50),
+            "p90": percentile(latencies, 0.90),
+            "p99": percentile(latencies, 0.99),
             "max": max(latencies),
             "per_envelope": per_envelope,
             "warm": warm,

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # (bench/employer_declarations_path.py may put another nidb first)
     sys.path.insert(0, str(ROOT))
 
-from bench.claims_intake import _cpu_seconds, _percentile, _wait_up  # noqa: E402
+from bench.loadgen import cpu_seconds, open_loop, percentile, wait_up  # noqa: E402
 from bench.sections import append_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "employer_declarations.md"
@@ -216,7 +216,7 @@ def measure(
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_up(f"{base}/health")
+        wait_up(f"{base}/health")
         _wait_workers(base, workers)
         signed = _envelopes(pids, key)
         first = httpx.post(f"{base}{DECLARATION_PATH}", json=signed[0], timeout=30)
@@ -230,28 +230,17 @@ def measure(
             answer = http.post(DECLARATION_PATH, json=payload)
             return time.perf_counter() - due, answer.status_code == 200
 
-        def open_loop(pool: ThreadPoolExecutor, payloads: list[dict[str, Any]]) -> list[Any]:
-            start = time.perf_counter() + 0.2
-            futures = []
-            for i, payload in enumerate(payloads):
-                due = start + i / rate
-                pause = due - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                futures.append(pool.submit(send, payload, due))
-            return [f.result() for f in futures]
-
         with ThreadPoolExecutor(max_workers=64) as pool:
-            open_loop(pool, signed[1 : warm + 1])  # warm-up, not measured
+            open_loop(pool, signed[1 : warm + 1], rate, send)  # warm-up, not measured
             load_before = os.getloadavg()
             workers_before = _children(server.pid)
-            cpu_before = _cpu_seconds(server.pid)
-            db_before = _cpu_seconds(postmaster) if postmaster else 0.0
+            cpu_before = cpu_seconds(server.pid)
+            db_before = cpu_seconds(postmaster) if postmaster else 0.0
             start = time.perf_counter()
-            results = open_loop(pool, signed[warm + 1 :])
+            results = open_loop(pool, signed[warm + 1 :], rate, send)
             elapsed = time.perf_counter() - start - 0.2
-            cpu = _cpu_seconds(server.pid) - cpu_before
-            db_cpu = (_cpu_seconds(postmaster) - db_before) if postmaster else 0.0
+            cpu = cpu_seconds(server.pid) - cpu_before
+            db_cpu = (cpu_seconds(postmaster) - db_before) if postmaster else 0.0
             load_after = os.getloadavg()
             restarted = len(workers_before - _children(server.pid))
     finally:
@@ -264,9 +253,9 @@ def measure(
         "warm": warm,
         "errors": sum(1 for r in results if not r[1]),
         "achieved": len(results) / elapsed,
-        "p50": _percentile(latencies, 0.50),
-        "p90": _percentile(latencies, 0.90),
-        "p99": _percentile(latencies, 0.99),
+        "p50": percentile(latencies, 0.50),
+        "p90": percentile(latencies, 0.90),
+        "p99": percentile(latencies, 0.99),
         "max": max(latencies),
         "applied": applied,
         "audited": audited,
