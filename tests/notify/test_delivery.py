@@ -22,6 +22,7 @@ from nidb.notify.collect import build_deliveries
 from nidb.notify.contacts import save_citizen_contact, save_employer_contact
 from nidb.notify.deliver import run
 from nidb.protocol.keys import SigningKey
+from nidb.services.workdays import VIETNAM
 from nidb.services.workflow import notify
 from nidb.sim.population.server import BackgroundServer
 from nidb.sim.sms.app import create_app as create_sms
@@ -121,7 +122,7 @@ def test_a_citizens_notice_arrives_by_email_and_sms_once(engine: Engine, stand: 
     assert "Kính gửi Nguyễn Văn An" in str(mail[0]["body"])
     assert "Đã tiếp nhận hồ sơ gia hạn thẻ BHYT số 7." in str(mail[0]["body"])
     assert texts[0]["to"] == PHONE and "gia hạn thẻ BHYT" in str(texts[0]["text"])
-    today = datetime.now(UTC).astimezone().strftime("%d/%m/%Y")
+    today = datetime.now(VIETNAM).strftime("%d/%m/%Y")  # notices are dated in Vietnam time
     assert today in str(mail[0]["body"]) or today in str(texts[0]["text"])  # dd/mm/yyyy
     assert [(c, s, a) for _, c, s, a, _ in deliveries(engine)] == [
         ("email", "sent", 1),
