@@ -7,6 +7,7 @@ bad rows, so a worker does the conversion work too, not only the validation.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -93,14 +94,20 @@ def too_long_reason(limit: int) -> str:
     return f"dài quá {limit} ký tự (longer than {limit} characters)"
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to end this worker when the importing process dies, even by SIGKILL."""
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to end this worker when the importing process dies, even by SIGKILL.
+
+    A parent killed while this worker was still starting, before the request, sends no
+    signal: the worker then sees it has another parent already, and ends itself.
+    """
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def validated_chunks(
@@ -130,7 +137,10 @@ def validated_chunks(
     # process were killed, keep its transaction (and locks) alive
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_die_with_parent
+        max_workers=workers,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
     ) as pool:
         pending: deque[tuple[list[RowProblem], Future[Any]]] = deque()
         try:
