@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select
 
-from bench.loadgen import cpu_seconds, open_loop, percentile, wait_up
+from bench.loadgen import cpu_seconds, latency_summary, open_loop, wait_up
 from nidb.claims.catalogue import import_catalogue
 from nidb.exchange.partners import add_grant, ensure_partner
 from nidb.protocol.client import ExchangeClient
@@ -180,13 +180,7 @@ def run_intake(
             "database": "PostgreSQL (private cluster, fsync on)" if postgres else "SQLite (WAL)",
             "workers": workers,
             "rate": rate,
-            "sent": len(results),
-            "errors": sum(1 for r in results if not r[1]),
-            "achieved": len(results) / elapsed,
-            "p50": percentile(latencies, 0.50),
-            "p90": percentile(latencies, 0.90),
-            "p99": percentile(latencies, 0.99),
-            "max": max(latencies),
+            **latency_summary(results, elapsed),
             "per_envelope": per_envelope,
             "warm": warm,
             "envelope_kb": sum(sizes) / len(sizes) / 1024,

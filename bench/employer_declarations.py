@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # (bench/employer_declarations_path.py may put another nidb first)
     sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import cpu_seconds, open_loop, percentile, wait_up  # noqa: E402
+from bench.loadgen import cpu_seconds, latency_summary, open_loop, wait_up  # noqa: E402
 from bench.sections import append_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "employer_declarations.md"
@@ -247,16 +247,9 @@ def measure(
         server.terminate()
         server.wait(30)
     applied, audited = _stored(url)
-    latencies = [r[0] * 1000 for r in results]
     return {
-        "sent": len(results),
+        **latency_summary(results, elapsed),
         "warm": warm,
-        "errors": sum(1 for r in results if not r[1]),
-        "achieved": len(results) / elapsed,
-        "p50": percentile(latencies, 0.50),
-        "p90": percentile(latencies, 0.90),
-        "p99": percentile(latencies, 0.99),
-        "max": max(latencies),
         "applied": applied,
         "audited": audited,
         "expected": len(signed),

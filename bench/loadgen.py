@@ -73,6 +73,20 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def latency_summary(results: list[tuple[float, bool]], elapsed: float) -> dict[str, float]:
+    """Sent, errors, achieved rate and latency percentiles (ms) of ``(seconds late, ok)`` pairs."""
+    latencies = [r[0] * 1000 for r in results]
+    return {
+        "sent": len(results),
+        "errors": sum(1 for r in results if not r[1]),
+        "achieved": len(results) / elapsed,
+        "p50": percentile(latencies, 0.50),
+        "p90": percentile(latencies, 0.90),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies),
+    }
+
+
 def wait_up(url: str, timeout: float = 90) -> None:
     """Wait until ``url`` answers 200, or stop the benchmark."""
     deadline = time.monotonic() + timeout
