@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,8 +115,46 @@ def start(
     # the machine's host name may resolve to an address Spark warns about; stay on loopback
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     java_options = f"-Dlog4j2.configurationFile={log4j.as_uri()} -Djava.io.tmpdir={temp}"
-    session = (
-        SparkSession.builder.master(f"local[{cores}]")
+    jvm_log = temp / "jvm.log"
+    with _stderr_to(jvm_log):
+        try:
+            session = _build(
+                SparkSession, jar, driver_memory, java_options, cores, shuffle_partitions, temp
+            )
+        except Exception as error:
+            printed = _tail(jvm_log)
+            shutil.rmtree(temp, ignore_errors=True)
+            raise SparkUnavailable(
+                f"không khởi động được Spark (Spark did not start): {error}{printed}"
+            ) from error
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(str(temp / "checkpoints"))
+    if jar not in (session.conf.get("spark.jars", "") or ""):
+        # a session started elsewhere in this process, without the jar: its UDFs are missing
+        session.stop()
+        shutil.rmtree(temp, ignore_errors=True)
+        raise SparkUnavailable(
+            "một phiên Spark khác đang chạy mà không có jar của Splink "
+            "(another Spark session is running in this process without Splink's jar)"
+        )
+    runtime = SparkRuntime(session=session, temp_dir=temp)
+    if keep:
+        _shared = runtime
+    return runtime
+
+
+def _build(
+    builder_class: Any,
+    jar: str,
+    driver_memory: str,
+    java_options: str,
+    cores: int,
+    shuffle_partitions: int,
+    temp: Path,
+) -> Any:
+    """The local session, started (or the process's existing one)."""
+    return (
+        builder_class.builder.master(f"local[{cores}]")
         .appName("nidb")
         .config("spark.jars", jar)
         .config("spark.driver.memory", driver_memory)
@@ -131,20 +170,33 @@ def start(
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
-    session.sparkContext.setLogLevel("ERROR")
-    session.sparkContext.setCheckpointDir(str(temp / "checkpoints"))
-    if jar not in (session.conf.get("spark.jars", "") or ""):
-        # a session started elsewhere in this process, without the jar: its UDFs are missing
-        session.stop()
-        shutil.rmtree(temp, ignore_errors=True)
-        raise SparkUnavailable(
-            "một phiên Spark khác đang chạy mà không có jar của Splink "
-            "(another Spark session is running in this process without Splink's jar)"
-        )
-    runtime = SparkRuntime(session=session, temp_dir=temp)
-    if keep:
-        _shared = runtime
-    return runtime
+
+
+@contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """While the JVM starts, this process's standard error (which the JVM inherits, and keeps)
+    goes to ``path``: Java and Spark print English start-up lines there (an incubator module, the
+    default log level) that mean nothing to staff; they are shown only if the start fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    """The last lines the JVM printed, for a failed start's message."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return ("\n" + "\n".join(text.splitlines()[-lines:])) if text else ""
 
 
 @contextmanager

@@ -1,0 +1,71 @@
+"""Starting Spark prints nothing a staff member would have to read: Java's and Spark's English
+start-up lines (an incubator module, the default log level) go to the session's own log, and a
+start that fails says so in Vietnamese and English with what the JVM printed.
+
+Slow (a JVM starts in a child process); skipped with the reason when pyspark or Java is missing,
+except under CI=true where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nidb.engines import spark
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_START_AND_QUERY = """
+from nidb.engines import spark
+runtime = spark.start(cores=1, driver_memory="512m", shuffle_partitions=1)
+print(runtime.session.sql("SELECT 40 + 2 AS answer").collect()[0].answer)
+runtime.stop()
+"""
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
+
+
+def test_a_started_session_answers_and_prints_nothing_else() -> None:
+    try:
+        spark.ensure_available()
+    except spark.SparkUnavailable as missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Spark is required in CI (make install provides it): {missing}")
+        pytest.skip(f"Spark not available: {missing}")
+    done = _python(_START_AND_QUERY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "42"
+    assert done.stderr == ""
+
+
+def test_a_start_that_fails_names_the_cause_in_both_languages(tmp_path: Path) -> None:
+    try:
+        spark.ensure_available()
+    except spark.SparkUnavailable as missing:
+        pytest.skip(f"Spark not available: {missing}")
+    done = _python(
+        "from nidb.engines import spark\n"
+        "try:\n"
+        "    spark.start()\n"
+        "except spark.SparkUnavailable as error:\n"
+        "    print(error)\n",
+        SPARK_HOME=str(tmp_path / "no-spark-here"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "không khởi động được Spark (Spark did not start)" in done.stdout
+    assert "no-spark-here" in done.stdout
