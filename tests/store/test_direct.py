@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, bindparam, event, insert, select, text
 
 from nidb.store import models
-from nidb.store.direct import Direct
+from nidb.store.direct import MULTI_VALUES_ROWS, Direct
 
 _AUDIT = models.AuditEntry.__table__
 _INSERT_AUDIT = Direct(insert(models.AuditEntry))
@@ -144,3 +144,15 @@ def test_a_connection_the_server_dropped_is_not_handed_out_again(engine: Engine)
         assert conn.invalidated
     with engine.begin() as conn:  # a fresh connection from the pool
         assert _AUDITS_OF.rows(conn, {"p_subjects": ["0100000001"]}) == []
+
+
+@pytest.mark.parametrize("count", [2, MULTI_VALUES_ROWS, MULTI_VALUES_ROWS + 1])
+def test_several_rows_are_written_in_their_order(engine: Engine, count: int) -> None:
+    """A few rows are one INSERT with a VALUES row each, more an executemany: either way every
+    row is written, in order (an outbox is delivered in the order of its ids)."""
+    subjects = [f"01{n:08d}" for n in range(count)]
+    with engine.begin() as conn:
+        _INSERT_AUDIT.run(conn, [_entry(s, n=n) for n, s in enumerate(subjects)])
+    assert [(s, d) for s, d, _ in _audits(engine)] == [
+        (s, {"n": n}) for n, s in enumerate(subjects)
+    ]
