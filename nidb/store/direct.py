@@ -14,7 +14,8 @@ other engine (SQLite), and when a listener is attached to the engine or connecti
 events: instrumentation, a test counting statements), it is ``conn.execute(statement, params)``,
 so that the listener sees every statement.
 
-Rows are named tuples (``row.status``, ``row[0]``, unpacking), as SQLAlchemy's rows read.
+Rows are named tuples (``row.status``, ``row[0]``, unpacking), as SQLAlchemy's rows read; a
+statement reading a column whose type SQLAlchemy converts on the way out is refused.
 A driver error is raised as it is (psycopg's), not wrapped in SQLAlchemy's exceptions; a
 connection the error broke is invalidated so that the pool does not hand it out again.
 """
@@ -75,6 +76,15 @@ class _Form:
         return sql
 
 
+def _converted(type_: Any, conn: Connection) -> bool:
+    """Whether SQLAlchemy converts what the driver reads for this type (the driver's type code
+    unknown here: a type that needs it to decide counts as converted)."""
+    try:
+        return type_._cached_result_processor(conn.dialect, None) is not None
+    except Exception:  # e.g. a Numeric asks the driver's type code
+        return True
+
+
 def _default_value(default: Any) -> Any:
     if default.is_callable:
         return default.arg(None)  # SQLAlchemy wraps a no-argument callable to take a context
@@ -122,6 +132,11 @@ class Direct:
         defaults += [(c.key, c.onupdate) for c in compiled.update_prefetch if c.onupdate]
         if len(defaults) != len(compiled.insert_prefetch) + len(compiled.update_prefetch):
             raise ValueError(f"a prefetched column without a default: {compiled.string}")
+        # psycopg returns what the types read (dates, JSON): a type SQLAlchemy would convert
+        # the value of (an Enum class, a Numeric as float, a TypeDecorator) is not for here
+        for column in compiled._result_columns:
+            if _converted(column[3], conn):
+                raise ValueError(f"column {column[0]} needs SQLAlchemy's result processing")
         processors = dict(compiled._bind_processors)
         if not all(callable(process) for process in processors.values()):
             raise ValueError(f"tuple parameters are not supported: {compiled.string}")

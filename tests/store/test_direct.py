@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, bindparam, event, insert, select, text
+from sqlalchemy import Engine, Numeric, bindparam, event, insert, literal, select, text
 
 from nidb.store import models
 from nidb.store.direct import MULTI_VALUES_ROWS, Direct
@@ -156,3 +156,13 @@ def test_several_rows_are_written_in_their_order(engine: Engine, count: int) -> 
     assert [(s, d) for s, d, _ in _audits(engine)] == [
         (s, {"n": n}) for n, s in enumerate(subjects)
     ]
+
+
+def test_a_column_sqlalchemy_would_convert_on_the_way_out_is_refused(engine: Engine) -> None:
+    """psycopg's values are SQLAlchemy's for the register's types; a type SQLAlchemy converts
+    when reading (here a Numeric read as float) would come back unconverted: refused."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite goes through SQLAlchemy")
+    as_float = Direct(select(literal(1.5, Numeric(asdecimal=False)).label("x")))
+    with engine.begin() as conn, pytest.raises(ValueError, match="result processing"):
+        as_float.rows(conn, {})
