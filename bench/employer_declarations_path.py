@@ -6,7 +6,9 @@
 Calls the API's handler (``nidb.api.employers._handle``: gate, declaration, reply signed) in
 this process on ``--declarations`` envelopes signed beforehand, after 50 not measured, and
 prints the process CPU (user + system, from the OS) and the statements executed per
-declaration. ``--code-root``: a tree whose ``nidb`` is imported instead (``git archive REV nidb |
+declaration (counted at psycopg's cursor, so that statements SQLAlchemy runs and those
+``nidb.store.direct`` runs on psycopg itself count alike, and the pool's pre-ping with them;
+SQLite: SQLAlchemy's cursor executions). ``--code-root``: a tree whose ``nidb`` is imported instead (``git archive REV nidb |
 tar -x -C DIR``), to compare revisions on the same machine minutes apart. PostgreSQL URLs get a
 fresh database ``bench_path`` on the same server. Complements bench/employer_declarations.py,
 whose CPU per declaration includes uvicorn, the middlewares and the pool.
@@ -19,6 +21,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if "--code-root" in sys.argv:  # its nidb first; this tree still gives the bench package
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument("--declarations", type=int, default=600)
     parser.add_argument("--code-root", default=None)
     args = parser.parse_args()
+    import psycopg
     from sqlalchemy import event
 
     import nidb
@@ -52,9 +56,20 @@ def main() -> None:
     engine = make_engine(url)
     statements = [0]
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_: object) -> None:
-        statements[0] += 1
+    if url.startswith("postgresql"):
+        for name in ("execute", "executemany"):
+            method = getattr(psycopg.Cursor, name)
+
+            def counted(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+                statements[0] += 1
+                return _method(*args, **kwargs)
+
+            setattr(psycopg.Cursor, name, counted)
+    else:
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(*_: object) -> None:
+            statements[0] += 1
 
     reply_key = SigningKey.generate()
     for raw in raws[:warm]:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from nidb.domain.bhxh_codes import bhxh_code_candidates
 from nidb.store import models
+from nidb.store.direct import Direct
 from nidb.store.models_employers import IssuedBhxhCode
 from nidb.store.models_employment import DeclaredWage
 
@@ -36,11 +37,13 @@ _HELD_SQL = " OR ".join(
 )
 """Whether any table holds ``:bhxh_code``: one condition over all, shared by both statements."""
 _HELD = text(f"SELECT {_HELD_SQL}")
-_ISSUE = text(
-    f"INSERT INTO {IssuedBhxhCode.__tablename__} (bhxh_code, personal_id, issued_by) "
-    "SELECT CAST(:bhxh_code AS VARCHAR), CAST(:personal_id AS VARCHAR), "
-    f"CAST(:issued_by AS VARCHAR) WHERE NOT ({_HELD_SQL}) "
-    "ON CONFLICT (bhxh_code) DO NOTHING RETURNING bhxh_code"
+_ISSUE = Direct(
+    text(
+        f"INSERT INTO {IssuedBhxhCode.__tablename__} (bhxh_code, personal_id, issued_by) "
+        "SELECT CAST(:bhxh_code AS VARCHAR), CAST(:personal_id AS VARCHAR), "
+        f"CAST(:issued_by AS VARCHAR) WHERE NOT ({_HELD_SQL}) "
+        "ON CONFLICT (bhxh_code) DO NOTHING RETURNING bhxh_code"
+    )
 )
 """The issue itself, if no table holds the candidate: one statement. The primary key makes it
 unique; no row back means the code is held, or was issued by another transaction meanwhile."""
@@ -54,9 +57,9 @@ def is_held(conn: Connection, code: str) -> bool:
 def issue_bhxh_code(conn: Connection, personal_id: str, province: str, actor: str) -> str:
     """A new BHXH code for ``personal_id``, issued in the caller's transaction."""
     for code in bhxh_code_candidates(province, personal_id):
-        issued = conn.execute(
-            _ISSUE, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
-        ).first()
+        issued = _ISSUE.first(
+            conn, {"bhxh_code": code, "personal_id": personal_id, "issued_by": actor}
+        )
         if issued is not None:
             return code
     raise RuntimeError(f"no free BHXH code in province {province}")  # 10**8 codes: unreachable

@@ -30,6 +30,7 @@ from nidb.employers.errors import RowError
 from nidb.protocol.canonical import canonical_json
 from nidb.store import models, people
 from nidb.store.audit import audit_entry, outbox_event, write_audits, write_events
+from nidb.store.direct import Direct
 from nidb.store.models_employers import DECLARATION_KINDS, EmployerDeclaration
 from nidb.store.models_employment import DeclaredWage
 
@@ -52,15 +53,17 @@ _EMPLOYERS = models.Employer.__table__
 
 # The statements of a declaration's path, built once (issue 14 target: 200 declarations/s).
 # Building a statement per call (values coerced, cache key computed) cost more than running it;
-# these are looked up in SQLAlchemy's compiled cache and bound with the call's values.
-_PREVIOUS = select(_DECLARATIONS).where(
-    _DECLARATIONS.c.employer_code == bindparam("p_employer"),
-    _DECLARATIONS.c.declaration_no == bindparam("p_number"),
+# each is compiled once and, under PostgreSQL, run on psycopg directly (nidb.store.direct).
+_PREVIOUS = Direct(
+    select(_DECLARATIONS).where(
+        _DECLARATIONS.c.employer_code == bindparam("p_employer"),
+        _DECLARATIONS.c.declaration_no == bindparam("p_number"),
+    )
 )
-_NEW_DECLARATION = insert(EmployerDeclaration).returning(EmployerDeclaration.id)
-_DECIDE = update(EmployerDeclaration).where(EmployerDeclaration.id == bindparam("p_id"))
-_EMPLOYER = select(_EMPLOYERS).where(_EMPLOYERS.c.employer_code == bindparam("p_employer"))
-_RUNS = (
+_NEW_DECLARATION = Direct(insert(EmployerDeclaration).returning(EmployerDeclaration.id))
+_DECIDE = Direct(update(EmployerDeclaration).where(EmployerDeclaration.id == bindparam("p_id")))
+_EMPLOYER = Direct(select(_EMPLOYERS).where(_EMPLOYERS.c.employer_code == bindparam("p_employer")))
+_RUNS = Direct(
     select(_WAGES)
     .where(
         _WAGES.c.employer_code == bindparam("p_employer"),
@@ -68,16 +71,20 @@ _RUNS = (
     )
     .order_by(_WAGES.c.from_month, _WAGES.c.id)
 )
-_PERSON_AT_EMPLOYER = update(models.Person).where(models.Person.bhxh_code == bindparam("p_code"))
-_NEW_WAGE = insert(DeclaredWage)
-_NEW_PERSON = insert(models.Person)
-_NEW_LINK = insert(models.IdentityLink)
-_NEW_PERIOD = insert(models.ParticipationPeriod)
-_NEW_CARD = insert(models.HealthCard)
-_SCHEMES_STARTING = select(_PERIODS.c.scheme).where(
-    _PERIODS.c.bhxh_code == bindparam("p_code"), _PERIODS.c.start_month == bindparam("p_month")
+_PERSON_AT_EMPLOYER = Direct(
+    update(models.Person).where(models.Person.bhxh_code == bindparam("p_code"))
 )
-_FULL_TIME_ELSEWHERE = (
+_NEW_WAGE = Direct(insert(DeclaredWage))
+_NEW_PERSON = Direct(insert(models.Person))
+_NEW_LINK = Direct(insert(models.IdentityLink))
+_NEW_PERIOD = Direct(insert(models.ParticipationPeriod))
+_NEW_CARD = Direct(insert(models.HealthCard))
+_SCHEMES_STARTING = Direct(
+    select(_PERIODS.c.scheme).where(
+        _PERIODS.c.bhxh_code == bindparam("p_code"), _PERIODS.c.start_month == bindparam("p_month")
+    )
+)
+_FULL_TIME_ELSEWHERE = Direct(
     select(_WAGES.c.employer_code)
     .where(
         _WAGES.c.bhxh_code == bindparam("p_code"),
@@ -87,7 +94,7 @@ _FULL_TIME_ELSEWHERE = (
     )
     .limit(1)
 )
-_CARDS_OF = (
+_CARDS_OF = Direct(
     select(
         _CARDS.c.card_code,
         _CARDS.c.status,
@@ -198,7 +205,7 @@ def submit(
     number, kind, head_errors = _read_head(body)
     if not number:
         return Outcome(None, "", kind, "refused", [e.as_json() for e in head_errors])
-    previous = conn.execute(_PREVIOUS, {"p_employer": employer_code, "p_number": number}).first()
+    previous = _PREVIOUS.first(conn, {"p_employer": employer_code, "p_number": number})
     if previous is not None and previous.status == "applied":
         if canonical_json(previous.body) == canonical_json(body):
             return Outcome(
@@ -237,8 +244,8 @@ def submit(
         "results": [],
     }
     if previous is None:
-        declaration_id = conn.execute(
-            _NEW_DECLARATION,
+        (declaration_id,) = _NEW_DECLARATION.one(
+            conn,
             {
                 "employer_code": employer_code,
                 "declaration_no": number,
@@ -246,7 +253,7 @@ def submit(
                 "attempts": 1,
                 **values,
             },
-        ).scalar_one()
+        )
     else:
         declaration_id = previous.id
         conn.execute(
@@ -267,8 +274,8 @@ def submit(
         state.flags,
         state.results,
     )
-    conn.execute(
-        _DECIDE,
+    _DECIDE.run(
+        conn,
         {
             "p_id": declaration_id,
             "status": status,
@@ -327,7 +334,7 @@ class _Applying:
     # --- checks --------------------------------------------------------------------------
 
     def check_employer(self) -> list[RowError]:
-        self.employer = self.conn.execute(_EMPLOYER, {"p_employer": self.employer_code}).first()
+        self.employer = _EMPLOYER.first(self.conn, {"p_employer": self.employer_code})
         if self.employer is None or self.employer.status != "active":
             return [
                 _error(
@@ -365,8 +372,8 @@ class _Applying:
         ]
         ids = {row.personal_id for row in rows if row.personal_id and not row.errors}
         if ids:
-            for run in self.conn.execute(
-                _RUNS, {"p_employer": self.employer_code, "p_personal_ids": sorted(ids)}
+            for run in _RUNS.rows(
+                self.conn, {"p_employer": self.employer_code, "p_personal_ids": sorted(ids)}
             ):
                 self.runs.setdefault(run.personal_id, []).append(run)
             if kind == "increase":
@@ -563,11 +570,11 @@ class _Applying:
         new = not codes
         code = self._new_participant(row) if new else codes[0]
         if not new:  # a new person record is written with the employer already
-            self.conn.execute(
-                _PERSON_AT_EMPLOYER, {"p_code": code, "employer_code": self.employer_code}
+            _PERSON_AT_EMPLOYER.run(
+                self.conn, {"p_code": code, "employer_code": self.employer_code}
             )
-        self.conn.execute(
-            _NEW_WAGE,
+        _NEW_WAGE.run(
+            self.conn,
             {
                 "employer_code": self.employer_code,
                 "bhxh_code": code,
@@ -588,9 +595,12 @@ class _Applying:
         starting = (
             set()
             if new
-            else set(
-                self.conn.execute(_SCHEMES_STARTING, {"p_code": code, "p_month": month}).scalars()
-            )
+            else {
+                scheme
+                for (scheme,) in _SCHEMES_STARTING.rows(
+                    self.conn, {"p_code": code, "p_month": month}
+                )
+            }
         )
         periods = []
         for scheme in row.schemes:
@@ -614,12 +624,11 @@ class _Applying:
                 }
             )
         if periods:
-            self.conn.execute(_NEW_PERIOD, periods)
+            _NEW_PERIOD.run(self.conn, periods)
         if row.full_time and not new:
-            other = self.conn.execute(
-                _FULL_TIME_ELSEWHERE,
-                {"p_code": code, "p_employer": self.employer_code, "p_month": month},
-            ).first()
+            other = _FULL_TIME_ELSEWHERE.first(
+                self.conn, {"p_code": code, "p_employer": self.employer_code, "p_month": month}
+            )
             if other:
                 self._flag(
                     row,
@@ -654,8 +663,8 @@ class _Applying:
         assert citizen is not None
         code = issue_bhxh_code(self.conn, row.personal_id, self.employer.province, self.actor)
         now = datetime.now(UTC)
-        self.conn.execute(
-            _NEW_PERSON,
+        _NEW_PERSON.run(
+            self.conn,
             {
                 "record_id": f"KB-{code}",
                 "bhxh_code": code,
@@ -676,8 +685,8 @@ class _Applying:
                 "verified_at": now,
             },
         )
-        self.conn.execute(
-            _NEW_LINK,
+        _NEW_LINK.run(
+            self.conn,
             {
                 "bhxh_code": code,
                 "personal_id": row.personal_id,
@@ -694,7 +703,7 @@ class _Applying:
         now, so it has no card yet."""
         assert row.month is not None and row.facility_code
         month = row.month
-        cards = [] if new else list(self.conn.execute(_CARDS_OF, {"p_code": code}))
+        cards = [] if new else _CARDS_OF.rows(self.conn, {"p_code": code})
         current = [c for c in cards if c.status == "active" and c.valid_to >= month]
         if current:
             return str(current[-1].card_code)  # the latest valid_from
@@ -702,8 +711,8 @@ class _Applying:
         level = BENEFICIARY_GROUPS[group].default_benefit_level
         province = self.employer.province
         card_code = str(HealthCardCode.build(group, level, province, code))
-        self.conn.execute(
-            _NEW_CARD,
+        _NEW_CARD.run(
+            self.conn,
             {
                 "card_code": card_code,
                 "bhxh_code": code,

@@ -39,6 +39,7 @@ from nidb.protocol.envelope import (
 )
 from nidb.protocol.errors import RefusalCode, Refused
 from nidb.protocol.keys import VerifyKey
+from nidb.store.direct import Direct
 from nidb.store.models_employers import EmployerAccount, EmployerKey, EmployerMessage
 
 __all__ = [
@@ -64,7 +65,7 @@ class EmployerAdmission:
 
 
 # The gate's statements, built once (see nidb.employers.declarations).
-_ACCOUNT_KEY = (
+_ACCOUNT_KEY = Direct(
     select(EmployerAccount.status, EmployerKey.public_key, EmployerKey.revoked_at)
     .select_from(EmployerAccount)
     .outerjoin(
@@ -77,10 +78,12 @@ _ACCOUNT_KEY = (
     .where(EmployerAccount.employer_code == bindparam("p_employer"))
 )
 """The account and the signature's key (None when the employer has no such kid): one query."""
-_CLAIM = text(
-    f"INSERT INTO {EmployerMessage.__tablename__} (message_id, employer_code, kid) "
-    "VALUES (:message_id, :employer_code, :kid) "
-    "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+_CLAIM = Direct(
+    text(
+        f"INSERT INTO {EmployerMessage.__tablename__} (message_id, employer_code, kid) "
+        "VALUES (:message_id, :employer_code, :kid) "
+        "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+    )
 )
 
 
@@ -108,7 +111,7 @@ def admit(
     except Refused:  # the sender is checked first: an unknown one is refused as such
         parts = None
     kid = parts[0]["kid"] if parts is not None else ""
-    account = conn.execute(_ACCOUNT_KEY, {"p_employer": employer_code, "p_kid": kid}).first()
+    account = _ACCOUNT_KEY.first(conn, {"p_employer": employer_code, "p_kid": kid})
     if account is None:
         raise Refused(RefusalCode.UNKNOWN_SENDER, "employer is not enrolled")
     if parts is None:
@@ -137,8 +140,8 @@ def _verify_key(public_b64: str) -> VerifyKey:
 def _claim(conn: Connection, message_id: str, employer_code: str, kid: str) -> None:
     """Record the message id, or refuse it as a replay: one statement, no savepoint (a
     concurrent admission of the same id waits for the other transaction and then sees it)."""
-    claimed = conn.execute(
-        _CLAIM, {"message_id": message_id, "employer_code": employer_code, "kid": kid}
-    ).first()
+    claimed = _CLAIM.first(
+        conn, {"message_id": message_id, "employer_code": employer_code, "kid": kid}
+    )
     if claimed is None:
         raise Refused(RefusalCode.REPLAY)

@@ -9,11 +9,14 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from nidb.store import models
+from nidb.store.direct import Direct
 
 # Built once: a statement built per call costs more than the insert itself (SQLAlchemy
 # coerces the values and computes a cache key each time; a prepared one is looked up).
 _AUDIT = insert(models.AuditEntry)
 _EVENT = insert(models.OutboxEvent)
+_AUDITS = Direct(_AUDIT)  # run on psycopg directly under PostgreSQL (nidb.store.direct)
+_EVENTS = Direct(_EVENT)
 
 
 def audit_entry(
@@ -72,11 +75,9 @@ def write_event(conn: Connection, topic: str, subject_key: str, payload: Mapping
 
 def write_audits(conn: Connection, entries: Sequence[dict[str, Any]]) -> None:
     """Append `audit_entry` values in order, in one call (one round trip on PostgreSQL)."""
-    if entries:
-        conn.execute(_AUDIT, list(entries))
+    _AUDITS.run(conn, list(entries))
 
 
 def write_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
     """Append `outbox_event` values in order, in one call (one round trip on PostgreSQL)."""
-    if events:
-        conn.execute(_EVENT, list(events))
+    _EVENTS.run(conn, list(events))

@@ -49,6 +49,7 @@ from sqlalchemy import (
 
 from nidb.domain.verification import VerificationStatus
 from nidb.store import models
+from nidb.store.direct import Direct
 
 __all__ = [
     "citizen",
@@ -91,8 +92,8 @@ _CITIZEN = select(models.Citizen.__table__).where(
 _VERIFIED_CODES = (
     select(_PERSON.bhxh_code).where(verified_as(bindparam("p_personal_id"))).distinct()
 )
-_CITIZENS = select(models.Citizen.__table__).where(_in_ids(models.Citizen.personal_id))
-_ALL_CODES: CompoundSelect[Any] = union(
+_CITIZENS = Direct(select(models.Citizen.__table__).where(_in_ids(models.Citizen.personal_id)))
+_ALL_CODES_SQL: CompoundSelect[Any] = union(
     select(
         _PERSON.verified_personal_id.label("personal_id"),
         _PERSON.bhxh_code,
@@ -107,6 +108,7 @@ _ALL_CODES: CompoundSelect[Any] = union(
 )
 """Verified and open-link codes of several personal IDs in one round trip, each marked by
 where it came from."""
+_ALL_CODES = Direct(_ALL_CODES_SQL)  # under PostgreSQL, run on psycopg (nidb.store.direct)
 
 
 def codes_of(conn: Connection, personal_id: str, *, include_open_links: bool) -> list[str]:
@@ -127,16 +129,17 @@ def codes_of_each(conn: Connection, personal_ids: Collection[str]) -> dict[str, 
     verified: dict[str, set[str]] = {pid: set() for pid in personal_ids}
     linked: dict[str, set[str]] = {pid: set() for pid in personal_ids}
     if personal_ids:
-        for pid, code, is_link in conn.execute(_ALL_CODES, {"p_personal_ids": list(personal_ids)}):
+        for pid, code, is_link in _ALL_CODES.rows(conn, {"p_personal_ids": list(personal_ids)}):
             (linked if is_link else verified)[pid].add(code)
     return {pid: sorted(verified[pid]) + sorted(linked[pid] - verified[pid]) for pid in verified}
 
 
-def citizens(conn: Connection, personal_ids: Collection[str]) -> dict[str, Row[Any]]:
-    """`citizen` for several personal IDs in one query; the IDs not in the extract are absent."""
+def citizens(conn: Connection, personal_ids: Collection[str]) -> dict[str, Any]:
+    """`citizen` for several personal IDs in one query; the IDs not in the extract are absent.
+    Rows read by attribute (``row.full_name``), as `citizen`'s."""
     if not personal_ids:
         return {}
-    rows = conn.execute(_CITIZENS, {"p_personal_ids": list(personal_ids)})
+    rows = _CITIZENS.rows(conn, {"p_personal_ids": list(personal_ids)})
     return {row.personal_id: row for row in rows}
 
 
