@@ -74,8 +74,14 @@ def handled() -> Iterator[None]:
 
 
 def _is_database_error(error: Exception) -> bool:
-    # SQLAlchemy is imported only once a command has failed: `nidb --help` must not load it, and
-    # an error cannot come from SQLAlchemy unless SQLAlchemy was loaded
+    # SQLAlchemy and psycopg are imported only once a command has failed: `nidb --help` must not
+    # load them, and an error cannot come from a module that was never loaded. Hot paths run on
+    # psycopg directly (nidb.store.direct), whose errors are psycopg's own, unwrapped.
+    if "psycopg" in sys.modules:
+        import psycopg
+
+        if isinstance(error, psycopg.Error):
+            return True
     if "sqlalchemy" not in sys.modules:
         return False
     from sqlalchemy.exc import SQLAlchemyError

@@ -4,10 +4,13 @@ printed twice, steps counted as "rows", a token shown with no "shown once" warni
 from __future__ import annotations
 
 import pytest
+import typer
+from psycopg.errors import UniqueViolation
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from nidb.cli import app
-from nidb.terminal import RowProgress
+from nidb.terminal import RowProgress, handled
 
 
 def test_a_plain_progress_line_names_its_unit_and_is_never_repeated(
@@ -41,3 +44,25 @@ def test_token_create_warns_that_the_token_is_shown_once(cli: CliRunner) -> None
     answer = cli.invoke(app, ["token", "create", "cong.cu", "--role", "auditor", "--central"])
     assert answer.exit_code == 0, answer.output
     assert "chỉ hiện MỘT LẦN" in answer.output
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")),
+        # hot paths run on psycopg directly (nidb.store.direct): its errors arrive unwrapped
+        UniqueViolation(
+            "duplicate key value violates unique constraint\nDETAIL: Key (personal_id)=(0...)"
+        ),
+    ],
+    ids=["sqlalchemy", "psycopg"],
+)
+def test_a_database_error_is_one_line_and_exit_1_without_the_drivers_detail(
+    error: Exception, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as leaving, handled():
+        raise error
+    assert leaving.value.exit_code == 1
+    printed = capsys.readouterr().err
+    assert "cơ sở dữ liệu báo lỗi (database error)" in printed
+    assert "DETAIL" not in printed and "personal_id" not in printed
