@@ -5,6 +5,10 @@ breaks no delivery; a key outside the set is refused with a coded error (real HT
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,11 +24,12 @@ from nidb.exchange.signing import rotate_signing_key
 from nidb.outbox.admin import subscribe
 from nidb.outbox.dispatcher import PURPOSE, Dispatcher
 from nidb.protocol.envelope import NIDB_MEMBER, new_header, sign
-from nidb.protocol.keys import KeyFile, SigningKey, previous_dir
+from nidb.protocol.keys import KeyFile, SigningKey, previous_dir, rotate_key_file
 from nidb.protocol.trusted import TrustedKeys, fetch_keys, keys_from_document
 from nidb.settings import get_settings
 from nidb.sim.population.server import BackgroundServer
 from nidb.sim.webhook import SERVICE, UNKNOWN_KEY, Receiver, create_app
+from tests.api.test_live_server import free_port
 from tests.outbox.support import FAST, delivery_counts, emit
 
 PATIENT = replace(FAST, timeout=30.0, connect_timeout=10.0)  # a loaded machine is no failure
@@ -149,3 +154,43 @@ def test_a_keys_document_is_read_by_recomputed_kids() -> None:
     assert list(keys_from_document(forged)) == [key.kid]
     with pytest.raises(ValueError):
         keys_from_document({"keys": [{"public_key": "not a key"}]})
+
+
+def test_nidb_sim_webhook_follows_the_local_key_files_by_default(tmp_path: Path) -> None:
+    """`nidb sim webhook` with neither --nidb-key nor --nidb-url trusts what `nidb keys`
+    publishes, read again when a message names a new kid (a real process, real HTTP)."""
+    key_file = tmp_path / "keys" / "nidb-signing.pem"
+    first = SigningKey.generate()
+    first.save(key_file)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "NIDB_SIGNING_KEY_FILE": str(key_file), "NIDB_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "nidb", "sim", "webhook", "--port", str(port)]
+    webhook = subprocess.Popen([*command, "--member", MEMBER], env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert webhook.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.1)
+        assert _post(url, first, 1).status_code == 200
+        second = SigningKey.generate()
+        rotate_key_file(key_file, first.kid, second, datetime.now(UTC))
+        # the stand-in reads the files again at most once a second: until then the new kid is
+        # refused (401, which the dispatcher retries), from then on accepted
+        deadline = time.monotonic() + 30
+        n = 100
+        while (answer := _post(url, second, n)).status_code != 200:
+            assert answer.json()["code"] == UNKNOWN_KEY and time.monotonic() < deadline
+            n += 1
+            time.sleep(0.1)
+        assert _post(url, first, 3).status_code == 200  # still published (grace period)
+        rogue = _post(url, SigningKey.generate(), 4)
+        assert rogue.status_code == 401 and rogue.json()["code"] == UNKNOWN_KEY
+    finally:
+        webhook.terminate()
+        webhook.wait(timeout=30)
