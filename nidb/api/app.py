@@ -216,7 +216,11 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         """The key signing from now, and the keys retired within the grace period: every key
         a reply of any worker may carry (the files are read again if they changed)."""
         current = signing_key()
-        return publish(current, key_file.retired if key_file else ()).document()
+        if key_file is None:
+            return publish(current, ()).document()
+        # read together: a worker may still sign with a key older than the file's, which is
+        # then among the retired ones
+        return publish(*key_file.snapshot()).document()
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:

@@ -265,6 +265,11 @@ class KeyFile:
             stamp.append((info.st_ino, info.st_mtime_ns, info.st_size))
         return tuple(stamp)
 
+    def snapshot(self) -> tuple[SigningKey, tuple[RetiredKey, ...]]:
+        """The current key and the retired ones, as read together (never half a rotation)."""
+        with self._lock:
+            return self.current, self.retired
+
     def refresh(self) -> bool:
         """Read the files again if they changed; True if the signing key is another one now."""
         with self._lock:
