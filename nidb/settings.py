@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     """After ``nidb keys rotate``, nidb's previous public key stays published at ``/keys`` this
     many days, so that partners can still verify replies it signed while they refresh."""
 
+    signing_key_check_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often each server process looks at the signing key file (two ``stat`` calls): after
+    ``nidb keys rotate`` every worker signs with the new key within this many seconds, without
+    a restart."""
+
     vneid_url: str | None = None
     """Base URL of the VNeID identity provider (OpenID Connect issuer), e.g. the stand-in
     ``http://127.0.0.1:8010`` started by ``nidb sim vneid``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,8 +23,8 @@ from nidb.api.observe import Observe
 from nidb.apidocs import mount_offline_docs
 from nidb.claims.routes import exchange_routes as claims_routes
 from nidb.exchange.runtime import ExchangeRuntime, route_table
-from nidb.exchange.signing import PublishedKeys, published_keys
-from nidb.protocol.keys import SigningKey, VerifyKey
+from nidb.exchange.signing import publish
+from nidb.protocol.keys import KeyFile, SigningKey, VerifyKey
 from nidb.settings import get_settings, signing_key_path
 from nidb.store.db import ensure_schema, make_engine, schema_revisions
 from nidb.web import routes as web_routes
@@ -39,9 +39,12 @@ def app_from_settings() -> PartnerFastPath:
 def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> FastAPI:
     """The API over ``engine`` (default: the configured database), signing with ``key``."""
     engine = engine or make_engine()
-    # read once: a running server picks up `nidb keys rotate` when it restarts
-    published = PublishedKeys(key, ()) if key else published_keys(signing_key_path())
-    key = published.current
+    # the key file is followed (`signing_key` below): a rotation reaches every worker within
+    # NIDB_SIGNING_KEY_CHECK_SECONDS, without a restart; a key given here is kept
+    key_file: KeyFile | None = None
+    if key is None:
+        key_file = KeyFile(signing_key_path())
+        key = key_file.current
     partner_routes = {**route_table(), **claims_routes()}
 
     @asynccontextmanager
@@ -52,12 +55,16 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         app.state.exchange = runtime
         app.state.access_log = runtime.log  # staff reads (API and console) are logged here too
         gauges = asyncio.create_task(_watch_access_log(runtime))
+        every = get_settings().signing_key_check_seconds
+        follower = asyncio.create_task(_follow_key_file(signing_key, every)) if key_file else None
         try:
             yield
         finally:
-            gauges.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await gauges
+            for task in (gauges, follower):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await runtime.stop_async()
             runtime.close()
             metrics.worker_stopped()
@@ -68,8 +75,8 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         summary="Dịch vụ chia sẻ dữ liệu có ký số, phân quyền và ghi nhật ký truy cập",
         description=(
             "Partner services take and return signed envelopes (INTERCHANGE.md). "
-            f"nidb signs as `VN/GOV/BHXH/CSDLBH` with Ed25519 key `{key.kid}`; "
-            "its public key is at `/keys`."
+            "nidb signs as `VN/GOV/BHXH/CSDLBH` with an Ed25519 key; its public keys (the "
+            "current one, and those retired within the grace period) are at `/keys`."
         ),
         lifespan=lifespan,
         docs_url=None,
@@ -79,6 +86,22 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     app.add_middleware(Observe)  # request id, metrics, the request's log line
     app.state.engine = engine
     app.state.key = key
+
+    def signing_key() -> SigningKey:
+        """The key this worker signs with from now on: the key file's, looked at again (two
+        ``stat`` calls unless it changed). Called every few seconds by the lifespan, and by
+        /keys and /readyz so that they tell what the file holds. Two calls at once may leave
+        the older key set for a moment; it is still published, and the next call corrects it."""
+        if key_file is not None:
+            key_file.refresh()
+            current = key_file.current
+            app.state.key = current
+            runtime = getattr(app.state, "exchange", None)
+            if runtime is not None:
+                runtime.key = current
+        found: SigningKey = app.state.key
+        return found
+
     app.include_router(exchange.mount(partner_routes))
     app.include_router(staff.router)
     service_routes.mount(app)  # payment-gateway callbacks
@@ -126,7 +149,8 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
     )
     def readyz() -> JSONResponse:
         """Ready when the database answers, its migrations are at the code's head and the
-        signing key is loaded (and signs); 503 naming the check that failed otherwise."""
+        signing key is loaded (and signs); 503 naming the check that failed otherwise. Says
+        which key signs (``signing_kid``) and whether the key file could be read."""
         checks: dict[str, str] = {}
         try:
             current, head = schema_revisions(engine)
@@ -136,14 +160,23 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
             checks["database"] = f"unreachable ({type(error).__name__})"
             checks["migrations"] = "unknown"
         probe = b"readyz"
+        signing = signing_key()
         checks["signing_key"] = (
-            "ok" if VerifyKey.from_b64(key.public_b64).verify(key.sign(probe), probe) else "broken"
+            "ok"
+            if VerifyKey.from_b64(signing.public_b64).verify(signing.sign(probe), probe)
+            else "broken"
         )
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        answer: dict[str, Any] = {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "signing_kid": signing.kid,
+        }
+        if key_file is not None:
+            # a key file that cannot be read is not a reason to stop serving: the key loaded
+            # before still signs, and is published
+            answer["signing_key_file"] = key_file.problem or "ok"
+        return JSONResponse(answer, status_code=200 if ready else 503)
 
     @app.get(
         "/metrics",
@@ -180,7 +213,14 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
 
     @app.get("/keys", tags=["system"], summary="Khóa công khai của CSDL bảo hiểm")
     def keys() -> dict[str, Any]:
-        return published.document()
+        """The key signing from now, and the keys retired within the grace period: every key
+        a reply of any worker may carry (the files are read again if they changed)."""
+        current = signing_key()
+        if key_file is None:
+            return publish(current, ()).document()
+        # read together: a worker may still sign with a key older than the file's, which is
+        # then among the retired ones
+        return publish(*key_file.snapshot()).document()
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -214,6 +254,13 @@ def create_app(engine: Engine | None = None, key: SigningKey | None = None) -> F
         )
 
     return app
+
+
+async def _follow_key_file(signing_key: Callable[[], SigningKey], every: float) -> None:
+    """Look at the signing key file every ``every`` seconds (`nidb keys rotate` needs no restart)."""
+    while True:
+        await asyncio.sleep(every)
+        signing_key()
 
 
 async def _watch_access_log(runtime: ExchangeRuntime, every: float = 1.0) -> None:

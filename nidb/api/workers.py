@@ -11,17 +11,25 @@ Here each worker gets its own socket bound to the same address with ``SO_REUSEPO
 hashes every new connection to one of the sockets, so connections spread evenly whoever is awake.
 The supervisor is uvicorn's (signals, health pings, a dead worker replaced), with worker *i*
 always started on socket *i*. Linux lets only processes of the same user join such a group.
+
+A worker does not outlive its supervisor: killed even by SIGKILL, the supervisor cannot stop
+its workers, so each worker asks Linux for SIGTERM when its parent dies (`WorkerProcess`), and
+stops as on ``nidb serve``'s own stop: replies in flight are finished, the access log flushed,
+the port let go.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import sys
 
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
-__all__ = ["EvenMultiprocess", "reuse_port_sockets", "serve_workers"]
+__all__ = ["EvenMultiprocess", "WorkerProcess", "reuse_port_sockets", "serve_workers"]
 
 log = logging.getLogger("uvicorn.error")
 
@@ -52,6 +60,35 @@ def reuse_port_sockets(
     return sockets
 
 
+def end_with_parent(parent: int) -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies, even by SIGKILL.
+
+    Asked for in the worker once it runs (the request belongs to the process that makes it);
+    a parent killed before then sends nothing, so the worker then checks that its parent is
+    still ``parent`` and ends itself if not. As nidb.ingest.chunks does for import workers, with
+    SIGTERM rather than SIGKILL: a server worker stops as on a normal stop, finishing replies.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+class WorkerProcess(Process):
+    """uvicorn's worker process, ending when its supervisor dies (`end_with_parent`)."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
+        self.supervisor = os.getpid()  # before uvicorn's init: the process is pickled with it
+        super().__init__(config, sockets)
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
+        end_with_parent(self.supervisor)
+        super().target(sockets)
+
+
 class EvenMultiprocess(Multiprocess):
     """uvicorn's supervisor, with worker *i* always listening on socket *i* (its slot)."""
 
@@ -61,7 +98,7 @@ class EvenMultiprocess(Multiprocess):
         self.processes_num = len(slots)
 
     def _start(self, slot: int) -> Process:
-        process = Process(self.config, [self.slots[slot]])
+        process = WorkerProcess(self.config, [self.slots[slot]])
         process.start()
         return process
 

@@ -12,7 +12,7 @@ Exit codes: 0 done; 1 a failure of the system (database unreachable…); 2 bad i
 message (file, row, column); 130 interrupted (nothing of the interrupted batch was kept).
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -149,11 +149,11 @@ def up_command(
     raise typer.Exit(code)
 
 
-def _nidb_public_key() -> str:
-    from nidb.protocol.keys import SigningKey
+def _nidb_published_keys() -> dict[str, Any]:
+    from nidb.exchange.signing import published_keys
     from nidb.settings import signing_key_path
 
-    return SigningKey.load_or_create(signing_key_path()).public_b64
+    return published_keys(signing_key_path()).document()
 
 
 def _vneid_client_secret() -> str:
@@ -166,7 +166,7 @@ def _vneid_client_secret() -> str:
 # order added.
 ingest_commands.mount(app)  # import, export, status; db
 sim_commands.mount(  # generate; sim
-    app, sim_commands.NidbDefaults(_nidb_public_key, _vneid_client_secret)
+    app, sim_commands.NidbDefaults(_nidb_published_keys, _vneid_client_secret)
 )
 app.command("demo")(demo_command)
 app.command("up")(up_command)

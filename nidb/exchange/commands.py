@@ -316,9 +316,11 @@ def keys_rotate() -> None:
             ) from None
         except (OSError, ValueError) as error:
             raise fail(f"không thay được khóa (cannot rotate the key): {error}") from None
-    days = get_settings().signing_key_grace_days
+    settings = get_settings()
+    days, every = settings.signing_key_grace_days, settings.signing_key_check_seconds
     out.print(f"Khóa mới: {new}\nKhóa cũ {old} vẫn công bố tại /keys {days} ngày.", highlight=False)
     err.print(
-        "Khởi động lại nidb serve để ký bằng khóa mới (running servers sign with the new key "
-        "after a restart)."
+        f"nidb serve và nidb outbox dispatch đang chạy sẽ ký bằng khóa mới trong vòng {every:g} "
+        f"giây, không cần khởi động lại (running servers sign with the new key within {every:g} s, "
+        "no restart)."
     )

@@ -3,11 +3,14 @@
 The private key lives in one file (``settings.signing_key_path()``); each rotation moves the
 public half of the old key to ``previous/<kid>.json`` beside it, and ``/keys`` keeps publishing
 it for ``settings.signing_key_grace_days`` days, so that a partner who fetched the old key can
-still verify replies signed before the servers restarted with the new one.
+still verify replies signed before the servers switched to the new one. Running servers follow
+the file (`nidb.protocol.keys.KeyFile`): each worker signs with the new key within
+``settings.signing_key_check_seconds`` of the rotation, without a restart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,18 +59,22 @@ def grace() -> timedelta:
     return timedelta(days=get_settings().signing_key_grace_days)
 
 
+def publish(
+    current: SigningKey, retired: Iterable[RetiredKey], now: datetime | None = None
+) -> PublishedKeys:
+    """``current`` and those of the ``retired`` keys still in their grace period."""
+    moment = now or datetime.now(UTC)
+    previous = tuple(
+        old for old in retired if old.kid != current.kid and old.published(moment, grace())
+    )
+    return PublishedKeys(current, previous)
+
+
 def published_keys(
     path: Path, current: SigningKey | None = None, now: datetime | None = None
 ) -> PublishedKeys:
     """The keys to publish for the key file ``path`` (``current`` if the caller loaded it)."""
-    current = current or SigningKey.load_or_create(path)
-    moment = now or datetime.now(UTC)
-    previous = tuple(
-        old
-        for old in load_previous(path)
-        if old.kid != current.kid and old.published(moment, grace())
-    )
-    return PublishedKeys(current, previous)
+    return publish(current or SigningKey.load_or_create(path), load_previous(path), now)
 
 
 def rotate_signing_key(engine: Engine, path: Path, actor: str) -> tuple[str, str]:

@@ -121,8 +121,8 @@ def outbox_dispatch(
 ) -> None:
     """Gửi thông báo đến webhook của các bên đăng ký (deliver the outbox; Ctrl-C stops)."""
     from nidb.outbox.dispatcher import Dispatcher, DispatchSettings, Stats
-    from nidb.protocol.keys import SigningKey
-    from nidb.settings import signing_key_path
+    from nidb.protocol.keys import KeyFile
+    from nidb.settings import get_settings, signing_key_path
     from nidb.store.db import open_engine
 
     def progress(stats: Stats) -> None:
@@ -137,7 +137,7 @@ def outbox_dispatch(
 
     with handled():
         engine = open_engine()
-        key = SigningKey.load_or_create(signing_key_path())
+        key = KeyFile(signing_key_path())  # followed: `nidb keys rotate` needs no restart
         settings = DispatchSettings(
             concurrency=concurrency,
             per_subscriber=per_subscriber,
@@ -145,7 +145,8 @@ def outbox_dispatch(
             timeout=timeout,
             lease=timedelta(seconds=lease),
         )
-        dispatcher = Dispatcher(engine, key, settings, progress)
+        every = get_settings().signing_key_check_seconds
+        dispatcher = Dispatcher(engine, key, settings, progress, key_check_interval=every)
         stats = dispatcher.run(once=once, handle_signals=True)
     out.print(
         f"Đã gửi {stats.delivered}, thử lại sau {stats.retried}, không gửi được {stats.dead} "

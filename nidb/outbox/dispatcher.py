@@ -9,7 +9,9 @@ pool of ``concurrency`` threads sharing one synchronous httpx client: on this co
 machine that sent 7× more requests per second than httpx's asyncio client (whose httpcore
 re-tries a failed ``import sniffio`` for every lock it makes).
 
-Each POST is an envelope signed by nidb (service ``event.notify/v1``, purpose ``THONGBAO``)
+Each POST is an envelope signed by nidb (service ``event.notify/v1``, purpose ``THONGBAO``;
+given a `KeyFile`, the dispatcher looks at it at most once a second, between batches, and signs
+with the new key after `nidb keys rotate` without a restart)
 whose body is ``{event_id, topic, subject_key, occurred_at, payload}``, with an
 ``Idempotency-Key`` header stable per (event, subscription). 2xx: delivered. 408, 429, 401 (the
 receiver may not know nidb's current key yet), 5xx, timeouts and connection errors: tried again
@@ -49,7 +51,7 @@ from nidb.outbox import events as outbox
 from nidb.outbox.admin import SubscriptionInfo, list_subscriptions
 from nidb.outbox.events import Claimed, Outcome, RetryPolicy
 from nidb.protocol.envelope import NIDB_MEMBER, new_header, sign
-from nidb.protocol.keys import SigningKey
+from nidb.protocol.keys import KeyFile, SigningKey
 
 SERVICE = "event.notify/v1"
 PURPOSE = "THONGBAO"
@@ -159,13 +161,18 @@ class Dispatcher:
     def __init__(
         self,
         engine: Engine,
-        key: SigningKey,
+        key: SigningKey | KeyFile,
         settings: DispatchSettings | None = None,
         progress: Callable[[Stats], None] | None = None,
         progress_interval: float = 1.0,
         seed: int | None = None,
+        key_check_interval: float = 1.0,
     ) -> None:
-        self.engine, self.key = engine, key
+        self.engine = engine
+        self.key_file = key if isinstance(key, KeyFile) else None
+        self.key = key.current if isinstance(key, KeyFile) else key
+        self.key_check_interval = key_check_interval
+        self._key_checked = time.monotonic()
         self.settings = settings or DispatchSettings()
         self.progress, self.progress_interval = progress, progress_interval
         self.rng = random.Random(seed)
@@ -295,6 +302,15 @@ class Dispatcher:
             self.stats.circuits = {i: c.state(time.monotonic()) for i, c in self.circuits.items()}
             self.progress(self.stats)
 
+    def _follow_key_file(self) -> None:
+        """Sign with what the key file holds now; looked at once a ``key_check_interval``."""
+        now = time.monotonic()
+        if self.key_file is None or now - self._key_checked < self.key_check_interval:
+            return
+        self._key_checked = now
+        self.key_file.refresh()
+        self.key = self.key_file.current
+
     # --- one subscriber ---------------------------------------------------------------------
 
     async def _worker(self, sub_id: int, once: bool = False) -> None:
@@ -314,6 +330,7 @@ class Dispatcher:
                 await self._sleep(circuit.open_until - time.monotonic())
                 continue
             limit = 1 if state == "half-open" else s.batch_size
+            self._follow_key_file()
             batch = await self._db(outbox.claim, self.engine, sub_id, limit, s.lease)
             if not batch:
                 if once:

@@ -6,9 +6,11 @@ import base64
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -226,3 +228,70 @@ def rotate_key_file(path: Path, expected_kid: str, new: SigningKey, now: datetim
         record = {"kid": old.kid, "public_key": old.public_b64, "retired_at": now.isoformat()}
         _write_atomically(folder / f"{old.kid}.json", json.dumps(record).encode("utf-8"), 0o644)
         _write_atomically(path, new.to_pem(), 0o600)
+
+
+# --- a running server's view of the key file --------------------------------------------------
+
+log = logging.getLogger("nidb.keys")
+
+
+class KeyFile:
+    """nidb's signing key as its file holds it now, for processes that run for long.
+
+    ``current`` is a plain attribute (readers pay one attribute read, nothing per request).
+    `refresh` costs two ``stat`` calls unless the key file or ``previous/`` changed since the
+    last look, and then reads them again; the caller decides how often (a server: once a
+    second, and whenever it publishes its keys). A file that cannot be read leaves the key
+    loaded before in use and the problem in ``problem``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp = self._look()  # before reading: a change in between is seen next time
+        self.current = SigningKey.load_or_create(path)
+        self.retired: tuple[RetiredKey, ...] = tuple(load_previous(path))
+        self.problem: str | None = None
+
+    def _look(self) -> tuple[object, ...]:
+        """What changes when the files change: inode, modification time and size."""
+        stamp: list[object] = []
+        for file in (self.path, previous_dir(self.path)):
+            try:
+                info = os.stat(file)
+            except OSError:  # absent (no rotation yet) or unreadable: read it to find out
+                stamp.append(None)
+                continue
+            stamp.append((info.st_ino, info.st_mtime_ns, info.st_size))
+        return tuple(stamp)
+
+    def snapshot(self) -> tuple[SigningKey, tuple[RetiredKey, ...]]:
+        """The current key and the retired ones, as read together (never half a rotation)."""
+        with self._lock:
+            return self.current, self.retired
+
+    def refresh(self) -> bool:
+        """Read the files again if they changed; True if the signing key is another one now."""
+        with self._lock:
+            stamp = self._look()
+            if stamp == self._stamp:
+                return False
+            self._stamp = stamp
+            try:
+                key = SigningKey.from_pem(self.path.read_bytes())
+                retired = tuple(load_previous(self.path))
+            except (OSError, ValueError) as error:
+                self.problem = f"{type(error).__name__}: {error}"
+                log.error(
+                    "signing key file unreadable, still signing with %s: %s",
+                    self.current.kid,
+                    self.problem,
+                )
+                return False
+            self.problem = None
+            changed = key.kid != self.current.kid
+            if changed:
+                log.info("signing key %s replaces %s", key.kid, self.current.kid)
+                self.current = key
+            self.retired = retired
+            return changed

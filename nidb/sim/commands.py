@@ -31,8 +31,9 @@ __all__ = ["NidbDefaults", "generate_command", "mount", "sim_app"]
 class NidbDefaults:
     """What the stand-ins take from nidb's own configuration when an option is left out."""
 
-    public_key: Callable[[], str]
-    """nidb's public signing key, base64url (`nidb sim webhook` without --nidb-key)."""
+    published_keys: Callable[[], dict[str, Any]]
+    """nidb's public keys as ``/keys`` publishes them, read from its key files (`nidb sim
+    webhook` without --nidb-key or --nidb-url; read again when a message names a new kid)."""
     vneid_client_secret: Callable[[], str]
     """nidb's client secret at VNeID (`nidb sim vneid` without --client-secret)."""
 
@@ -193,8 +194,18 @@ def sim_webhook(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8090,
     host: str = "127.0.0.1",
     nidb_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nidb-key",
+            help="Khóa công khai của nidb, tin cố định (có thể nhắc lại; pinned public key)",
+        ),
+    ] = None,
+    nidb_url: Annotated[
         str | None,
-        typer.Option("--nidb-key", help="Khóa công khai của nidb (mặc định: khóa ký cục bộ)"),
+        typer.Option(
+            "--nidb-url",
+            help="Địa chỉ nidb: tin các khóa công bố tại /keys (mặc định: tệp khóa cục bộ)",
+        ),
     ] = None,
     member: Annotated[str | None, typer.Option("--member", help="Mã đối tác nhận")] = None,
     fail_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
@@ -204,10 +215,15 @@ def sim_webhook(
     seed: int = 0,
 ) -> None:
     """Webhook giả lập của đối tác nhận thông báo (the partner's webhook stand-in)."""
+    from nidb.protocol.trusted import TrustedKeys, fetch_keys
     from nidb.sim.webhook import FaultSettings, serve
 
-    if nidb_key is None:
-        nidb_key = _defaults().public_key()
+    if nidb_key:
+        trusted = TrustedKeys.pinned(*nidb_key)
+    elif nidb_url:
+        trusted = TrustedKeys(fetch_keys(nidb_url.rstrip("/") + "/keys"))
+    else:
+        trusted = TrustedKeys(_defaults().published_keys, min_refresh=1.0)
     faults = FaultSettings(
         down_seconds=down_seconds,
         slow_ms=slow_ms,
@@ -216,7 +232,7 @@ def sim_webhook(
         seed=seed,
     )
     out.print(f"Webhook: http://{host}:{port}/events (đã nhận: /received, /stats)")
-    serve(nidb_key, host, port, member, faults)
+    serve(trusted, host, port, member, faults)
 
 
 # --- nidb sim business, nidb sim molisa -------------------------------------------------------

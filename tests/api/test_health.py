@@ -20,6 +20,7 @@ def test_healthz_and_readyz_answer_when_all_is_well(exchange: Exchange) -> None:
     assert ready.json() == {
         "status": "ready",
         "checks": {"database": "ok", "migrations": "ok", "signing_key": "ok"},
+        "signing_kid": exchange.server_key.kid,  # the key given to the app: no file followed
     }
 
 

@@ -6,7 +6,7 @@ Build the app with `create_app` (and run it on a thread with
 arrived; ``PUT /admin/faults`` injects faults.
 """
 
-from nidb.sim.webhook.app import SERVICE, FaultSettings, Receiver, create_app
+from nidb.sim.webhook.app import SERVICE, UNKNOWN_KEY, FaultSettings, Receiver, create_app
 from nidb.sim.webhook.server import serve
 
-__all__ = ["SERVICE", "FaultSettings", "Receiver", "create_app", "serve"]
+__all__ = ["SERVICE", "UNKNOWN_KEY", "FaultSettings", "Receiver", "create_app", "serve"]

@@ -1,9 +1,12 @@
 """A partner's webhook receiving nidb's change notifications, as a real FastAPI service.
 
-It does what a careful receiver does: checks the envelope and nidb's Ed25519 signature (the
-public key is given at start), drops repeats by ``Idempotency-Key``, and keeps what it accepted
-in arrival order (in memory; ``GET /received`` pages through it). It also counts events that
-arrive out of order for their subject, so tests and the benchmark can check nidb's promise.
+It does what a careful receiver does: checks the envelope and nidb's Ed25519 signature with the
+key its ``kid`` names among those nidb publishes (`nidb.protocol.trusted.TrustedKeys`: the set
+``GET /keys`` lists, fetched again when a kid is new, so that nidb's key rotation breaks
+nothing; or keys pinned at start), refuses a kid outside that set (401 ``E_UNKNOWN_KEY``), drops
+repeats by ``Idempotency-Key``, and keeps what it accepted in arrival order (in memory;
+``GET /received`` pages through it). It also counts events that arrive out of order for their
+subject, so tests and the benchmark can check nidb's promise.
 
 Faults (``PUT /admin/faults``) make it as unreliable as a real partner: down (503) for a while,
 slow, failing a share of requests with 500 before accepting, losing a share of
@@ -27,11 +30,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from nidb.apidocs import mount_offline_docs
-from nidb.protocol.envelope import ClockWindow, parse_envelope, verify_signature
+from nidb.protocol.envelope import ClockWindow, parse_envelope, signature_kid, verify_signature
 from nidb.protocol.errors import Refused
-from nidb.protocol.keys import VerifyKey
+from nidb.protocol.trusted import TrustedKeys
 
 SERVICE = "event.notify/v1"
+UNKNOWN_KEY = "E_UNKNOWN_KEY"
 
 __all__ = ["SERVICE", "FaultSettings", "Receiver", "create_app"]
 
@@ -57,7 +61,7 @@ class FaultSettings(BaseModel):
 class Receiver:
     """The receiver's memory: accepted events in order, seen keys, counters, faults."""
 
-    nidb_key: VerifyKey
+    nidb_keys: TrustedKeys
     member: str | None = None
     faults: FaultSettings = field(default_factory=lambda: FaultSettings())
     accepted: list[dict[str, Any]] = field(default_factory=list)
@@ -90,7 +94,20 @@ class Receiver:
             return 500, {"code": "FAILED"}
         try:
             envelope = parse_envelope(json.loads(raw))
-            verify_signature(envelope, self.nidb_key)
+            kid = signature_kid(envelope.signature)
+            if self.nidb_keys.wants_refresh(kid):
+                await asyncio.to_thread(self.nidb_keys.refresh)
+            nidb_key = self.nidb_keys.get(kid)
+            if nidb_key is None:
+                self.counts["unknown_key"] += 1
+                return 401, {
+                    "code": UNKNOWN_KEY,
+                    "message_vi": "Thông báo được ký bằng khóa không nằm trong các khóa "
+                    "CSDL bảo hiểm công bố",
+                    "message_en": "signed with a key nidb does not publish",
+                    "kid": kid,
+                }
+            verify_signature(envelope, nidb_key)
             self.window.check(envelope.header.issued_at, datetime.now(UTC))
         except ValueError:
             self.counts["malformed"] += 1
@@ -124,6 +141,7 @@ class Receiver:
                 "topic": body.get("topic"),
                 "subject_key": subject,
                 "idempotency_key": key,
+                "kid": kid,
             }
         )
         if faults.ack_loss_rate and self.rng.random() < faults.ack_loss_rate:
@@ -133,13 +151,15 @@ class Receiver:
 
 
 def create_app(
-    nidb_public_key: str, member: str | None = None, faults: FaultSettings | None = None
+    nidb_keys: TrustedKeys | str, member: str | None = None, faults: FaultSettings | None = None
 ) -> FastAPI:
-    """The receiver app, trusting ``nidb_public_key`` (base64url Ed25519, as `nidb keys` shows).
+    """The receiver app, trusting ``nidb_keys``: a `TrustedKeys` (e.g. following nidb's
+    ``/keys``), or one public key pinned (base64url Ed25519, as `nidb keys` shows it).
 
     ``member``: this partner's code; envelopes addressed to another receiver are refused.
     """
-    receiver = Receiver(VerifyKey.from_b64(nidb_public_key), member)
+    trusted = TrustedKeys.pinned(nidb_keys) if isinstance(nidb_keys, str) else nidb_keys
+    receiver = Receiver(trusted, member)
     if faults is not None:
         receiver.configure(faults)
     app = FastAPI(
