@@ -143,6 +143,7 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
+        self.setFormatter(JsonFormatter())  # (a configuration may set its own)
         self._waiting: list[str] = []
         self._drain_on: asyncio.AbstractEventLoop | None = None
 
@@ -199,24 +200,23 @@ _request_logger = logging.getLogger(REQUEST_LOGGER)
 def _request_sink(level: int) -> JsonLinesHandler | None:
     """The handler a request line can be handed to directly: the serve configuration's, when it
     is the only handler the line would reach and nothing else would filter it."""
-    if not _request_logger.isEnabledFor(level):
+    root = logging.root
+    handlers = root.handlers
+    if len(handlers) != 1 or root.filters:
         return None
-    logger: logging.Logger | None = _request_logger
-    while logger is not None and logger.parent is not None:  # up to the root
-        if logger.handlers or logger.filters or not logger.propagate:
+    handler = handlers[0]
+    if type(handler) is not JsonLinesHandler or level < handler.level:
+        return None
+    if type(handler.formatter) is not JsonFormatter or not _request_logger.isEnabledFor(level):
+        return None
+    for kept in handler.filters:
+        if type(kept) is not RequestIdFilter:
+            return None
+    logger = _request_logger
+    while logger is not root:
+        if logger.handlers or logger.filters or not logger.propagate or logger.parent is None:
             return None
         logger = logger.parent
-    root = logging.getLogger()
-    if root.filters or len(root.handlers) != 1:
-        return None
-    handler = root.handlers[0]
-    if (
-        type(handler) is not JsonLinesHandler
-        or level < handler.level
-        or type(handler.formatter) is not JsonFormatter
-        or any(type(f) is not RequestIdFilter for f in handler.filters)
-    ):
-        return None
     return handler
 
 
