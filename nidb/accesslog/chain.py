@@ -70,7 +70,6 @@ def chain_rows(
     accepted: list[bool] = []
     rows: list[dict[str, Any]] = []
     taken = set(taken)
-    occurred_at = _now_text()  # the entries of one batch are written together
     for record in records:
         if record.message_id and record.message_id in taken:
             accepted.append(False)
@@ -81,7 +80,7 @@ def chain_rows(
         row = {
             "lane": lane,
             "seq": seq,
-            "occurred_at": occurred_at,
+            "occurred_at": _now_text(),
             "actor": record.actor,
             "service": record.service,
             "purpose": record.purpose,
