@@ -13,7 +13,6 @@ Partner handlers say which service answered and how with `note_outcome`.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -22,10 +21,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nidb.api.logs import REQUEST_ID, request_id_from
+from nidb.api.logs import REQUEST_ID, request_id_from, request_line
 from nidb.api.metrics import LATENCY, REFUSALS, REQUESTS
-
-log = logging.getLogger("nidb.http")
 
 _SERVICE = "nidb.service"
 _RESULT = "nidb.result"
@@ -71,6 +68,46 @@ def _route_template(scope: Scope) -> str:
     return path or "/"
 
 
+_in_flight = 0
+"""Requests being answered in this process (their lines wait for each other: `request_line`)."""
+
+
+def request_started(scope: MutableMapping[str, Any]) -> str:
+    """The id of the request ``scope`` starts (kept in the scope and the context); to be
+    followed by `request_ended`."""
+    global _in_flight
+    incoming = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            break
+    request_id = request_id_from(incoming)
+    scope[_OBSERVED] = request_id
+    _in_flight += 1
+    return request_id
+
+
+def request_ended(scope: Scope, status: int, seconds: float) -> None:
+    """Count the request and write its line (``status`` 500 if no reply was started)."""
+    global _in_flight
+    _in_flight -= 1
+    service, outcome, refusal = labels(scope, status)
+    method = scope.get("method", "")
+    method = method if method in METHODS else "OTHER"
+    _count(service, method, outcome, seconds)
+    if refusal is not None:
+        REFUSALS.labels(service, refusal).inc()
+    request_line(
+        request_id=scope[_OBSERVED],
+        method=method,
+        route=service,
+        status=status,
+        outcome=outcome,
+        duration_ms=round(seconds * 1000, 2),
+        alone=_in_flight == 0,
+    )
+
+
 def labels(scope: Scope, status: int) -> tuple[str, str, str | None]:
     """The request's service, outcome and refusal code (None unless a partner was refused)."""
     service = scope.get(_SERVICE)
@@ -90,13 +127,7 @@ class Observe:
         if scope["type"] != "http" or _OBSERVED in scope:
             await self.app(scope, receive, send)
             return
-        incoming = None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = request_id_from(incoming)
-        scope[_OBSERVED] = request_id
+        request_id = request_started(scope)
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500  # unless a reply starts: an exception ends as a server error
@@ -111,33 +142,5 @@ class Observe:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
-            service, outcome, refusal = labels(scope, status)
-            method = scope.get("method", "")
-            method = method if method in METHODS else "OTHER"
-            _count(service, method, outcome, seconds)
-            if refusal is not None:
-                REFUSALS.labels(service, refusal).inc()
-            level = logging.ERROR if status >= 500 else logging.INFO
-            if log.isEnabledFor(level):
-                # made here rather than by log.log(): its search of the stack for the caller
-                # costs a tenth of what watching a request costs, for a place known in advance
-                record = log.makeRecord(
-                    log.name,
-                    level,
-                    __file__,
-                    0,
-                    "%s %s %s",
-                    (method, service, status),
-                    None,
-                    "Observe",
-                    {
-                        "method": method,
-                        "route": service,
-                        "status": status,
-                        "outcome": outcome,
-                        "duration_ms": round(seconds * 1000, 2),
-                    },
-                )
-                log.handle(record)
+            request_ended(scope, status, time.perf_counter() - started)
             REQUEST_ID.reset(token)

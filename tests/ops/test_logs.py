@@ -3,6 +3,7 @@ with its route template, and exceptions without their messages."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -12,7 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from nidb.api.logs import JsonFormatter, RequestIdFilter, logging_config, request_id_from
+from nidb.api.logs import (
+    JsonFormatter,
+    JsonLinesHandler,
+    RequestIdFilter,
+    logging_config,
+    request_id_from,
+)
 from tests import seed
 from tests.ops.conftest import CARD, Served
 
@@ -143,3 +150,67 @@ def test_the_log_level_setting_takes_any_case_and_refuses_unknown_levels() -> No
     assert Settings(log_level="warning").log_level == "WARNING"
     with pytest.raises(ValidationError):
         Settings(log_level="verbose")
+
+
+def test_the_serve_configuration_writes_request_lines_as_the_formatter_would(
+    served: Served, restore_logging: None
+) -> None:
+    stream = io.StringIO()
+    config = logging_config("INFO")
+    config["handlers"]["stderr"]["stream"] = stream
+    logging.config.dictConfig(config)
+    given = "trace-0003-abcdef-0004"
+    reply = served.hospital.call("card.check/v1", "KCB", CARD)
+    assert reply.status == 200
+    served.http.get("/healthz", headers={"X-Request-Id": given})
+    # each line is on the stream when its request has been answered (nothing else in flight)
+    requests = [line for line in lines_of(stream) if line["logger"] == "nidb.http"]
+    assert [(line["route"], line["status"], line["outcome"]) for line in requests] == [
+        ("card.check/v1", 200, "ok"),
+        ("/healthz", 200, "2xx"),
+    ]
+    assert requests[1]["request_id"] == given
+    formatted = json.loads(
+        JsonFormatter().format(
+            logging.makeLogRecord(
+                {
+                    "name": "nidb.http",
+                    "levelno": logging.INFO,
+                    "levelname": "INFO",
+                    "msg": "%s %s %s",
+                    "args": ("GET", "/healthz", 200),
+                    "request_id": given,
+                    "method": "GET",
+                    "route": "/healthz",
+                    "status": 200,
+                    "outcome": "2xx",
+                    "duration_ms": 1.5,
+                }
+            )
+        )
+    )
+    for line in requests:
+        assert list(line) == list(formatted)  # the same fields in the same order
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+    assert requests[1]["message"] == formatted["message"] == "GET /healthz 200"
+
+
+def test_request_lines_of_requests_ending_together_are_written_at_the_end_of_the_loop_turn() -> (
+    None
+):
+    stream = io.StringIO()
+    handler = JsonLinesHandler(stream)
+
+    async def turn() -> tuple[str, str]:
+        handler.add_request_line('{"n":1}', alone=False)
+        handler.add_request_line('{"n":2}', alone=False)
+        during = stream.getvalue()
+        await asyncio.sleep(0)  # the loop's next turn
+        return during, stream.getvalue()
+
+    during, after = asyncio.run(turn())
+    assert during == "" and after == '{"n":1}\n{"n":2}\n'
+    handler.add_request_line('{"n":3}', alone=False)  # no loop running here: written at once
+    handler.emit(logging.makeLogRecord({"name": "nidb.x", "msg": "later", "levelname": "INFO"}))
+    lines = stream.getvalue().splitlines()
+    assert lines[2] == '{"n":3}' and json.loads(lines[3])["message"] == "later"
