@@ -23,11 +23,21 @@ from nidb.identity import cells
 RECORDS_REQUIRED = ("record_id", "bhxh_code", "full_name", "date_of_birth")
 RECORDS_OPTIONAL = ("gender", "personal_id", "birth_province", "address", "employer_code")
 REGISTRY_REQUIRED = ("personal_id", "full_name", "date_of_birth", "gender")
-REGISTRY_OPTIONAL = ("birth_province", "permanent_address", "household_id", "status", "death_date")
+REGISTRY_OPTIONAL = (
+    "birth_province",
+    "permanent_address",
+    "household_id",
+    "status",
+    "death_date",
+    "old_id",
+)
+"""``old_id`` is an extra column (INTERCHANGE: kept where a table has a place for it): the old
+9-digit ID card number (số CMND) the population database keeps for whoever held one."""
 MAX_LISTED_ERRORS = 20
 FEATURES = (
     "unique_id",
     "pid12",
+    "cmnd9",
     "name_lower",
     "name_base",
     "family",
@@ -264,7 +274,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     _records_x(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE registry_x AS
-        SELECT r.personal_id AS unique_id, r.personal_id AS pid12,
+        SELECT r.personal_id AS unique_id, r.personal_id AS pid12, r.old_id AS cmnd9,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
                n.name_base AS name_nodob,
@@ -280,6 +290,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     con.execute("""
         UPDATE records_x SET id_confirmed = true FROM registry_x r
         WHERE records_x.pid12 = r.pid12 AND NOT records_x.id_hinted
+          AND records_x.name_base = r.name_base
+          AND records_x.dob_year = r.dob_year
+    """)
+    # likewise an old 9-digit ID (CMND) the registry keeps for a person of that name and year
+    con.execute("""
+        UPDATE records_x SET id_confirmed = true FROM registry_x r
+        WHERE records_x.cmnd9 = r.cmnd9
           AND records_x.name_base = r.name_base
           AND records_x.dob_year = r.dob_year
     """)
@@ -302,6 +319,8 @@ def _records_x(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(
                    CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END,
                    r.pid_hint) AS pid12,
+               CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{9}}') THEN r.personal_id END
+                   AS cmnd9,
                r.pid_hint IS NOT NULL AS id_hinted,
                coalesce(r.cell_reasons, '') AS cell_reasons,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
@@ -368,6 +387,12 @@ def _check(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_rule: str)
             f"': PERSONAL_ID_FORMAT', _row FROM {table} WHERE NOT regexp_full_match(personal_id, '[0-9]{{12}}')",
             f"SELECT 'dòng (row) ' || _row || ', cột (column) gender: REQUIRED_MISSING', _row "
             f"FROM {table} WHERE gender IS NULL",
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) old_id = ' || old_id || "
+            f"': OLD_ID_FORMAT', _row FROM {table} "
+            f"WHERE old_id IS NOT NULL AND NOT regexp_full_match(old_id, '[0-9]{{9}}')",
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) old_id = ' || old_id || "
+            f"': DUPLICATE_KEY', _row FROM (SELECT _row, old_id, count(*) OVER "
+            f"(PARTITION BY old_id) AS n FROM {table}) WHERE n > 1 AND old_id IS NOT NULL",
         ]
     problems = _problems(
         con, " UNION ALL ".join(f"({c})" for c in checks) + " ORDER BY 2 LIMIT 1000"
