@@ -35,13 +35,11 @@ BLOCKING_RULES = [
     "l.bhxh_code = r.bhxh_code",
     "l.pid12 = r.pid12",
     "l.cmnd9 = r.cmnd9",
-    "l.name_base = r.name_base AND l.dob_year = r.dob_year",
+    "l.name_flat = r.name_flat AND l.dob_year = r.dob_year",
     "l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
     "AND l.birth_place = r.birth_place",
-    "l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    "AND l.dob_day = r.dob_day",
-    "l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    "AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1)",
+    f"l.given = r.given AND {model.SAME_DAY_AND_MONTH}",
+    f"l.family = r.family AND {model.SAME_DAY_AND_MONTH} AND left(l.given, 1) = left(r.given, 1)",
 ]
 """Candidate pairs: the matching model's rules, searched over all records (a record has no
 registry ID to be confirmed against), plus a shared BHXH code."""

@@ -48,12 +48,20 @@ FEATURES = (
     "dob_day",
     "dob_precision",
     "name_nodob",
+    "name_flat",
+    "dob_low",
+    "dob_high",
     "gender",
     "birth_province",
     "address_key",
     "id_confirmed",
 )
-"""The columns both sides share in ``records_f`` and ``registry_f`` (Splink's input)."""
+"""The columns both sides share in ``records_f`` and ``registry_f`` (Splink's input).
+
+Three are blocking keys only (``nidb.identity.model.BLOCKING_RULES``): ``name_flat``, the name's
+base letters without spaces, which a word joined or split (``Thị Thu`` / ``Thịthu``) leaves
+alone; ``dob_low`` and ``dob_high``, the smaller and the larger of the birth month and day, which
+a day/month swap leaves alone."""
 
 
 class MatchInputError(Exception):
@@ -167,12 +175,13 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
     family: list[str | None] = []
     middle: list[str | None] = []
     given: list[str | None] = []
+    flat: list[str | None] = []
     error: list[str | None] = []
     for name in raw:
         try:
             forms = name_forms(name)
         except DomainError as problem:
-            for column in (lower, base, family, middle, given):
+            for column in (lower, base, family, middle, given, flat):
                 column.append(None)
             error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
             continue
@@ -182,6 +191,7 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
         parts = forms.base.split()
         middle.append(" ".join(parts[1:-1]))
         given.append(parts[-1])
+        flat.append(forms.base.replace(" ", ""))
         error.append(None)
     name_map = pa.table(
         {
@@ -191,6 +201,7 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
             "family": family,
             "middle": middle,
             "given": given,
+            "name_flat": flat,
             "error": error,
         }
     )
@@ -277,7 +288,9 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
         SELECT r.personal_id AS unique_id, r.personal_id AS pid12, r.old_id AS cmnd9,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
-               n.name_base AS name_nodob,
+               n.name_base AS name_nodob, n.name_flat,
+               least(d.dob_month, d.dob_day) AS dob_low,
+               greatest(d.dob_month, d.dob_day) AS dob_high,
                {_gender_sql("r.gender")} AS gender,
                r.birth_province, {_address_key("r.permanent_address")} AS address_key,
                coalesce(r.status, 'alive') AS status
@@ -325,7 +338,9 @@ def _records_x(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(r.cell_reasons, '') AS cell_reasons,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
-               CASE WHEN d.dob_year IS NULL THEN n.name_base END AS name_nodob,
+               CASE WHEN d.dob_year IS NULL THEN n.name_base END AS name_nodob, n.name_flat,
+               least(d.dob_month, d.dob_day) AS dob_low,
+               greatest(d.dob_month, d.dob_day) AS dob_high,
                {_gender_sql("r.gender")} AS gender,
                r.birth_province, {_address_key("r.address")} AS address_key
         FROM records_in r

@@ -174,21 +174,24 @@ OPEN = "NOT l.id_confirmed AND NOT r.id_confirmed"
 an ID that points to a person of the same name and birth year is that person (a namesake
 would need the very same 12 digits)."""
 
+SAME_DAY_AND_MONTH = "l.dob_year = r.dob_year AND l.dob_low = r.dob_low AND l.dob_high = r.dob_high"
+"""The same birth date, or the same with day and month swapped (a blocking condition)."""
+
 BLOCKING_RULES = [
     "l.pid12 = r.pid12",
     "l.cmnd9 = r.cmnd9",
-    f"l.name_base = r.name_base AND l.dob_year = r.dob_year AND {OPEN}",
+    f"l.name_flat = r.name_flat AND l.dob_year = r.dob_year AND {OPEN}",
     f"l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
     f"AND l.birth_province = r.birth_province AND {OPEN}",
-    f"l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    f"AND l.dob_day = r.dob_day AND {OPEN}",
-    f"l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    f"AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1) AND {OPEN}",
+    f"l.given = r.given AND {SAME_DAY_AND_MONTH} AND {OPEN}",
+    f"l.family = r.family AND {SAME_DAY_AND_MONTH} "
+    f"AND left(l.given, 1) = left(r.given, 1) AND {OPEN}",
     f"l.name_nodob = r.name_nodob AND {OPEN}",
 ]
-"""Candidate pairs: the declared ID (or old ID); else the name with the birth year, or enough of the name
-with the birth province or the full birth date that one typo or one missing middle name cannot
-hide a person. A record whose birth-date cell was set aside (``nidb.identity.cells``) is
+"""Candidate pairs: the declared ID (or old ID); else the name's letters with the birth year
+(whatever the spacing of its words), or enough of the name with the birth province or the birth
+date (day and month in either order) that one typo, one missing middle name, a joined or split
+word or a swapped day and month cannot hide a person. A record whose birth-date cell was set aside (``nidb.identity.cells``) is
 searched by its name alone: only such records carry ``name_nodob`` on the records side, so the
 rule adds their namesakes and nothing else."""
 
