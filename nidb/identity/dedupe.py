@@ -33,14 +33,15 @@ from nidb.identity.features import load_records
 
 CONFLICT = """
     (a.pid12 IS NOT NULL AND b.pid12 IS NOT NULL AND damerau_levenshtein(a.pid12, b.pid12) > 1)
+    OR (a.cmnd9 IS NOT NULL AND b.cmnd9 IS NOT NULL AND damerau_levenshtein(a.cmnd9, b.cmnd9) > 1)
     OR NOT (damerau_levenshtein(a.name_base, b.name_base) <= 1
             OR (a.family = b.family AND a.given = b.given
                 AND (a.middle = '' OR b.middle = ''
                      OR contains(a.middle, b.middle) OR contains(b.middle, a.middle))))
     OR abs(a.dob_year - b.dob_year) > 1
 """
-"""Two records that cannot be one person without a staff member saying so: personal IDs more
-than one typed digit apart (twins, a relative's ID); names more than one typed letter apart,
+"""Two records that cannot be one person without a staff member saying so: personal IDs (or
+old 9-digit IDs) more than one typed digit apart (twins, a relative's ID); names more than one typed letter apart,
 unless only a middle name is missing (twins and siblings share everything else, and Vietnamese
 given names one letter apart — Hùng, Dũng; Linh, Ninh — are different names, so the name as a
 whole must agree); or birth years more than a year apart."""
@@ -141,11 +142,13 @@ def dedupe_file(
         say("huấn luyện mô hình (training the linkage model)")
         logging.getLogger("splink").setLevel(logging.ERROR)
         db_api = DuckDBAPI(connection=con)
-        settings = dedupe_model.settings(dedupe_model.shared_id_share(con))
+        settings = dedupe_model.settings(
+            dedupe_model.shared_id_share(con), dedupe_model.shared_id_share(con, "cmnd9")
+        )
         linker = Linker(db_api.register("records_f"), settings, log_level=None)
         model.train(
             linker,
-            ["l.bhxh_code = r.bhxh_code", model.DETERMINISTIC_RULES[0]],
+            ["l.bhxh_code = r.bhxh_code", *model.DETERMINISTIC_RULES[:2]],
             0.8,
             summary.seconds,
         )

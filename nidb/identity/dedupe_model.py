@@ -11,8 +11,9 @@ with each other, and two records of one person carry evidence that a registry ro
   province — a person who moved, or an older address on the second code — agree on something,
   and two namesakes in different provinces disagree.
 
-The name, birth date, personal ID and gender comparisons are the matching model's
-(``nidb.identity.model``).
+The name, birth date, personal ID, old ID (CMND) and gender comparisons are the matching
+model's (``nidb.identity.model``): two records carrying one old 9-digit ID are evidence as two
+carrying one personal ID are.
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ from nidb.identity import model
 BLOCKING_RULES = [
     "l.bhxh_code = r.bhxh_code",
     "l.pid12 = r.pid12",
-    "l.name_base = r.name_base AND l.dob_year = r.dob_year",
+    "l.cmnd9 = r.cmnd9",
+    "l.name_flat = r.name_flat AND l.dob_year = r.dob_year",
     "l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
     "AND l.birth_place = r.birth_place",
-    "l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    "AND l.dob_day = r.dob_day",
-    "l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    "AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1)",
+    f"l.given = r.given AND {model.SAME_DAY_AND_MONTH}",
+    f"l.family = r.family AND {model.SAME_DAY_AND_MONTH} AND left(l.given, 1) = left(r.given, 1)",
 ]
 """Candidate pairs: the matching model's rules, searched over all records (a record has no
 registry ID to be confirmed against), plus a shared BHXH code."""
@@ -154,11 +154,33 @@ def personal_id(shared_share: float) -> cl.CustomComparison:
     )
 
 
-def shared_id_share(con: duckdb.DuckDBPyConnection) -> float:
-    """The share of record pairs of ``records_f`` holding one 12-digit ID (at least 1e-12)."""
-    row = con.execute("""
+def old_id(shared_share: float) -> cl.CustomComparison:
+    """The matching model's old-ID (CMND) levels, knowing how rare a shared old ID is.
+
+    Two records carrying one 9-digit old ID is evidence as a shared 12-digit ID is, and random
+    sampling draws such a pair as seldom (``shared_share``: see ``personal_id``).
+    """
+    return cl.CustomComparison(
+        output_column_name="old_id",
+        comparison_levels=[
+            cll.NullLevel("cmnd9"),
+            cll.CustomLevel("cmnd9_l = cmnd9_r", "equal").configure(
+                u_probability=shared_share, fix_u_probability=True
+            ),
+            cll.CustomLevel(model.ONE_OLD_DIGIT_OFF, "one digit off"),
+            cll.ElseLevel().configure(m_probability=model.WRONG_ID_SHARE, fix_m_probability=True),
+        ],
+    )
+
+
+def shared_id_share(con: duckdb.DuckDBPyConnection, column: str = "pid12") -> float:
+    """The share of record pairs of ``records_f`` holding one ID (at least 1e-12).
+
+    ``column`` is ``pid12`` (the 12-digit personal ID) or ``cmnd9`` (the old 9-digit ID).
+    """
+    row = con.execute(f"""
         SELECT (SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM records_f
-                WHERE pid12 IS NOT NULL GROUP BY pid12)),
+                WHERE {column} IS NOT NULL GROUP BY {column})),
                (SELECT count(*) FROM records_f)
     """).fetchall()[0]
     shared, records = float(row[0] or 0), float(row[1] or 0)
@@ -239,8 +261,9 @@ def add_features(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("home_map_arrow")
 
 
-def settings(shared_share: float) -> SettingsCreator:
-    """The dedupe model before training (``shared_share``: see ``personal_id``)."""
+def settings(shared_share: float, shared_old_share: float = 1e-12) -> SettingsCreator:
+    """The dedupe model before training (``shared_share``: see ``personal_id``;
+    ``shared_old_share``: the same for the old ID, see ``old_id``)."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -248,6 +271,7 @@ def settings(shared_share: float) -> SettingsCreator:
             NAME,
             BIRTH_DATE,
             personal_id(shared_share),
+            old_id(shared_old_share),
             model.GENDER,
             PLACE,
             model.ADDRESS,

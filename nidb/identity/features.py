@@ -23,11 +23,21 @@ from nidb.identity import cells
 RECORDS_REQUIRED = ("record_id", "bhxh_code", "full_name", "date_of_birth")
 RECORDS_OPTIONAL = ("gender", "personal_id", "birth_province", "address", "employer_code")
 REGISTRY_REQUIRED = ("personal_id", "full_name", "date_of_birth", "gender")
-REGISTRY_OPTIONAL = ("birth_province", "permanent_address", "household_id", "status", "death_date")
+REGISTRY_OPTIONAL = (
+    "birth_province",
+    "permanent_address",
+    "household_id",
+    "status",
+    "death_date",
+    "old_id",
+)
+"""``old_id`` is an extra column (INTERCHANGE: kept where a table has a place for it): the old
+9-digit ID card number (số CMND) the population database keeps for whoever held one."""
 MAX_LISTED_ERRORS = 20
 FEATURES = (
     "unique_id",
     "pid12",
+    "cmnd9",
     "name_lower",
     "name_base",
     "family",
@@ -38,12 +48,20 @@ FEATURES = (
     "dob_day",
     "dob_precision",
     "name_nodob",
+    "name_flat",
+    "dob_low",
+    "dob_high",
     "gender",
     "birth_province",
     "address_key",
     "id_confirmed",
 )
-"""The columns both sides share in ``records_f`` and ``registry_f`` (Splink's input)."""
+"""The columns both sides share in ``records_f`` and ``registry_f`` (Splink's input).
+
+Three are blocking keys only (``nidb.identity.model.BLOCKING_RULES``): ``name_flat``, the name's
+base letters without spaces, which a word joined or split (``Thị Thu`` / ``Thịthu``) leaves
+alone; ``dob_low`` and ``dob_high``, the smaller and the larger of the birth month and day, which
+a day/month swap leaves alone."""
 
 
 class MatchInputError(Exception):
@@ -157,12 +175,13 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
     family: list[str | None] = []
     middle: list[str | None] = []
     given: list[str | None] = []
+    flat: list[str | None] = []
     error: list[str | None] = []
     for name in raw:
         try:
             forms = name_forms(name)
         except DomainError as problem:
-            for column in (lower, base, family, middle, given):
+            for column in (lower, base, family, middle, given, flat):
                 column.append(None)
             error.append(f"{problem.rule}: {problem.message_vi} ({problem.message_en})")
             continue
@@ -172,6 +191,7 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
         parts = forms.base.split()
         middle.append(" ".join(parts[1:-1]))
         given.append(parts[-1])
+        flat.append(forms.base.replace(" ", ""))
         error.append(None)
     name_map = pa.table(
         {
@@ -181,6 +201,7 @@ def _distinct_names(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> 
             "family": family,
             "middle": middle,
             "given": given,
+            "name_flat": flat,
             "error": error,
         }
     )
@@ -264,10 +285,12 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     _records_x(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE registry_x AS
-        SELECT r.personal_id AS unique_id, r.personal_id AS pid12,
+        SELECT r.personal_id AS unique_id, r.personal_id AS pid12, r.old_id AS cmnd9,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
-               n.name_base AS name_nodob,
+               n.name_base AS name_nodob, n.name_flat,
+               least(d.dob_month, d.dob_day) AS dob_low,
+               greatest(d.dob_month, d.dob_day) AS dob_high,
                {_gender_sql("r.gender")} AS gender,
                r.birth_province, {_address_key("r.permanent_address")} AS address_key,
                coalesce(r.status, 'alive') AS status
@@ -280,6 +303,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, registry: Path, records: Path) -
     con.execute("""
         UPDATE records_x SET id_confirmed = true FROM registry_x r
         WHERE records_x.pid12 = r.pid12 AND NOT records_x.id_hinted
+          AND records_x.name_base = r.name_base
+          AND records_x.dob_year = r.dob_year
+    """)
+    # likewise an old 9-digit ID (CMND) the registry keeps for a person of that name and year
+    con.execute("""
+        UPDATE records_x SET id_confirmed = true FROM registry_x r
+        WHERE records_x.cmnd9 = r.cmnd9
           AND records_x.name_base = r.name_base
           AND records_x.dob_year = r.dob_year
     """)
@@ -302,11 +332,15 @@ def _records_x(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(
                    CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{12}}') THEN r.personal_id END,
                    r.pid_hint) AS pid12,
+               CASE WHEN regexp_full_match(r.personal_id, '[0-9]{{9}}') THEN r.personal_id END
+                   AS cmnd9,
                r.pid_hint IS NOT NULL AS id_hinted,
                coalesce(r.cell_reasons, '') AS cell_reasons,
                n.name_lower, n.name_base, n.family, n.middle, n.given,
                d.dob_year, d.dob_month, d.dob_day, d.dob_precision,
-               CASE WHEN d.dob_year IS NULL THEN n.name_base END AS name_nodob,
+               CASE WHEN d.dob_year IS NULL THEN n.name_base END AS name_nodob, n.name_flat,
+               least(d.dob_month, d.dob_day) AS dob_low,
+               greatest(d.dob_month, d.dob_day) AS dob_high,
                {_gender_sql("r.gender")} AS gender,
                r.birth_province, {_address_key("r.address")} AS address_key
         FROM records_in r
@@ -368,6 +402,12 @@ def _check(con: duckdb.DuckDBPyConnection, path: Path, table: str, id_rule: str)
             f"': PERSONAL_ID_FORMAT', _row FROM {table} WHERE NOT regexp_full_match(personal_id, '[0-9]{{12}}')",
             f"SELECT 'dòng (row) ' || _row || ', cột (column) gender: REQUIRED_MISSING', _row "
             f"FROM {table} WHERE gender IS NULL",
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) old_id = ' || old_id || "
+            f"': OLD_ID_FORMAT', _row FROM {table} "
+            f"WHERE old_id IS NOT NULL AND NOT regexp_full_match(old_id, '[0-9]{{9}}')",
+            f"SELECT 'dòng (row) ' || _row || ', cột (column) old_id = ' || old_id || "
+            f"': DUPLICATE_KEY', _row FROM (SELECT _row, old_id, count(*) OVER "
+            f"(PARTITION BY old_id) AS n FROM {table}) WHERE n > 1 AND old_id IS NOT NULL",
         ]
     problems = _problems(
         con, " UNION ALL ".join(f"({c})" for c in checks) + " ORDER BY 2 LIMIT 1000"

@@ -14,7 +14,8 @@ A wrong automatic link attaches a stranger's contribution history to a person, s
 needs a probability of at least the run's automatic threshold — set from a target rate of
 wrong links (``Thresholds.auto_error_rate``) on the run's own scores, see ``auto_threshold`` —
 *and* no rival candidate, and a record whose
-declared ID belongs to somebody else is never linked without a person looking.
+declared ID (12-digit, or the old 9-digit CMND the registry keeps) belongs to somebody else is
+never linked without a person looking.
 """
 
 from __future__ import annotations
@@ -197,16 +198,19 @@ def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> float:
              second AS (SELECT record_id, p AS p2 FROM ranked WHERE rank = 2)
         SELECT l.unique_id AS record_id, l._row, b.personal_id AS candidate, coalesce(b.p, 0.0) AS p,
                coalesce(s.p2, 0.0) AS p2,
-               (o.unique_id IS NOT NULL) AS id_owner
+               (o.unique_id IS NOT NULL) AS id_owner,
+               oc.unique_id AS old_id_owner
         FROM records_x l
         LEFT JOIN best b ON b.record_id = l.unique_id
         LEFT JOIN second s ON s.record_id = l.unique_id
         LEFT JOIN registry_x o ON o.unique_id = l.pid12
+        LEFT JOIN registry_x oc ON oc.cmnd9 = l.cmnd9
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE eligible AS
         SELECT d.*, candidate IS NOT NULL AND p >= {thresholds.review} AND p2 < {thresholds.rival}
                     AND NOT (id_owner AND l_pid IS DISTINCT FROM candidate)
+                    AND NOT (old_id_owner IS NOT NULL AND old_id_owner <> candidate)
                     AND NOT (id_hinted AND NOT hint_confirmed) AS may_auto
         FROM (
             SELECT d.*, f.pid12 AS l_pid, f.id_hinted,

@@ -8,6 +8,8 @@ comparison vector says both how strong the evidence is and why the fields disagr
 - date of birth: exact · year-only agrees · month-only agrees · day and month swapped · same
   year · one year apart · else;
 - personal ID: equal · one digit changed or two swapped · else (absent: no evidence);
+- old ID (the 9-digit CMND a record may carry instead, which the population database keeps):
+  the same levels;
 - gender, birth province, address (house, street, commune).
 
 Term frequencies weigh name agreement: two ``Nguyễn Văn Hùng`` agree far less tellingly than
@@ -123,6 +125,27 @@ PERSONAL_ID = cl.CustomComparison(
     ],
 )
 
+ONE_OLD_DIGIT_OFF = (
+    "CASE WHEN left(cmnd9_l, 4) = left(cmnd9_r, 4) OR right(cmnd9_l, 4) = right(cmnd9_r, 4) "
+    "THEN damerau_levenshtein(cmnd9_l, cmnd9_r) <= 1 ELSE false END"
+)
+"""One digit changed or two neighbouring digits swapped between two old 9-digit IDs (one such
+edit leaves the first four or the last four digits in place)."""
+
+OLD_ID = cl.CustomComparison(
+    output_column_name="old_id",
+    comparison_levels=[
+        cll.NullLevel("cmnd9"),
+        cll.CustomLevel("cmnd9_l = cmnd9_r", "equal"),
+        cll.CustomLevel(ONE_OLD_DIGIT_OFF, "one digit off"),
+        # as for the personal ID: a clean batch must not teach that a wrong number rules out
+        cll.ElseLevel().configure(m_probability=WRONG_ID_SHARE, fix_m_probability=True),
+    ],
+)
+"""The old 9-digit ID (số CMND): a record carries it where it has no 12-digit ID, the registry
+keeps it (``old_id``); m and u are learned like the personal ID's. Absent on either side (a
+registry extract without the column, a person born after 2006): no evidence."""
+
 GENDER = cl.ExactMatch("gender")
 BIRTH_PROVINCE = cl.ExactMatch("birth_province")
 JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
@@ -151,25 +174,30 @@ OPEN = "NOT l.id_confirmed AND NOT r.id_confirmed"
 an ID that points to a person of the same name and birth year is that person (a namesake
 would need the very same 12 digits)."""
 
+SAME_DAY_AND_MONTH = "l.dob_year = r.dob_year AND l.dob_low = r.dob_low AND l.dob_high = r.dob_high"
+"""The same birth date, or the same with day and month swapped (a blocking condition)."""
+
 BLOCKING_RULES = [
     "l.pid12 = r.pid12",
-    f"l.name_base = r.name_base AND l.dob_year = r.dob_year AND {OPEN}",
+    "l.cmnd9 = r.cmnd9",
+    f"l.name_flat = r.name_flat AND l.dob_year = r.dob_year AND {OPEN}",
     f"l.family = r.family AND l.given = r.given AND l.dob_year = r.dob_year "
     f"AND l.birth_province = r.birth_province AND {OPEN}",
-    f"l.given = r.given AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    f"AND l.dob_day = r.dob_day AND {OPEN}",
-    f"l.family = r.family AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
-    f"AND l.dob_day = r.dob_day AND left(l.given, 1) = left(r.given, 1) AND {OPEN}",
+    f"l.given = r.given AND {SAME_DAY_AND_MONTH} AND {OPEN}",
+    f"l.family = r.family AND {SAME_DAY_AND_MONTH} "
+    f"AND left(l.given, 1) = left(r.given, 1) AND {OPEN}",
     f"l.name_nodob = r.name_nodob AND {OPEN}",
 ]
-"""Candidate pairs: the declared ID; else the name with the birth year, or enough of the name
-with the birth province or the full birth date that one typo or one missing middle name cannot
-hide a person. A record whose birth-date cell was set aside (``nidb.identity.cells``) is
+"""Candidate pairs: the declared ID (or old ID); else the name's letters with the birth year
+(whatever the spacing of its words), or enough of the name with the birth province or the birth
+date (day and month in either order) that one typo, one missing middle name, a joined or split
+word or a swapped day and month cannot hide a person. A record whose birth-date cell was set aside (``nidb.identity.cells``) is
 searched by its name alone: only such records carry ``name_nodob`` on the records side, so the
 rule adds their namesakes and nothing else."""
 
 DETERMINISTIC_RULES = [
     "l.pid12 = r.pid12 AND l.name_base = r.name_base AND l.dob_year = r.dob_year",
+    "l.cmnd9 = r.cmnd9 AND l.name_base = r.name_base AND l.dob_year = r.dob_year",
     "l.name_base = r.name_base AND l.dob_year = r.dob_year AND l.dob_month = r.dob_month "
     "AND l.dob_day = r.dob_day AND l.birth_province = r.birth_province",
 ]
@@ -196,7 +224,7 @@ def settings(engine: str = "duckdb") -> SettingsCreator:
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
-        comparisons=[NAME, BIRTH_DATE, PERSONAL_ID, GENDER, BIRTH_PROVINCE, address],
+        comparisons=[NAME, BIRTH_DATE, PERSONAL_ID, OLD_ID, GENDER, BIRTH_PROVINCE, address],
         blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in BLOCKING_RULES],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,

@@ -179,6 +179,28 @@ def test_twins_are_not_merged_when_one_record_has_no_id(tmp_path: Path) -> None:
     )
 
 
+def test_a_second_code_carrying_the_same_old_id_is_merged_and_two_old_ids_conflict(
+    tmp_path: Path,
+) -> None:
+    rows = _with_rows(
+        tmp_path,
+        [
+            # one person: one old ID, a name typed without diacritics and with a typo, the day
+            # and month swapped, no address
+            "O1,0100000051,Khổng Tử Uyên,1971-10-05,M,012771224,001,,",
+            "O2,0100000052,KHONG TU UYN,10/05/1971,M,012771224,,,",
+            # one name and birth date, two old ID numbers (twins, namesakes): never automatic
+            "O3,0100000053,Khổng Thị Hạnh,1966-03-14,F,031466501,031,,",
+            "O4,0100000054,Khổng Thị Hạnh,1966-03-14,F,031466777,031,,",
+        ],
+    )
+    assert rows["O1"]["cluster_id"] == rows["O2"]["cluster_id"]
+    assert rows["O1"]["decision"] == rows["O2"]["decision"] == "auto"
+    assert (
+        rows["O3"]["cluster_id"] != rows["O4"]["cluster_id"] or rows["O3"]["decision"] == "review"
+    )
+
+
 def test_a_second_code_typed_without_diacritics_is_merged(tmp_path: Path) -> None:
     rows = _with_rows(
         tmp_path,

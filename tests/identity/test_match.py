@@ -252,3 +252,56 @@ def test_a_bad_row_deep_in_a_large_file_is_named_by_its_place_in_the_file(tmp_pa
     with pytest.raises(MatchInputError) as caught:
         match_files(registry, records, tmp_path / "out.csv", threads=2)
     assert "row) 25000," in str(caught.value) and "Văn 4n" in str(caught.value)
+
+
+def test_a_record_with_only_its_old_id_is_linked_by_it(
+    province: tuple[Path, list[dict[str, str]]],
+) -> None:
+    folder, matches = province
+    records = {row["record_id"]: row for row in read(folder / "records.csv")}
+    truth = {row["record_id"]: row["personal_id"] for row in read(folder / "truth.csv")}
+    old_ids = {row["old_id"] for row in read(folder / "registry.csv") if row["old_id"]}
+    carried = [
+        row
+        for row in matches
+        if len(records[row["record_id"]]["personal_id"]) == 9 and truth[row["record_id"]]
+    ]
+    known = [row for row in carried if records[row["record_id"]]["personal_id"] in old_ids]
+    assert len(carried) > 50 and len(known) > 0.8 * len(carried)
+    auto = [row for row in known if row["decision"] == "auto"]
+    assert all(row["personal_id"] == truth[row["record_id"]] for row in auto)
+    assert len(auto) >= 0.98 * len(known)
+    assert all("ID_OLD_CMND" in row["reasons"].split(";") for row in carried)
+
+
+def test_an_old_id_the_registry_gives_to_somebody_else_is_never_linked_automatically(
+    province: tuple[Path, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    folder, matches = province
+    registry = read(folder / "registry.csv")
+    records = read(folder / "records.csv")
+    decided = {row["record_id"]: row for row in matches}
+    holders = [row for row in registry if row["old_id"]]
+    # records linked automatically by their 12-digit ID now carry a stranger's old ID instead
+    chosen = [
+        row
+        for row in records
+        if len(row["personal_id"]) == 12 and decided[row["record_id"]]["decision"] == "auto"
+    ][:20]
+    stranger = {}
+    for k, row in enumerate(chosen):
+        other = holders[(7 * k + 11) % len(holders)]
+        if other["personal_id"] == decided[row["record_id"]]["personal_id"]:
+            other = holders[(7 * k + 12) % len(holders)]
+        row["personal_id"] = other["old_id"]
+        stranger[row["record_id"]] = other["personal_id"]
+    with (tmp_path / "records.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    out = tmp_path / "matches.csv"
+    match_files(folder / "registry.csv", tmp_path / "records.csv", out, threads=2)
+    answer = {row["record_id"]: row for row in read(out)}
+    assert len(stranger) == 20
+    for record_id in stranger:
+        assert answer[record_id]["decision"] != "auto", answer[record_id]

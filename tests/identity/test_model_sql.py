@@ -86,3 +86,24 @@ def test_a_transposition_in_a_name_is_one_edit(con: duckdb.DuckDBPyConnection) -
     columns = {"name_base_l": "nguyen van hung", "name_base_r": "ngyuen van hnug"}
     assert _level(con, model.name_edits_at_most(2), columns)
     assert not _level(con, model.name_edits_at_most(1), columns)
+
+
+OLD_IDS = st.text(alphabet="0123", min_size=9, max_size=9)
+
+
+@settings(max_examples=400, deadline=None)
+@given(OLD_IDS, st.data())
+def test_one_old_digit_off_agrees_with_damerau_levenshtein_on_9_digit_ids(
+    con: duckdb.DuckDBPyConnection, left: str, data: st.DataObject
+) -> None:
+    right = list(left)
+    for _ in range(data.draw(st.integers(0, 2))):
+        at = data.draw(st.integers(0, 7))
+        if data.draw(st.booleans()):
+            right[at], right[at + 1] = right[at + 1], right[at]
+        else:
+            right[at] = data.draw(st.sampled_from("0123"))
+    other = data.draw(st.one_of(st.just("".join(right)), OLD_IDS))
+    columns = {"cmnd9_l": left, "cmnd9_r": other}
+    plain = "damerau_levenshtein(cmnd9_l, cmnd9_r) <= 1"
+    assert _level(con, model.ONE_OLD_DIGIT_OFF, columns) == _level(con, plain, columns)

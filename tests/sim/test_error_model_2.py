@@ -35,7 +35,11 @@ def test_truth_names_every_model_2_error_and_no_model_1_typing_error(tmp_path: P
     assert {"M2_NO_DIACRITICS", "M2_ID_CMND", "M2_ADDRESS_STYLE", "M2_ID_EMPTY"} <= codes
     model_1 = {name.upper() for name in MODEL_1_TYPING_OFF}
     assert not codes & model_1
-    assert {c for c in codes if c.startswith("M2_")} <= {*RATES, "M2_ID_RELATIVE"}
+    assert {c for c in codes if c.startswith("M2_")} <= {
+        *RATES,
+        "M2_ID_RELATIVE",
+        "M2_ID_CMND_TRANSPOSED",
+    }
 
 
 def test_an_old_id_is_nine_digits_and_records_keep_their_ids_and_count(tmp_path: Path) -> None:
@@ -46,3 +50,26 @@ def test_an_old_id_is_nine_digits_and_records_keep_their_ids_and_count(tmp_path:
     for row in truth:
         if "M2_ID_CMND" in row["errors"].split(";"):
             assert len(records[row["record_id"]]["personal_id"]) == 9
+
+
+def test_an_old_id_is_the_persons_own_as_the_registry_keeps_it(tmp_path: Path) -> None:
+    make(tmp_path)
+    records = {row["record_id"]: row for row in read(tmp_path / "records.csv")}
+    old_id = {row["personal_id"]: row["old_id"] for row in read(tmp_path / "registry.csv")}
+    seen = exchanged = 0
+    for row in read(tmp_path / "truth.csv"):
+        errors = row["errors"].split(";")
+        if "M2_ID_CMND" not in errors or not row["personal_id"]:
+            continue
+        typed, kept = records[row["record_id"]]["personal_id"], old_id[row["personal_id"]]
+        seen += 1
+        if "M2_ID_CMND_TRANSPOSED" in errors:
+            exchanged += 1
+            at = next(i for i in range(9) if typed[i] != kept[i])
+            assert (
+                typed[at : at + 2] == kept[at + 1] + kept[at] and typed[at + 2 :] == kept[at + 2 :]
+            )
+        else:
+            assert typed == kept
+    assert seen > 20
+    assert exchanged < seen / 10

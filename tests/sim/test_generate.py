@@ -26,6 +26,7 @@ COLUMNS = {
         "household_id",
         "status",
         "death_date",
+        "old_id",  # an extra column (INTERCHANGE: kept where a table has a place for it)
     ],
     "records": [
         "record_id",

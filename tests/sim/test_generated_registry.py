@@ -17,6 +17,17 @@ def test_registry_personal_ids_are_unique_and_twelve_digits(large: DataSet) -> N
     assert all(re.fullmatch(r"\d{12}", pid) for pid in ids)
 
 
+def test_an_old_id_is_kept_for_everyone_born_before_2007_unique_and_nine_digits(
+    large: DataSet,
+) -> None:
+    old_ids = [row["old_id"] for row in large["registry"] if row["old_id"]]
+    assert len(set(old_ids)) == len(old_ids)
+    for row in large["registry"]:
+        held = int(row["date_of_birth"][:4]) < 2007
+        assert bool(row["old_id"]) == held, row
+        assert row["old_id"] == "" or re.fullmatch(r"\d{9}", row["old_id"])
+
+
 def test_personal_id_encodes_birth_province_century_sex_and_year(large: DataSet) -> None:
     for row in large["registry"]:
         pid, year = row["personal_id"], int(row["date_of_birth"][:4])

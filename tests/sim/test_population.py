@@ -384,6 +384,7 @@ def test_search_ignores_diacritics_case_and_finds_every_same_year_namesake(clien
         "date_of_birth": "1990-03-02",
         "gender": "F",
         "birth_province": "001",
+        "old_id": None,  # the file has no old_id column
     }
 
 

@@ -207,9 +207,16 @@ def inject_gender_errors(
     return text, {InjectedError.GENDER_MISSING: missing, InjectedError.GENDER_WRONG: wrong}
 
 
-def _wrong_ids(rng: np.random.Generator, ids: I64, taken: I64) -> I64:
+def _wrong_ids(
+    rng: np.random.Generator, ids: I64, taken: I64, width: int = 12, first: int = 6
+) -> I64:
     """Change one digit of the serial, or swap two adjacent serial digits; keep prefixes so the
-    ID stays plausible, and avoid IDs that belong to someone."""
+    ID stays plausible, and avoid IDs that belong to someone.
+
+    ``width`` is the number's length and ``first`` the position where its serial starts: a
+    12-digit personal ID keeps its province, century-sex and year digits (the first six), an
+    old 9-digit CMND the three digits of the place that issued it.
+    """
     result = ids.copy()
     pending = np.arange(len(ids))
     for _ in range(20):
@@ -217,13 +224,13 @@ def _wrong_ids(rng: np.random.Generator, ids: I64, taken: I64) -> I64:
             break
         draws = rng.random((len(pending), 3))
         for k, row in enumerate(pending.tolist()):
-            digits = list(f"{ids[row]:012d}")
-            swaps = [j for j in range(6, 11) if digits[j] != digits[j + 1]]
+            digits = list(f"{ids[row]:0{width}d}")
+            swaps = [j for j in range(first, width - 1) if digits[j] != digits[j + 1]]
             if draws[k, 0] < 0.5 and swaps:
                 j = swaps[int(draws[k, 1] * len(swaps))]
                 digits[j], digits[j + 1] = digits[j + 1], digits[j]
             else:
-                j = 6 + int(draws[k, 1] * 6)
+                j = first + int(draws[k, 1] * (width - first))
                 digits[j] = str((int(digits[j]) + 1 + int(draws[k, 2] * 9)) % 10)
             result[row] = int("".join(digits))
         pending = pending[contains(taken, result[pending])]
@@ -248,7 +255,11 @@ def inject_id_errors(
 ) -> tuple[pa.Array, dict[InjectedError, Mask]]:
     """Personal IDs as recorded: the true one, or missing, an old CMND, a wrong or another's ID.
 
-    ``cmnd`` and ``other_member_id`` are -1 where the person had no CMND or lives alone.
+    ``cmnd`` and ``other_member_id`` are -1 where the person had no CMND or lives alone. An old
+    CMND is the person's own number, the one the population registry keeps (``old_id``), and
+    it is typed wrong as often as a 12-digit ID is (``id_wrong``), in the same ways (one digit
+    changed or two neighbours swapped, never another holder's number): realism, not tuning.
+    Those draws come from a child generator, so the rest of the data set is the same as before.
     """
     u = rng.random(len(personal_id))
     edges = np.cumsum([rates.id_missing, rates.id_old_cmnd, rates.id_wrong, rates.id_other_person])
@@ -259,7 +270,13 @@ def inject_id_errors(
     value = personal_id.copy()
     value[wrong] = _wrong_ids(rng, personal_id[wrong], np.sort(registry_ids))
     value[other] = other_member_id[other]
-    text = col.pick([col.digits(value, 12), col.digits(np.maximum(cmnd, 0), 9)], old_cmnd)
+    typed_cmnd = np.maximum(cmnd, 0)
+    child = rng.spawn(1)[0]
+    mistyped = old_cmnd & (child.random(len(cmnd)) < rates.id_wrong)
+    typed_cmnd[mistyped] = _wrong_ids(
+        child, typed_cmnd[mistyped], np.sort(cmnd[cmnd >= 0]), width=9, first=3
+    )
+    text = col.pick([col.digits(value, 12), col.digits(typed_cmnd, 9)], old_cmnd)
     masks = {
         InjectedError.ID_MISSING: missing,
         InjectedError.ID_WRONG: wrong,

@@ -10,8 +10,9 @@ on it** (bench/linkage.py and bench/dedupe.py report both side by side):
 - name words joined or split (``Thị Thu`` → ``Thịthu``, ``Phương`` → ``Phư ơng``), a dropped or
   doubled letter, confusions of similar letters as clerks and OCR make them (d/đ, i/y, s/x,
   ch/tr, n/ng at the end, gi/d, o/ô/ơ), and several of these in one name;
-- an old 9-digit ID number (CMND) the registry does not keep, an ID with two digits
-  exchanged, an ID that is a relative's;
+- an old 9-digit ID number (CMND) — the person's own, which the registry keeps (its ``old_id``
+  column), sometimes with two digits exchanged as model 2 exchanges them in 12-digit IDs —, an
+  ID with two digits exchanged, an ID that is a relative's;
 - a wrong birth province; an ambiguous date written month-first (``03/04/1990`` meaning 4 March),
   a birth date off by a day, a year off by one, the first of January for an unknown date;
 - fields left empty (gender, birth province, address, ID, and the middle name);
@@ -27,6 +28,7 @@ model-2 codes (``M2_*``) of each record.
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from pathlib import Path
 
@@ -123,7 +125,15 @@ def _date(rng: random.Random, text: str, errors: list[str]) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _personal_id(rng: random.Random, pid: str, relative: str | None, errors: list[str]) -> str:
+def _exchanged(rng: random.Random, number: str, first: int) -> str:
+    """Two neighbouring digits from position ``first`` on exchanged (unchanged if they agree)."""
+    at = rng.randrange(first, len(number) - 1)
+    return number[:at] + number[at + 1] + number[at] + number[at + 2 :]
+
+
+def _personal_id(
+    rng: random.Random, pid: str, old_id: str | None, relative: str | None, errors: list[str]
+) -> str:
     if not pid:
         return pid
     draw = rng.random()
@@ -131,10 +141,16 @@ def _personal_id(rng: random.Random, pid: str, relative: str | None, errors: lis
     if draw < edges[0]:
         errors.append("M2_ID_EMPTY")
         return ""
-    if draw < edges[0] + edges[1]:
+    if draw < edges[0] + edges[1] and old_id:
+        # the person's own old number: model 2's own rate of exchanged digits applies to it too
         errors.append("M2_ID_CMND")
-        return f"{rng.randrange(10**8, 10**9):09d}"
-    if draw < sum(edges):
+        typed = old_id
+        if rng.random() < RATES["M2_ID_TRANSPOSED"]:
+            typed = _exchanged(rng, old_id, 3)
+            if typed != old_id:
+                errors.append("M2_ID_CMND_TRANSPOSED")
+        return typed
+    if edges[0] + edges[1] <= draw < sum(edges):
         at = rng.randrange(3, 11)
         if pid[at] != pid[at + 1]:
             errors.append("M2_ID_TRANSPOSED")
@@ -165,6 +181,30 @@ def _address(rng: random.Random, address: str, errors: list[str]) -> str:
     return address
 
 
+def _old_ids(folder: Path, records: list[dict[str, str]]) -> dict[str, str]:
+    """Each record's person's old 9-digit ID (CMND), by the record's true 12-digit ID.
+
+    The registry's ``old_id`` column holds it for the people it knows. A person the registry
+    does not hold (``NOT_IN_REGISTRY``) who was born before 2007 still had a card: their number
+    is derived from their 12-digit ID, so all their records carry the same one.
+    """
+    known: dict[str, str] = {}
+    if (folder / "registry.csv").is_file():
+        with (folder / "registry.csv").open(encoding="utf-8", newline="") as handle:
+            known = {row["personal_id"]: row.get("old_id") or "" for row in csv.DictReader(handle)}
+    old_ids: dict[str, str] = {}
+    for row in records:
+        pid = row["personal_id"]
+        if len(pid) != 12 or pid in old_ids:
+            continue
+        if pid in known:
+            old_ids[pid] = known[pid]
+        elif row["date_of_birth"][:4] < "2007":
+            digest = hashlib.sha256(f"cmnd:{pid}".encode()).digest()
+            old_ids[pid] = f"{int.from_bytes(digest[:8], 'big') % 10**9:09d}"
+    return old_ids
+
+
 def apply_error_model_2(folder: Path, seed: int) -> int:
     """Rewrite ``folder``'s records and truth files with model-2 errors; the records touched."""
     rng = random.Random(f"error-model-2:{seed}")
@@ -179,13 +219,15 @@ def apply_error_model_2(folder: Path, seed: int) -> int:
         truth = {row["record_id"]: row for row in truth_reader}
     provinces = sorted({r["birth_province"] for r in records if r["birth_province"]})
     ids = [r["personal_id"] for r in records if len(r["personal_id"]) == 12]
+    old_ids = _old_ids(folder, records)
     touched = 0
     for row in records:
         errors: list[str] = []
+        old_id = old_ids.get(row["personal_id"])
         row["full_name"] = _name(rng, row["full_name"], errors)
         row["date_of_birth"] = _date(rng, row["date_of_birth"], errors)
         relative = ids[rng.randrange(len(ids))] if ids else None
-        row["personal_id"] = _personal_id(rng, row["personal_id"], relative, errors)
+        row["personal_id"] = _personal_id(rng, row["personal_id"], old_id, relative, errors)
         if row["gender"] and rng.random() < RATES["M2_GENDER_EMPTY"]:
             row["gender"] = ""
             errors.append("M2_GENDER_EMPTY")

@@ -1,4 +1,11 @@
-"""The population registry extract (`registry`): what the national population database holds."""
+"""The population registry extract (`registry`): what the national population database holds.
+
+Beside the INTERCHANGE columns it writes the optional column ``old_id``: the 9-digit number of
+the person's old ID card (số CMND), which the national population database keeps for every
+citizen who held one (people born before 2007, the cards having been issued from age 14 until
+2021; see ``population.CMND_BORN_BEFORE_YEAR``), empty for the others. This is realism, not
+tuning: a clerk who has only the old card types its number, and that number is evidence.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ def registry_table(population: Population, forms: TokenForms, provinces: Provinc
     household = population.household[rows]
     code = population.household_code[household]
     dead = population.dead[rows]
+    cmnd = population.cmnd[rows]
     return pa.table(
         {
             "personal_id": col.digits(population.personal_id[rows], 12),
@@ -39,6 +47,7 @@ def registry_table(population: Population, forms: TokenForms, provinces: Provinc
             "household_id": col.digits(code, 10, code < 0),
             "status": col.strings(["alive", "dead"], dead.astype(np.int64)),
             "death_date": col.date32(population.death_date[rows], ~dead),
+            "old_id": col.digits(np.maximum(cmnd, 0), 9, cmnd < 0),
         }
     )
 

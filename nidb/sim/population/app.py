@@ -33,6 +33,8 @@ from nidb.sim.population.schemas import (
     FaultStatus,
     Health,
     NameChange,
+    OldIdRequest,
+    OldIdResponse,
     ResidenceChange,
     SearchRequest,
     SearchResponse,
@@ -166,10 +168,35 @@ async def search(body: SearchRequest, registry: RegistryDep) -> dict[str, Any]:
                 "date_of_birth": p.date_of_birth,
                 "gender": p.gender,
                 "birth_province": p.birth_province,
+                "old_id": p.old_id,
             }
             for p in people
         ],
         "truncated": truncated,
+    }
+
+
+@service_router.post("/old-id", response_model=OldIdResponse, responses=_ERRORS)
+async def old_id(body: OldIdRequest, registry: RegistryDep) -> dict[str, Any]:
+    """Find the person who held an old 9-digit ID card number (số CMND cũ).
+
+    The population database keeps a citizen's old number after the 12-digit personal ID
+    replaced it, so a record that carries only the old card's number can still be resolved.
+    """
+    person = registry.by_old_id(body.old_id)
+    return {
+        "old_id": body.old_id,
+        "found": person is not None,
+        "person": None
+        if person is None
+        else {
+            "personal_id": person.personal_id,
+            "full_name": person.full_name,
+            "date_of_birth": person.date_of_birth,
+            "gender": person.gender,
+            "birth_province": person.birth_province,
+            "old_id": person.old_id,
+        },
     }
 
 

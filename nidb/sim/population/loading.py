@@ -28,8 +28,9 @@ from nidb.sim.population.registry import ALIVE, DEAD, ChangeConflict, Person, Re
 __all__ = ["COLUMNS", "REQUIRED_COLUMNS", "RegistryFileError", "load_registry"]
 
 REQUIRED_COLUMNS = ("personal_id", "full_name", "date_of_birth", "gender")
-COLUMNS = (*REQUIRED_COLUMNS, "birth_province", "status", "death_date")
-"""The columns the service uses; others of the layout (address, household) are ignored."""
+COLUMNS = (*REQUIRED_COLUMNS, "birth_province", "status", "death_date", "old_id")
+"""The columns the service uses; others of the layout (address, household) are ignored.
+``old_id`` (the old 9-digit ID card number, số CMND) is an optional extra column."""
 
 _BATCH_ROWS = 65_536
 _T = TypeVar("_T")
@@ -110,7 +111,10 @@ def load_registry(path: Path, progress: Callable[[int], None] | None = None) -> 
             f"không đọc được tệp sau dòng {row}",
             f"cannot read the file after row {row}: {error}",
         ) from error
-    registry.seal()
+    try:
+        registry.seal()
+    except ChangeConflict as error:
+        raise RegistryFileError(path, error.message_vi, error.message_en, column="old_id") from None
     return registry
 
 
@@ -201,7 +205,7 @@ class _RowReader:
 
     def read(self, row: int, values: tuple[str | None, ...]) -> tuple[Person, str]:
         """One row as a Person and its search base name; raises RegistryFileError."""
-        pid, name, dob, gender, province, status, death = values
+        pid, name, dob, gender, province, status, death, old_id = values
         if pid is None:
             raise _missing(self.path, row, "personal_id")
         if not (
@@ -265,7 +269,16 @@ class _RowReader:
                 column="death_date",
                 value=death,
             )
-        return Person(pid, kept[0], dob, sex, province, life, death), kept[1]
+        if old_id is not None and not (len(old_id) == 9 and old_id.isascii() and old_id.isdigit()):
+            raise RegistryFileError(
+                self.path,
+                "số CMND cũ phải gồm 9 chữ số",
+                "an old ID number must be 9 digits",
+                row=row,
+                column="old_id",
+                value=old_id,
+            )
+        return Person(pid, kept[0], dob, sex, province, life, death, old_id), kept[1]
 
     def _check(self, row: int, column: str, value: str, check: Callable[[str], _T]) -> _T:
         try:

@@ -48,6 +48,7 @@ class Person(NamedTuple):
     birth_province: str | None  # 3 digits
     status: str  # alive or dead
     death_date: str | None  # YYYY-MM-DD
+    old_id: str | None = None  # the old 9-digit ID card number (số CMND), kept for who held one
 
 
 class UnknownPerson(LookupError):
@@ -84,13 +85,23 @@ def _encode(person: Person) -> bytes:
             person.birth_province or "",
             person.status,
             person.death_date or "",
+            person.old_id or "",
         )
     ).encode()
 
 
 def _decode(key: int, blob: bytes) -> Person:
-    name, dob, gender, province, status, death = blob.decode().split(_SEP)
-    return Person(f"{key:012d}", name, dob, gender, province or None, status, death or None)
+    name, dob, gender, province, status, death, old_id = blob.decode().split(_SEP)
+    return Person(
+        f"{key:012d}", name, dob, gender, province or None, status, death or None, old_id or None
+    )
+
+
+def _old_key(old_id: str) -> int | None:
+    """The int key of a 9-digit old ID (CMND); None for anything else."""
+    if len(old_id) != 9 or not old_id.isascii() or not old_id.isdigit():
+        return None
+    return int(old_id)
 
 
 class Registry:
@@ -106,6 +117,9 @@ class Registry:
         self._index_keys = array("q")
         self._index_ids = array("q")
         self._index_extra: dict[int, list[int]] = {}  # entries added after sealing
+        self._old_keys = array("q")  # old 9-digit IDs (CMND), sorted when sealed …
+        self._old_ids = array("q")  # … beside the personal ID that holds each
+        self._old_extra: dict[int, int] = {}  # old IDs of people added after sealing
         self._sealed = False
 
     def __len__(self) -> int:
@@ -131,8 +145,23 @@ class Registry:
                 "số định danh cá nhân đã có trong sổ",
                 "personal ID already in the registry",
             )
+        old_key = None if person.old_id is None else _old_key(person.old_id)
+        if person.old_id is not None and old_key is None:
+            raise ValueError(f"not a 9-digit old ID: {person.old_id!r}")
+        if old_key is not None and self._holder_of_old(old_key) is not None:
+            raise ChangeConflict(
+                person.personal_id,
+                "số CMND cũ đã thuộc về người khác trong sổ",
+                "old ID number already held by someone in the registry",
+            )
         self._people[key] = _encode(person)
         self._index(key, person, base)
+        if old_key is not None:
+            if self._sealed:
+                self._old_extra[old_key] = key
+            else:
+                self._old_keys.append(old_key)
+                self._old_ids.append(key)
 
     def _index(self, key: int, person: Person, base: str | None = None) -> None:
         """Make a person findable by search under their current name and birth year."""
@@ -146,13 +175,27 @@ class Registry:
             self._index_ids.append(key)
 
     def seal(self) -> None:
-        """Sort the search index; later additions and changes go to a small overlay."""
+        """Sort the search index; later additions and changes go to a small overlay.
+
+        Raises ChangeConflict (naming the second holder) when two people hold one old ID.
+        """
         if self._sealed:
             return
         keys, ids = self._index_keys, self._index_ids
         order = sorted(range(len(keys)), key=keys.__getitem__)
         self._index_keys = array("q", map(keys.__getitem__, order))
         self._index_ids = array("q", map(ids.__getitem__, order))
+        old_keys, old_ids = self._old_keys, self._old_ids
+        order = sorted(range(len(old_keys)), key=old_keys.__getitem__)
+        self._old_keys = array("q", map(old_keys.__getitem__, order))
+        self._old_ids = array("q", map(old_ids.__getitem__, order))
+        for at in range(1, len(self._old_keys)):
+            if self._old_keys[at] == self._old_keys[at - 1]:
+                raise ChangeConflict(
+                    f"{self._old_ids[at]:012d}",
+                    f"số CMND cũ {self._old_keys[at]:09d} thuộc về hai người",
+                    f"old ID number {self._old_keys[at]:09d} held by two people",
+                )
         self._sealed = True
 
     # --- reading ----------------------------------------------------------------------------
@@ -162,6 +205,33 @@ class Registry:
         key = _key(personal_id)
         blob = None if key is None else self._people.get(key)
         return None if blob is None or key is None else _decode(key, blob)
+
+    def _holder_of_old(self, old_key: int) -> int | None:
+        """The personal-ID key of whoever holds an old ID, or None."""
+        if old_key in self._old_extra:
+            return self._old_extra[old_key]
+        if not self._sealed:
+            return None  # while loading: `seal` refuses an old ID held twice
+        at = bisect_left(self._old_keys, old_key)
+        if at < len(self._old_keys) and self._old_keys[at] == old_key:
+            return self._old_ids[at]
+        return None
+
+    def by_old_id(self, old_id: str) -> Person | None:
+        """The person who held this old 9-digit ID card number (số CMND), or None.
+
+        Follows an ID correction: the old ID stays with the person, whose personal ID moved.
+        """
+        old_key = _old_key(old_id)
+        if old_key is None:
+            return None
+        if not self._sealed:
+            self.seal()
+        key = self._holder_of_old(old_key)
+        if key is None:
+            return None
+        current = self.superseded_by(f"{key:012d}")
+        return self.get(current or f"{key:012d}")
 
     def superseded_by(self, personal_id: str) -> str | None:
         """The personal ID that replaced this one after a correction, or None."""
@@ -193,7 +263,7 @@ class Registry:
                 "death_date": None,
                 "superseded_by": self.superseded_by(personal_id),
             }
-        name, dob, held_gender, _, status, death = blob.decode().split(_SEP)
+        name, dob, held_gender, _, status, death, _ = blob.decode().split(_SEP)
         return {
             "personal_id": personal_id,
             "found": True,

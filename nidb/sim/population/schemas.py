@@ -27,6 +27,8 @@ __all__ = [
     "FaultStatus",
     "Health",
     "InjectedFaults",
+    "OldIdRequest",
+    "OldIdResponse",
     "SearchRequest",
     "SearchResponse",
     "VerifiedFields",
@@ -199,6 +201,26 @@ class Candidate(BaseModel):
     date_of_birth: str
     gender: GenderCode
     birth_province: str | None
+    old_id: str | None = Field(
+        None, description="Số CMND cũ (9 chữ số) the registry keeps; `null` when none was held."
+    )
+
+
+class OldIdRequest(_Strict):
+    """Find the person who held an old 9-digit ID card number (tra cứu theo số CMND cũ)."""
+
+    old_id: Annotated[
+        str,
+        Field(pattern=r"^[0-9]{9}$", description="Số CMND cũ: 9 chữ số.", examples=["012345678"]),
+    ]
+
+
+class OldIdResponse(BaseModel):
+    """The person who held the old ID number, or `found: false`."""
+
+    old_id: str
+    found: bool
+    person: Candidate | None = Field(description="`null` when no one held this number.")
 
 
 class SearchResponse(BaseModel):
