@@ -2,9 +2,11 @@
 
 PostgreSQL comes from ``NIDB_TEST_POSTGRES_URL`` if set (a server you run), otherwise the suite
 starts a private throw-away cluster with ``scripts/pg-cluster.sh`` (initdb/pg_ctl) on a free
-loopback port and stops it at the end. Each test gets a fresh database cloned from a migrated
-template (PostgreSQL: ``CREATE DATABASE ... TEMPLATE``; SQLite: a copy of a migrated file), so
-tests never see each other's rows and the migrations run once per session, not once per test.
+loopback port and stops it at the end. Each test gets an empty, migrated register (PostgreSQL:
+a database cloned from a migrated template with ``CREATE DATABASE ... TEMPLATE``, emptied after
+the test and reused while its catalogue is still the template's: tests/pg_registers.py; SQLite:
+a copy of a migrated file), so tests never see each other's rows and the migrations run once per
+session, not once per test.
 Under CI=true a missing PostgreSQL is an error, never a silent skip. Under pytest-xdist
 (``-n 2``) each worker starts its own cluster and names its own template database.
 
@@ -15,7 +17,6 @@ partners: exchange/, api/, web/) and the web harness (``web_app``, ``client``, `
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import subprocess
@@ -44,9 +45,9 @@ from nidb.sim.population.server import BackgroundServer
 from nidb.store.db import ensure_schema, make_engine
 from nidb.web.staff_users import create_staff_user
 from tests import seed
+from tests.pg_registers import PostgresRegisters
 
 ROOT = Path(__file__).resolve().parent.parent
-_counter = itertools.count()
 PG_TEMPLATE = "nidb_template" + (
     f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
 )
@@ -159,6 +160,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_registers(postgres_admin_url: str) -> Iterator[PostgresRegisters]:
+    """The PostgreSQL test databases of this session (of this xdist worker): cloned from the
+    template, emptied after each test and reused (tests/pg_registers.py)."""
+    registers = PostgresRegisters(postgres_admin_url, PG_TEMPLATE)
+    try:
+        yield registers
+    finally:
+        registers.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty register on each engine."""
@@ -167,20 +179,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    name = f"nidb_t{os.getpid()}_{next(_counter)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        # FILE_COPY copies the template's files (the private cluster runs with fsync off): about
-        # half the time of PostgreSQL 15's default, WAL_LOG, which writes every page to the WAL
-        strategy = " STRATEGY FILE_COPY" if conn.dialect.server_version_info >= (15,) else ""
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}{strategy}"))
+    registers: PostgresRegisters = request.getfixturevalue("postgres_registers")
+    name = registers.take()
     try:
-        yield make_url(admin_url).set(database=name).render_as_string(False)
+        yield registers.url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        registers.give_back(name)
 
 
 @pytest.fixture
