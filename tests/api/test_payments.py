@@ -37,11 +37,11 @@ class Live:
 
     def mode(self, **mode: object) -> None:
         httpx.put(
-            f"{self.gateway}/admin/mode", json={"retry_base_seconds": 0.05, **mode}, timeout=5
+            f"{self.gateway}/admin/mode", json={"retry_base_seconds": 0.05, **mode}, timeout=60
         ).raise_for_status()
 
     def callbacks(self) -> list[dict[str, object]]:
-        return list(httpx.get(f"{self.gateway}/admin/callbacks", timeout=5).json())
+        return list(httpx.get(f"{self.gateway}/admin/callbacks", timeout=60).json())
 
 
 @pytest.fixture
@@ -66,10 +66,10 @@ def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
 def pay(live: Live) -> tuple[int, str]:
     view = submit_renewal(live.engine, HEAD, [HEAD, WIFE, SON], 12)
     started = start_payment(live.engine, view.summary.id, HEAD)
-    page = httpx.get(started.pay_url, timeout=5)
+    page = httpx.get(started.pay_url, timeout=60)
     assert "2.906.280 đ" in page.text and "Thanh toán" in page.text
     payment_id = started.pay_url.rsplit("/", 1)[1]
-    reply = httpx.post(f"{live.gateway}/pay/{payment_id}/confirm", timeout=5)
+    reply = httpx.post(f"{live.gateway}/pay/{payment_id}/confirm", timeout=60)
     assert reply.status_code == 303 and "status=paid" in reply.headers["location"]
     return view.summary.id, payment_id
 
@@ -140,7 +140,7 @@ def test_a_late_callback_is_refused_and_a_fresh_resend_then_pays(live: Live) -> 
     assert live.callbacks()[0]["http_status"] == 400
     assert get_dossier(live.engine, dossier_id).summary.state == "awaiting_payment"
     live.mode()
-    httpx.post(f"{live.gateway}/admin/resend/{payment_id}", timeout=5).raise_for_status()
+    httpx.post(f"{live.gateway}/admin/resend/{payment_id}", timeout=60).raise_for_status()
     wait_for(lambda: get_dossier(live.engine, dossier_id).summary.state == "completed")
 
 
@@ -153,7 +153,7 @@ def test_the_gateway_retries_until_nidb_answers(live: Live, register: Engine) ->
     assert again.pay_url == started.pay_url  # one payment per dossier while it is pending
     live.nidb_server.stop()
     payment_id = started.pay_url.rsplit("/", 1)[1]
-    httpx.post(f"{live.gateway}/pay/{payment_id}/confirm", timeout=5)
+    httpx.post(f"{live.gateway}/pay/{payment_id}/confirm", timeout=60)
     wait_for(lambda: len(live.callbacks()) >= 2)  # refused connections, retried
     live.nidb_server.start()
     wait_for(lambda: get_dossier(register, view.summary.id).summary.state == "completed", 30)
@@ -166,7 +166,7 @@ def post_callback(live: Live, body: dict[str, object], secret: str = SECRET) -> 
         f"{live.nidb}{CALLBACK_PATH}",
         content=canonical(body),
         headers={"X-Signature": sign(secret, body), "Content-Type": "application/json"},
-        timeout=5,
+        timeout=60,
     )
 
 
@@ -199,7 +199,7 @@ def test_tampered_amount_unknown_reference_and_a_second_transaction_are_refused(
         f"{live.nidb}{CALLBACK_PATH}",
         content=spaced,
         headers={"X-Signature": f"sha256={digest}"},
-        timeout=5,
+        timeout=60,
     )
     assert not_canonical.status_code == 400
     with live.engine.connect() as conn:
@@ -225,12 +225,12 @@ def test_a_payment_cancelled_at_the_gateway_can_be_paid_again(live: Live) -> Non
     live.mode()
     view = submit_renewal(live.engine, HEAD, [HEAD], 3)
     first = start_payment(live.engine, view.summary.id, HEAD)
-    httpx.post(f"{live.gateway}/pay/{first.pay_url.rsplit('/', 1)[1]}/cancel", timeout=5)
+    httpx.post(f"{live.gateway}/pay/{first.pay_url.rsplit('/', 1)[1]}/cancel", timeout=60)
     wait_for(lambda: get_dossier(live.engine, view.summary.id).payments[0]["status"] == "failed")
     assert get_dossier(live.engine, view.summary.id).summary.state == "awaiting_payment"
     second = start_payment(live.engine, view.summary.id, HEAD)
     assert second.reference.endswith("-2") and second.pay_url != first.pay_url
-    httpx.post(f"{live.gateway}/pay/{second.pay_url.rsplit('/', 1)[1]}/confirm", timeout=5)
+    httpx.post(f"{live.gateway}/pay/{second.pay_url.rsplit('/', 1)[1]}/confirm", timeout=60)
     wait_for(lambda: get_dossier(live.engine, view.summary.id).summary.state == "completed")
     assert [p["status"] for p in get_dossier(live.engine, view.summary.id).payments] == [
         "failed",

@@ -71,7 +71,7 @@ def test_schemathesis_on_the_claims_services_never_fails(
     live: tuple[str, SigningKey], engine: Engine
 ) -> None:
     url, key = live
-    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", timeout=120)
     operations = [
         op
         for op in (result.ok() for result in schema.get_all_operations())
