@@ -48,9 +48,10 @@ browser:
 	  || { $$SUDO apt-get update && \
 	       $$SUDO apt-get install -y --no-install-recommends chromium; }; }
 
-# PYTEST_ARGS: e.g. "-n 2 --dist loadgroup" (pytest-xdist, optional) or "--durations=60"; the
-# suite's budget, its shared fixtures and how to measure it: docs/testing.md
-PYTEST_ARGS ?=
+# PYTEST_ARGS: two workers by default (pytest-xdist; Spark tests share one worker); serial with
+# `make test PYTEST_ARGS=`, or add e.g. "--durations=60"; the suite's budget, its shared fixtures
+# and how to measure it: docs/testing.md
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 test: lint browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
