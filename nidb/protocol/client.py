@@ -23,6 +23,7 @@ from nidb.protocol.envelope import (
 )
 from nidb.protocol.errors import Refused
 from nidb.protocol.keys import SigningKey, VerifyKey
+from nidb.protocol.trusted import keys_from_document
 
 
 class ReplyNotTrusted(Exception):
@@ -75,18 +76,10 @@ class ExchangeClient:
         """Fetch the keys nidb publishes at ``/keys``: the current one and those it retired
         recently (each key's kid is recomputed from the key, never taken from the page)."""
         published = self.http.get("/keys").raise_for_status().json()
-        if not isinstance(published, dict):
-            raise ReplyNotTrusted("/keys is not an object")
-        listed = published.get("keys")
-        entries = listed if isinstance(listed, list) else [published]
-        keys = {}
-        for entry in entries:
-            if isinstance(entry, dict) and isinstance(entry.get("public_key"), str):
-                try:
-                    key = VerifyKey.from_b64(entry["public_key"])
-                except ValueError:
-                    continue
-                keys[key.kid] = key
+        try:
+            keys = keys_from_document(published)
+        except ValueError as error:
+            raise ReplyNotTrusted(str(error)) from None
         try:
             self._server_key = VerifyKey.from_b64(published["public_key"])
         except (KeyError, TypeError, ValueError):
