@@ -141,17 +141,7 @@ def personal_id(shared_share: float) -> cl.CustomComparison:
     bound on how often two different people's records do: most such pairs are one person's).
     Random sampling almost never draws such a pair, which left the level's weight a guess.
     """
-    return cl.CustomComparison(
-        output_column_name="pid",
-        comparison_levels=[
-            cll.NullLevel("pid12"),
-            cll.CustomLevel("pid12_l = pid12_r", "equal").configure(
-                u_probability=shared_share, fix_u_probability=True
-            ),
-            cll.CustomLevel(model.ONE_DIGIT_OFF, "one digit off"),
-            cll.ElseLevel().configure(m_probability=model.WRONG_ID_SHARE, fix_m_probability=True),
-        ],
-    )
+    return model.id_comparison("pid", "pid12", model.ONE_DIGIT_OFF, shared_share)
 
 
 def old_id(shared_share: float) -> cl.CustomComparison:
@@ -160,17 +150,7 @@ def old_id(shared_share: float) -> cl.CustomComparison:
     Two records carrying one 9-digit old ID is evidence as a shared 12-digit ID is, and random
     sampling draws such a pair as seldom (``shared_share``: see ``personal_id``).
     """
-    return cl.CustomComparison(
-        output_column_name="old_id",
-        comparison_levels=[
-            cll.NullLevel("cmnd9"),
-            cll.CustomLevel("cmnd9_l = cmnd9_r", "equal").configure(
-                u_probability=shared_share, fix_u_probability=True
-            ),
-            cll.CustomLevel(model.ONE_OLD_DIGIT_OFF, "one digit off"),
-            cll.ElseLevel().configure(m_probability=model.WRONG_ID_SHARE, fix_m_probability=True),
-        ],
-    )
+    return model.id_comparison("old_id", "cmnd9", model.ONE_OLD_DIGIT_OFF, shared_share)
 
 
 def shared_id_share(con: duckdb.DuckDBPyConnection, column: str = "pid12") -> float:

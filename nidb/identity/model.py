@@ -27,6 +27,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
 from splink.blocking_rule_library import CustomRule
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 
 def name_edits_at_most(edits: int) -> str:
@@ -112,18 +113,33 @@ BIRTH_DATE = cl.CustomComparison(
 WRONG_ID_SHARE = 0.02
 """Share of true record ↔ person links whose declared 12-digit ID is another number."""
 
-PERSONAL_ID = cl.CustomComparison(
-    output_column_name="pid",
-    comparison_levels=[
-        cll.NullLevel("pid12"),
-        cll.CustomLevel("pid12_l = pid12_r", "equal"),
-        cll.CustomLevel(ONE_DIGIT_OFF, "one digit off"),
-        # Declared IDs are wrong for a few percent of true matches (typed over the years, a
-        # relative's ID). Fixed, so that a small or clean batch cannot teach the model that a
-        # wrong ID rules a person out; the decision rule sends such links to a person anyway.
-        cll.ElseLevel().configure(m_probability=WRONG_ID_SHARE, fix_m_probability=True),
-    ],
-)
+
+def id_comparison(
+    output: str, column: str, one_off: str, shared_share: float | None = None
+) -> cl.CustomComparison:
+    """The levels of an identity number (``column``_l/_r): equal, one digit off, other.
+
+    Declared IDs are wrong for a few percent of true matches (typed over the years, a
+    relative's ID): the "other" level's m is fixed, so that a small or clean batch cannot teach
+    the model that a wrong ID rules a person out; the decision rule sends such links to a person
+    anyway. ``shared_share`` (dedupe) fixes the "equal" level's u: random sampling almost never
+    draws two records holding one number, which left that weight a guess.
+    """
+    equal: ComparisonLevelCreator = cll.CustomLevel(f"{column}_l = {column}_r", "equal")
+    if shared_share is not None:
+        equal = equal.configure(u_probability=shared_share, fix_u_probability=True)
+    return cl.CustomComparison(
+        output_column_name=output,
+        comparison_levels=[
+            cll.NullLevel(column),
+            equal,
+            cll.CustomLevel(one_off, "one digit off"),
+            cll.ElseLevel().configure(m_probability=WRONG_ID_SHARE, fix_m_probability=True),
+        ],
+    )
+
+
+PERSONAL_ID = id_comparison("pid", "pid12", ONE_DIGIT_OFF)
 
 ONE_OLD_DIGIT_OFF = (
     "CASE WHEN left(cmnd9_l, 4) = left(cmnd9_r, 4) OR right(cmnd9_l, 4) = right(cmnd9_r, 4) "
@@ -132,16 +148,7 @@ ONE_OLD_DIGIT_OFF = (
 """One digit changed or two neighbouring digits swapped between two old 9-digit IDs (one such
 edit leaves the first four or the last four digits in place)."""
 
-OLD_ID = cl.CustomComparison(
-    output_column_name="old_id",
-    comparison_levels=[
-        cll.NullLevel("cmnd9"),
-        cll.CustomLevel("cmnd9_l = cmnd9_r", "equal"),
-        cll.CustomLevel(ONE_OLD_DIGIT_OFF, "one digit off"),
-        # as for the personal ID: a clean batch must not teach that a wrong number rules out
-        cll.ElseLevel().configure(m_probability=WRONG_ID_SHARE, fix_m_probability=True),
-    ],
-)
+OLD_ID = id_comparison("old_id", "cmnd9", ONE_OLD_DIGIT_OFF)
 """The old 9-digit ID (số CMND): a record carries it where it has no 12-digit ID, the registry
 keeps it (``old_id``); m and u are learned like the personal ID's. Absent on either side (a
 registry extract without the column, a person born after 2006): no evidence."""
