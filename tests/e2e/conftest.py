@@ -31,6 +31,9 @@ from tests.conftest import (  # noqa: F401  (re-exported for the browser tests)
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT_TIMEOUT_MS = 60_000
+"""A whole-page screenshot of a long page (Redoc's full API reference) took over 10 s, the pages'
+default wait, with the other xdist worker busy beside it: a long deadline, not a failure."""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -86,6 +89,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             page.screenshot(
                 path=str(SCREENSHOTS / f"{_artifact_name(request.node.nodeid)}.png"),
                 full_page=True,
+                timeout=SCREENSHOT_TIMEOUT_MS,
             )
         finally:
             context.close()
@@ -99,7 +103,7 @@ def snap(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
     def take(page: Any, step: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         name = f"{_artifact_name(request.node.nodeid)}-{step}.png"
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
 
     return take
 
