@@ -129,20 +129,24 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 
 @pytest.fixture(scope="session")
-def spark_runtime() -> Iterator[SparkRuntime]:
-    """One local Spark session for every Spark test of the run: detection's and matching's
-    parity tests share it instead of each starting and stopping a SparkContext (the JVM itself
-    lives as long as the test process either way). Kept (``keep=True``), so ``nidb match
-    --engine spark`` run in this process reuses it; its settings are matching's test settings
-    (2 cores, 1 GB, 2 shuffle partitions: the data are small).
-    Under CI=true a missing pyspark or Java fails the run (``make install`` installs both);
-    elsewhere the test is skipped with the reason."""
+def spark_available() -> None:
+    """Spark can start here (pyspark and Java). Under CI=true a missing one fails the run
+    (``make install`` installs both); elsewhere the test is skipped with the reason."""
     try:
         spark.ensure_available()
     except spark.SparkUnavailable as missing:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"Spark is required in CI (make install provides it): {missing}")
         pytest.skip(f"Spark not available: {missing}")
+
+
+@pytest.fixture(scope="session")
+def spark_runtime(spark_available: None) -> Iterator[SparkRuntime]:
+    """One local Spark session for every Spark test of the run: detection's and matching's
+    parity tests share it instead of each starting and stopping a SparkContext (the JVM itself
+    lives as long as the test process either way). Kept (``keep=True``), so ``nidb match
+    --engine spark`` run in this process reuses it; its settings are matching's test settings
+    (2 cores, 1 GB, 2 shuffle partitions: the data are small)."""
     runtime = spark.start(cores=2, driver_memory="1g", shuffle_partitions=2, keep=True)
     yield runtime
     runtime.stop()

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from nidb.engines import spark
-
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,24 +38,16 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.usefixtures("spark_available")
 def test_a_started_session_answers_and_prints_nothing_else() -> None:
-    try:
-        spark.ensure_available()
-    except spark.SparkUnavailable as missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Spark is required in CI (make install provides it): {missing}")
-        pytest.skip(f"Spark not available: {missing}")
     done = _python(_START_AND_QUERY)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "42"
     assert done.stderr == ""
 
 
+@pytest.mark.usefixtures("spark_available")
 def test_a_start_that_fails_names_the_cause_in_both_languages(tmp_path: Path) -> None:
-    try:
-        spark.ensure_available()
-    except spark.SparkUnavailable as missing:
-        pytest.skip(f"Spark not available: {missing}")
     done = _python(
         "from nidb.engines import spark\n"
         "try:\n"
