@@ -34,7 +34,8 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="nidb-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.exchange import HOSPITAL, person, prepare, start_cluster, stop_cluster  # noqa: E402
+from bench.cardcheck_cpu import cli  # noqa: E402
+from bench.exchange import HOSPITAL, person, prepare  # noqa: E402
 from bench.soak import TICK, descendants, kib_fields  # noqa: E402
 from nidb.api.app import create_app  # noqa: E402
 from nidb.api.fastpath import PartnerFastPath  # noqa: E402
@@ -91,21 +92,7 @@ async def drive(app: PartnerFastPath, bodies: list[bytes], concurrency: int) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=10_000)
-    parser.add_argument("--warm", type=int, default=2_000, help="checks before measuring")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--cards", type=int, default=100_000)
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "nidb-bench")
-    args = parser.parse_args()
-    folder = args.work / f"pg-exchange-{args.cards}"  # shared with bench/exchange.py, soak.py
-    url = start_cluster(folder)
-    try:
-        run(url, folder, args)
-    finally:
-        stop_cluster(folder)
+    cli(__doc__, run, requests=10_000)
 
 
 def run(url: str, folder: Path, args: argparse.Namespace) -> None:

@@ -23,6 +23,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,11 +52,16 @@ async def drive(runtime: ExchangeRuntime, envelopes: list[bytes], concurrency: i
     await asyncio.gather(*(client() for _ in range(concurrency)))
 
 
-def main() -> None:
+Run = Callable[[str, Path, argparse.Namespace], None]
+
+
+def cli(description: str | None, run: Run, requests: int) -> None:
+    """The card-check CPU benches' options and their private cluster (the register of
+    ``--cards`` cards that bench/exchange.py and soak.py share), around ``run``."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=requests)
     parser.add_argument("--warm", type=int, default=2_000, help="checks before measuring")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cards", type=int, default=100_000)
@@ -67,6 +73,10 @@ def main() -> None:
         run(url, folder, args)
     finally:
         stop_cluster(folder)
+
+
+def main() -> None:
+    cli(__doc__, run, requests=20_000)
 
 
 def run(url: str, folder: Path, args: argparse.Namespace) -> None:
