@@ -26,15 +26,14 @@ bench/results/employer_declarations.md with the load average.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # (bench/employer_declarations_path.py may put another nidb first)
     sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import cpu_seconds, latency_summary, open_loop, wait_up  # noqa: E402
+from bench.loadgen import cpu_seconds, http_request, latency_summary, raw_open_loop, wait_up  # noqa: E402
 from bench.sections import append_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "employer_declarations.md"
@@ -221,28 +220,22 @@ def measure(
         signed = _envelopes(pids, key)
         first = httpx.post(f"{base}{DECLARATION_PATH}", json=signed[0], timeout=30)
         assert first.status_code == 200, first.text
-        local = threading.local()
-
-        def send(payload: dict[str, Any], due: float) -> tuple[float, bool]:
-            http = getattr(local, "http", None)
-            if http is None:
-                http = local.http = httpx.Client(base_url=base, timeout=30)
-            answer = http.post(DECLARATION_PATH, json=payload)
-            return time.perf_counter() - due, answer.status_code == 200
-
-        with ThreadPoolExecutor(max_workers=64) as pool:
-            open_loop(pool, signed[1 : warm + 1], rate, send)  # warm-up, not measured
-            load_before = os.getloadavg()
-            workers_before = _children(server.pid)
-            cpu_before = cpu_seconds(server.pid)
-            db_before = cpu_seconds(postmaster) if postmaster else 0.0
-            start = time.perf_counter()
-            results = open_loop(pool, signed[warm + 1 :], rate, send)
-            elapsed = time.perf_counter() - start - 0.2
-            cpu = cpu_seconds(server.pid) - cpu_before
-            db_cpu = (cpu_seconds(postmaster) - db_before) if postmaster else 0.0
-            load_after = os.getloadavg()
-            restarted = len(workers_before - _children(server.pid))
+        prepared = [
+            http_request(f"127.0.0.1:{port}", DECLARATION_PATH, json.dumps(envelope).encode())
+            for envelope in signed[1:]
+        ]
+        raw_open_loop("127.0.0.1", port, prepared[:warm], rate)  # warm-up, not measured
+        load_before = os.getloadavg()
+        workers_before = _children(server.pid)
+        cpu_before = cpu_seconds(server.pid)
+        db_before = cpu_seconds(postmaster) if postmaster else 0.0
+        start = time.perf_counter()
+        results = raw_open_loop("127.0.0.1", port, prepared[warm:], rate)
+        elapsed = time.perf_counter() - start - 0.2
+        cpu = cpu_seconds(server.pid) - cpu_before
+        db_cpu = (cpu_seconds(postmaster) - db_before) if postmaster else 0.0
+        load_after = os.getloadavg()
+        restarted = len(workers_before - _children(server.pid))
     finally:
         server.terminate()
         server.wait(30)
@@ -348,7 +341,8 @@ def main() -> None:
             f"{'' if args.old == 'merge-base' else f' --old {args.old}'}`. Machine: "
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
             f"`nidb serve --workers {args.workers}` as a subprocess; client in the bench's "
-            f"process (open loop, 64 threads, envelopes signed before the run); "
+            f"process (open loop on one asyncio loop, 64 kept-alive connections, envelopes signed "
+            f"and requests prepared as bytes before the run); "
             f"{new['sent']:,} declarations measured after {new['warm']:,} warm-up ones at the "
             "same rate, once every worker accepts. Each: one signed one-worker increase (BHXH "
             "code issued, person, link, wage, three periods, card, audit entries, outbox "

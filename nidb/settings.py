@@ -80,6 +80,24 @@ class Settings(BaseSettings):
     """The portal's own external base URL, for the OpenID Connect ``redirect_uri``; default:
     taken from the incoming request."""
 
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    """PostgreSQL connections each process keeps open (SQLAlchemy's ``pool_size``). A connection
+    beyond it (up to ``db_max_overflow`` more) is closed as soon as it is returned, and opening
+    one costs a server process, so the steady load of a ``nidb serve`` worker should fit in
+    it: the declaration path uses at most ``declaration_threads`` at once."""
+
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    """Extra PostgreSQL connections a process may open for a burst (closed when returned).
+    Each ``nidb serve`` worker may hold ``db_pool_size + db_max_overflow`` connections: keep
+    their sum over all workers and hosts under the server's ``max_connections``."""
+
+    declaration_threads: int = Field(default=6, ge=1, le=64)
+    """Signed employer declarations each ``nidb serve`` worker applies at once; more wait their
+    turn. Each declaration makes about twenty database round trips in a thread, and every
+    round trip hands the interpreter lock between the threads of a worker: beyond a few
+    threads that hand-off, not the CPU, bounds throughput (bench/employer_declarations.py:
+    132 declarations/s with 40 threads, ~158 with 4 to 10, on the same machine)."""
+
     access_log_linger_ms: float = Field(default=3.0, ge=0, le=100)
     """How long a busy access-log writer keeps its batch open for more entries (PostgreSQL):
     one commit per dozen requests instead of one per request (docs/exchange.md)."""

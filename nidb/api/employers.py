@@ -10,11 +10,14 @@ transaction: a refused envelope leaves nothing, not even its message id.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -36,6 +39,7 @@ from nidb.protocol.employers import (
 from nidb.protocol.envelope import MEMBER_ID, NIDB_MEMBER, new_header, sign
 from nidb.protocol.errors import RefusalCode, Refused
 from nidb.protocol.keys import SigningKey
+from nidb.settings import get_settings
 from nidb.store.audit import write_audit
 
 __all__ = ["mount", "router"]
@@ -205,8 +209,15 @@ def _status(conn: Connection, admission: EmployerAdmission) -> tuple[int, dict[s
 async def post_declaration(request: Request) -> JSONResponse:
     raw = await request.body()
     app = request.app
-    return await run_in_threadpool(
-        _handle, app.state.engine, app.state.key, DECLARATION_SERVICE, raw, _declare, request.scope
+    state = app.state
+    limiter = getattr(state, "declaration_limiter", None)
+    if limiter is None:  # made in the worker's own event loop, on its first declaration
+        limiter = state.declaration_limiter = CapacityLimiter(get_settings().declaration_threads)
+    return await anyio.to_thread.run_sync(
+        functools.partial(
+            _handle, state.engine, state.key, DECLARATION_SERVICE, raw, _declare, request.scope
+        ),
+        limiter=limiter,
     )
 
 

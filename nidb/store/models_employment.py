@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nidb.store.base import Base, BigId, now_column
@@ -33,6 +33,9 @@ class DeclaredWage(Base):
     __tablename__ = "declared_wages"
     __table_args__ = (
         UniqueConstraint("employer_code", "bhxh_code", "from_month"),
+        # a declaration reads the employer's rows of its workers by personal ID: without this an
+        # employer's every row was read (0.25 ms per declaration at 1,800 rows, growing with it)
+        Index("ix_declared_wages_employer_person", "employer_code", "personal_id"),
         CheckConstraint("wage > 0", name="wage_positive"),
         CheckConstraint("to_month IS NULL OR to_month >= from_month", name="months_ordered"),
         CheckConstraint(
@@ -42,7 +45,7 @@ class DeclaredWage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    employer_code: Mapped[str] = mapped_column(String(20), index=True)
+    employer_code: Mapped[str] = mapped_column(String(20))
     bhxh_code: Mapped[str] = mapped_column(String(10), index=True)
     personal_id: Mapped[str | None] = mapped_column(String(12))
     from_month: Mapped[date] = mapped_column(Date)
