@@ -149,9 +149,6 @@ def dedupe_file(
             dedupe_model.shared_id_share(con), dedupe_model.shared_id_share(con, "cmnd9")
         )
         linker = Linker(db_api.register("records_f"), settings, log_level=None)
-        linker.table_management.register_term_frequency_lookup(
-            db_api.register(dedupe_model.name_place_frequencies(con)), "name_place"
-        )
         model.train(
             linker,
             ["l.bhxh_code = r.bhxh_code", *model.DETERMINISTIC_RULES[:2]],

@@ -64,9 +64,7 @@ NAME = cl.CustomComparison(
     comparison_levels=[
         cll.NullLevel("name_base"),
         cll.CustomLevel("name_lower_l = name_lower_r", "exact").configure(
-            tf_adjustment_column="name_place",
-            tf_adjustment_weight=1.0,
-            disable_tf_exact_match_detection=True,
+            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
         ),
         cll.CustomLevel(
             "name_base_l = name_base_r "
@@ -97,10 +95,7 @@ NAME = cl.CustomComparison(
 insurer: a name typed without any diacritics (an old ASCII system) is the same name, while two
 names both written with diacritics that differ in them (Hùng, Hưng) may be two people — twins
 are often named so; and one typo is a typo, while two edits are as often another name (Nga,
-Ngọc). The term frequency of an exactly equal name is its frequency in the records' province
-(``name_place_frequencies``), not in the whole country; the other levels keep the national
-frequency of the name without diacritics (Splink adjusts them by the u of an exact match on
-the term-frequency column, which the province column has no level for)."""
+Ngọc)."""
 
 _FULL_DATE = "dob_precision_{0} = 'day' AND NOT (dob_month_{0} = 1 AND dob_day_{0} = 1)"
 
@@ -221,50 +216,6 @@ def province_codes(written: list[str]) -> list[str | None]:
     return [names.get(province_key(text)) for text in written]
 
 
-PROVINCE_PRIOR_RECORDS = 1000.0
-"""How many records' worth of weight the national frequency of a name carries in its frequency
-in one province (``name_place_frequencies``): a province's own count decides once it holds
-many more records than this, and a name seen once among a few hundred records is not taken
-for a rare name there. A prior strength, set from first principles, not from a run."""
-
-
-def name_place_frequencies(con: duckdb.DuckDBPyConnection) -> str:
-    """Create ``name_place_tf``, the term-frequency table of ``records_f.name_place``; its name.
-
-    A common name in one province is rare in another (names follow regions and families), and
-    two namesakes of one province agree on the province too: the chance that two people's
-    records share a name *given that they share the province* is the name's frequency in that
-    province, which is what the name's weight must use beside the province comparison. It is
-    learned from the records being deduplicated: the name's count in the province, shrunk
-    towards its national frequency by ``PROVINCE_PRIOR_RECORDS``; a record whose province is
-    unknown takes the national frequency.
-    """
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE name_place_tf AS
-        WITH national AS (
-            SELECT name_base, count(*) / (SELECT count(name_base) FROM records_f) AS tf
-            FROM records_f WHERE name_base IS NOT NULL GROUP BY name_base
-        ),
-        places AS (
-            SELECT place, count(*) AS n FROM (
-                SELECT coalesce(birth_place, home_province) AS place FROM records_f
-                WHERE name_base IS NOT NULL
-            ) WHERE place IS NOT NULL GROUP BY place
-        ),
-        local AS (
-            SELECT coalesce(birth_place, home_province) AS place, name_base, count(*) AS k
-            FROM records_f WHERE name_base IS NOT NULL GROUP BY ALL
-        )
-        SELECT l.place || '|' || l.name_base AS name_place,
-               (l.k + {PROVINCE_PRIOR_RECORDS} * n.tf) / (p.n + {PROVINCE_PRIOR_RECORDS})
-                   AS tf_name_place
-        FROM local l JOIN national n USING (name_base) JOIN places p USING (place)
-        UNION ALL
-        SELECT '*|' || name_base, tf FROM national
-    """)
-    return "name_place_tf"
-
-
 def add_features(con: duckdb.DuckDBPyConnection) -> None:
     """Give ``records_f`` (from ``features.load_records``) the dedupe-only columns."""
     tails = [
@@ -280,9 +231,7 @@ def add_features(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE records_f AS
         SELECT f.*,
                coalesce(x.birth_province, left(x.pid12, 3)) AS birth_place,
-               h.home_province,
-               coalesce(coalesce(x.birth_province, left(x.pid12, 3)), h.home_province, '*')
-                   || '|' || f.name_base AS name_place
+               h.home_province
         FROM records_f f
         JOIN records_x x USING (unique_id)
         JOIN records_in i ON i.record_id = f.unique_id
