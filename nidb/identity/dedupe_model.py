@@ -6,8 +6,9 @@ with each other, and two records of one person carry evidence that a registry ro
 - **birth province**, from the ``birth_province`` column or else from the first three digits
   of a 12-digit personal ID (the code of the province of birth), so a record without the
   column still says where its person was born;
-- **province of residence**, the last part of the address, mapped to the 34-province list of
-  1 July 2025 (old and new names alike), so two addresses in different communes of one
+- **province of residence**, the province name the address ends with, however the address
+  is written (commas, hyphens or no separator; TP.HCM, Sài Gòn; a country at the end), mapped
+  to the 34-province list of 1 July 2025 (old and new names alike), so two addresses in different communes of one
   province — a person who moved, or an older address on the second code — agree on something,
   and two namesakes in different provinces disagree.
 
@@ -216,17 +217,56 @@ def province_codes(written: list[str]) -> list[str | None]:
     return [names.get(province_key(text)) for text in written]
 
 
+_PUNCTUATION = re.compile(r"[,.;:/\\()\[\]\-–—_]+")
+_COUNTRY = ("viet nam", "vietnam", "vn")
+ALIASES = {"hcm": "79", "tphcm": "79", "sai gon": "79", "hn": "01", "tphn": "01"}
+"""Short forms of a province seen at the end of addresses (TP.HCM, Sài Gòn, HN), by their
+code in the 63-province list."""
+
+
+def _words(text: str) -> str:
+    """Text reduced to lower-case words without diacritics or punctuation."""
+    flat = strip_diacritics(text).lower().replace("đ", "d")
+    return " ".join(_PUNCTUATION.sub(" ", flat).split())
+
+
+def address_province_codes(addresses: list[str]) -> list[str | None]:
+    """The 34-province code of the province each address ends with (None: none found).
+
+    Addresses are written in many styles: parts separated by commas, hyphens or nothing, the
+    province's full or short name (Tỉnh, TP., TP.HCM, Sài Gòn), a country at the end. The
+    province is the longest run of last words (after a country name) that names one.
+    """
+    names = {_words(name): code for name, code in _province_names().items()}
+    names.update({alias: successor(code) for alias, code in ALIASES.items()})
+    longest = max(len(name.split()) for name in names)
+    found: list[str | None] = []
+    for address in addresses:
+        words = _words(address).split()
+        for country in _COUNTRY:
+            size = len(country.split())
+            if words[-size:] == country.split():
+                words = words[:-size]
+                break
+        code = None
+        for size in range(min(longest, len(words)), 0, -1):
+            code = names.get(" ".join(words[-size:]))
+            if code is not None:
+                break
+        found.append(code)
+    return found
+
+
 def add_features(con: duckdb.DuckDBPyConnection) -> None:
     """Give ``records_f`` (from ``features.load_records``) the dedupe-only columns."""
-    tails = [
+    addresses = [
         row[0]
         for row in con.execute(
-            "SELECT DISTINCT trim(regexp_extract(address, ',([^,]*)$', 1)) FROM records_in "
-            "WHERE address IS NOT NULL"
+            "SELECT DISTINCT address FROM records_in WHERE address IS NOT NULL"
         ).fetchall()
     ]
-    codes = province_codes(tails)
-    con.register("home_map_arrow", pa.table({"tail": tails, "home_province": codes}))
+    codes = address_province_codes(addresses)
+    con.register("home_map_arrow", pa.table({"address": addresses, "home_province": codes}))
     con.execute("""
         CREATE OR REPLACE TEMP TABLE records_f AS
         SELECT f.*,
@@ -235,7 +275,7 @@ def add_features(con: duckdb.DuckDBPyConnection) -> None:
         FROM records_f f
         JOIN records_x x USING (unique_id)
         JOIN records_in i ON i.record_id = f.unique_id
-        LEFT JOIN home_map_arrow h ON h.tail = trim(regexp_extract(i.address, ',([^,]*)$', 1))
+        LEFT JOIN home_map_arrow h ON h.address = i.address
         ORDER BY x._row
     """)
     con.unregister("home_map_arrow")

@@ -274,3 +274,21 @@ def test_a_namesake_beside_a_certain_merge_is_proposed_not_merged(tmp_path: Path
     assert rows["Z1"]["cluster_id"] == rows["Z2"]["cluster_id"] == rows["V1"]["cluster_id"]
     assert rows["Z1"]["decision"] == rows["Z2"]["decision"] == "auto"
     assert rows["V1"]["decision"] == "review"
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        ("Số 9 Hàng Bạc, Hà Nội", "01"),
+        ("12 Lê Lợi - P. Bến Nghé - Q.1 - TP.HCM", "79"),
+        ("Số 5 Kim Mã Hà Nội", "01"),
+        ("thôn 3, xã Long Hải, Bà Rịa - Vũng Tàu, Việt Nam", "79"),
+        ("xã Nam Hà, Hà Nam", "37"),
+        ("Số 2 Trần Phú, Sài Gòn", "79"),
+        ("thôn 3, xã Phúc Xá", None),
+    ],
+)
+def test_the_province_is_read_from_an_address_in_any_style(address: str, code: str | None) -> None:
+    from nidb.identity.dedupe_model import address_province_codes
+
+    assert address_province_codes([address]) == [code]
