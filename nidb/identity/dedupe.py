@@ -37,14 +37,15 @@ from nidb.identity.features import load_records
 CONFLICT = """
     (a.pid12 IS NOT NULL AND b.pid12 IS NOT NULL AND damerau_levenshtein(a.pid12, b.pid12) > 1)
     OR (a.cmnd9 IS NOT NULL AND b.cmnd9 IS NOT NULL AND damerau_levenshtein(a.cmnd9, b.cmnd9) > 1)
-    OR NOT (damerau_levenshtein(a.name_base, b.name_base) <= 1
+    OR NOT (damerau_levenshtein(a.name_flat, b.name_flat) <= 1
             OR (a.family = b.family AND a.given = b.given
                 AND (a.middle = '' OR b.middle = ''
                      OR contains(a.middle, b.middle) OR contains(b.middle, a.middle))))
     OR abs(a.dob_year - b.dob_year) > 1
 """
 """Two records that cannot be one person without a staff member saying so: personal IDs (or
-old 9-digit IDs) more than one typed digit apart (twins, a relative's ID); names more than one typed letter apart,
+old 9-digit IDs) more than one typed digit apart (twins, a relative's ID); names more than one typed letter apart
+(the spaces between words aside: a joined or split word is no other name),
 unless only a middle name is missing (twins and siblings share everything else, and Vietnamese
 given names one letter apart — Hùng, Dũng; Linh, Ninh — are different names, so the name as a
 whole must agree); or birth years more than a year apart."""

@@ -60,20 +60,25 @@ The generator's people move only within their province, so EM would learn "never
 such pairs outright; people do move between provinces, and these floors keep a disagreement
 strong evidence without making it proof."""
 
+_UNSPACED = "replace(name_lower_{0}, ' ', '')"
+"""The name as typed, lower-case, without its spaces: Vietnamese names are written syllable by
+syllable, so two names whose letters agree but whose words are joined or split differently
+(Thị Hương, ThịHương) are one name, not a typo."""
+
 NAME = cl.CustomComparison(
     output_column_name="name",
     comparison_levels=[
         cll.NullLevel("name_base"),
-        cll.CustomLevel("name_lower_l = name_lower_r", "exact").configure(
-            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
+        cll.CustomLevel(f"{_UNSPACED.format('l')} = {_UNSPACED.format('r')}", "exact").configure(
+            tf_adjustment_column="name_flat", tf_adjustment_weight=1.0
         ),
         cll.CustomLevel(
-            "name_base_l = name_base_r "
-            "AND (name_lower_l = name_base_l OR name_lower_r = name_base_r)",
+            "name_flat_l = name_flat_r "
+            f"AND ({_UNSPACED.format('l')} = name_flat_l OR {_UNSPACED.format('r')} = name_flat_r)",
             "typed without diacritics",
-        ).configure(tf_adjustment_column="name_base", tf_adjustment_weight=1.0),
-        cll.CustomLevel("name_base_l = name_base_r", "other diacritics").configure(
-            tf_adjustment_column="name_base", tf_adjustment_weight=1.0
+        ).configure(tf_adjustment_column="name_flat", tf_adjustment_weight=1.0),
+        cll.CustomLevel("name_flat_l = name_flat_r", "other diacritics").configure(
+            tf_adjustment_column="name_flat", tf_adjustment_weight=1.0
         ),
         cll.CustomLevel(
             "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
@@ -95,7 +100,7 @@ NAME = cl.CustomComparison(
 """The matching model's name levels, with two splits that matter between records of one
 insurer: a name typed without any diacritics (an old ASCII system) is the same name, while two
 names both written with diacritics that differ in them (Hùng, Hưng) may be two people — twins
-are often named so; and one typo is a typo, while two edits are as often another name (Nga,
+are often named so; and one typo is a typo (the levels ignore the spaces between words), while two edits are as often another name (Nga,
 Ngọc)."""
 
 _FULL_DATE = "dob_precision_{0} = 'day' AND NOT (dob_month_{0} = 1 AND dob_day_{0} = 1)"

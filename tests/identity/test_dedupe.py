@@ -292,3 +292,45 @@ def test_the_province_is_read_from_an_address_in_any_style(address: str, code: s
     from nidb.identity.dedupe_model import address_province_codes
 
     assert address_province_codes([address]) == [code]
+
+
+def test_a_second_code_with_a_joined_name_word_is_merged(tmp_path: Path) -> None:
+    # the same letters, two words typed as one: the same name, not a typo
+    rows = _with_rows(
+        tmp_path,
+        [
+            "J1,0100000061,Trần Thị Thu Hà,1971-10-05,F,001171224466,001,"
+            '"Số 12 ngõ 5 Hàng Bạc, phường Hoàn Kiếm, Hà Nội",',
+            "J2,0100000062,Trần Thị ThuHà,1971-10-05,F,,001,"
+            '"Số 12 ngõ 5 Hàng Bạc, phường Hoàn Kiếm, Hà Nội",',
+        ],
+    )
+    assert rows["J1"]["cluster_id"] == rows["J2"]["cluster_id"]
+    assert rows["J1"]["decision"] == rows["J2"]["decision"] == "auto"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "conflict"),
+    [
+        ("tran thi thu ha", "tran thi thhuha", False),  # a joined word and a doubled letter
+        ("tran thi thu ha", "tran thi thu hai", False),  # one letter
+        ("tran thi thu ha", "tran thi thu hanh", True),  # two letters: another name
+    ],
+)
+def test_the_spaces_between_name_words_are_no_conflict(
+    left: str, right: str, conflict: bool
+) -> None:
+    import duckdb
+
+    from nidb.identity.dedupe import CONFLICT
+
+    con = duckdb.connect()
+    for alias, name in (("a", left), ("b", right)):
+        parts = name.split()
+        con.execute(
+            f"CREATE TABLE {alias} AS SELECT NULL::VARCHAR AS pid12, NULL::VARCHAR AS cmnd9, "
+            "? AS name_base, ? AS name_flat, ? AS family, ? AS middle, ? AS given, "
+            "1971 AS dob_year",
+            [name, name.replace(" ", ""), parts[0], " ".join(parts[1:-1]), parts[-1]],
+        )
+    assert con.execute(f"SELECT {CONFLICT} FROM a, b").fetchall() == [(conflict,)]
