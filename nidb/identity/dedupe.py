@@ -147,7 +147,9 @@ def dedupe_file(
         logging.getLogger("splink").setLevel(logging.ERROR)
         db_api = DuckDBAPI(connection=con)
         settings = dedupe_model.settings(
-            dedupe_model.shared_id_share(con), dedupe_model.shared_id_share(con, "cmnd9")
+            dedupe_model.shared_id_share(con),
+            dedupe_model.shared_id_share(con, "cmnd9"),
+            dedupe_model.learned_shares(con),
         )
         linker = Linker(db_api.register("records_f"), settings, log_level=None)
         model.train(

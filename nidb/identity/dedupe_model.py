@@ -20,6 +20,7 @@ carrying one personal ID are.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -58,45 +59,52 @@ MOVED_SHARE = 0.05
 
 The generator's people move only within their province, so EM would learn "never" and veto
 such pairs outright; people do move between provinces, and these floors keep a disagreement
-strong evidence without making it proof."""
+strong evidence without making it proof. The four shares are the prior of ``learned_shares``,
+which learns them from each batch (``Shares``)."""
 
 _UNSPACED = "replace(name_lower_{0}, ' ', '')"
 """The name as typed, lower-case, without its spaces: Vietnamese names are written syllable by
 syllable, so two names whose letters agree but whose words are joined or split differently
 (Thị Hương, ThịHương) are one name, not a typo."""
 
-NAME = cl.CustomComparison(
-    output_column_name="name",
-    comparison_levels=[
-        cll.NullLevel("name_base"),
-        cll.CustomLevel(f"{_UNSPACED.format('l')} = {_UNSPACED.format('r')}", "exact").configure(
-            tf_adjustment_column="name_flat", tf_adjustment_weight=1.0
-        ),
-        cll.CustomLevel(
-            "name_flat_l = name_flat_r "
-            f"AND ({_UNSPACED.format('l')} = name_flat_l OR {_UNSPACED.format('r')} = name_flat_r)",
-            "typed without diacritics",
-        ).configure(tf_adjustment_column="name_flat", tf_adjustment_weight=1.0),
-        cll.CustomLevel("name_flat_l = name_flat_r", "other diacritics").configure(
-            tf_adjustment_column="name_flat", tf_adjustment_weight=1.0
-        ),
-        cll.CustomLevel(
-            "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
-            "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
-            "OR contains(middle_l, middle_r))",
-            "middle missing",
-        ),
-        cll.CustomLevel(model.name_edits_at_most(1), "one typo"),
-        # hardly ever seen between one person's records, so EM cannot learn it: fixed
-        cll.CustomLevel(model.name_edits_at_most(2), "two edits").configure(
-            m_probability=TWO_EDITS_SHARE, fix_m_probability=True
-        ),
-        cll.CustomLevel("family_l = family_r AND given_l = given_r", "family and given").configure(
-            m_probability=TWO_EDITS_SHARE, fix_m_probability=True
-        ),
-        cll.ElseLevel(),
-    ],
-)
+
+def _name(two_edits_share: float) -> cl.CustomComparison:
+    """The name levels (``NAME``), the two-edit levels' m given."""
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.NullLevel("name_base"),
+            cll.CustomLevel(
+                f"{_UNSPACED.format('l')} = {_UNSPACED.format('r')}", "exact"
+            ).configure(tf_adjustment_column="name_flat", tf_adjustment_weight=1.0),
+            cll.CustomLevel(
+                "name_flat_l = name_flat_r "
+                f"AND ({_UNSPACED.format('l')} = name_flat_l OR {_UNSPACED.format('r')} = name_flat_r)",
+                "typed without diacritics",
+            ).configure(tf_adjustment_column="name_flat", tf_adjustment_weight=1.0),
+            cll.CustomLevel("name_flat_l = name_flat_r", "other diacritics").configure(
+                tf_adjustment_column="name_flat", tf_adjustment_weight=1.0
+            ),
+            cll.CustomLevel(
+                "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
+                "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
+                "OR contains(middle_l, middle_r))",
+                "middle missing",
+            ),
+            cll.CustomLevel(model.name_edits_at_most(1), "one typo"),
+            # hardly ever seen between one person's records, so EM cannot learn it: fixed
+            cll.CustomLevel(model.name_edits_at_most(2), "two edits").configure(
+                m_probability=two_edits_share, fix_m_probability=True
+            ),
+            cll.CustomLevel(
+                "family_l = family_r AND given_l = given_r", "family and given"
+            ).configure(m_probability=two_edits_share, fix_m_probability=True),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+NAME = _name(TWO_EDITS_SHARE)
 """The matching model's name levels, with two splits that matter between records of one
 insurer: a name typed without any diacritics (an old ASCII system) is the same name, while two
 names both written with diacritics that differ in them (Hùng, Hưng) may be two people — twins
@@ -105,36 +113,42 @@ Ngọc)."""
 
 _FULL_DATE = "dob_precision_{0} = 'day' AND NOT (dob_month_{0} = 1 AND dob_day_{0} = 1)"
 
-BIRTH_DATE = cl.CustomComparison(
-    output_column_name="dob",
-    comparison_levels=[
-        cll.NullLevel("dob_year"),
-        cll.CustomLevel(
-            f"dob_year_l = dob_year_r AND dob_month_l = dob_month_r AND dob_day_l = dob_day_r "
-            f"AND {_FULL_DATE.format('l')} AND {_FULL_DATE.format('r')}",
-            "exact",
-        ),
-        cll.CustomLevel(
-            "dob_year_l = dob_year_r AND (dob_precision_l = 'year' OR dob_precision_r = 'year' "
-            "OR (dob_month_l = 1 AND dob_day_l = 1) OR (dob_month_r = 1 AND dob_day_r = 1))",
-            "year only",
-        ),
-        cll.CustomLevel(
-            "dob_year_l = dob_year_r AND dob_month_l = dob_month_r "
-            "AND (dob_precision_l = 'month' OR dob_precision_r = 'month')",
-            "month only",
-        ),
-        cll.CustomLevel(
-            "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
-            "day and month swapped",
-        ),
-        cll.CustomLevel("dob_year_l = dob_year_r", "same year").configure(
-            m_probability=OTHER_DAY_SHARE, fix_m_probability=True
-        ),
-        cll.CustomLevel("abs(dob_year_l - dob_year_r) = 1", "one year apart"),
-        cll.ElseLevel(),
-    ],
-)
+
+def _birth_date(other_day_share: float) -> cl.CustomComparison:
+    """The levels of ``BIRTH_DATE``, the fixed m given."""
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob_year"),
+            cll.CustomLevel(
+                f"dob_year_l = dob_year_r AND dob_month_l = dob_month_r AND dob_day_l = dob_day_r "
+                f"AND {_FULL_DATE.format('l')} AND {_FULL_DATE.format('r')}",
+                "exact",
+            ),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND (dob_precision_l = 'year' OR dob_precision_r = 'year' "
+                "OR (dob_month_l = 1 AND dob_day_l = 1) OR (dob_month_r = 1 AND dob_day_r = 1))",
+                "year only",
+            ),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND dob_month_l = dob_month_r "
+                "AND (dob_precision_l = 'month' OR dob_precision_r = 'month')",
+                "month only",
+            ),
+            cll.CustomLevel(
+                "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
+                "day and month swapped",
+            ),
+            cll.CustomLevel("dob_year_l = dob_year_r", "same year").configure(
+                m_probability=other_day_share, fix_m_probability=True
+            ),
+            cll.CustomLevel("abs(dob_year_l - dob_year_r) = 1", "one year apart"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+BIRTH_DATE = _birth_date(OTHER_DAY_SHARE)
 """The matching model's birth-date levels, but "exact" means a full date: two records that know
 only the year (or the 1 January placeholder) of one birth agree on far less than a day — as an
 "exact" agreement, two namesakes born in 1957 looked like one person."""
@@ -173,25 +187,30 @@ def shared_id_share(con: duckdb.DuckDBPyConnection, column: str = "pid12") -> fl
     return max(shared / max(records * (records - 1) / 2, 1.0), 1e-12)
 
 
-PLACE = cl.CustomComparison(
-    output_column_name="place",
-    comparison_levels=[
-        cll.CustomLevel(
-            "(birth_place_l IS NULL OR birth_place_r IS NULL) "
-            "AND (home_province_l IS NULL OR home_province_r IS NULL)"
-        ).configure(is_null_level=True),
-        cll.CustomLevel(
-            "birth_place_l = birth_place_r AND home_province_l = home_province_r",
-            "born and living in one province",
-        ),
-        cll.CustomLevel("birth_place_l = birth_place_r", "born in one province"),
-        cll.CustomLevel(
-            "birth_place_l IS NOT NULL AND birth_place_r IS NOT NULL", "born in two provinces"
-        ).configure(m_probability=OTHER_BIRTH_PLACE_SHARE, fix_m_probability=True),
-        cll.CustomLevel("home_province_l = home_province_r", "living in one province"),
-        cll.ElseLevel().configure(m_probability=MOVED_SHARE, fix_m_probability=True),
-    ],
-)
+def _place(other_birth_place_share: float, moved_share: float) -> cl.CustomComparison:
+    """The levels of ``PLACE``, the fixed m given."""
+    return cl.CustomComparison(
+        output_column_name="place",
+        comparison_levels=[
+            cll.CustomLevel(
+                "(birth_place_l IS NULL OR birth_place_r IS NULL) "
+                "AND (home_province_l IS NULL OR home_province_r IS NULL)"
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                "birth_place_l = birth_place_r AND home_province_l = home_province_r",
+                "born and living in one province",
+            ),
+            cll.CustomLevel("birth_place_l = birth_place_r", "born in one province"),
+            cll.CustomLevel(
+                "birth_place_l IS NOT NULL AND birth_place_r IS NOT NULL", "born in two provinces"
+            ).configure(m_probability=other_birth_place_share, fix_m_probability=True),
+            cll.CustomLevel("home_province_l = home_province_r", "living in one province"),
+            cll.ElseLevel().configure(m_probability=moved_share, fix_m_probability=True),
+        ],
+    )
+
+
+PLACE = _place(OTHER_BIRTH_PLACE_SHARE, MOVED_SHARE)
 """Province of birth and province of residence, in one comparison: most people live where they
 were born, so the two agreeing are hardly more telling than one (as separate comparisons they
 would be counted twice and make namesakes of one province look like one person)."""
@@ -286,19 +305,100 @@ def add_features(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("home_map_arrow")
 
 
-def settings(shared_share: float, shared_old_share: float = 1e-12) -> SettingsCreator:
+@dataclass(frozen=True)
+class Shares:
+    """The m of the levels EM cannot learn (disagreements rare between one person's records)."""
+
+    two_edits: float = TWO_EDITS_SHARE
+    other_day: float = OTHER_DAY_SHARE
+    other_birth_place: float = OTHER_BIRTH_PLACE_SHARE
+    moved: float = MOVED_SHARE
+
+
+PRIOR_PAIRS = 100.0
+"""How many pairs' worth of weight the set shares (``Shares()``) carry in ``learned_shares``:
+a batch with a few hundred pairs of one person's records mostly speaks for itself, a small
+one keeps the set values. A prior strength, from first principles, not from a run."""
+
+_FULL = (
+    "a.dob_precision = 'day' AND NOT (a.dob_month = 1 AND a.dob_day = 1) "
+    "AND b.dob_precision = 'day' AND NOT (b.dob_month = 1 AND b.dob_day = 1)"
+)
+
+
+def learned_shares(con: duckdb.DuckDBPyConnection) -> Shares:
+    """The shares of ``Shares`` learned from the records being deduplicated.
+
+    Records of two BHXH codes that hold one 12-digit personal ID are one person's (the ID is
+    certain evidence, and says nothing about the name, the birth date or the provinces): how
+    often their names are two edits apart, their birth dates another day of the same year,
+    their declared birth provinces or their provinces of residence different, is how often one
+    person's records disagree so. Each share is the posterior mean with the set value as prior
+    worth ``PRIOR_PAIRS`` pairs, so a batch whose records disagree more than the set values
+    (other typing habits, people who move) weighs those disagreements less, and one whose
+    records never do weighs them more.
+    """
+    prior = Shares()
+    row = con.execute(f"""
+        WITH pairs AS (
+            SELECT a.name_base AS na, b.name_base AS nb, a.name_flat AS fa, b.name_flat AS fb,
+                   a.family = b.family AND a.given = b.given AS same_fg,
+                   a.middle <> b.middle AND (a.middle = '' OR b.middle = ''
+                       OR contains(a.middle, b.middle) OR contains(b.middle, a.middle))
+                       AS middle_missing,
+                   a.dob_year AS ya, b.dob_year AS yb,
+                   a.dob_year = b.dob_year AND {_FULL}
+                       AND NOT (a.dob_month = b.dob_month AND a.dob_day = b.dob_day)
+                       AND NOT (a.dob_month = b.dob_day AND a.dob_day = b.dob_month)
+                       AS other_day,
+                   a.birth_province AS pa, b.birth_province AS pb,
+                   a.home_province AS ha, b.home_province AS hb
+            FROM records_f a JOIN records_f b
+              ON a.pid12 = b.pid12 AND a.unique_id < b.unique_id AND a.bhxh_code <> b.bhxh_code
+        )
+        SELECT count(*) FILTER (WHERE na IS NOT NULL AND nb IS NOT NULL),
+               count(*) FILTER (WHERE na IS NOT NULL AND nb IS NOT NULL AND fa <> fb
+                   AND NOT (same_fg AND middle_missing)
+                   AND damerau_levenshtein(na, nb) > 1
+                   AND (damerau_levenshtein(na, nb) <= 2 OR same_fg)),
+               count(*) FILTER (WHERE ya IS NOT NULL AND yb IS NOT NULL),
+               count(*) FILTER (WHERE ya IS NOT NULL AND yb IS NOT NULL AND other_day),
+               count(*) FILTER (WHERE pa IS NOT NULL AND pb IS NOT NULL),
+               count(*) FILTER (WHERE pa IS NOT NULL AND pb IS NOT NULL AND pa <> pb),
+               count(*) FILTER (WHERE ha IS NOT NULL AND hb IS NOT NULL),
+               count(*) FILTER (WHERE ha IS NOT NULL AND hb IS NOT NULL AND ha <> hb)
+        FROM pairs
+    """).fetchall()[0]
+    counts = [int(value or 0) for value in row]
+
+    def share(known: int, disagree: int, set_value: float) -> float:
+        return (disagree + PRIOR_PAIRS * set_value) / (known + PRIOR_PAIRS)
+
+    return Shares(
+        two_edits=share(counts[0], counts[1], prior.two_edits),
+        other_day=share(counts[2], counts[3], prior.other_day),
+        other_birth_place=share(counts[4], counts[5], prior.other_birth_place),
+        moved=share(counts[6], counts[7], prior.moved),
+    )
+
+
+def settings(
+    shared_share: float, shared_old_share: float = 1e-12, shares: Shares | None = None
+) -> SettingsCreator:
     """The dedupe model before training (``shared_share``: see ``personal_id``;
-    ``shared_old_share``: the same for the old ID, see ``old_id``)."""
+    ``shared_old_share``: the same for the old ID, see ``old_id``; ``shares``: the m of the
+    levels EM cannot learn, ``learned_shares``, by default the set values)."""
+    shares = shares or Shares()
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
-            NAME,
-            BIRTH_DATE,
+            _name(shares.two_edits),
+            _birth_date(shares.other_day),
             personal_id(shared_share),
             old_id(shared_old_share),
             model.GENDER,
-            PLACE,
+            _place(shares.other_birth_place, shares.moved),
             model.ADDRESS,
         ],
         blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in BLOCKING_RULES],

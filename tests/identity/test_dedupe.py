@@ -334,3 +334,30 @@ def test_the_spaces_between_name_words_are_no_conflict(
             [name, name.replace(" ", ""), parts[0], " ".join(parts[1:-1]), parts[-1]],
         )
     assert con.execute(f"SELECT {CONFLICT} FROM a, b").fetchall() == [(conflict,)]
+
+
+def test_the_shares_of_disagreeing_records_are_learned_from_records_sharing_an_id(
+    tmp_path: Path,
+) -> None:
+    from nidb.identity import dedupe_model, model
+    from nidb.identity.features import load_records
+
+    header = "record_id,bhxh_code,full_name,date_of_birth,gender,personal_id,birth_province,address,employer_code\n"
+    rows = []
+    for n in range(50):  # 50 people, each under two codes with one ID; every other one moved
+        pid = f"001190{n:06d}"
+        home = "Hà Nội" if n % 2 else "Huế"
+        rows.append(f'A{n},01{n:08d},Lê Văn Tâm,1990-03-04,M,{pid},001,"Số 1, {home}",\n')
+        rows.append(f'B{n},02{n:08d},Lê Văn Tâm,1990-03-04,M,{pid},001,"Số 2, Hà Nội",\n')
+    (tmp_path / "records.csv").write_text(header + "".join(rows), encoding="utf-8")
+    con = model.connect(1, "500MB")
+    load_records(con, tmp_path / "records.csv")
+    dedupe_model.add_features(con)
+    shares = dedupe_model.learned_shares(con)
+    prior = dedupe_model.Shares()
+    # 25 of 50 pairs live in two provinces: the share rises from the set 5 % towards a half
+    assert shares.moved == pytest.approx((25 + 100 * prior.moved) / 150)
+    # none differ in name, day or birth province: those shares fall below the set values
+    assert shares.two_edits == pytest.approx(100 * prior.two_edits / 150)
+    assert shares.other_day < prior.other_day
+    assert shares.other_birth_place < prior.other_birth_place
