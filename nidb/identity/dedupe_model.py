@@ -329,8 +329,9 @@ _FULL = (
 def learned_shares(con: duckdb.DuckDBPyConnection) -> Shares:
     """The shares of ``Shares`` learned from the records being deduplicated.
 
-    Records of two BHXH codes that hold one 12-digit personal ID are one person's (the ID is
-    certain evidence, and says nothing about the name, the birth date or the provinces): how
+    Records of two BHXH codes that hold one 12-digit personal ID, or one old 9-digit ID, are one
+    person's (the ID is certain evidence, and says nothing about the name, the birth date or the
+    provinces): how
     often their names are two edits apart, their birth dates another day of the same year,
     their declared birth provinces or their provinces of residence different, is how often one
     person's records disagree so. Each share is the posterior mean with the set value as prior
@@ -340,7 +341,14 @@ def learned_shares(con: duckdb.DuckDBPyConnection) -> Shares:
     """
     prior = Shares()
     row = con.execute(f"""
-        WITH pairs AS (
+        WITH linked AS (
+            SELECT a.unique_id AS ua, b.unique_id AS ub FROM records_f a JOIN records_f b
+              ON a.pid12 = b.pid12 AND a.unique_id < b.unique_id AND a.bhxh_code <> b.bhxh_code
+            UNION
+            SELECT a.unique_id, b.unique_id FROM records_f a JOIN records_f b
+              ON a.cmnd9 = b.cmnd9 AND a.unique_id < b.unique_id AND a.bhxh_code <> b.bhxh_code
+        ),
+        pairs AS (
             SELECT a.name_base AS na, b.name_base AS nb, a.name_flat AS fa, b.name_flat AS fb,
                    a.family = b.family AND a.given = b.given AS same_fg,
                    a.middle <> b.middle AND (a.middle = '' OR b.middle = ''
@@ -353,8 +361,9 @@ def learned_shares(con: duckdb.DuckDBPyConnection) -> Shares:
                        AS other_day,
                    a.birth_province AS pa, b.birth_province AS pb,
                    a.home_province AS ha, b.home_province AS hb
-            FROM records_f a JOIN records_f b
-              ON a.pid12 = b.pid12 AND a.unique_id < b.unique_id AND a.bhxh_code <> b.bhxh_code
+            FROM linked
+            JOIN records_f a ON a.unique_id = linked.ua
+            JOIN records_f b ON b.unique_id = linked.ub
         )
         SELECT count(*) FILTER (WHERE na IS NOT NULL AND nb IS NOT NULL),
                count(*) FILTER (WHERE na IS NOT NULL AND nb IS NOT NULL AND fa <> fb

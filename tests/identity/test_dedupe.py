@@ -345,7 +345,7 @@ def test_the_shares_of_disagreeing_records_are_learned_from_records_sharing_an_i
     header = "record_id,bhxh_code,full_name,date_of_birth,gender,personal_id,birth_province,address,employer_code\n"
     rows = []
     for n in range(50):  # 50 people, each under two codes with one ID; every other one moved
-        pid = f"001190{n:06d}"
+        pid = f"001190{n:06d}" if n >= 10 else f"0123{n:05d}"  # ten hold an old 9-digit ID
         home = "Hà Nội" if n % 2 else "Huế"
         rows.append(f'A{n},01{n:08d},Lê Văn Tâm,1990-03-04,M,{pid},001,"Số 1, {home}",\n')
         rows.append(f'B{n},02{n:08d},Lê Văn Tâm,1990-03-04,M,{pid},001,"Số 2, Hà Nội",\n')
