@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nidb.identity.dedupe import dedupe_file
+from nidb.identity.dedupe import _Clusters, _decide, dedupe_file
 from nidb.sim.generate import generate
 
 
@@ -233,3 +233,131 @@ def test_the_province_of_an_address_is_read_in_the_34_province_list(
     from nidb.identity.dedupe_model import province_codes
 
     assert province_codes([written]) == [code]
+
+
+def test_a_certain_merge_stays_automatic_beside_a_namesake_proposed_to_it() -> None:
+    # A and B (two codes) are joined by a certain link; C, a namesake, only by a likely one
+    by_code, proposed = _Clusters(), _Clusters()
+    for left, right in (("A", "B"), ("B", "C")):
+        proposed.join(left, right)
+    person = {"A": "A", "B": "A", "C": "C"}
+    rows = {
+        record: decision
+        for record, _, decision in _decide(["A", "B", "C"], person, proposed, by_code)
+    }
+    assert rows == {"A": "auto", "B": "auto", "C": "review"}
+
+
+def test_two_certain_merges_proposed_together_are_both_held_for_review() -> None:
+    # which of A+B and C+D the proposal is about is itself the question: all of it to staff
+    by_code, proposed = _Clusters(), _Clusters()
+    for left, right in (("A", "B"), ("B", "C"), ("C", "D")):
+        proposed.join(left, right)
+    person = {"A": "A", "B": "A", "C": "C", "D": "C"}
+    decided = _decide(["A", "B", "C", "D"], person, proposed, by_code)
+    assert {decision for _, _, decision in decided} == {"review"}
+    assert len({cluster for _, cluster, _ in decided}) == 1
+
+
+def test_a_namesake_beside_a_certain_merge_is_proposed_not_merged(tmp_path: Path) -> None:
+    # Z1 and Z2 hold one personal ID under two codes, Z3 the name and the full birth date: a
+    # certain person. V1, a common name with a birth year only, is likely the same: proposed
+    rows = _with_rows(
+        tmp_path,
+        [
+            "Z1,0100000041,Nguyễn Thị Hương,1984-02-17,F,001184000311,001,Số 9 Hàng Bạc,",
+            "Z2,0100000042,Nguyễn Thị Hương,1984-02-17,F,001184000311,001,Số 9 Hàng Bạc,",
+            "Z3,0100000043,Nguyễn Thị Hương,1984-02-17,F,,001,,",
+            "V1,0100000051,Nguyễn Thị Hương,1984,F,,001,,",
+        ],
+    )
+    assert rows["Z1"]["cluster_id"] == rows["Z2"]["cluster_id"] == rows["V1"]["cluster_id"]
+    assert rows["Z1"]["decision"] == rows["Z2"]["decision"] == "auto"
+    assert rows["V1"]["decision"] == "review"
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        ("Số 9 Hàng Bạc, Hà Nội", "01"),
+        ("12 Lê Lợi - P. Bến Nghé - Q.1 - TP.HCM", "79"),
+        ("Số 5 Kim Mã Hà Nội", "01"),
+        ("thôn 3, xã Long Hải, Bà Rịa - Vũng Tàu, Việt Nam", "79"),
+        ("xã Nam Hà, Hà Nam", "37"),
+        ("Số 2 Trần Phú, Sài Gòn", "79"),
+        ("thôn 3, xã Phúc Xá", None),
+    ],
+)
+def test_the_province_is_read_from_an_address_in_any_style(address: str, code: str | None) -> None:
+    from nidb.identity.dedupe_model import address_province_codes
+
+    assert address_province_codes([address]) == [code]
+
+
+def test_a_second_code_with_a_joined_name_word_is_merged(tmp_path: Path) -> None:
+    # the same letters, two words typed as one: the same name, not a typo
+    rows = _with_rows(
+        tmp_path,
+        [
+            "J1,0100000061,Trần Thị Thu Hà,1971-10-05,F,001171224466,001,"
+            '"Số 12 ngõ 5 Hàng Bạc, phường Hoàn Kiếm, Hà Nội",',
+            "J2,0100000062,Trần Thị ThuHà,1971-10-05,F,,001,"
+            '"Số 12 ngõ 5 Hàng Bạc, phường Hoàn Kiếm, Hà Nội",',
+        ],
+    )
+    assert rows["J1"]["cluster_id"] == rows["J2"]["cluster_id"]
+    assert rows["J1"]["decision"] == rows["J2"]["decision"] == "auto"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "conflict"),
+    [
+        ("tran thi thu ha", "tran thi thhuha", False),  # a joined word and a doubled letter
+        ("tran thi thu ha", "tran thi thu hai", False),  # one letter
+        ("tran thi thu ha", "tran thi thu hanh", True),  # two letters: another name
+    ],
+)
+def test_the_spaces_between_name_words_are_no_conflict(
+    left: str, right: str, conflict: bool
+) -> None:
+    import duckdb
+
+    from nidb.identity.dedupe import CONFLICT
+
+    con = duckdb.connect()
+    for alias, name in (("a", left), ("b", right)):
+        parts = name.split()
+        con.execute(
+            f"CREATE TABLE {alias} AS SELECT NULL::VARCHAR AS pid12, NULL::VARCHAR AS cmnd9, "
+            "? AS name_base, ? AS name_flat, ? AS family, ? AS middle, ? AS given, "
+            "1971 AS dob_year",
+            [name, name.replace(" ", ""), parts[0], " ".join(parts[1:-1]), parts[-1]],
+        )
+    assert con.execute(f"SELECT {CONFLICT} FROM a, b").fetchall() == [(conflict,)]
+
+
+def test_the_shares_of_disagreeing_records_are_learned_from_records_sharing_an_id(
+    tmp_path: Path,
+) -> None:
+    from nidb.identity import dedupe_model, model
+    from nidb.identity.features import load_records
+
+    header = "record_id,bhxh_code,full_name,date_of_birth,gender,personal_id,birth_province,address,employer_code\n"
+    rows = []
+    for n in range(50):  # 50 people, each under two codes with one ID; every other one moved
+        pid = f"001190{n:06d}" if n >= 10 else f"0123{n:05d}"  # ten hold an old 9-digit ID
+        home = "Hà Nội" if n % 2 else "Huế"
+        rows.append(f'A{n},01{n:08d},Lê Văn Tâm,1990-03-04,M,{pid},001,"Số 1, {home}",\n')
+        rows.append(f'B{n},02{n:08d},Lê Văn Tâm,1990-03-04,M,{pid},001,"Số 2, Hà Nội",\n')
+    (tmp_path / "records.csv").write_text(header + "".join(rows), encoding="utf-8")
+    con = model.connect(1, "500MB")
+    load_records(con, tmp_path / "records.csv")
+    dedupe_model.add_features(con)
+    shares = dedupe_model.learned_shares(con)
+    prior = dedupe_model.Shares()
+    # 25 of 50 pairs live in two provinces: the share rises from the set 5 % towards a half
+    assert shares.moved == pytest.approx((25 + 100 * prior.moved) / 150)
+    # none differ in name, day or birth province: those shares fall below the set values
+    assert shares.two_edits == pytest.approx(100 * prior.two_edits / 150)
+    assert shares.other_day < prior.other_day
+    assert shares.other_birth_place < prior.other_birth_place
