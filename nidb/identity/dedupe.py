@@ -8,10 +8,7 @@ model's comparisons plus the evidence records carry about each other), and clust
   ``CONFLICT`` between the two records) and of shared BHXH codes, provided no two records of
   the component conflict either — a chain A~B~C whose ends conflict is not certain;
 - a likely link (p ≥ ``review``) that is not certain joins two clusters into one proposed
-  cluster whose records get ``review``: a staff member decides the merge. When exactly one of
-  the certain persons in it joins two or more BHXH codes, that person's records keep ``auto``
-  and the others are ``review``, proposed to join it (``_decide``): a namesake loosely linked
-  to a certain merge does not hold the merge back.
+  cluster whose records all get ``review``: a staff member decides the merge.
 
 Twins and namesakes are the danger — a wrong merge gives a person a stranger's contribution
 history. Twins share the birth date, the address, the family and often the middle name; what
@@ -199,7 +196,7 @@ def dedupe_file(
         ]
         person = _consistent(con, ids, certain, by_code)
         summary.split_clusters = len({certain.find(r) for r in ids if person[r] != certain.find(r)})
-        rows = _decide(ids, person, proposed, by_code)
+        rows = _decide(ids, person, proposed)
         _write(con, rows, out)
         cells.write_rejected(con, out)
         summary.rejected_cells = int(
@@ -316,33 +313,17 @@ def _consistent(
 
 
 def _decide(
-    ids: list[str], person: dict[str, str], proposed: _Clusters, by_code: _Clusters
+    ids: list[str], person: dict[str, str], proposed: _Clusters
 ) -> list[tuple[str, str, str]]:
-    """(record_id, cluster_id, decision) per record: proposed clusters, auto when certain.
-
-    A proposed cluster that is one certain person is ``auto`` throughout. One that holds
-    several certain persons goes to review, but not as a whole when exactly one of them joins
-    two or more BHXH codes: that person's records were joined by certain links alone and stay
-    ``auto`` (a namesake loosely linked to them does not make those links less certain), and
-    only the others are ``review`` — proposed to join it, for a staff member to decide. With two
-    or more such persons in one proposal, which one the others belong to is itself the
-    question, so the whole proposal is ``review``.
-    """
+    """(record_id, cluster_id, decision) per record: proposed clusters, auto when certain."""
     members: dict[str, set[str]] = {}
-    codes: dict[str, set[str]] = {}
     for record in ids:
         members.setdefault(proposed.find(record), set()).add(person[record])
-        codes.setdefault(person[record], set()).add(by_code.find(record))
-    core: dict[str, str] = {}
-    for root, persons in members.items():
-        merged = [who for who in persons if len(codes[who]) > 1]
-        if len(merged) == 1:
-            core[root] = merged[0]
     rows = []
     for record in ids:
         root = proposed.find(record)
-        certain = len(members[root]) == 1 or core.get(root) == person[record]
-        rows.append((record, f"C{root}", "auto" if certain else "review"))
+        decision = "auto" if len(members[root]) == 1 else "review"
+        rows.append((record, f"C{root}", decision))
     return rows
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nidb.identity.dedupe import _Clusters, _decide, dedupe_file
+from nidb.identity.dedupe import dedupe_file
 from nidb.sim.generate import generate
 
 
@@ -233,47 +233,6 @@ def test_the_province_of_an_address_is_read_in_the_34_province_list(
     from nidb.identity.dedupe_model import province_codes
 
     assert province_codes([written]) == [code]
-
-
-def test_a_certain_merge_stays_automatic_beside_a_namesake_proposed_to_it() -> None:
-    # A and B (two codes) are joined by a certain link; C, a namesake, only by a likely one
-    by_code, proposed = _Clusters(), _Clusters()
-    for left, right in (("A", "B"), ("B", "C")):
-        proposed.join(left, right)
-    person = {"A": "A", "B": "A", "C": "C"}
-    rows = {
-        record: decision
-        for record, _, decision in _decide(["A", "B", "C"], person, proposed, by_code)
-    }
-    assert rows == {"A": "auto", "B": "auto", "C": "review"}
-
-
-def test_two_certain_merges_proposed_together_are_both_held_for_review() -> None:
-    # which of A+B and C+D the proposal is about is itself the question: all of it to staff
-    by_code, proposed = _Clusters(), _Clusters()
-    for left, right in (("A", "B"), ("B", "C"), ("C", "D")):
-        proposed.join(left, right)
-    person = {"A": "A", "B": "A", "C": "C", "D": "C"}
-    decided = _decide(["A", "B", "C", "D"], person, proposed, by_code)
-    assert {decision for _, _, decision in decided} == {"review"}
-    assert len({cluster for _, cluster, _ in decided}) == 1
-
-
-def test_a_namesake_beside_a_certain_merge_is_proposed_not_merged(tmp_path: Path) -> None:
-    # Z1 and Z2 hold one personal ID under two codes, Z3 the name and the full birth date: a
-    # certain person. V1, a common name with a birth year only, is likely the same: proposed
-    rows = _with_rows(
-        tmp_path,
-        [
-            "Z1,0100000041,Nguyễn Thị Hương,1984-02-17,F,001184000311,001,Số 9 Hàng Bạc,",
-            "Z2,0100000042,Nguyễn Thị Hương,1984-02-17,F,001184000311,001,Số 9 Hàng Bạc,",
-            "Z3,0100000043,Nguyễn Thị Hương,1984-02-17,F,,001,,",
-            "V1,0100000051,Nguyễn Thị Hương,1984,F,,001,,",
-        ],
-    )
-    assert rows["Z1"]["cluster_id"] == rows["Z2"]["cluster_id"] == rows["V1"]["cluster_id"]
-    assert rows["Z1"]["decision"] == rows["Z2"]["decision"] == "auto"
-    assert rows["V1"]["decision"] == "review"
 
 
 @pytest.mark.parametrize(
