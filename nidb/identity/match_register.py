@@ -129,13 +129,13 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
         persons.c.verification_status,
         persons.c.merged_into,
     )
-    registry_query = _registry_query()
+    citizens_query = registry_query()
     paths = (folder / "records.parquet", folder / "registry.parquet")
     open_ids: set[str] = set()
     with engine.connect() as conn:
         for query, path, columns in (
             (records_query, paths[0], RECORD_COLUMNS),
-            (registry_query, paths[1], REGISTRY_COLUMNS),
+            (citizens_query, paths[1], REGISTRY_COLUMNS),
         ):
             schema = pa.schema([(c, pa.string()) for c in columns])
             with pq.ParquetWriter(path, schema) as writer:
@@ -155,7 +155,7 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
     return paths[0], paths[1], open_ids
 
 
-def _registry_query() -> Select[Any]:
+def registry_query() -> Select[Any]:
     """The citizens in the registry file's columns; an old ID held by two citizens is left out.
 
     Such a number names nobody (the file mode refuses a registry file that has one); the

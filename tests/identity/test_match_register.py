@@ -297,3 +297,37 @@ def test_an_old_id_two_citizens_hold_is_no_evidence_and_stops_nothing(
     decided = _decided_as(engine, chosen)
     assert decided[record_id] == "other"
     assert "other" not in [v for k, v in decided.items() if k != record_id], decided
+
+
+def test_the_console_shows_the_records_cmnd_beside_the_citizens_old_id(
+    engine: Engine, province: Path, tmp_path: Path
+) -> None:
+    from nidb.identity import review
+
+    chosen = _known_only_by_old_id(province, tmp_path, keep_old_id=True)
+    load(engine, tmp_path)
+    (record_id, pid), (_, stranger) = list(chosen.items())[:2]
+    with engine.begin() as conn:
+        declared = conn.execute(
+            text("SELECT declared_id FROM persons WHERE record_id = :r"), {"r": record_id}
+        ).scalar_one()
+        twelve = conn.execute(
+            text("SELECT record_id FROM persons WHERE declared_id_kind = 'cccd' LIMIT 1")
+        ).scalar_one()
+        items = [
+            conn.execute(
+                text("INSERT INTO review_items (record_id, kind, candidate_personal_id, score, "
+                     "reasons, status) VALUES (:r, 'match', :p, 0.9, 'NAME_DIFFERENT', 'open') "
+                     "RETURNING id"),
+                {"r": r, "p": p},
+            ).scalar_one()
+            for r, p in ((record_id, pid), (record_id, stranger), (twelve, pid))
+        ]  # fmt: skip
+    own, other, none = (
+        {f.field: f for f in review.get_item(engine, item).fields} for item in items
+    )
+    assert (own["old_id"].record, own["old_id"].registry) == (declared, declared)
+    assert own["old_id"].agrees and own["old_id"].label.startswith("Số CMND cũ")
+    assert other["old_id"].record == declared and other["old_id"].registry not in (None, declared)
+    assert other["old_id"].reasons == ("ID_OLD_CMND",)
+    assert "old_id" not in none
