@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, case, func, insert, select, text, update
 
 from nidb.domain.review import ReviewKind
 from nidb.domain.verification import VerificationStatus
@@ -63,7 +63,10 @@ REGISTRY_COLUMNS = (
     "household_id",
     "status",
     "death_date",
+    "old_id",
 )
+"""The registry file's columns, ``old_id`` included (docs/interchange.md): the old 9-digit ID
+card number is evidence for a record whose declared ID is 9 digits, as in the file mode."""
 
 Stage = Callable[[str], None]
 
@@ -117,7 +120,6 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
     import pyarrow.parquet as pq
 
     persons = models.Person.__table__
-    citizens = models.Citizen.__table__
     records_query = select(
         *(
             persons.c.declared_id.label("personal_id") if c == "personal_id" else persons.c[c]
@@ -127,13 +129,13 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
         persons.c.verification_status,
         persons.c.merged_into,
     )
-    registry_query = select(*(citizens.c[c] for c in REGISTRY_COLUMNS))
+    citizens_query = registry_query()
     paths = (folder / "records.parquet", folder / "registry.parquet")
     open_ids: set[str] = set()
     with engine.connect() as conn:
         for query, path, columns in (
             (records_query, paths[0], RECORD_COLUMNS),
-            (registry_query, paths[1], REGISTRY_COLUMNS),
+            (citizens_query, paths[1], REGISTRY_COLUMNS),
         ):
             schema = pa.schema([(c, pa.string()) for c in columns])
             with pq.ParquetWriter(path, schema) as writer:
@@ -151,6 +153,26 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
                     ]
                     writer.write_table(pa.table(cells, schema=schema))
     return paths[0], paths[1], open_ids
+
+
+def registry_query() -> Select[Any]:
+    """The citizens in the registry file's columns; an old ID held by two citizens is left out.
+
+    Such a number names nobody (the file mode refuses a registry file that has one); the
+    import keeps a file from bringing one twice, but two files may (docs/interchange.md).
+    """
+    citizens = models.Citizen.__table__
+    shared = (
+        select(citizens.c.old_id)
+        .where(citizens.c.old_id.is_not(None))
+        .group_by(citizens.c.old_id)
+        .having(func.count() > 1)
+        .subquery("shared_old_ids")
+    )
+    old_id = case((shared.c.old_id.is_(None), citizens.c.old_id)).label("old_id")
+    return select(
+        *(old_id if c == "old_id" else citizens.c[c] for c in REGISTRY_COLUMNS)
+    ).select_from(citizens.outerjoin(shared, shared.c.old_id == citizens.c.old_id))
 
 
 def _text(value: object) -> str | None:

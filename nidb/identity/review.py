@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 
 from nidb.domain.review import ReviewKind
 from nidb.identity import dedupe_merge, review_decisions
+from nidb.identity.reasons import Reason
 from nidb.identity.review_decisions import audit, changes_on_accept, reject
 from nidb.identity.review_types import (
     KINDS,
@@ -235,4 +236,13 @@ def _compare(
                 reasons,
             )
         )
+    if record is not None and record["declared_id_kind"] == "cmnd":
+        rows.append(_old_id_row(record["declared_id"], registry))
     return tuple(rows)
+
+
+def _old_id_row(declared: str, registry: dict[str, Any] | None) -> FieldComparison:
+    """The record's 9-digit CMND beside the old ID the population database keeps."""
+    theirs = None if registry is None else registry["old_id"]
+    reasons = () if theirs == declared else (Reason.ID_OLD_CMND.value,)
+    return FieldComparison("old_id", "Số CMND cũ (old ID card number)", declared, theirs, reasons)

@@ -7,7 +7,8 @@ How a batch runs (the same on SQLite and PostgreSQL):
 2. In one transaction: rows stream through validation in chunks into a temporary staging table
    (PostgreSQL: COPY; SQLite: executemany), bad rows stream to a quarantine file
    that has no name until the commit (``quarantine``).
-3. Rows whose record key repeats within the file are quarantined (the first one wins).
+3. Rows whose record key repeats within the file are quarantined (the first one wins), and
+   so are rows repeating another column the layout holds unique (``Layout.unique``).
 4. One ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE data differs`` moves staging into the
    register, so rows already there and identical are left untouched.
 5. The batch row, its audit entry and its outbox event are written; then COMMIT.
@@ -112,7 +113,7 @@ def import_file(
         try:
             with engine.begin() as conn:
                 clock = time.perf_counter()
-                stage = Stage(conn, layout)
+                stage = Stage(conn, layout, columns)
                 chunks = validated_chunks(layout, columns, reader, today, workers, stage)
                 for problems, good, errors in chunks:
                     for problem in problems:
@@ -133,6 +134,15 @@ def import_file(
                         "DUPLICATE_KEY",
                         f"trùng khóa với dòng {first} (same record key as row {first})",
                     )
+                for column in layout.unique:
+                    for row, value, first in stage.repeats((column,)):
+                        quarantine.add(
+                            row,
+                            column,
+                            value,
+                            "DUPLICATE_VALUE",
+                            f"trùng {column} với dòng {first} (same {column} as row {first})",
+                        )
                 batch_id = _new_batch(conn, layout, path, sha, started)
                 report.phases["dedupe"] = time.perf_counter() - clock
                 clock = time.perf_counter()

@@ -8,7 +8,7 @@ and identical are left untouched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,9 +34,12 @@ class StagingFailed(SQLAlchemyError):
 class Stage:
     """A temporary table holding one batch's valid rows, tagged with their row numbers."""
 
-    def __init__(self, conn: Connection, layout: Layout) -> None:
+    def __init__(self, conn: Connection, layout: Layout, present: Collection[str] = ()) -> None:
+        """``present``: the file's columns; a ``layout.kept_if_absent`` column not among them
+        is left as the register holds it when an existing row is updated."""
         self.conn = conn
         self.layout = layout
+        self.kept = frozenset(c for c in layout.kept_if_absent if c not in present)
         self.dialect = conn.dialect.name
         self.name = f"nidb_stage_{layout.kind}"
         self.table = Table(
@@ -78,32 +81,34 @@ class Stage:
 
     def duplicate_keys(self) -> Iterator[tuple[int, str, int]]:
         """(row, key, first row) for every row repeating an earlier row's key; removes them."""
-        key = ", ".join(self.layout.key)
-        key_text = " || ',' || ".join(f"COALESCE(CAST({k} AS TEXT), '')" for k in self.layout.key)
+        return self.repeats(self.layout.key)
+
+    def repeats(self, columns: tuple[str, ...]) -> Iterator[tuple[int, str, int]]:
+        """(row, value, first row) for every row repeating an earlier row's ``columns``
+        (rows with an empty one aside); removes them from staging."""
+        names = ", ".join(columns)
+        shown = " || ',' || ".join(f"COALESCE(CAST({c} AS TEXT), '')" for c in columns)
+        filled = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+        repeated = (
+            f"FROM {self.name} s JOIN (SELECT {names}, MIN(_row) AS first_row FROM {self.name} "
+            f"WHERE {filled} GROUP BY {names} HAVING COUNT(*) > 1) f USING ({names}) "
+            f"WHERE s._row <> f.first_row"
+        )
         rows = self.conn.execute(
-            text(
-                f"SELECT s._row, {key_text}, f.first_row FROM {self.name} s JOIN "
-                f"(SELECT {key}, MIN(_row) AS first_row FROM {self.name} GROUP BY {key} "
-                f"HAVING COUNT(*) > 1) f USING ({key}) WHERE s._row <> f.first_row ORDER BY s._row"
-            )
+            text(f"SELECT s._row, {shown}, f.first_row {repeated} ORDER BY s._row")
         ).all()
         if rows:
             self.conn.execute(
-                text(
-                    f"DELETE FROM {self.name} WHERE _row IN ("
-                    f"SELECT s._row FROM {self.name} s JOIN (SELECT {key}, MIN(_row) AS first_row "
-                    f"FROM {self.name} GROUP BY {key} HAVING COUNT(*) > 1) f USING ({key}) "
-                    f"WHERE s._row <> f.first_row)"
-                )
+                text(f"DELETE FROM {self.name} WHERE _row IN (SELECT s._row {repeated})")
             )
-        yield from ((row, key_value, first) for row, key_value, first in rows)
+        yield from ((row, value, first) for row, value, first in rows)
 
     def merge(self, batch_id: int) -> tuple[int, int]:
         """Upsert staging into the register; returns (inserted, updated)."""
         layout = self.layout
         target = layout.table.name
         cols = ", ".join(layout.targets)
-        data_cols = [c for c in layout.targets if c not in layout.key]
+        data_cols = [c for c in layout.targets if c not in layout.key and c not in self.kept]
         distinct = "IS DISTINCT FROM" if self.dialect == "postgresql" else "IS NOT"
         changed = " OR ".join(f"{target}.{c} {distinct} excluded.{c}" for c in data_cols)
         assignments = [f"{c} = excluded.{c}" for c in data_cols] + ["batch_id = excluded.batch_id"]

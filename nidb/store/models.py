@@ -70,6 +70,9 @@ class Citizen(Base):
     household_id: Mapped[str | None] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(5))
     death_date: Mapped[date | None] = mapped_column(Date)
+    old_id: Mapped[str | None] = mapped_column(String(9), index=True)
+    """The old 9-digit ID card number (số CMND) the population database keeps for whoever
+    held one; evidence for matching a record that declares it, never an identifier."""
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 

@@ -40,6 +40,7 @@ COLUMNS = {
     "permanent_address": "Địa chỉ thường trú",
     "status": "Tình trạng",
     "death_date": "Ngày mất",
+    "old_id": "Số CMND cũ",
     "verified_personal_id": "Số định danh đã xác thực",
 }
 """Columns of a person record and of the population extract."""

@@ -193,3 +193,141 @@ def test_kill_9_while_links_are_written_then_rerun_writes_each_link_once(
         )
         == 0
     )
+
+
+def _known_only_by_old_id(province: Path, folder: Path, *, keep_old_id: bool) -> dict[str, str]:
+    """Write a copy of the province where some records are tied to their person by the old ID
+    alone; returns those records' true personal IDs by record ID.
+
+    The chosen records declare their person's own 9-digit CMND and a full birth date, and both
+    words of the name that blocking searches by (family and given name) are replaced, so
+    nothing but the old ID finds the person (the birth date and the middle name then support
+    it). ``keep_old_id=False`` drops the registry's ``old_id`` column.
+    """
+    registry = read(province / "registry.csv")
+    records = read(province / "records.csv")
+    truth = {row["record_id"]: row["personal_id"] for row in read(province / "truth.csv")}
+    holder = {row["old_id"]: row["personal_id"] for row in registry if row["old_id"]}
+    chosen: dict[str, str] = {}
+    for row in records:
+        declared = row["personal_id"]
+        full_date = len(row["date_of_birth"]) == 10
+        if full_date and len(declared) == 9 and holder.get(declared) == truth[row["record_id"]]:
+            middle = row["full_name"].split()[1:-1]
+            row["full_name"] = " ".join(["Khúc", *middle, "Thừa"])
+            chosen[row["record_id"]] = truth[row["record_id"]]
+        if len(chosen) == 12:
+            break
+    for name, rows in (("registry.csv", registry), ("records.csv", records)):
+        fields = [f for f in rows[0] if keep_old_id or f != "old_id"]
+        with (folder / name).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    return chosen
+
+
+def _decided_as(engine: Engine, chosen: dict[str, str]) -> dict[str, str]:
+    """How each chosen record was decided: ``auto`` or ``review`` with its true person, else
+    ``other``."""
+    with engine.connect() as conn:
+        linked = dict(
+            conn.execute(
+                text("SELECT record_id, verified_personal_id FROM persons "
+                     "WHERE verification_status = 'verified'")
+            ).all()
+        )  # fmt: skip
+        queued = dict(
+            conn.execute(
+                text("SELECT record_id, candidate_personal_id FROM review_items "
+                     "WHERE kind = 'match' AND status = 'open'")
+            ).all()
+        )  # fmt: skip
+    return {
+        record: "auto"
+        if linked.get(record) == pid
+        else "review"
+        if queued.get(record) == pid
+        else "other"
+        for record, pid in chosen.items()
+    }
+
+
+def test_a_record_known_only_by_its_old_id_is_linked_through_the_citizens_old_id(
+    engine: Engine, province: Path, tmp_path: Path
+) -> None:
+    chosen = _known_only_by_old_id(province, tmp_path, keep_old_id=True)
+    assert len(chosen) >= 5
+    load(engine, tmp_path)
+    assert scalar(engine, "SELECT count(*) FROM citizens WHERE old_id IS NOT NULL") > 0
+    match_register(engine, "test:matcher", chunk_rows=1000, threads=2)
+    decided = _decided_as(engine, chosen)
+    assert "other" not in decided.values(), decided
+    assert list(decided.values()).count("auto") >= len(chosen) // 2, decided
+
+
+def test_without_the_citizens_old_id_such_a_record_is_not_linked(
+    engine: Engine, province: Path, tmp_path: Path
+) -> None:
+    chosen = _known_only_by_old_id(province, tmp_path, keep_old_id=False)
+    load(engine, tmp_path)
+    assert scalar(engine, "SELECT count(*) FROM citizens WHERE old_id IS NOT NULL") == 0
+    match_register(engine, "test:matcher", chunk_rows=1000, threads=2)
+    decided = _decided_as(engine, chosen)
+    assert set(decided.values()) == {"other"}, decided
+
+
+def test_an_old_id_two_citizens_hold_is_no_evidence_and_stops_nothing(
+    engine: Engine, province: Path, tmp_path: Path
+) -> None:
+    chosen = _known_only_by_old_id(province, tmp_path, keep_old_id=True)
+    load(engine, tmp_path)
+    record_id, pid = next(iter(chosen.items()))
+    with engine.begin() as conn:  # a second import gave another citizen the same number
+        old_id = conn.execute(
+            text("SELECT old_id FROM citizens WHERE personal_id = :p"), {"p": pid}
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE citizens SET old_id = :o WHERE personal_id = ("
+                 "SELECT min(personal_id) FROM citizens WHERE personal_id <> :p)"),
+            {"o": old_id, "p": pid},
+        )  # fmt: skip
+    summary = match_register(engine, "test:matcher", chunk_rows=1000, threads=2)
+    assert summary.model is not None and summary.linked > 0
+    decided = _decided_as(engine, chosen)
+    assert decided[record_id] == "other"
+    assert "other" not in [v for k, v in decided.items() if k != record_id], decided
+
+
+def test_the_console_shows_the_records_cmnd_beside_the_citizens_old_id(
+    engine: Engine, province: Path, tmp_path: Path
+) -> None:
+    from nidb.identity import review
+
+    chosen = _known_only_by_old_id(province, tmp_path, keep_old_id=True)
+    load(engine, tmp_path)
+    (record_id, pid), (_, stranger) = list(chosen.items())[:2]
+    with engine.begin() as conn:
+        declared = conn.execute(
+            text("SELECT declared_id FROM persons WHERE record_id = :r"), {"r": record_id}
+        ).scalar_one()
+        twelve = conn.execute(
+            text("SELECT record_id FROM persons WHERE declared_id_kind = 'cccd' LIMIT 1")
+        ).scalar_one()
+        items = [
+            conn.execute(
+                text("INSERT INTO review_items (record_id, kind, candidate_personal_id, score, "
+                     "reasons, status) VALUES (:r, 'match', :p, 0.9, 'NAME_DIFFERENT', 'open') "
+                     "RETURNING id"),
+                {"r": r, "p": p},
+            ).scalar_one()
+            for r, p in ((record_id, pid), (record_id, stranger), (twelve, pid))
+        ]  # fmt: skip
+    own, other, none = (
+        {f.field: f for f in review.get_item(engine, item).fields} for item in items
+    )
+    assert (own["old_id"].record, own["old_id"].registry) == (declared, declared)
+    assert own["old_id"].agrees and own["old_id"].label.startswith("Số CMND cũ")
+    assert other["old_id"].record == declared and other["old_id"].registry not in (None, declared)
+    assert other["old_id"].reasons == ("ID_OLD_CMND",)
+    assert "old_id" not in none

@@ -64,6 +64,13 @@ class Layout:
     """Columns set on an existing row whenever its data changes (e.g. re-verify)."""
     cell_types: Mapping[str, CellType] = field(default_factory=dict)
     """The columns that are not plain text (the rest are ``CellType.TEXT``)."""
+    unique: tuple[str, ...] = ()
+    """Columns besides the key that no two rows of one file may share (empty cells aside): a
+    later row repeating an earlier row's value is quarantined, the first one wins."""
+    kept_if_absent: tuple[str, ...] = ()
+    """Optional columns nidb adds to the shared contract's layout: a file without the column
+    (one in the contract's layout alone) leaves what the register holds in it; a file with it
+    sets it, an empty cell to empty."""
 
     @property
     def columns(self) -> tuple[str, ...]:

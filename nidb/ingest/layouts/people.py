@@ -42,6 +42,11 @@ def _personal_id(raw: str, column: str) -> PersonalId:
     return PersonalId.parse(raw, column)
 
 
+def _old_id(raw: str, column: str) -> str:
+    """An old 9-digit ID card number (số CMND), as the population database keeps it."""
+    return OldIdNumber.parse(raw, column).value
+
+
 def _province3(raw: str, column: str) -> str:
     value = raw.strip()
     if len(value) != 3 or not value.isdigit() or value[0] != "0" or not is_province_code(value[1:]):
@@ -77,6 +82,7 @@ def convert_registry(cells: dict[str, str | None], today: date) -> tuple[Any, ..
     household = f.optional("household_id", SHORT_TEXT)
     status = f.required("status", LIFE_STATUS)
     death = f.optional("death_date", parse_date, today, False)
+    old_id = f.optional("old_id", _old_id)
     if pid is not None:
         problems = pid.inconsistencies(gender, year)
         if problems:
@@ -137,6 +143,7 @@ def convert_registry(cells: dict[str, str | None], today: date) -> tuple[Any, ..
             household,
             status,
             death,
+            old_id,
         ),
     )
 
@@ -208,8 +215,10 @@ REGISTRY = Layout(
         "birth_province",
         "status",
     ),
-    optional=("permanent_address", "household_id", "death_date"),
+    optional=("permanent_address", "household_id", "death_date", "old_id"),
     key=("personal_id",),
+    unique=("old_id",),
+    kept_if_absent=("old_id",),
     targets=(
         "personal_id",
         "full_name",
@@ -223,6 +232,7 @@ REGISTRY = Layout(
         "household_id",
         "status",
         "death_date",
+        "old_id",
     ),
     convert=convert_registry,
     cell_types={"date_of_birth": CellType.DATE, "death_date": CellType.DATE},
