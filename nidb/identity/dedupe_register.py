@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from nidb.domain.review import ReviewKind
 from nidb.identity.dedupe import DedupeSummary, DedupeThresholds, dedupe_file
-from nidb.identity.match_register import RECORD_COLUMNS, REGISTRY_COLUMNS
+from nidb.identity.match_register import RECORD_COLUMNS, REGISTRY_COLUMNS, registry_query
 from nidb.store import models
 from nidb.store.audit import write_audit
 from nidb.store.models_dedupe import DedupeProposal
@@ -108,7 +108,7 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path | None, list[tupl
         else:
             assert registry is not None
             schema = pa.schema([(c, pa.string()) for c in REGISTRY_COLUMNS])
-            query = select(*(citizens.c[c] for c in REGISTRY_COLUMNS))
+            query = registry_query()
             with pq.ParquetWriter(registry, schema) as writer:
                 for part in conn.execution_options(yield_per=50_000).execute(query).partitions():
                     columns = list(zip(*part, strict=True))

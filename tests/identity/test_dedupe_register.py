@@ -323,3 +323,18 @@ def test_kill_9_while_review_items_are_written_then_rerun_writes_each_once(
             for m in json.loads(raw)
         ]
     assert len(members) == len(set(members)), "a record is in one proposal only"
+
+
+def test_an_old_id_two_citizens_hold_stops_nothing(engine: Engine, province: Path) -> None:
+    # two imports gave two citizens one old 9-digit number: it names nobody, the run goes on
+    load_province(engine, province)
+    with engine.begin() as conn:
+        first, second = conn.execute(
+            text("SELECT personal_id FROM citizens ORDER BY personal_id LIMIT 2")
+        ).scalars()
+        conn.execute(
+            text("UPDATE citizens SET old_id = '123456789' WHERE personal_id IN (:a, :b)"),
+            {"a": first, "b": second},
+        )
+    summary = dedupe_register(engine, "test:dedupe", threads=2)
+    assert summary.clusters > 10

@@ -1,8 +1,8 @@
 """regold: the old 9-digit ID card number (số CMND) of a citizen, citizens.old_id, indexed
 (register-mode matching uses it as evidence, as the file mode does)
 
-Revision ID: 0032_regold
-Revises: 0031_emplogin
+Revision ID: 0033_regold
+Revises: 0032_declidx
 Create Date: 2026-12-07 22:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0032_regold"
-down_revision = "0031_emplogin"
+revision = "0033_regold"
+down_revision = "0032_declidx"
 branch_labels = None
 depends_on = None
 
