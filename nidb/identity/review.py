@@ -215,8 +215,9 @@ def _compare(
     for name, label, prefixes in _FIELDS:
         ours: object
         theirs: object
-        if name == "personal_id":
-            ours = None if record is None else record["declared_id"]
+        if name == "personal_id":  # a 9-digit CMND is compared on the old ID's row instead
+            cmnd = record is not None and record["declared_id_kind"] == "cmnd"
+            ours = None if record is None or cmnd else record["declared_id"]
             theirs = item.candidate_personal_id
         elif name == "status":
             ours = None

@@ -176,6 +176,16 @@ class FieldComparison:
         """Whether no reason concerns this field."""
         return not self.reasons
 
+    @property
+    def one_side_only(self) -> bool:
+        """No reason, but one side has no value: nothing was compared (the life status is
+        the registry's alone, so it is always compared)."""
+        return (
+            not self.reasons
+            and self.field != "status"
+            and (self.record is None or self.registry is None)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ItemDetail:

@@ -331,3 +331,7 @@ def test_the_console_shows_the_records_cmnd_beside_the_citizens_old_id(
     assert other["old_id"].record == declared and other["old_id"].registry not in (None, declared)
     assert other["old_id"].reasons == ("ID_OLD_CMND",)
     assert "old_id" not in none
+    # the CMND is not a personal ID: that row has nothing of the record's to compare
+    assert own["personal_id"].record is None and own["personal_id"].one_side_only
+    assert not own["old_id"].one_side_only and not own["status"].one_side_only
+    assert none["personal_id"].record is not None
