@@ -108,9 +108,9 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path | None, list[tupl
         else:
             assert registry is not None
             schema = pa.schema([(c, pa.string()) for c in REGISTRY_COLUMNS])
-            query = registry_query()
+            extract = registry_query()
             with pq.ParquetWriter(registry, schema) as writer:
-                for part in conn.execution_options(yield_per=50_000).execute(query).partitions():
+                for part in conn.execution_options(yield_per=50_000).execute(extract).partitions():
                     columns = list(zip(*part, strict=True))
                     writer.write_table(
                         pa.table([[_text(v) for v in c] for c in columns], schema=schema)
