@@ -837,8 +837,9 @@ def main() -> None:
             "Both engines train the model in DuckDB on the same deterministic samples (Splink "
             "samples by a hash of the record ids) and decide in DuckDB; `--engine spark` scores "
             "the candidate pairs on Spark with the trained model handed over "
-            "(`model.with_parameters`). So decisions can differ only where Spark's scoring "
-            "(its similarity functions, its floating point) differs from DuckDB's.",
+            "(`model.with_parameters`), with DuckDB's Jaro-Winkler (`similarity.jaro_winkler`). "
+            "What can still differ is the last bit of a score (Spark's `log2` and `power`), and "
+            "between any two runs the last bit of a trained parameter (EM's parallel sums).",
             "",
             *body,
         ]

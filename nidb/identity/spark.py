@@ -8,6 +8,10 @@ of ``model``, and the candidate pairs come back as Parquet to the same decision,
 and writing code (``match._decide`` / ``match._write``). So the matches file has one format
 whatever the engine, and the engines decide alike.
 
+Spark's Jaro-Winkler (the jar inside the Splink wheel) is not DuckDB's; the address
+comparison uses ``similarity.jaro_winkler`` instead, DuckDB's values in a Python function
+registered on the session.
+
 Why not train on Spark too: Splink samples its training pairs by a hash of the records' ids,
 and Spark's hash is not DuckDB's, so each engine trained on other pairs, learned slightly other
 m and u, and put a few records in 10,000 on the other side of a threshold (see
@@ -31,7 +35,7 @@ from typing import Any
 import duckdb
 
 from nidb.engines.spark import runtime
-from nidb.identity import model
+from nidb.identity import model, similarity
 
 
 def _to_spark(con: duckdb.DuckDBPyConnection, session: Any, table: str, folder: Path) -> None:
@@ -65,6 +69,7 @@ def predict(
     ``predict``, as for the DuckDB engine, plus ``spark_start`` and ``to_spark`` /
     ``from_spark`` (moving the tables between the engines).
     """
+    from pyspark.sql.types import DoubleType
     from splink import Linker
     from splink.backends.spark import SparkAPI
 
@@ -84,6 +89,9 @@ def predict(
                 _to_spark(con, spark.session, table, exchange)
             db_api = SparkAPI(  # type: ignore[no-untyped-call]
                 spark_session=spark.session, break_lineage_method="persist"
+            )
+            spark.session.udf.register(
+                model.JARO_WINKLER["spark"], similarity.jaro_winkler, DoubleType()
             )
             records = db_api.register("records_f", dataset_display_name="records")
             registry = db_api.register("registry_f", dataset_display_name="registry")
