@@ -77,7 +77,7 @@ def child_nidb(data: Path, out: Path, engine: str = "duckdb") -> dict[str, objec
         "candidate_pairs": summary.candidate_pairs,
         "decisions": summary.decisions,
         "auto_threshold": summary.auto_threshold,
-        "parameters": model_parameters(summary.model),
+        "parameters": model_parameters(summary.trained_model),
     }
 
 

@@ -72,7 +72,7 @@ class MatchSummary:
     """The probability from which this run linked automatically (see ``auto_threshold``)."""
     rejected_cells: int = 0
     """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
-    model: dict[str, Any] = field(default_factory=dict)
+    trained_model: dict[str, Any] = field(default_factory=dict)
     """The trained model (Splink's settings with λ, m and u) this run scored with."""
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -158,7 +158,7 @@ def id_reasons_sql(
 def _train(con: duckdb.DuckDBPyConnection, stage: Stage, summary: MatchSummary) -> Any:
     """Train the model on the data in DuckDB (whatever the engine); returns the linker.
 
-    Keeps the trained model in ``summary.model``.
+    Keeps the trained model in ``summary.trained_model``.
     """
     from splink import DuckDBAPI, Linker
 
@@ -171,7 +171,7 @@ def _train(con: duckdb.DuckDBPyConnection, stage: Stage, summary: MatchSummary) 
 
     stage("huấn luyện mô hình (training the linkage model)")
     model.train(linker, model.DETERMINISTIC_RULES, 0.9, summary.seconds)
-    summary.model = linker.misc.save_model_to_json()
+    summary.trained_model = linker.misc.save_model_to_json()
     return linker
 
 
@@ -333,7 +333,7 @@ def match_files(
             from nidb.identity import spark
 
             summary.candidate_pairs = spark.predict(
-                con, summary.model, thresholds.candidate_floor, say, summary.seconds
+                con, summary.trained_model, thresholds.candidate_floor, say, summary.seconds
             )
         else:
             _predict(con, linker, thresholds, say, summary)

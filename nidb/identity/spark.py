@@ -65,8 +65,8 @@ def predict(
     """Score on Spark with the ``trained`` model; leaves ``candidates`` in ``con``, returns its size.
 
     ``con`` holds ``records_f`` and ``registry_f`` (``features.load_inputs``); ``trained`` is
-    the model DuckDB trained on them (``MatchSummary.model``); ``seconds`` receives the time of
-    ``predict``, as for the DuckDB engine, plus ``spark_start`` and ``to_spark`` /
+    the model DuckDB trained on them (``MatchSummary.trained_model``); ``seconds`` receives the
+    time of ``predict``, as for the DuckDB engine, plus ``spark_start`` and ``to_spark`` /
     ``from_spark`` (moving the tables between the engines).
     """
     from pyspark.sql.types import DoubleType

@@ -103,7 +103,10 @@ def parameters(trained: dict[str, Any]) -> dict[str, float]:
 
 
 def test_both_engines_score_with_the_same_trained_model(both: Both) -> None:
-    duck, on_spark = parameters(both.duck_summary.model), parameters(both.spark_summary.model)
+    duck, on_spark = (
+        parameters(both.duck_summary.trained_model),
+        parameters(both.spark_summary.trained_model),
+    )
     assert on_spark.keys() == duck.keys()
     assert len(duck) > 30  # λ, and m and u of every level the data showed
     assert all(on_spark[k] == pytest.approx(duck[k], abs=1e-9) for k in duck), [
