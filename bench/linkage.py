@@ -44,6 +44,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -76,7 +77,21 @@ def child_nidb(data: Path, out: Path, engine: str = "duckdb") -> dict[str, objec
         "candidate_pairs": summary.candidate_pairs,
         "decisions": summary.decisions,
         "auto_threshold": summary.auto_threshold,
+        "parameters": model_parameters(summary.trained_model),
     }
+
+
+def model_parameters(trained: dict[str, Any]) -> dict[str, float]:
+    """λ and every level's m and u of a trained model, by name (``comparison/level/m``)."""
+    found = {"lambda": float(trained["probability_two_random_records_match"])}
+    for comparison in trained["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                value = level.get(key)
+                if isinstance(value, float | int):
+                    name = f"{comparison['output_column_name']}/{level['label_for_charts']}"
+                    found[f"{name}/{key[0]}"] = float(value)
+    return found
 
 
 def _tutorial_frame(con: object, table: str, path: Path, side: str) -> None:
@@ -582,16 +597,21 @@ def agreement(first: Path, second: Path) -> dict[str, object]:
         FROM a FULL JOIN b USING (record_id)
     """).fetchone()  # type: ignore[misc]
     table = con.execute("""
-        SELECT coalesce(a.decision, '—'), coalesce(b.decision, '—'), count(*)
-        FROM a FULL JOIN b USING (record_id) GROUP BY ALL ORDER BY 1, 2
+        SELECT coalesce(a.decision, '—'), coalesce(b.decision, '—'),
+               CASE WHEN a.personal_id IS NOT DISTINCT FROM b.personal_id THEN 'yes' ELSE 'no' END,
+               count(*)
+        FROM a FULL JOIN b USING (record_id) GROUP BY ALL ORDER BY 1, 2, 3
     """).fetchall()
-    examples = con.execute("""
+    differences = con.execute("""
         SELECT record_id, a.decision, a.personal_id, a.score, b.decision, b.personal_id, b.score
         FROM a FULL JOIN b USING (record_id)
         WHERE a.decision IS DISTINCT FROM b.decision
            OR a.personal_id IS DISTINCT FROM b.personal_id
-        ORDER BY record_id LIMIT 5
+        ORDER BY record_id
     """).fetchall()
+    other_scores = con.execute(
+        "SELECT count(*) FROM a FULL JOIN b USING (record_id) WHERE a.score IS DISTINCT FROM b.score"
+    ).fetchone()[0]  # type: ignore[index]
     con.close()
     return {
         "records": n,
@@ -599,9 +619,26 @@ def agreement(first: Path, second: Path) -> dict[str, object]:
         "rate": same / n if n else float("nan"),
         "same_decision": same_decision,
         "max_score_diff": both_score_diff,
+        "other_scores": other_scores,
         "crosstab": table,
-        "examples": examples,
+        "differences": differences,
     }
+
+
+def parameters_line(reports: list[dict[str, object]]) -> str:
+    """Whether the engines scored with the same trained model (λ, m and u), as a sentence."""
+    first, second = (r.get("parameters") for r in reports)
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        return "Trained parameters: not reported by both engines."
+    if first.keys() != second.keys():
+        return f"Trained parameters: **different sets** ({len(first)} and {len(second)} values)."
+    largest = max(abs(first[k] - second[k]) for k in first)
+    verdict = "identical" if largest == 0 else f"largest difference {largest:.3g}"
+    return f"Trained parameters (λ and every level's m and u, {len(first)} values): {verdict}."
+
+
+DIFFERENCES_LISTED = 100
+"""Every differing record is listed up to this many (the crosstab counts them all)."""
 
 
 def engine_section(reports: list[dict[str, object]], agreed: dict[str, object]) -> list[str]:
@@ -624,23 +661,29 @@ def engine_section(reports: list[dict[str, object]], agreed: dict[str, object]) 
     verdict = "met" if rate >= 0.999 else "**not met**"
     lines += [
         "",
+        parameters_line(reports),
+        "",
         f"Agreement (same decision and same matched personal_id): {agreed['agree']:,} of "
         f"{agreed['records']:,} records = {_pct(rate, 3)} (target ≥ 99.9%: {verdict}); "
-        f"same decision alone: {agreed['same_decision']:,}; largest score difference "
+        f"same decision alone: {agreed['same_decision']:,}; records whose score (6 decimals) "
+        f"differs: {agreed['other_scores']:,}; largest score difference "
         f"{float(agreed['max_score_diff']):.6f}.",  # type: ignore[arg-type]
         "",
-        "| duckdb decision | spark decision | records |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c:,} |" for a, b, c in agreed["crosstab"]],  # type: ignore[attr-defined]
+        "| duckdb decision | spark decision | same person | records |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {same} | {c:,} |" for a, b, same, c in agreed["crosstab"]],  # type: ignore[attr-defined]
         "",
     ]
-    if agreed["examples"]:
+    differences: list[tuple[object, ...]] = agreed["differences"]  # type: ignore[assignment]
+    if differences:
+        shown = differences[:DIFFERENCES_LISTED]
         lines += [
-            "Records that differ (first 5: id, duckdb decision/id/score, spark decision/id/score):",
+            f"Records that differ ({len(shown)} of {len(differences)}: id, duckdb "
+            "decision/id/score, spark decision/id/score):",
+            "",
+            *[f"- `{' · '.join(str(x) for x in row)}`" for row in shown],
             "",
         ]
-        lines += [f"- `{' · '.join(str(x) for x in row)}`" for row in agreed["examples"]]  # type: ignore[attr-defined]
-        lines.append("")
     details = []
     for r in reports:
         if r.get("stages"):
@@ -657,7 +700,8 @@ def engine_section(reports: list[dict[str, object]], agreed: dict[str, object]) 
 
 def run_engines(args: argparse.Namespace, data: Path, manifest: dict[str, object]) -> list[str]:
     """Run nidb match once per engine and compare; returns the Markdown body."""
-    out_dir = args.work / f"linkage-{args.people}"
+    suffix = "" if args.error_model == 1 else f"-m{args.error_model}"
+    out_dir = args.work / f"linkage-{args.people}{suffix}"
     out_dir.mkdir(parents=True, exist_ok=True)
     reports = []
     for engine in args.engines.split(","):
@@ -780,7 +824,7 @@ def main() -> None:
         section = [
             f"## {started_at:%Y-%m-%d %H:%M} — engines {args.engines.replace(',', ' and ')}: "
             f"{manifest['people']:,} people (seed {manifest['seed']}, generator "
-            f"v{manifest['generator_version']})",
+            f"v{manifest['generator_version']}, error model {args.error_model})",
             "",
             f"Machine: {host}. Command: `{command}`.",
             "",
@@ -790,9 +834,12 @@ def main() -> None:
             f"(local[{spark_engine.DEFAULT_CORES}], driver memory "
             f"{spark_engine.DEFAULT_DRIVER_MEMORY}, {spark_engine.DEFAULT_SHUFFLE_PARTITIONS} "
             "shuffle partitions); its JVM's memory is not in the Python process's peak RSS. "
-            "Each engine trains the model on its own random samples (u from random pairs, EM "
-            "on sampled blocked pairs), so scores differ a little and records near a threshold "
-            "may fall on different sides.",
+            "Both engines train the model in DuckDB on the same deterministic samples (Splink "
+            "samples by a hash of the record ids) and decide in DuckDB; `--engine spark` scores "
+            "the candidate pairs on Spark with the trained model handed over "
+            "(`model.with_parameters`), with DuckDB's Jaro-Winkler (`similarity.jaro_winkler`). "
+            "What can still differ is the last bit of a score (Spark's `log2` and `power`), and "
+            "between any two runs the last bit of a trained parameter (EM's parallel sums).",
             "",
             *body,
         ]

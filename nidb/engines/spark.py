@@ -114,6 +114,9 @@ def start(
     log4j.write_text(_LOG4J, encoding="utf-8")
     # the machine's host name may resolve to an address Spark warns about; stay on loopback
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python functions run in worker processes: this interpreter (and its packages), not
+    # whatever python3 is first on PATH
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     java_options = f"-Dlog4j2.configurationFile={log4j.as_uri()} -Djava.io.tmpdir={temp}"
     jvm_log = temp / "jvm.log"
     with _stderr_to(jvm_log):

@@ -1,6 +1,6 @@
 """``nidb match``: link insurance records to the population registry (Đề án 06).
 
-The pipeline, inside one DuckDB process (with ``engine="spark"``, steps 2 and 3 run on Spark):
+The pipeline, inside one DuckDB process (with ``engine="spark"``, step 3 runs on Spark):
 1. load and validate both files, normalise names and dates (``features``);
 2. train the Splink model on the data itself: the chance two random pairs match from
    near-certain links, u-probabilities from random pairs, m-probabilities by EM;
@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -71,6 +72,8 @@ class MatchSummary:
     """The probability from which this run linked automatically (see ``auto_threshold``)."""
     rejected_cells: int = 0
     """Malformed cells set aside (``nidb.identity.cells``), listed in ``OUT.rejected.csv``."""
+    trained_model: dict[str, Any] = field(default_factory=dict)
+    """The trained model (Splink's settings with λ, m and u) this run scored with."""
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -152,10 +155,11 @@ def id_reasons_sql(
         ELSE 'ID_NOT_FOUND' END"""
 
 
-def _train_and_predict(
-    con: duckdb.DuckDBPyConnection, thresholds: Thresholds, stage: Stage, summary: MatchSummary
-) -> str:
-    """Train the model on the data and score the candidate pairs; returns the pairs table."""
+def _train(con: duckdb.DuckDBPyConnection, stage: Stage, summary: MatchSummary) -> Any:
+    """Train the model on the data in DuckDB (whatever the engine); returns the linker.
+
+    Keeps the trained model in ``summary.trained_model``.
+    """
     from splink import DuckDBAPI, Linker
 
     # Splink's training notes (levels not observed…) are for model developers, not for staff
@@ -167,7 +171,18 @@ def _train_and_predict(
 
     stage("huấn luyện mô hình (training the linkage model)")
     model.train(linker, model.DETERMINISTIC_RULES, 0.9, summary.seconds)
+    summary.trained_model = linker.misc.save_model_to_json()
+    return linker
 
+
+def _predict(
+    con: duckdb.DuckDBPyConnection,
+    linker: Any,
+    thresholds: Thresholds,
+    stage: Stage,
+    summary: MatchSummary,
+) -> None:
+    """Score the candidate pairs in DuckDB into the table ``candidates``."""
     clock = time.perf_counter()
     stage("chấm điểm các cặp ứng viên (scoring candidate pairs)")
     pairs = linker.inference.predict(threshold_match_probability=thresholds.candidate_floor)
@@ -177,7 +192,6 @@ def _train_and_predict(
     )
     summary.candidate_pairs = int(con.execute("SELECT count(*) FROM candidates").fetchall()[0][0])
     summary.seconds["predict"] = time.perf_counter() - clock
-    return "candidates"
 
 
 def _decide(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> float:
@@ -297,8 +311,9 @@ def match_files(
 ) -> MatchSummary:
     """Link ``records`` to ``registry`` and write ``out``; raises ``MatchInputError`` on bad input.
 
-    ``engine`` runs training and scoring in DuckDB (``duckdb``) or on Spark in local mode
-    (``spark``, see ``nidb.identity.spark``); reading, deciding and writing are the same code.
+    ``engine`` scores the candidate pairs in DuckDB (``duckdb``) or on Spark in local mode
+    (``spark``, see ``nidb.identity.spark``); reading, training, deciding and writing are the
+    same code, in DuckDB, so both engines score with the very same model.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
@@ -313,14 +328,15 @@ def match_files(
         summary.records, summary.registry = loaded.records, loaded.registry
         summary.seconds["load"] = time.perf_counter() - clock
 
+        linker = _train(con, say, summary)
         if engine == "spark":
             from nidb.identity import spark
 
-            summary.candidate_pairs = spark.train_and_predict(
-                con, thresholds.candidate_floor, say, summary.seconds
+            summary.candidate_pairs = spark.predict(
+                con, summary.trained_model, thresholds.candidate_floor, say, summary.seconds
             )
         else:
-            _train_and_predict(con, thresholds, say, summary)
+            _predict(con, linker, thresholds, say, summary)
 
         clock = time.perf_counter()
         say("quyết định và ghi kết quả (deciding and writing)")

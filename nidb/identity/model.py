@@ -155,10 +155,12 @@ registry extract without the column, a person born after 2006): no evidence."""
 
 GENDER = cl.ExactMatch("gender")
 BIRTH_PROVINCE = cl.ExactMatch("birth_province")
-JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
-"""The Jaro-Winkler similarity in each engine's SQL: DuckDB's built-in, and on Spark the UDF of
-the jar shipped inside the Splink wheel (which also gives Spark ``damerau_levenshtein``, under
-DuckDB's name). Both count characters, not bytes, and give the same values."""
+JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "nidb_jaro_winkler"}
+"""The Jaro-Winkler similarity in each engine's SQL: DuckDB's built-in, and on Spark DuckDB's
+values reproduced in Python (``similarity.jaro_winkler``, registered by ``nidb.identity.spark``):
+the Jaro-Winkler of the jar shipped inside the Splink wheel gives other values (see
+``similarity``). The jar still gives Spark ``damerau_levenshtein``, under DuckDB's name, with
+DuckDB's values on every pair the benchmark compared."""
 
 
 def _address(engine: str) -> cl.CustomComparison:
@@ -247,12 +249,24 @@ def connect(threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection
     return con
 
 
+TRAINING_SEED = 1
+"""Mixed into the hash by which Splink picks u-sampling's records (``train``).
+
+Splink draws its training samples (u-sampling's records, EM's blocked pairs) by a hash of each
+record's unique id, not by a random generator: the same data give the same sample, hence the
+same m and u, on every run. But each engine hashes with its own function (DuckDB's ``hash``
+is not Spark's), so two engines would train on two different samples, and records near a
+threshold would fall on different sides. That is why matching trains in DuckDB whatever the
+engine and hands the trained model to Spark (``with_parameters``), which only scores."""
+
+
 def train(
     linker: Any, deterministic_rules: list[str], recall: float, seconds: dict[str, float]
 ) -> None:
     """Train on the run's own data: λ from near-certain rules, u from random pairs, m by EM.
 
     ``seconds`` receives the time of each step (``train_lambda``, ``train_u``, ``train_em``).
+    The samples are Splink's deterministic ones (see ``TRAINING_SEED``).
     """
     clock = time.perf_counter()
     linker.training.estimate_probability_two_random_records_match(
@@ -260,7 +274,7 @@ def train(
     )
     seconds["train_lambda"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    linker.training.estimate_u_using_random_sampling(max_pairs=5e5, seed=1)
+    linker.training.estimate_u_using_random_sampling(max_pairs=5e5, seed=TRAINING_SEED)
     seconds["train_u"] = time.perf_counter() - clock
     clock = time.perf_counter()
     for rule in TRAINING_RULES:
@@ -269,3 +283,36 @@ def train(
             rule, estimate_without_term_frequencies=True, max_pairs=3e5
         )
     seconds["train_em"] = time.perf_counter() - clock
+
+
+PARAMETERS = ("m_probability", "u_probability")
+
+
+def with_parameters(trained: dict[str, Any], engine: str) -> dict[str, Any]:
+    """The model of ``settings(engine)`` carrying the trained λ, m and u of ``trained``.
+
+    ``trained`` is a trained linker's model (``linker.misc.save_model_to_json()``), possibly
+    trained on another engine: its SQL may be spelled for that engine (``JARO_WINKLER``), so
+    the comparisons are spelled afresh for ``engine`` and only the parameters are copied,
+    level by level (the same comparisons and levels, in the same order, checked by name).
+    Term frequencies are not copied: the scoring engine counts them on the same data.
+    """
+    model = settings(engine).create_settings_dict(engine)
+    model["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    for comparison, learned in zip(model["comparisons"], trained["comparisons"], strict=True):
+        if comparison["output_column_name"] != learned["output_column_name"]:
+            raise ValueError(
+                f"trained comparison {learned['output_column_name']!r} is not "
+                f"{comparison['output_column_name']!r}"
+            )
+        levels = zip(comparison["comparison_levels"], learned["comparison_levels"], strict=True)
+        for level, learned_level in levels:
+            if level["label_for_charts"] != learned_level["label_for_charts"]:
+                raise ValueError(
+                    f"trained level {learned_level['label_for_charts']!r} of "
+                    f"{comparison['output_column_name']!r} is not {level['label_for_charts']!r}"
+                )
+            for parameter in PARAMETERS:
+                if parameter in learned_level:
+                    level[parameter] = learned_level[parameter]
+    return model
