@@ -125,20 +125,7 @@ def _birth_date(other_day_share: float) -> cl.CustomComparison:
                 f"AND {_FULL_DATE.format('l')} AND {_FULL_DATE.format('r')}",
                 "exact",
             ),
-            cll.CustomLevel(
-                "dob_year_l = dob_year_r AND (dob_precision_l = 'year' OR dob_precision_r = 'year' "
-                "OR (dob_month_l = 1 AND dob_day_l = 1) OR (dob_month_r = 1 AND dob_day_r = 1))",
-                "year only",
-            ),
-            cll.CustomLevel(
-                "dob_year_l = dob_year_r AND dob_month_l = dob_month_r "
-                "AND (dob_precision_l = 'month' OR dob_precision_r = 'month')",
-                "month only",
-            ),
-            cll.CustomLevel(
-                "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
-                "day and month swapped",
-            ),
+            *model.partial_date_levels(),
             cll.CustomLevel("dob_year_l = dob_year_r", "same year").configure(
                 m_probability=other_day_share, fix_m_probability=True
             ),

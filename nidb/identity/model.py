@@ -80,16 +80,12 @@ NAME = cl.CustomComparison(
     ],
 )
 
-BIRTH_DATE = cl.CustomComparison(
-    output_column_name="dob",
-    comparison_levels=[
-        cll.NullLevel("dob_year"),
-        cll.CustomLevel(
-            "dob_year_l = dob_year_r AND dob_precision_l = dob_precision_r "
-            "AND dob_month_l IS NOT DISTINCT FROM dob_month_r "
-            "AND dob_day_l IS NOT DISTINCT FROM dob_day_r",
-            "exact",
-        ),
+
+def partial_date_levels() -> list[cll.CustomLevel]:
+    """The birth-date levels between exact and same year, shared by matching and dedupe: one
+    date known to the year only (or written 01/01), to the month only, or day and month
+    swapped."""
+    return [
         cll.CustomLevel(
             "dob_year_l = dob_year_r AND (dob_precision_l = 'year' OR dob_precision_r = 'year' "
             "OR (dob_month_l = 1 AND dob_day_l = 1) OR (dob_month_r = 1 AND dob_day_r = 1))",
@@ -104,6 +100,20 @@ BIRTH_DATE = cl.CustomComparison(
             "dob_year_l = dob_year_r AND dob_month_l = dob_day_r AND dob_day_l = dob_month_r",
             "day and month swapped",
         ),
+    ]
+
+
+BIRTH_DATE = cl.CustomComparison(
+    output_column_name="dob",
+    comparison_levels=[
+        cll.NullLevel("dob_year"),
+        cll.CustomLevel(
+            "dob_year_l = dob_year_r AND dob_precision_l = dob_precision_r "
+            "AND dob_month_l IS NOT DISTINCT FROM dob_month_r "
+            "AND dob_day_l IS NOT DISTINCT FROM dob_day_r",
+            "exact",
+        ),
+        *partial_date_levels(),
         cll.CustomLevel("dob_year_l = dob_year_r", "same year"),
         cll.CustomLevel("abs(dob_year_l - dob_year_r) = 1", "one year apart"),
         cll.ElseLevel(),
