@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from nidb.identity import model
 from nidb.identity.similarity import jaro_winkler
+from tests.identity.edits import edited
 
 # few letters, with and without diacritics, so that matches, transpositions and shared
 # prefixes are common; long enough to pass 64 characters (rapidfuzz's multi-word path)
@@ -36,29 +37,12 @@ def duckdb_jaro_winkler(con: duckdb.DuckDBPyConnection, left: str, right: str) -
     return float(con.execute(sql, [left, right]).fetchone()[0])  # type: ignore[index]
 
 
-def _edited(data: st.DataObject, text: str) -> str:
-    """``text`` with a few random edits (swap, change, drop, insert)."""
-    chars = list(text)
-    for _ in range(data.draw(st.integers(0, 4))):
-        kind = data.draw(st.sampled_from(["swap", "change", "drop", "insert"]))
-        at = data.draw(st.integers(0, max(len(chars) - 1, 0)))
-        if kind == "swap" and at + 1 < len(chars):
-            chars[at], chars[at + 1] = chars[at + 1], chars[at]
-        elif kind == "change" and chars:
-            chars[at] = data.draw(st.sampled_from(LETTERS))
-        elif kind == "drop" and chars:
-            del chars[at]
-        elif kind == "insert":
-            chars.insert(at, data.draw(st.sampled_from(LETTERS)))
-    return "".join(chars)
-
-
 @settings(max_examples=600, deadline=None)
 @given(ADDRESSES, st.data())
 def test_jaro_winkler_equals_duckdbs_to_the_last_bit(
     con: duckdb.DuckDBPyConnection, left: str, data: st.DataObject
 ) -> None:
-    right = data.draw(st.one_of(st.just(_edited(data, left)), ADDRESSES))
+    right = data.draw(st.one_of(st.just(edited(data, left, LETTERS, 4)), ADDRESSES))
     assert jaro_winkler(left, right) == duckdb_jaro_winkler(con, left, right)
 
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nidb.identity import model
+from tests.identity.edits import edited
 
 
 @pytest.fixture(scope="module")
@@ -35,29 +36,12 @@ NAMES = st.text(alphabet="anhguyetv ", min_size=0, max_size=9)
 IDS = st.text(alphabet="0123", min_size=12, max_size=12)
 
 
-def _edited(data: st.DataObject, text: str, alphabet: str) -> str:
-    """``text`` with up to three random edits (swap, change, drop, insert)."""
-    chars = list(text)
-    for _ in range(data.draw(st.integers(0, 3))):
-        kind = data.draw(st.sampled_from(["swap", "change", "drop", "insert"]))
-        at = data.draw(st.integers(0, max(len(chars) - 1, 0)))
-        if kind == "swap" and at + 1 < len(chars):
-            chars[at], chars[at + 1] = chars[at + 1], chars[at]
-        elif kind == "change" and chars:
-            chars[at] = data.draw(st.sampled_from(alphabet))
-        elif kind == "drop" and chars:
-            del chars[at]
-        elif kind == "insert":
-            chars.insert(at, data.draw(st.sampled_from(alphabet)))
-    return "".join(chars)
-
-
 @settings(max_examples=400, deadline=None)
 @given(NAMES, st.data(), st.sampled_from([1, 2]))
 def test_guarded_name_edits_agree_with_damerau_levenshtein(
     con: duckdb.DuckDBPyConnection, left: str, data: st.DataObject, edits: int
 ) -> None:
-    right = data.draw(st.one_of(st.just(_edited(data, left, "anhguyetv ")), NAMES))
+    right = data.draw(st.one_of(st.just(edited(data, left, "anhguyetv ", 3)), NAMES))
     plain = f"damerau_levenshtein(name_base_l, name_base_r) <= {edits}"
     columns = {"name_base_l": left, "name_base_r": right}
     assert _level(con, model.name_edits_at_most(edits), columns) == _level(con, plain, columns)
