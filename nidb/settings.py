@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nidb.settings_error import SettingsError
 
 
 class Settings(BaseSettings):
@@ -202,10 +205,35 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'nidb.sqlite3').as_posix()}"
 
 
+_RULES = {  # pydantic's error types → Vietnamese; any other falls back to pydantic's English
+    "greater_than_equal": "phải lớn hơn hoặc bằng {ge}",
+    "greater_than": "phải lớn hơn {gt}",
+    "less_than_equal": "phải nhỏ hơn hoặc bằng {le}",
+    "less_than": "phải nhỏ hơn {lt}",
+    "int_parsing": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "bool_parsing": "phải là true hoặc false",
+}
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = "NIDB_" + "_".join(str(part) for part in problem["loc"]).upper()
+        rule = _RULES.get(problem["type"], "không dùng được")
+        with contextlib.suppress(KeyError, IndexError):  # a rule whose bound is not given
+            rule = rule.format(**problem.get("ctx", {}))
+        lines.append(f"{name}={problem.get('input')!r}: {rule} ({problem['msg']})")
+    return "biến môi trường không hợp lệ (invalid environment variable): " + "; ".join(lines)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; ``SettingsError`` if a variable is unusable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
 
 
 def actor_name() -> str:

@@ -3,6 +3,11 @@ printed twice, steps counted as "rows", a token shown with no "shown once" warni
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import typer
 from psycopg.errors import UniqueViolation
@@ -66,3 +71,24 @@ def test_a_database_error_is_one_line_and_exit_1_without_the_drivers_detail(
     printed = capsys.readouterr().err
     assert "cơ sở dữ liệu báo lỗi (database error)" in printed
     assert "DETAIL" not in printed and "personal_id" not in printed
+
+
+def test_an_unusable_setting_names_its_variable_value_and_rule_and_exits_2(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "NIDB_DATA_DIR": str(tmp_path),
+        "NIDB_DB_POOL_SIZE": "mười",
+        "NIDB_DECLARATION_THREADS": "0",
+    }
+    env.pop("NIDB_DATABASE_URL", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "nidb", "status"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    message = " ".join(run.stderr.split())
+    assert "biến môi trường không hợp lệ (invalid environment variable)" in message
+    assert "NIDB_DB_POOL_SIZE='mười': phải là số nguyên" in message
+    assert "NIDB_DECLARATION_THREADS='0': phải lớn hơn hoặc bằng 1" in message

@@ -190,5 +190,14 @@ notify_commands.mount(app)  # notify
 
 
 def main() -> None:
-    """Entry point for ``python -m nidb``."""
-    app()
+    """Entry point of the ``nidb`` command and of ``python -m nidb``.
+
+    An unusable ``NIDB_*`` variable ends any command with its name, value and rule (exit 2),
+    wherever the settings are first read, instead of a traceback.
+    """
+    from nidb.settings_error import SettingsError  # not nidb.settings: --help stays light
+
+    try:
+        app()
+    except SettingsError as error:
+        raise SystemExit(fail(str(error), 2).exit_code) from None
