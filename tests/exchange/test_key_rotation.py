@@ -81,8 +81,8 @@ def test_retire_refuses_unknown_partner_and_key(exchange: Exchange, cli: CliRunn
     unknown = cli.invoke(cli_app, ["partner", "key", "retire", "VN/GOV/BYT/BV-99999", "x"])
     assert unknown.exit_code == 2 and "no partner" in unknown.output
     other = cli.invoke(
-        cli_app, ["partner", "key", "retire", HOSPITAL, exchange.ministry_key.kid]
-    )  # another partner's key
+        cli_app, ["partner", "key", "retire", "--", HOSPITAL, exchange.ministry_key.kid]
+    )  # another partner's key ("--": a kid, base64url, may begin with "-")
     assert other.exit_code == 2 and "no live key" in other.output
     stolen = cli.invoke(
         cli_app,

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from nidb.ingest.loader import import_file
+from nidb.settings import get_settings
 from tests.ingest.test_import import GOOD_REGISTRY, REGISTRY_HEADER, TODAY, write
 
 ROWS = 60_000
@@ -188,6 +189,7 @@ def test_the_next_import_removes_temporary_quarantine_files_of_dead_processes(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NIDB_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()  # the engine fixture read the settings before this variable
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
     dead, alive = finished.pid, os.getppid()
