@@ -29,7 +29,14 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from nidb.domain.review import ReviewKind
 from nidb.identity.dedupe import DedupeSummary, DedupeThresholds, dedupe_file
-from nidb.identity.match_register import RECORD_COLUMNS, REGISTRY_COLUMNS, registry_query
+from nidb.identity.match_register import (
+    RECORD_COLUMNS,
+    REGISTRY_COLUMNS,
+    as_text,
+    records_query,
+    registry_query,
+    write_extract,
+)
 from nidb.store import models
 from nidb.store.audit import write_audit
 from nidb.store.models_dedupe import DedupeProposal
@@ -70,51 +77,26 @@ class RegisterDedupeSummary:
     decisions: dict[str, int] = field(default_factory=dict)
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def _extract(engine: Engine, folder: Path) -> tuple[Path, Path | None, list[tuple[str, str]]]:
     """Records not merged and the citizens as Parquet; pairs verified as the same citizen."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     persons, citizens = models.Person.__table__, models.Citizen.__table__
     records = folder / "records.parquet"
     registry: Path | None = folder / "registry.parquet"
     by_citizen: dict[str, list[str]] = {}
+
+    def note_verified(part: Sequence[Any]) -> None:
+        for row in part:
+            if row[-1] is not None:
+                by_citizen.setdefault(row[-1], []).append(row[0])
+
     with engine.connect() as conn:
-        query = select(
-            *(
-                persons.c.declared_id.label("personal_id") if c == "personal_id" else persons.c[c]
-                for c in RECORD_COLUMNS
-            ),
-            persons.c.verified_personal_id,
-        ).where(persons.c.merged_into.is_(None))
-        schema = pa.schema([(c, pa.string()) for c in RECORD_COLUMNS])
-        with pq.ParquetWriter(records, schema) as writer:
-            for part in conn.execution_options(yield_per=50_000).execute(query).partitions():
-                for row in part:
-                    if row[-1] is not None:
-                        by_citizen.setdefault(row[-1], []).append(row[0])
-                columns = list(zip(*part, strict=True))[: len(RECORD_COLUMNS)]
-                writer.write_table(
-                    pa.table([[_text(v) for v in c] for c in columns], schema=schema)
-                )
+        query = records_query(persons.c.verified_personal_id).where(persons.c.merged_into.is_(None))
+        write_extract(conn, query, records, RECORD_COLUMNS, note_verified)
         if conn.execute(select(func.count()).select_from(citizens)).scalar_one() == 0:
             registry = None
         else:
             assert registry is not None
-            schema = pa.schema([(c, pa.string()) for c in REGISTRY_COLUMNS])
-            extract = registry_query()
-            with pq.ParquetWriter(registry, schema) as writer:
-                for part in conn.execution_options(yield_per=50_000).execute(extract).partitions():
-                    columns = list(zip(*part, strict=True))
-                    writer.write_table(
-                        pa.table([[_text(v) for v in c] for c in columns], schema=schema)
-                    )
+            write_extract(conn, registry_query(), registry, REGISTRY_COLUMNS)
     pairs = [(ids[0], other) for ids in by_citizen.values() for other in ids[1:]]
     return records, registry, pairs
 
@@ -360,7 +342,7 @@ def propose_fields(
     others = [m for m in members if m["record_id"] != survivor["record_id"]]
     for name, _columns in FIELD_GROUPS:
         if citizen is not None and name in REGISTRY_FIELDS:
-            proposed[name] = {"value": _text(citizen[name]), "source": REGISTRY}
+            proposed[name] = {"value": as_text(citizen[name]), "source": REGISTRY}
             continue
         if name == "declared_id" and len(verified) == 1:
             proposed[name] = {"value": verified[0], "source": REGISTRY}
@@ -371,5 +353,5 @@ def propose_fields(
                 (m for m in (survivor, *others) if m["name_base"] == survivor["name_base"]),
                 key=lambda m: sum(1 for ch in m["full_name"] or "" if ord(ch) > 127),
             )
-        proposed[name] = {"value": _text(source[name]), "source": source["record_id"]}
+        proposed[name] = {"value": as_text(source[name]), "source": source["record_id"]}
     return proposed

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, Select, case, func, insert, select, t
 
 from nidb.domain.review import ReviewKind
 from nidb.domain.verification import VerificationStatus
+from nidb.identity import features
 from nidb.identity.match import MatchSummary, Thresholds, match_files
 from nidb.store import models
 from nidb.store.audit import write_audit, write_event
@@ -42,29 +43,9 @@ PURPOSE = "DOI_SANH"
 """The purpose recorded in the audit log for links the matching model wrote (đối sánh)."""
 OPEN_STATUSES = (VerificationStatus.UNVERIFIED.value, VerificationStatus.UNMATCHED.value)
 """Statuses of records that have no verified personal ID and no open review."""
-RECORD_COLUMNS = (
-    "record_id",
-    "bhxh_code",
-    "full_name",
-    "date_of_birth",
-    "gender",
-    "personal_id",
-    "birth_province",
-    "address",
-    "employer_code",
-)
-REGISTRY_COLUMNS = (
-    "personal_id",
-    "full_name",
-    "date_of_birth",
-    "gender",
-    "birth_province",
-    "permanent_address",
-    "household_id",
-    "status",
-    "death_date",
-    "old_id",
-)
+RECORD_COLUMNS = features.RECORDS_REQUIRED + features.RECORDS_OPTIONAL
+"""The records file's columns (``features``), as the extracts write them."""
+REGISTRY_COLUMNS = features.REGISTRY_REQUIRED + features.REGISTRY_OPTIONAL
 """The registry file's columns, ``old_id`` included (docs/interchange.md): the old 9-digit ID
 card number is evidence for a record whose declared ID is 9 digits, as in the file mode."""
 
@@ -116,43 +97,61 @@ def _extract(engine: Engine, folder: Path) -> tuple[Path, Path, set[str]]:
     the returned set (no verified ID, status ``unverified`` or ``unmatched``, not merged into
     another record by a dedupe merge) are decided.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     persons = models.Person.__table__
-    records_query = select(
+    query = records_query(
+        persons.c.verified_personal_id, persons.c.verification_status, persons.c.merged_into
+    )
+    paths = (folder / "records.parquet", folder / "registry.parquet")
+    open_ids: set[str] = set()
+
+    def note_open(part: Sequence[Any]) -> None:
+        open_ids.update(  # a record merged into another is not decided
+            row[0]
+            for row in part
+            if row[-3] is None and row[-2] in OPEN_STATUSES and row[-1] is None
+        )
+
+    with engine.connect() as conn:
+        write_extract(conn, query, paths[0], RECORD_COLUMNS, note_open)
+        write_extract(conn, registry_query(), paths[1], REGISTRY_COLUMNS)
+    return paths[0], paths[1], open_ids
+
+
+def records_query(*extra: Any) -> Select[Any]:
+    """The person records in the records file's columns (the declared ID as ``personal_id``),
+    then the ``extra`` columns."""
+    persons = models.Person.__table__
+    return select(
         *(
             persons.c.declared_id.label("personal_id") if c == "personal_id" else persons.c[c]
             for c in RECORD_COLUMNS
         ),
-        persons.c.verified_personal_id,
-        persons.c.verification_status,
-        persons.c.merged_into,
+        *extra,
     )
-    citizens_query = registry_query()
-    paths = (folder / "records.parquet", folder / "registry.parquet")
-    open_ids: set[str] = set()
-    with engine.connect() as conn:
-        for query, path, columns in (
-            (records_query, paths[0], RECORD_COLUMNS),
-            (citizens_query, paths[1], REGISTRY_COLUMNS),
-        ):
-            schema = pa.schema([(c, pa.string()) for c in columns])
-            with pq.ParquetWriter(path, schema) as writer:
-                result = conn.execution_options(yield_per=50_000).execute(query)
-                for part in result.partitions():
-                    if path is paths[0]:
-                        open_ids.update(  # a record merged into another is not decided
-                            row[0]
-                            for row in part
-                            if row[-3] is None and row[-2] in OPEN_STATUSES and row[-1] is None
-                        )
-                    cells = [
-                        [_text(v) for v in column]
-                        for column in list(zip(*part, strict=True))[: len(columns)]
-                    ]
-                    writer.write_table(pa.table(cells, schema=schema))
-    return paths[0], paths[1], open_ids
+
+
+def write_extract(
+    conn: Connection,
+    query: Select[Any],
+    path: Path,
+    columns: Sequence[str],
+    each_part: Callable[[Sequence[Any]], None] | None = None,
+) -> None:
+    """Write the first ``len(columns)`` columns of ``query``'s rows to Parquet at ``path``, as
+    text, 50,000 rows at a time; ``each_part`` sees each batch of whole rows first."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    with pq.ParquetWriter(path, schema) as writer:
+        for part in conn.execution_options(yield_per=50_000).execute(query).partitions():
+            if each_part is not None:
+                each_part(part)
+            cells = [
+                [as_text(v) for v in column]
+                for column in list(zip(*part, strict=True))[: len(columns)]
+            ]
+            writer.write_table(pa.table(cells, schema=schema))
 
 
 def registry_query() -> Select[Any]:
@@ -175,7 +174,8 @@ def registry_query() -> Select[Any]:
     ).select_from(citizens.outerjoin(shared, shared.c.old_id == citizens.c.old_id))
 
 
-def _text(value: object) -> str | None:
+def as_text(value: object) -> str | None:
+    """A cell of the extracts: dates in ISO form, the rest as ``str``, empty stays empty."""
     if value is None:
         return None
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
