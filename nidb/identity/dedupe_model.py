@@ -85,12 +85,7 @@ def _name(two_edits_share: float) -> cl.CustomComparison:
             cll.CustomLevel("name_flat_l = name_flat_r", "other diacritics").configure(
                 tf_adjustment_column="name_flat", tf_adjustment_weight=1.0
             ),
-            cll.CustomLevel(
-                "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
-                "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
-                "OR contains(middle_l, middle_r))",
-                "middle missing",
-            ),
+            cll.CustomLevel(model.MIDDLE_NAME_MISSING, "middle missing"),
             cll.CustomLevel(model.name_edits_at_most(1), "one typo"),
             # hardly ever seen between one person's records, so EM cannot learn it: fixed
             cll.CustomLevel(model.name_edits_at_most(2), "two edits").configure(

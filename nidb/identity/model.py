@@ -58,6 +58,13 @@ ONE_DIGIT_OFF = (
 One such edit leaves the first five or the last five digits of a 12-digit number in place, so
 the cheap comparison of ends comes first (as for ``name_edits_at_most``)."""
 
+MIDDLE_NAME_MISSING = (
+    "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
+    "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
+    "OR contains(middle_l, middle_r))"
+)
+"""SQL: family and given names agree, one middle name missing or holding the other."""
+
 NAME = cl.CustomComparison(
     output_column_name="name",
     comparison_levels=[
@@ -68,12 +75,7 @@ NAME = cl.CustomComparison(
         cll.CustomLevel("name_base_l = name_base_r", "diacritics").configure(
             tf_adjustment_column="name_base", tf_adjustment_weight=1.0
         ),
-        cll.CustomLevel(
-            "family_l = family_r AND given_l = given_r AND middle_l <> middle_r AND "
-            "(middle_l = '' OR middle_r = '' OR contains(middle_r, middle_l) "
-            "OR contains(middle_l, middle_r))",
-            "middle missing",
-        ),
+        cll.CustomLevel(MIDDLE_NAME_MISSING, "middle missing"),
         cll.CustomLevel(NAME_TYPO, "typo"),
         cll.CustomLevel("family_l = family_r AND given_l = given_r", "family and given"),
         cll.ElseLevel(),
